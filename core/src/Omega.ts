@@ -1,0 +1,66 @@
+import type { ErrorHandler } from './diag/diag';
+import type { ExperimentOptions } from './experiments/ExperimentBackend';
+import { ExperimentBackend } from './experiments/ExperimentBackend';
+import { ObjectStore } from './objects/ObjectStore';
+import type { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
+import type { TrackingProvider } from './providers/TrackingProvider';
+import { ProviderRegistry } from './registry/ProviderRegistry';
+import type { Store } from './store/Store';
+import { openStore } from './store/openStore';
+
+/** Options of `new Omega()` / `omega()`. */
+export interface OmegaOptions {
+  /** A store URL (`sqlite:<path>`, `memory:`) or an open Store. Default: OMEGA_STORE, else `sqlite:.omega/omega.db`. */
+  store?: string | Store;
+  /** The registry to use; default: a fresh one (the `omega-track` package registers the built-ins). */
+  registry?: ProviderRegistry;
+  /** Where recording-time failures go (default: one diagnostic line each). */
+  onError?: ErrorHandler;
+}
+
+/** An experiment handle typed with its provider's own members (e.g. `profiler`). */
+export type Experiment<P extends TrackingProvider = TrackingProvider> = OmegaTrackingProxy & Omit<P, keyof OmegaTrackingProxy>;
+
+/** The runtime side of `om`: experiments (and, later, model tasks). */
+export class OmegaRuntime {
+  constructor(private readonly experiments: ExperimentBackend) {}
+
+  /**
+   * The experiment `name`: a proxy that resolves its provider from the stored configuration
+   * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
+   */
+  experiment<P extends TrackingProvider = TrackingProvider>(name: string, opts: ExperimentOptions = {}): Experiment<P> {
+    return this.experiments.proxy(name, opts) as Experiment<P>;
+  }
+}
+
+/**
+ * The facade: one store, the models and datasets stores on it, the provider registry, the
+ * experiment backend and the runtime. `close()` shuts down providers and the store.
+ */
+export class Omega {
+  readonly store: Store;
+  readonly models: ObjectStore;
+  readonly datasets: ObjectStore;
+  readonly registry: ProviderRegistry;
+  readonly experiments: ExperimentBackend;
+  readonly runtime: OmegaRuntime;
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: OmegaOptions = {}) {
+    this.store = typeof opts.store === 'object' ? opts.store : openStore(opts.store);
+    this.models = new ObjectStore(this.store, 'models');
+    this.datasets = new ObjectStore(this.store, 'datasets');
+    this.registry = opts.registry ?? new ProviderRegistry();
+    this.experiments = new ExperimentBackend(this.store, this.models, this.datasets, this.registry, opts.onError);
+    this.runtime = new OmegaRuntime(this.experiments);
+  }
+
+  /** Flushes and shuts down every provider handed out, then closes the store. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      await this.experiments.shutdownAll();
+      await this.store.close();
+    })());
+  }
+}

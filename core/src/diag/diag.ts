@@ -1,0 +1,38 @@
+/**
+ * The one place where omega-track writes diagnostics. Recording-time failures (a store that is
+ * down, a server that does not answer) are reported here instead of being thrown into the
+ * user's training loop.
+ */
+export type ErrorHandler = (error: unknown, context?: string) => void;
+
+/** Writes one diagnostic line; replace it with `setDiagWriter` (tests, quiet applications). */
+export type DiagWriter = (line: string) => void;
+
+let writer: DiagWriter = (line) => process.stderr.write(`[omega-track] ${line}\n`);
+
+/** Replaces where diagnostic lines go; returns the previous writer. */
+export function setDiagWriter(next: DiagWriter): DiagWriter {
+  const previous = writer;
+  writer = next;
+  return previous;
+}
+
+/** Writes one diagnostic line. Never throws. */
+export function diag(line: string): void {
+  try {
+    writer(line);
+  } catch {
+    // a broken writer must not take tracking (or training) down with it
+  }
+}
+
+/** The default error handler: one diagnostic line per error. */
+export const defaultErrorHandler: ErrorHandler = (error, context) => {
+  const message = error instanceof Error ? error.message : String(error);
+  diag(`${context ? context + ': ' : ''}${redactUrls(message)}`);
+};
+
+/** Removes passwords from URLs in a text, so credentials never reach a log line. */
+export function redactUrls(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, '$1$2:***@');
+}

@@ -1,0 +1,11 @@
+import { TrackingError } from './TrackingError';
+
+/** An optional package (mongodb, bullmq, tfjs, …) that a chosen feature needs is not installed. */
+export class ProviderPackageNotInstalledError extends TrackingError {
+  constructor(
+    readonly feature: string,
+    readonly packageName: string,
+  ) {
+    super(`${feature} needs the package '${packageName}', which is not installed. Run: npm install ${packageName}`);
+  }
+}

@@ -1,0 +1,131 @@
+/** Status of a run: no events yet, running, stopped normally, or stopped by an error. */
+export type RunStatus = 'PENDING' | 'STARTED' | 'STOPPED' | 'FAILED';
+
+/** Any JSON-like value an event can carry; numbers may be NaN or ±Infinity. */
+export type EventValue = unknown;
+
+/**
+ * One logged item as read back: the base fields of SPEC §1 plus any extra fields given with
+ * the call or by `logExtra`.
+ */
+export interface TrackingEvent {
+  experiment: string;
+  run: number;
+  event: string;
+  key: string;
+  value: EventValue;
+  step: number | null;
+  /** When the event happened (UTC, millisecond precision). */
+  dt: Date;
+  node: string;
+  userid: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * An event on its way to a store: `dt` in epoch milliseconds, extras kept apart from the base
+ * fields so stores can index the base fields and keep the extras as one JSON document.
+ */
+export interface PendingEvent {
+  run: number;
+  event: string;
+  key: string;
+  value: EventValue;
+  step: number | null;
+  dt: number;
+  node: string;
+  userid: string;
+  extra: Record<string, unknown> | undefined;
+}
+
+/** Options of a recording call: a step number, or `{ step, dt, ...extraFields }`. */
+export type EventOptions = number | ({ step?: number | null; dt?: Date | number | string } & Record<string, unknown>);
+
+/** A run selector: a number (negative counts back from the latest), a list, a range, or all runs. */
+export type RunSelector = number | number[] | { from: number; to: number } | 'all' | '*';
+
+/** A point in time: a Date, an ISO string, or a span before now such as `'15m'`, `'2d'`, `'1M'`. */
+export type TimeSpec = Date | string;
+
+/** What `data()`, `iterate()`, `runs()` and `summary()` select (SPEC §3). */
+export interface EventQuery {
+  run?: RunSelector;
+  event?: string | string[];
+  key?: string | string[];
+  step?: number | number[];
+  since?: TimeSpec;
+  end?: TimeSpec;
+  limit?: number;
+  offset?: number;
+  /** Equality on extra fields, e.g. `{ taskid: 'abc' }`. */
+  [extra: string]: unknown;
+}
+
+/**
+ * A query with every relative part resolved, as stores receive it: concrete run numbers,
+ * absolute times, and extra-field filters separated out.
+ */
+export interface ResolvedQuery {
+  runs?: number[] | { from: number; to: number };
+  events?: string[];
+  keys?: string[];
+  steps?: number[];
+  since?: number;
+  end?: number;
+  extras?: Record<string, Array<string | number | boolean | null>>;
+  limit?: number;
+  offset?: number;
+}
+
+/** One run as listed by `runs()`. */
+export interface RunInfo {
+  run: number;
+  status: RunStatus;
+  started: Date | undefined;
+  stopped: Date | undefined;
+  /** Milliseconds from start to stop (or to now while the run is STARTED). */
+  duration: number | undefined;
+  node: string | undefined;
+  userid: string | undefined;
+}
+
+/** Statistics of one key in one run, as given by `summary()`. */
+export interface MetricSummary {
+  run: number;
+  event: string;
+  key: string;
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  max: number;
+  last: unknown;
+  /** The run's duration in milliseconds, when it has started. */
+  duration: number | undefined;
+}
+
+/** The value of an `artifact` or `data` event. */
+export interface ArtifactValue {
+  name: string;
+  format: ArtifactFormat;
+  data: unknown;
+}
+
+/** How an artifact was stored (SPEC §4). */
+export type ArtifactFormat = 'type' | 'metadata' | 'model' | 'dataset' | 'binary' | 'serialized' | 'repr';
+
+/** The fields every event has; an extra field may not use these names. */
+export const BASE_FIELDS: ReadonlySet<string> = new Set([
+  'experiment',
+  'run',
+  'event',
+  'key',
+  'value',
+  'step',
+  'dt',
+  'node',
+  'userid',
+]);

@@ -1,0 +1,199 @@
+import { diag } from '../diag/diag';
+import type { ErrorHandler } from '../diag/diag';
+import { TrackingError } from '../errors/TrackingError';
+import { TrackingInputError } from '../errors/TrackingInputError';
+import { validateExperimentName } from '../events/validation';
+import type { ObjectStore } from '../objects/ObjectStore';
+import { OmegaTrackingProxy } from '../proxy/OmegaTrackingProxy';
+import type { ProviderContext } from '../providers/ProviderContext';
+import type { TrackingProvider } from '../providers/TrackingProvider';
+import type { ProviderRegistry } from '../registry/ProviderRegistry';
+import type { MetadataEntry, Store } from '../store/Store';
+import { deleteExperimentData } from './deleteExperimentData';
+
+/** The stored configuration of an experiment (JSON, never code). */
+export interface ExperimentConfig {
+  /** The registered provider name. */
+  provider: string;
+  /** Provider options and settings (e.g. profiler interval, maxBuffer). */
+  options: Record<string, unknown>;
+  created: string;
+  /** Where the events live (informational; the store keys events by experiment name). */
+  dataset: string;
+}
+
+/** Options of `om.runtime.experiment(name, opts)`. */
+export interface ExperimentOptions {
+  /** The provider name; switches an existing experiment to it. Default: the stored one, else OMEGA_TRACKING_PROVIDER, else `default`. */
+  provider?: string;
+  /** Drop the experiment (events, artifacts, configuration) and create it anew. */
+  recreate?: boolean;
+  /** Anything else is a provider option, stored with the configuration. */
+  [option: string]: unknown;
+}
+
+/** The entry kind of experiment configurations in the models store. */
+export const EXPERIMENT_KIND = 'experiment.tracker';
+/** The models-store prefix of experiment configurations. */
+export const EXPERIMENT_PREFIX = 'experiments/';
+
+/**
+ * Stores experiment configurations as models-store entries `experiments/<name>` of kind
+ * `experiment.tracker`, and creates the providers they name.
+ */
+export class ExperimentBackend {
+  /** Every provider created, so `shutdownAll()` can flush them when `om` closes. */
+  private readonly live = new Set<TrackingProvider>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly models: ObjectStore,
+    private readonly datasets: ObjectStore,
+    private readonly registry: ProviderRegistry,
+    private readonly onError?: ErrorHandler,
+  ) {}
+
+  /** The default provider name for new experiments (OMEGA_TRACKING_PROVIDER, else `default`). */
+  static defaultProvider(): string {
+    return process.env.OMEGA_TRACKING_PROVIDER || 'default';
+  }
+
+  /** The stored configuration of `name`, undefined when the experiment does not exist. */
+  async get(name: string): Promise<ExperimentConfig | undefined> {
+    const entry = await this.store.getEntry('models', EXPERIMENT_PREFIX + validateExperimentName(name));
+    return entry ? toConfig(entry) : undefined;
+  }
+
+  /** Names of all experiments, sorted. */
+  async list(): Promise<string[]> {
+    const entries = await this.store.listEntries('models', EXPERIMENT_PREFIX);
+    return entries.filter((e) => e.kind === EXPERIMENT_KIND).map((e) => e.name.slice(EXPERIMENT_PREFIX.length));
+  }
+
+  /** Writes the configuration of `name`. */
+  async save(name: string, config: ExperimentConfig): Promise<void> {
+    const now = new Date();
+    const previous = await this.store.getEntry('models', EXPERIMENT_PREFIX + name);
+    await this.store.putEntry('models', {
+      name: EXPERIMENT_PREFIX + name,
+      kind: EXPERIMENT_KIND,
+      attributes: { tracking: config },
+      created: previous?.created ?? now,
+      modified: now,
+    });
+  }
+
+  /** Deletes the experiment: its events, artifacts and configuration. Requires `{ force: true }`. */
+  async drop(name: string, opts: { force?: boolean } = {}): Promise<boolean> {
+    if (opts.force !== true)
+      throw new TrackingInputError(`dropping experiment '${name}' deletes all its data: pass { force: true }`);
+    validateExperimentName(name);
+    const existed = await this.store.deleteEntry('models', EXPERIMENT_PREFIX + name);
+    const events = await deleteExperimentData(name, { store: this.store, models: this.models, datasets: this.datasets });
+    return existed || events > 0;
+  }
+
+  /** A new provider object for `name` as configured (without touching the stored configuration). */
+  createProvider(name: string, config: Pick<ExperimentConfig, 'provider' | 'options'>): TrackingProvider {
+    const context: ProviderContext = {
+      store: this.store,
+      models: this.models,
+      datasets: this.datasets,
+      options: config.options,
+      onError: this.onError,
+    };
+    const provider = this.registry.create(config.provider, name, context);
+    this.live.add(provider);
+    return provider;
+  }
+
+  /** Flushes and shuts down every provider this backend created. */
+  async shutdownAll(): Promise<void> {
+    for (const provider of this.live) await provider.shutdown();
+    this.live.clear();
+  }
+
+  /**
+   * Loads or creates the configuration of `name` and returns its provider. A named provider
+   * that differs from the stored one switches the experiment to it; the events stay.
+   */
+  async open(name: string, opts: ExperimentOptions = {}): Promise<TrackingProvider> {
+    validateExperimentName(name);
+    if (opts.recreate) await this.drop(name, { force: true });
+    const stored = await this.get(name);
+    const config = this.configure(name, opts, stored);
+    const provider = this.createProvider(name, config);
+    await this.saveIfChanged(name, stored, config);
+    return provider;
+  }
+
+  /** The proxy for `name`: resolves its provider on first use and forwards to it. */
+  proxy(name: string, opts: ExperimentOptions = {}): OmegaTrackingProxy {
+    validateExperimentName(name);
+    if (opts.provider !== undefined) this.registry.resolveClass(opts.provider);
+    let resolved: TrackingProvider | undefined;
+    let pending: Promise<TrackingProvider> | undefined;
+    let unsaved: { stored: ExperimentConfig | undefined; config: ExperimentConfig } | undefined;
+    const resolve = (): Promise<TrackingProvider> =>
+      (pending ??= (async () => {
+        if (resolved && unsaved) {
+          // settings changed on the provider since experiment() (exp.maxBuffer = …) are kept
+          const config = { ...unsaved.config, options: { ...unsaved.config.options, ...resolved.settings() } };
+          await this.saveIfChanged(name, unsaved.stored, config);
+        }
+        else resolved = await this.open(name, opts);
+        unsaved = undefined;
+        return resolved;
+      })().catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      }));
+    return new OmegaTrackingProxy(name, {
+      resolve,
+      current: () => {
+        if (resolved) return resolved;
+        // The embedded store reads synchronously, so provider settings (exp.maxBuffer, …) can
+        // be set right after experiment(); the configuration is saved on the first async call.
+        const getSync = this.store.getEntrySync?.bind(this.store);
+        if (getSync && !opts.recreate) {
+          const entry = getSync('models', EXPERIMENT_PREFIX + name);
+          const stored = entry ? toConfig(entry) : undefined;
+          const config = this.configure(name, opts, stored);
+          resolved = this.createProvider(name, config);
+          unsaved = { stored, config };
+          return resolved;
+        }
+        throw new TrackingError(`experiment '${name}' is not open yet: call start(), use(), run() or enter() first`);
+      },
+    });
+  }
+
+  private configure(name: string, opts: ExperimentOptions, stored: ExperimentConfig | undefined): ExperimentConfig {
+    const { provider: requested, recreate: _recreate, ...options } = opts;
+    if (requested !== undefined) this.registry.resolveClass(requested);
+    if (!stored)
+      return {
+        provider: requested ?? ExperimentBackend.defaultProvider(),
+        options,
+        created: new Date().toISOString(),
+        dataset: `.experiments/${name}`,
+      };
+    const config = { ...stored, options: { ...stored.options, ...options } };
+    if (requested !== undefined && requested !== stored.provider) {
+      diag(`experiment '${name}' switches from provider '${stored.provider}' to '${requested}'; its events stay`);
+      config.provider = requested;
+    }
+    return config;
+  }
+
+  private async saveIfChanged(name: string, stored: ExperimentConfig | undefined, config: ExperimentConfig): Promise<void> {
+    if (!stored || JSON.stringify(stored) !== JSON.stringify(config)) await this.save(name, config);
+  }
+}
+
+function toConfig(entry: MetadataEntry): ExperimentConfig {
+  const tracking = entry.attributes.tracking as ExperimentConfig | undefined;
+  if (!tracking || typeof tracking.provider !== 'string')
+    throw new TrackingError(`the configuration of ${entry.name} is damaged: it names no provider`);
+  return { ...tracking, options: tracking.options ?? {} };
+}

@@ -1,0 +1,67 @@
+/**
+ * @omega-track/core: the tracking contract and engine — provider base class, registry, proxy,
+ * experiments, stores and the `Omega` facade. Providers live in @omega-track/providers.
+ */
+export { TrackingError } from './errors/TrackingError';
+export { TrackingInputError } from './errors/TrackingInputError';
+export { UnknownProviderError } from './errors/UnknownProviderError';
+export { ProviderPackageNotInstalledError } from './errors/ProviderPackageNotInstalledError';
+export { NoActiveRunError } from './errors/NoActiveRunError';
+export { diag, setDiagWriter, defaultErrorHandler, redactUrls } from './diag/diag';
+export type { ErrorHandler, DiagWriter } from './diag/diag';
+export type {
+  ArtifactFormat,
+  ArtifactValue,
+  EventOptions,
+  EventQuery,
+  EventValue,
+  MetricSummary,
+  PendingEvent,
+  ResolvedQuery,
+  RunInfo,
+  RunSelector,
+  RunStatus,
+  TimeSpec,
+  TrackingEvent,
+} from './events/types';
+export { BASE_FIELDS } from './events/types';
+export { validateKey, validateStep, validateValue, validateExperimentName, MAX_NAME_LENGTH } from './events/validation';
+export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
+export { resolveTime, resolveEventTime } from './events/time';
+export { resolveQuery } from './events/query';
+export type { RunContext } from './events/query';
+export { runsFromEvents, summarize, quantile, stopStatus } from './events/stats';
+export { TrackingProvider } from './providers/TrackingProvider';
+export type { StartOptions, StopOptions, FlushOptions, IterateOptions } from './providers/TrackingProvider';
+export type { ProviderContext } from './providers/ProviderContext';
+export { flushOnExit, forgetOnExit } from './providers/exitFlush';
+export type { ExitFlushable } from './providers/exitFlush';
+export { NODE_NAME, currentUserId } from './providers/identity';
+export { systemInfo, installedPackages } from './providers/systemInfo';
+export { ProviderRegistry } from './registry/ProviderRegistry';
+export type { ProviderClass } from './registry/ProviderRegistry';
+export { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
+export type { ProviderResolver } from './proxy/OmegaTrackingProxy';
+export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment';
+export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
+export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
+export { deleteExperimentData } from './experiments/deleteExperimentData';
+export type { Store, MetadataEntry, Bucket } from './store/Store';
+export { SqliteStore, INSERT_EVENT_SQL, eventToRow } from './store/sqlite/SqliteStore';
+export { openStore, DEFAULT_STORE_URL } from './store/openStore';
+export { ObjectStore } from './objects/ObjectStore';
+export type { PutOptions } from './objects/ObjectStore';
+export type { ObjectBackend, ObjectPutResult, ObjectWriteContext } from './objects/ObjectBackend';
+export { Metadata } from './objects/Metadata';
+export { isJsonPlain, isStructuredClonable, isBinary, isTypedArray } from './objects/plainValues';
+export { INLINE_LIMIT_BYTES } from './objects/builtinBackends';
+export {
+  encodeArtifact,
+  decodeArtifact,
+  artifactReferences,
+  artifactBlobPrefix,
+  ARTEFACT_PREFIX,
+} from './artifacts/ArtifactCodec';
+export type { ArtifactStores, EncodedArtifact } from './artifacts/ArtifactCodec';
+export { Omega, OmegaRuntime } from './Omega';
+export type { OmegaOptions, Experiment } from './Omega';

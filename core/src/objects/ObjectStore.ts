@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { TrackingError } from '../errors/TrackingError';
+import { TrackingInputError } from '../errors/TrackingInputError';
+import { validateKey } from '../events/validation';
+import type { Bucket, MetadataEntry, Store } from '../store/Store';
+import { blobBackend, jsonBackend, typedArrayBackend } from './builtinBackends';
+import { Metadata } from './Metadata';
+import type { ObjectBackend, ObjectWriteContext } from './ObjectBackend';
+
+/** Options of `put`. */
+export interface PutOptions {
+  /** Attributes merged into the entry's metadata. */
+  attributes?: Record<string, unknown>;
+}
+
+/**
+ * `om.models` and `om.datasets`: named objects with metadata, stored through pluggable
+ * backends. Plain data (JSON, typed arrays, bytes) is built in; packages add backends for their
+ * own objects (the tfjs adapter adds `LayersModel`).
+ */
+export class ObjectStore {
+  private readonly backends: ObjectBackend[] = [blobBackend, typedArrayBackend, jsonBackend];
+
+  constructor(
+    readonly store: Store,
+    readonly bucket: Bucket,
+  ) {}
+
+  /** Adds a backend; it is asked before those registered earlier. Registering a kind twice replaces it. */
+  registerBackend(backend: ObjectBackend): void {
+    const i = this.backends.findIndex((b) => b.kind === backend.kind);
+    if (i >= 0) this.backends.splice(i, 1);
+    this.backends.unshift(backend);
+  }
+
+  /** The backend that would store `obj`, if any. */
+  backendFor(obj: unknown): ObjectBackend | undefined {
+    return this.backends.find((b) => b.supports(obj));
+  }
+
+  /** Stores `obj` under `name`, replacing what was there; returns its metadata. */
+  async put(obj: unknown, name: string, opts: PutOptions = {}): Promise<Metadata> {
+    validateKey(name, 'name');
+    const backend = this.backendFor(obj);
+    if (!backend)
+      throw new TrackingInputError(
+        `om.${this.bucket} cannot store a ${describe(obj)}; supported kinds: ${this.backends.map((b) => b.kind).join(', ')}`,
+      );
+    const previous = await this.store.getEntry(this.bucket, name);
+    const ctx = this.context(`${this.bucket}/${randomUUID()}/`);
+    const result = await backend.put(obj, ctx);
+    const now = new Date();
+    const entry: MetadataEntry = {
+      name,
+      kind: result.kind,
+      attributes: { ...previous?.attributes, ...result.attributes, ...opts.attributes },
+      blob: ctx.blobPrefix,
+      created: previous?.created ?? now,
+      modified: now,
+    };
+    if (result.data !== undefined) entry.data = result.data;
+    await this.store.putEntry(this.bucket, entry);
+    // The new content is in place: only now is it safe to drop the old one.
+    if (previous?.blob) await this.store.deleteBlobs(previous.blob);
+    return new Metadata(entry);
+  }
+
+  /** Loads the object stored under `name`; throws a TrackingError when there is none. */
+  async get<T = unknown>(name: string): Promise<T> {
+    const entry = await this.store.getEntry(this.bucket, name);
+    if (!entry) throw new TrackingError(`om.${this.bucket} has no entry '${name}'`);
+    const backend = this.backends.find((b) => b.kind === entry.kind);
+    if (!backend)
+      throw new TrackingError(`om.${this.bucket} entry '${name}' is of kind '${entry.kind}', which no registered backend reads`);
+    return (await backend.get(entry, this.context(entry.blob ?? ''))) as T;
+  }
+
+  /** The metadata of `name`, undefined when there is none. */
+  async metadata(name: string): Promise<Metadata | undefined> {
+    const entry = await this.store.getEntry(this.bucket, name);
+    return entry ? new Metadata(entry) : undefined;
+  }
+
+  /** Writes changed metadata (attributes) back. */
+  async putMetadata(meta: MetadataEntry): Promise<void> {
+    await this.store.putEntry(this.bucket, { ...meta, modified: new Date() });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.getEntry(this.bucket, name)) !== undefined;
+  }
+
+  /** Names of the entries, optionally only those starting with `prefix`. */
+  async list(prefix?: string): Promise<string[]> {
+    return (await this.store.listEntries(this.bucket, prefix)).map((e) => e.name);
+  }
+
+  /** Deletes an entry and its content; returns whether there was one. */
+  async drop(name: string): Promise<boolean> {
+    const entry = await this.store.getEntry(this.bucket, name);
+    if (!entry) return false;
+    await this.store.deleteEntry(this.bucket, name);
+    if (entry.blob) await this.store.deleteBlobs(entry.blob);
+    return true;
+  }
+
+  private context(blobPrefix: string): ObjectWriteContext {
+    return { store: this.store, blobPrefix };
+  }
+}
+
+function describe(obj: unknown): string {
+  if (obj === null) return 'null';
+  if (typeof obj !== 'object') return typeof obj;
+  return (obj as object).constructor?.name ?? 'object';
+}

@@ -1,0 +1,257 @@
+import type { ErrorHandler } from '../diag/diag';
+import { defaultErrorHandler } from '../diag/diag';
+import { NoActiveRunError } from '../errors/NoActiveRunError';
+import { TrackingInputError } from '../errors/TrackingInputError';
+import type { EncodedArtifact } from '../artifacts/ArtifactCodec';
+import { resolveEventTime } from '../events/time';
+import type {
+  EventOptions,
+  EventQuery,
+  MetricSummary,
+  PendingEvent,
+  RunInfo,
+  RunStatus,
+  TrackingEvent,
+} from '../events/types';
+import { BASE_FIELDS } from '../events/types';
+import { validateExperimentName, validateKey, validateStep, validateValue } from '../events/validation';
+import type { ProviderContext } from './ProviderContext';
+import { NODE_NAME, currentUserId } from './identity';
+import { systemInfo } from './systemInfo';
+
+/** Options of `start()`. */
+export interface StartOptions {
+  /** Use this run number instead of allocating one. */
+  run?: number;
+}
+
+/** Options of `stop()`. */
+export interface StopOptions {
+  status?: 'STOPPED' | 'FAILED';
+  /** The error that ended a FAILED run; its message is recorded. */
+  error?: unknown;
+}
+
+/** Options of `flush()`. */
+export interface FlushOptions {
+  /** Give up waiting after this long; what is not written stays queued. Default: wait. */
+  timeoutMs?: number;
+}
+
+/** Options of `iterate()`. */
+export interface IterateOptions {
+  batchSize?: number;
+}
+
+/**
+ * The tracking contract. A provider records events (metrics, params, artifacts, …) of one
+ * experiment, run by run, and reads them back.
+ *
+ * Recording calls (`log*`) are synchronous: they validate the input, throw
+ * `TrackingInputError` for bad input, and enqueue. They never throw for storage or network
+ * failures; those go to the provider's error handler and the events stay queued for retry.
+ *
+ * A subclass implements the lifecycle, the reading side, and `record()` — where validated
+ * events go.
+ */
+export abstract class TrackingProvider {
+  /** The experiment this provider records. */
+  readonly experiment: string;
+  /** Options from the experiment's configuration. */
+  protected readonly options: Record<string, unknown>;
+  /** Where recording-time failures go. */
+  protected readonly onError: ErrorHandler;
+  /** The run recording calls go to; undefined until start(), use() or run(). */
+  protected run_: number | undefined;
+  private extras: Record<string, unknown> | undefined;
+  /** Who events are stamped with; `logExtra({ userid })` overrides it (runtime workers do). */
+  private userid = currentUserId();
+
+  constructor(experiment: string, context: ProviderContext) {
+    this.experiment = validateExperimentName(experiment);
+    this.options = context.options;
+    this.onError = context.onError ?? defaultErrorHandler;
+  }
+
+  /** The run recording calls go to, undefined before start(), use() or run(). */
+  get currentRun(): number | undefined {
+    return this.run_;
+  }
+
+  /** Starts a new run and records its `start` event; returns the run number. */
+  abstract start(opts?: StartOptions): Promise<number>;
+  /** Records the `stop` event of the current run and flushes. */
+  abstract stop(opts?: StopOptions): Promise<void>;
+  /** Joins the latest run if it is STARTED, else starts one; with `run`, uses that run. */
+  abstract activeRun(run?: number): Promise<number>;
+  /** The status of `run` (default: the current run, else the latest). Changes nothing. */
+  abstract status(run?: number): Promise<RunStatus>;
+  /** Events matching `query` (SPEC §3), after flushing what is queued. */
+  abstract data(query?: EventQuery): Promise<TrackingEvent[]>;
+  /** The rows of `data(query)` in batches, never all in memory. */
+  abstract iterate(query?: EventQuery, opts?: IterateOptions): AsyncIterable<TrackingEvent[]>;
+  /** The experiment's runs with status, times, node and user. */
+  abstract runs(query?: EventQuery): Promise<RunInfo[]>;
+  /** Statistics per run and key of numeric events (default: `metric`). */
+  abstract summary(query?: EventQuery): Promise<MetricSummary[]>;
+  /** The artifacts matching `query` (default event `artifact`), restored, in logging order. */
+  abstract restoreArtifacts(query?: EventQuery): Promise<unknown[]>;
+  /** Deletes all events and artifacts of the experiment; requires `{ force: true }`. */
+  abstract clear(opts?: { force?: boolean }): Promise<void>;
+  /** Writes what is queued. Idempotent; never throws for storage failures. */
+  abstract flush(opts?: FlushOptions): Promise<void>;
+  /** Flushes and releases resources. Idempotent; later recording calls are dropped. */
+  abstract shutdown(opts?: FlushOptions): Promise<void>;
+
+  /** Takes validated events (and any writes that must land before them). */
+  protected abstract record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void;
+  /** Serializes an artifact for this provider's storage. */
+  protected abstract encodeArtifact(obj: unknown, name: string): EncodedArtifact;
+
+  /** `this` after joining or starting a run (see `activeRun`). */
+  async use(run?: number): Promise<this> {
+    await this.activeRun(run);
+    return this;
+  }
+
+  /** Called when a run begins in a process (by `run()`, `enter()`, runtime tasks). */
+  async startRuntime(): Promise<void> {}
+
+  /** Called when a run ends in a process; flushes. */
+  async stopRuntime(): Promise<void> {
+    await this.flush();
+  }
+
+  /** Settings to persist with the experiment's configuration. */
+  settings(): Record<string, unknown> {
+    return {};
+  }
+
+  /** The last artifact named `name` (matching `query`), undefined when there is none. */
+  async restoreArtifact(name: string, query: EventQuery = {}): Promise<unknown> {
+    const all = await this.restoreArtifacts({ ...query, key: name });
+    return all[all.length - 1];
+  }
+
+  /** The values logged with `logData(key, …)`, concatenated: arrays are flattened one level. */
+  async restoreData(key: string, query: EventQuery = {}): Promise<unknown[]> {
+    const values = await this.restoreArtifacts({ event: 'data', ...query, key });
+    return values.flatMap((v) => (Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : [v]));
+  }
+
+  /** Records one event. */
+  logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
+    this.record([this.makeEvent(event, key, value, opts)]);
+  }
+
+  /** Records one event per value, all with the same time, step and extras. */
+  logEvents(event: string, key: string, values: readonly unknown[], opts?: EventOptions): void {
+    if (!Array.isArray(values)) throw new TrackingInputError('logEvents takes an array of values');
+    const template = this.makeEvent(event, key, null, opts);
+    const events = values.map((value) => {
+      validateValue(value);
+      return { ...template, value };
+    });
+    if (events.length) this.record(events);
+  }
+
+  /** Records a `metric` event. */
+  logMetric(key: string, value: unknown, opts?: EventOptions): void {
+    this.record([this.makeEvent('metric', key, value, opts)]);
+  }
+
+  /** Records one `metric` event per entry of `record`. */
+  logMetrics(record: Record<string, unknown>, opts?: EventOptions): void {
+    this.record(this.makeEvents('metric', record, opts));
+  }
+
+  /** Records a `param` event. */
+  logParam(key: string, value: unknown, opts?: EventOptions): void {
+    this.record([this.makeEvent('param', key, value, opts)]);
+  }
+
+  /** Records one `param` event per entry of `record`. */
+  logParams(record: Record<string, unknown>, opts?: EventOptions): void {
+    this.record(this.makeEvents('param', record, opts));
+  }
+
+  /** Records an `artifact` event; the object is stored in the format SPEC §4 chooses. */
+  logArtifact(obj: unknown, name: string, opts?: EventOptions): void {
+    this.logObject('artifact', obj, name, opts);
+  }
+
+  /** Records a `data` event (an artifact read back with `restoreData`). */
+  logData(key: string, value: unknown, opts?: EventOptions): void {
+    this.logObject('data', value, key, opts);
+  }
+
+  /** Records a `system` event: platform, Node and V8 versions, packages (or the given value). */
+  logSystem(key = 'system', value?: unknown, opts?: EventOptions): void {
+    this.logEvent('system', key, value === undefined ? systemInfo() : value, opts);
+  }
+
+  /** Fields stamped on every later event (`userid` replaces the user); `null` clears them. */
+  logExtra(fields: Record<string, unknown> | null): void {
+    if (fields === null) {
+      this.extras = undefined;
+      this.userid = currentUserId();
+      return;
+    }
+    const { userid, ...rest } = fields;
+    if (userid !== undefined) this.userid = validateKey(userid, 'userid');
+    this.checkExtras(rest);
+    this.extras = Object.keys(rest).length || this.extras ? { ...this.extras, ...rest } : undefined;
+  }
+
+  private logObject(event: string, obj: unknown, name: string, opts?: EventOptions): void {
+    const template = this.makeEvent(event, name, null, opts);
+    const encoded = this.encodeArtifact(obj, name);
+    template.value = encoded.value;
+    this.record([template], encoded.write);
+  }
+
+  private makeEvents(event: string, record: Record<string, unknown>, opts?: EventOptions): PendingEvent[] {
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      throw new TrackingInputError(`log${event === 'metric' ? 'Metrics' : 'Params'} takes an object of key: value`);
+    const keys = Object.keys(record);
+    // validate everything before recording anything: all or none
+    return keys.map((k) => this.makeEvent(event, k, record[k], opts));
+  }
+
+  /** Validates one event and builds it; throws TrackingInputError, NoActiveRunError. */
+  protected makeEvent(event: string, key: string, value: unknown, opts?: EventOptions): PendingEvent {
+    validateKey(event, 'event');
+    key = validateKey(key === '' || key === undefined || key === null ? event : key);
+    if (typeof value !== 'number') validateValue(value);
+    let step: number | null = null;
+    let dt: number;
+    let extra: Record<string, unknown> | undefined;
+    if (opts === undefined || opts === null) dt = Date.now();
+    else if (typeof opts === 'number') {
+      step = validateStep(opts);
+      dt = Date.now();
+    } else if (typeof opts === 'object') {
+      const { step: s, dt: d, ...rest } = opts;
+      step = validateStep(s);
+      dt = resolveEventTime(d);
+      if (Object.keys(rest).length) {
+        this.checkExtras(rest);
+        extra = rest;
+      }
+    } else throw new TrackingInputError(`options must be a step number or an object, got ${typeof opts}`);
+    if (this.run_ === undefined) throw new NoActiveRunError(this.experiment);
+    if (this.extras) extra = extra ? { ...this.extras, ...extra } : this.extras;
+    return { run: this.run_, event, key, value, step, dt, node: NODE_NAME, userid: this.userid, extra };
+  }
+
+  private checkExtras(fields: Record<string, unknown>): void {
+    if (typeof fields !== 'object' || Array.isArray(fields))
+      throw new TrackingInputError('extra fields must be an object of name: value');
+    for (const [name, value] of Object.entries(fields)) {
+      validateKey(name, 'extra field name');
+      if (BASE_FIELDS.has(name))
+        throw new TrackingInputError(`extra field '${name}' collides with the base event field of that name`);
+      validateValue(value, `extra field '${name}'`);
+    }
+  }
+}

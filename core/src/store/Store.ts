@@ -1,0 +1,65 @@
+import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
+
+/** Which collection of metadata entries: models (experiments live here too) or datasets. */
+export type Bucket = 'models' | 'datasets';
+
+/** A named entry of the models or datasets store: what it is and where its content lives. */
+export interface MetadataEntry {
+  name: string;
+  /** What the entry holds, e.g. `experiment.tracker`, `json`, `typedarray`, `blob`, `tfjs.layers`. */
+  kind: string;
+  /** Free-form JSON attributes (the experiment configuration, a model's tracking links, …). */
+  attributes: Record<string, unknown>;
+  /** Small JSON content stored inline, when the entry has any. */
+  data?: unknown;
+  /** Key of the entry's content in the blob store, when it has any. */
+  blob?: string;
+  created: Date;
+  modified: Date;
+}
+
+/**
+ * The storage behind omega-track: metadata entries, one event log per experiment, and blobs.
+ * Every store passes the same contract suite (`test/storeContract`).
+ */
+export interface Store {
+  /** The URL the store was opened with, password removed. */
+  readonly url: string;
+
+  putEntry(bucket: Bucket, entry: MetadataEntry): Promise<void>;
+  getEntry(bucket: Bucket, name: string): Promise<MetadataEntry | undefined>;
+  /** Synchronous `getEntry`, where the store can read synchronously (the embedded store). */
+  getEntrySync?(bucket: Bucket, name: string): MetadataEntry | undefined;
+  /** Entries whose name starts with `prefix` (all when omitted), sorted by name. */
+  listEntries(bucket: Bucket, prefix?: string): Promise<MetadataEntry[]>;
+  deleteEntry(bucket: Bucket, name: string): Promise<boolean>;
+
+  /**
+   * Allocates the next run number of `experiment` (max + 1) and writes its start event, as one
+   * atomic step: concurrent callers, in any process, always get distinct numbers.
+   */
+  startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number>;
+  /** Appends events in order, all or none. */
+  appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void>;
+  /**
+   * Synchronous append for the last moment of a process (`process.on('exit')`), where no
+   * promise can settle. Stores that cannot write synchronously leave it undefined.
+   */
+  appendEventsSync?(experiment: string, events: readonly PendingEvent[]): void;
+  /** Matching events sorted by time, ties in insertion order. */
+  queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]>;
+  /** The same rows as `queryEvents`, in batches, holding at most one batch in memory. */
+  iterateEvents(experiment: string, query: ResolvedQuery, batchSize: number): AsyncIterable<TrackingEvent[]>;
+  /** The highest run number of the experiment, undefined when it has none. */
+  latestRun(experiment: string): Promise<number | undefined>;
+  /** Deletes every event and the run counter of the experiment; returns how many events went. */
+  deleteEvents(experiment: string): Promise<number>;
+
+  putBlob(key: string, data: Uint8Array): Promise<void>;
+  getBlob(key: string): Promise<Buffer | undefined>;
+  /** Deletes every blob whose key starts with `prefix`; returns how many. */
+  deleteBlobs(prefix: string): Promise<number>;
+
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,15 @@
+/** Jest runs the TypeScript sources directly; `npm test` type-checks them first with `tsc -b`. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: '<rootDir>/tsconfig.base.json' }],
+  },
+  moduleNameMapper: {
+    '^@omega-track/(core|providers|adapters)$': '<rootDir>/$1/src/index.ts',
+    '^omega-track$': '<rootDir>/cli/src/index.ts',
+  },
+  testTimeout: 60000,
+  maxWorkers: 2,
+};
