@@ -44,8 +44,8 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 /**
  * Per run and key: count, mean, sample standard deviation (0 for a single value), min,
- * quartiles, max and the last value logged. Only numeric values enter the statistics; NaN
- * values are counted in `count` but left out of the moments, as pandas' describe() does.
+ * quartiles, max and the last value logged. `count` counts every numeric value; the statistics
+ * use the finite ones, so one diverged step (NaN, ±Infinity) does not blank out a whole run.
  */
 export function summarize(events: readonly TrackingEvent[], runs: readonly RunInfo[]): MetricSummary[] {
   const groups = new Map<string, { run: number; event: string; key: string; values: number[]; count: number; last: unknown }>();
@@ -56,7 +56,7 @@ export function summarize(events: readonly TrackingEvent[], runs: readonly RunIn
     if (!g) groups.set(id, (g = { run: e.run, event: e.event, key: e.key, values: [], count: 0, last: undefined }));
     g.count++;
     g.last = e.value;
-    if (!Number.isNaN(e.value)) g.values.push(e.value);
+    if (Number.isFinite(e.value)) g.values.push(e.value);
   }
   const durations = new Map(runs.map((r) => [r.run, r.duration]));
   const out: MetricSummary[] = [];

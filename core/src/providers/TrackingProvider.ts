@@ -19,11 +19,8 @@ import type { ProviderContext } from './ProviderContext';
 import { NODE_NAME, currentUserId } from './identity';
 import { systemInfo } from './systemInfo';
 
-/** Options of `start()`. */
-export interface StartOptions {
-  /** Use this run number instead of allocating one. */
-  run?: number;
-}
+/** Options of `start()` (none yet; kept so providers can grow options without breaking calls). */
+export type StartOptions = Record<string, never>;
 
 /** Options of `stop()`. */
 export interface StopOptions {
@@ -221,7 +218,8 @@ export abstract class TrackingProvider {
   /** Validates one event and builds it; throws TrackingInputError, NoActiveRunError. */
   protected makeEvent(event: string, key: string, value: unknown, opts?: EventOptions): PendingEvent {
     validateKey(event, 'event');
-    key = validateKey(key === '' || key === undefined || key === null ? event : key);
+    // no key at all means the event name (start, stop); an empty string is a mistake
+    key = validateKey(key === undefined || key === null ? event : key);
     if (typeof value !== 'number') validateValue(value);
     let step: number | null = null;
     let dt: number;

@@ -1,0 +1,304 @@
+import type {
+  EncodedArtifact,
+  EventQuery,
+  ExitFlushable,
+  FlushOptions,
+  IterateOptions,
+  MetricSummary,
+  PendingEvent,
+  ProviderContext,
+  ResolvedQuery,
+  RunInfo,
+  RunStatus,
+  StartOptions,
+  StopOptions,
+  Store,
+  TrackingEvent,
+  ArtifactStores,
+} from '@omega-track/core';
+import {
+  NODE_NAME,
+  TrackingInputError,
+  TrackingProvider,
+  currentUserId,
+  decodeArtifact,
+  deleteExperimentData,
+  encodeArtifact,
+  flushOnExit,
+  forgetOnExit,
+  resolveQuery,
+  runsFromEvents,
+  stopStatus,
+  summarize,
+} from '@omega-track/core';
+
+/** A unit of queued work: events, and the writes (artifact content) that must land before them. */
+interface QueuedBatch {
+  events: PendingEvent[];
+  beforeWrite?: () => Promise<void>;
+}
+
+const DEFAULT_FLUSH_INTERVAL_MS = 1000;
+const DEFAULT_MAX_BUFFER = 1000;
+
+function positiveInt(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new TrackingInputError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * The `default` provider (alias `simple`): events are queued in memory and written to the store
+ * in batches — at the latest every `flushIntervalMs` (default 1000) or once `maxBuffer` (default
+ * 1000) events wait. `start` and `stop` write at once. Whatever is queued when the process exits
+ * is written too.
+ */
+export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushable {
+  protected readonly store: Store;
+  protected readonly stores: ArtifactStores;
+  private flushIntervalMs_: number;
+  private maxBuffer_: number;
+  private queue: QueuedBatch[] = [];
+  private queuedEvents = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private writing: Promise<void> | undefined;
+  private isShutdown = false;
+  private warnedShutdown = false;
+
+  constructor(experiment: string, context: ProviderContext) {
+    super(experiment, context);
+    this.store = context.store;
+    this.stores = { store: context.store, models: context.models, datasets: context.datasets };
+    this.flushIntervalMs_ = positiveInt(context.options.flushIntervalMs, 'flushIntervalMs', DEFAULT_FLUSH_INTERVAL_MS);
+    this.maxBuffer_ = positiveInt(context.options.maxBuffer, 'maxBuffer', this.defaultMaxBuffer());
+    flushOnExit(this);
+  }
+
+  /** The batch size that triggers a write; subclasses may have another default. */
+  protected defaultMaxBuffer(): number {
+    return DEFAULT_MAX_BUFFER;
+  }
+
+  /** Events held before a write is triggered. */
+  get maxBuffer(): number {
+    return this.maxBuffer_;
+  }
+
+  set maxBuffer(value: number) {
+    this.maxBuffer_ = positiveInt(value, 'maxBuffer', this.maxBuffer_);
+  }
+
+  /** The longest time an event waits in memory, in milliseconds. */
+  get flushIntervalMs(): number {
+    return this.flushIntervalMs_;
+  }
+
+  set flushIntervalMs(value: number) {
+    this.flushIntervalMs_ = positiveInt(value, 'flushIntervalMs', this.flushIntervalMs_);
+  }
+
+  override settings(): Record<string, unknown> {
+    return { maxBuffer: this.maxBuffer_, flushIntervalMs: this.flushIntervalMs_ };
+  }
+
+  async start(_opts?: StartOptions): Promise<number> {
+    const start = { event: 'start', key: 'start', value: null, step: null, dt: Date.now(), node: NODE_NAME, userid: currentUserId(), extra: undefined };
+    this.run_ = await this.store.startRun(this.experiment, start);
+    return this.run_;
+  }
+
+  async stop(opts: StopOptions = {}): Promise<void> {
+    const status = opts.status ?? (opts.error !== undefined ? 'FAILED' : 'STOPPED');
+    const value: Record<string, unknown> = { status };
+    if (opts.error !== undefined) value.error = opts.error instanceof Error ? opts.error.message : String(opts.error);
+    this.logEvent('stop', 'stop', value);
+    await this.flush();
+  }
+
+  async activeRun(run?: number): Promise<number> {
+    if (run !== undefined) {
+      this.run_ = positiveInt(run, 'run', 1);
+      return this.run_;
+    }
+    const latest = await this.store.latestRun(this.experiment);
+    if (latest !== undefined && (await this.status(latest)) === 'STARTED') {
+      this.run_ = latest;
+      return latest;
+    }
+    return this.start();
+  }
+
+  async status(run?: number): Promise<RunStatus> {
+    await this.flush();
+    const target = run ?? this.run_ ?? (await this.store.latestRun(this.experiment));
+    if (target === undefined) return 'PENDING';
+    const events = await this.store.queryEvents(this.experiment, { runs: [target], events: ['start', 'stop'] });
+    if (events.length === 0) {
+      const any = await this.store.queryEvents(this.experiment, { runs: [target], limit: 1 });
+      return any.length ? 'STARTED' : 'PENDING';
+    }
+    const stops = events.filter((e) => e.event === 'stop');
+    return stops.length ? stopStatus(stops[stops.length - 1].value) : 'STARTED';
+  }
+
+  async data(query?: EventQuery): Promise<TrackingEvent[]> {
+    await this.flush();
+    return this.store.queryEvents(this.experiment, await this.resolve(query));
+  }
+
+  async *iterate(query?: EventQuery, opts: IterateOptions = {}): AsyncIterable<TrackingEvent[]> {
+    await this.flush();
+    yield* this.store.iterateEvents(this.experiment, await this.resolve(query), opts.batchSize ?? 10_000);
+  }
+
+  async runs(query: EventQuery = {}): Promise<RunInfo[]> {
+    await this.flush();
+    const resolved = await this.resolve({ run: 'all', ...query, event: ['start', 'stop'] });
+    return runsFromEvents(await this.store.queryEvents(this.experiment, resolved));
+  }
+
+  async summary(query: EventQuery = {}): Promise<MetricSummary[]> {
+    const events = await this.data({ event: 'metric', ...query });
+    return summarize(events, await this.runs({ run: query.run ?? 'all' }));
+  }
+
+  async restoreArtifacts(query: EventQuery = {}): Promise<unknown[]> {
+    const events = await this.data({ event: 'artifact', ...query });
+    const out: unknown[] = [];
+    for (const e of events) out.push(await decodeArtifact(e.value, this.stores));
+    return out;
+  }
+
+  async clear(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts.force !== true)
+      throw new TrackingInputError(`clear() deletes every event and artifact of '${this.experiment}': pass { force: true }`);
+    // queued events belong to the data being cleared
+    this.queue = [];
+    this.queuedEvents = 0;
+    await this.writing;
+    await deleteExperimentData(this.experiment, this.stores);
+  }
+
+  hasPending(): boolean {
+    return this.queuedEvents > 0 || this.queue.length > 0;
+  }
+
+  async flush(opts: FlushOptions = {}): Promise<void> {
+    const work = this.drain();
+    if (opts.timeoutMs === undefined) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs).unref()));
+    await Promise.race([work, timeout]);
+    clearTimeout(timer);
+  }
+
+  flushSync(): void {
+    if (!this.store.appendEventsSync) return;
+    const batches = this.takeQueue();
+    // Artifact content cannot be written without the event loop; their events wait for a later process.
+    const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events);
+    this.store.appendEventsSync(this.experiment, events);
+  }
+
+  async shutdown(opts: FlushOptions = {}): Promise<void> {
+    if (this.isShutdown) return;
+    await this.stopRuntime();
+    await this.flush(opts);
+    this.isShutdown = true;
+    this.clearTimers();
+    forgetOnExit(this);
+  }
+
+  protected record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void {
+    if (this.isShutdown) {
+      if (!this.warnedShutdown) this.onError(new Error('events after shutdown() are dropped'), this.experiment);
+      this.warnedShutdown = true;
+      return;
+    }
+    const last = this.queue[this.queue.length - 1];
+    if (last && !beforeWrite && !last.beforeWrite) for (const e of events) last.events.push(e);
+    else this.queue.push({ events, beforeWrite });
+    this.queuedEvents += events.length;
+    if (this.queuedEvents >= this.maxBuffer_) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        void this.drain();
+      });
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.drain();
+      }, this.flushIntervalMs_);
+      // the timer must not keep a finished program alive: exit hooks write what is left
+      this.timer.unref();
+    }
+  }
+
+  protected encodeArtifact(obj: unknown, name: string): EncodedArtifact {
+    return encodeArtifact(obj, name, this.experiment, this.stores);
+  }
+
+  /** Resolves a query against this experiment's runs. */
+  protected resolve(query?: EventQuery): Promise<ResolvedQuery> {
+    return resolveQuery(query, { currentRun: this.run_, latestRun: () => this.store.latestRun(this.experiment) });
+  }
+
+  private takeQueue(): QueuedBatch[] {
+    const batches = this.queue;
+    this.queue = [];
+    this.queuedEvents = 0;
+    return batches;
+  }
+
+  /** Writes everything queued, one writer at a time; on failure the batches go back in front. */
+  private drain(): Promise<void> {
+    const run = async (): Promise<void> => {
+      while (this.queue.length) {
+        const batches = this.takeQueue();
+        let done = 0;
+        try {
+          for (const batch of batches) {
+            if (batch.beforeWrite) {
+              await batch.beforeWrite();
+              batch.beforeWrite = undefined;
+            }
+            await this.store.appendEvents(this.experiment, batch.events);
+            done++;
+          }
+        } catch (error) {
+          const failed = batches.slice(done);
+          this.queue = failed.concat(this.queue);
+          this.queuedEvents += failed.reduce((n, b) => n + b.events.length, 0);
+          this.onError(error, `writing events of '${this.experiment}'`);
+          this.scheduleRetry();
+          return;
+        }
+      }
+    };
+    const previous = this.writing ?? Promise.resolve();
+    const next = previous.then(run);
+    this.writing = next;
+    void next.finally(() => {
+      if (this.writing === next) this.writing = undefined;
+    });
+    return next;
+  }
+
+  private scheduleRetry(): void {
+    if (this.timer !== undefined || this.isShutdown) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.drain();
+    }, this.flushIntervalMs_);
+    this.timer.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+}

@@ -1,0 +1,14 @@
+import type { ProviderRegistry } from '@omega-track/core';
+import { OmegaSimpleTracker } from './default/OmegaSimpleTracker';
+import { NoTrackTracker } from './notrack/NoTrackTracker';
+
+/**
+ * Registers the built-in providers on `registry`: `default` (alias `simple`) and `notrack`.
+ * The composition root calls this; importing a provider never registers anything by itself.
+ */
+export function registerBuiltinProviders(registry: ProviderRegistry): ProviderRegistry {
+  registry.register('default', OmegaSimpleTracker);
+  registry.register('simple', OmegaSimpleTracker);
+  registry.register('notrack', NoTrackTracker);
+  return registry;
+}

@@ -1,0 +1,123 @@
+import type { PendingEvent, Store } from '@omega-track/core';
+
+function ev(run: number, event: string, key: string, value: unknown, extra?: Record<string, unknown>, dt = 1_000): PendingEvent {
+  return { run, event, key, value, step: null, dt, node: 'n1', userid: 'u1', extra };
+}
+
+const start = { event: 'start', key: 'start', value: null, step: null, dt: 1_000, node: 'n1', userid: 'u1', extra: undefined };
+
+/**
+ * The store contract: every Store implementation (embedded file, memory, MongoDB) passes the
+ * same assertions.
+ */
+export function describeStoreContract(label: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+  describe(`store contract: ${label}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    test('metadata entries: put, get, list by prefix, replace, delete', async () => {
+      const created = new Date('2026-01-01T00:00:00Z');
+      await store.putEntry('models', { name: 'experiments/a', kind: 'experiment.tracker', attributes: { x: 1 }, created, modified: created });
+      await store.putEntry('models', { name: 'experiments/b', kind: 'experiment.tracker', attributes: {}, data: [1, NaN], created, modified: created });
+      await store.putEntry('models', { name: 'other', kind: 'json', attributes: {}, created, modified: created });
+      await store.putEntry('datasets', { name: 'experiments/c', kind: 'json', attributes: {}, created, modified: created });
+      expect((await store.listEntries('models', 'experiments/')).map((e) => e.name)).toEqual(['experiments/a', 'experiments/b']);
+      expect((await store.listEntries('models')).map((e) => e.name)).toEqual(['experiments/a', 'experiments/b', 'other']);
+      const b = await store.getEntry('models', 'experiments/b');
+      expect(b?.data).toEqual([1, NaN]);
+      expect(b?.created).toEqual(created);
+      await store.putEntry('models', { name: 'experiments/a', kind: 'k2', attributes: { x: 2 }, created, modified: new Date() });
+      expect((await store.getEntry('models', 'experiments/a'))?.attributes).toEqual({ x: 2 });
+      expect(await store.deleteEntry('models', 'experiments/a')).toBe(true);
+      expect(await store.deleteEntry('models', 'experiments/a')).toBe(false);
+      expect(await store.getEntry('models', 'experiments/a')).toBeUndefined();
+      expect(await store.getEntry('datasets', 'experiments/c')).toBeDefined();
+    });
+
+    test('runs are numbered 1, 2, 3 per experiment, each with its start event', async () => {
+      expect(await store.latestRun('e')).toBeUndefined();
+      expect(await store.startRun('e', start)).toBe(1);
+      expect(await store.startRun('e', start)).toBe(2);
+      expect(await store.startRun('other', start)).toBe(1);
+      const runs = await Promise.all([store.startRun('e', start), store.startRun('e', start), store.startRun('e', start)]);
+      expect(runs.sort()).toEqual([3, 4, 5]);
+      expect(await store.latestRun('e')).toBe(5);
+      const starts = await store.queryEvents('e', { events: ['start'] });
+      expect(starts.map((e) => e.run).sort()).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    test('events come back typed, sorted by dt with ties in insertion order, filtered', async () => {
+      await store.appendEvents('e', [
+        ev(1, 'metric', 'b', 2, undefined, 2_000),
+        ev(1, 'metric', 'a', 1, undefined, 1_000),
+        ev(1, 'metric', 'c', NaN, undefined, 2_000),
+        ev(2, 'param', 'p', { nested: [Infinity, -Infinity, 'x'] }, { taskid: 't1', flag: true }, 3_000),
+        ev(3, 'metric', 'a', 'text', { taskid: 't2' }, 4_000),
+        { ...ev(3, 'metric', 'a', 7), step: 5, dt: 5_000 },
+      ]);
+      const all = await store.queryEvents('e', {});
+      expect(all.map((e) => e.key)).toEqual(['a', 'b', 'c', 'p', 'a', 'a']);
+      expect(all[0]).toEqual({ experiment: 'e', run: 1, event: 'metric', key: 'a', value: 1, step: null, dt: new Date(1_000), node: 'n1', userid: 'u1' });
+      expect(all[2].value).toBeNaN();
+      expect(all[3]).toMatchObject({ value: { nested: [Infinity, -Infinity, 'x'] }, taskid: 't1', flag: true });
+      expect((await store.queryEvents('e', { runs: [1, 3] })).length).toBe(5);
+      expect((await store.queryEvents('e', { runs: { from: 2, to: 3 } })).length).toBe(3);
+      expect((await store.queryEvents('e', { events: ['param'] })).map((e) => e.key)).toEqual(['p']);
+      expect((await store.queryEvents('e', { keys: ['a'], steps: [5] })).map((e) => e.value)).toEqual([7]);
+      expect((await store.queryEvents('e', { since: 2_000, end: 3_000 })).map((e) => e.key)).toEqual(['b', 'c', 'p']);
+      expect((await store.queryEvents('e', { extras: { taskid: ['t2'] } })).map((e) => e.value)).toEqual(['text']);
+      expect((await store.queryEvents('e', { extras: { flag: [true] } })).map((e) => e.key)).toEqual(['p']);
+      expect((await store.queryEvents('e', { extras: { userid: ['u1'] } })).length).toBe(6);
+      expect((await store.queryEvents('e', { limit: 2, offset: 1 })).map((e) => e.key)).toEqual(['b', 'c']);
+      expect(await store.queryEvents('nothing', {})).toEqual([]);
+    });
+
+    test('iterateEvents gives the same rows in batches', async () => {
+      const events = Array.from({ length: 95 }, (_, i) => ev(1 + (i % 3), 'metric', `k${i}`, i, undefined, 1_000 + Math.floor(i / 10)));
+      await store.appendEvents('e', events);
+      const whole = await store.queryEvents('e', { runs: [1, 2] });
+      const batches: number[] = [];
+      const rows = [];
+      for await (const batch of store.iterateEvents('e', { runs: [1, 2] }, 7)) {
+        batches.push(batch.length);
+        rows.push(...batch);
+      }
+      expect(rows).toEqual(whole);
+      expect(Math.max(...batches)).toBeLessThanOrEqual(7);
+      const windowed = [];
+      for await (const batch of store.iterateEvents('e', { offset: 10, limit: 20 }, 6)) windowed.push(...batch);
+      expect(windowed).toEqual(await store.queryEvents('e', { offset: 10, limit: 20 }));
+    });
+
+    test('deleteEvents removes events and restarts run numbering', async () => {
+      await store.startRun('e', start);
+      await store.appendEvents('e', [ev(1, 'metric', 'a', 1)]);
+      await store.appendEvents('keep', [ev(1, 'metric', 'a', 1)]);
+      expect(await store.deleteEvents('e')).toBe(2);
+      expect(await store.queryEvents('e', {})).toEqual([]);
+      expect(await store.latestRun('e')).toBeUndefined();
+      expect(await store.startRun('e', start)).toBe(1);
+      expect((await store.queryEvents('keep', {})).length).toBe(1);
+    });
+
+    test('blobs: put, get, replace, delete by prefix', async () => {
+      await store.putBlob('.experiments/a/1', Buffer.from('one'));
+      await store.putBlob('.experiments/a/2', new Uint8Array([1, 2, 3]));
+      await store.putBlob('.experiments/a%2Fb/1', Buffer.from('nested'));
+      expect((await store.getBlob('.experiments/a/1'))?.toString()).toBe('one');
+      expect([...((await store.getBlob('.experiments/a/2')) ?? [])]).toEqual([1, 2, 3]);
+      await store.putBlob('.experiments/a/1', Buffer.from('uno'));
+      expect((await store.getBlob('.experiments/a/1'))?.toString()).toBe('uno');
+      expect(await store.deleteBlobs('.experiments/a/')).toBe(2);
+      expect(await store.getBlob('.experiments/a/1')).toBeUndefined();
+      expect((await store.getBlob('.experiments/a%2Fb/1'))?.toString()).toBe('nested');
+    });
+  });
+}

@@ -1,0 +1,35 @@
+import { setDiagWriter } from '@omega-track/core';
+import { omega } from 'omega-track';
+import path from 'node:path';
+import { describeProviderContract } from './contract/providerContract';
+import { tempDir } from './helpers/tmp';
+
+setDiagWriter(() => undefined);
+
+describeProviderContract(
+  'default (sqlite file)',
+  async () => {
+    const tmp = tempDir();
+    const om = omega({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
+    return { om, experiment: (name) => om.runtime.experiment(name), cleanup: async () => tmp.cleanup() };
+  },
+  { records: true },
+);
+
+describeProviderContract(
+  'simple (memory)',
+  async () => {
+    const om = omega({ store: 'memory:' });
+    return { om, experiment: (name) => om.runtime.experiment(name, { provider: 'simple' }), cleanup: async () => undefined };
+  },
+  { records: true },
+);
+
+describeProviderContract(
+  'notrack',
+  async () => {
+    const om = omega({ store: 'memory:' });
+    return { om, experiment: (name) => om.runtime.experiment(name, { provider: 'notrack' }), cleanup: async () => undefined };
+  },
+  { records: false },
+);

@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { SqliteStore, openStore } from '@omega-track/core';
+import { describeStoreContract } from './contract/storeContract';
+import { tempDir } from './helpers/tmp';
+
+describeStoreContract('sqlite file', async () => {
+  const tmp = tempDir();
+  return { store: openStore(`sqlite:${path.join(tmp.dir, 'sub', 'omega.db')}`), cleanup: async () => tmp.cleanup() };
+});
+
+describeStoreContract('memory', async () => ({ store: openStore('memory:'), cleanup: async () => undefined }));
+
+describe('openStore', () => {
+  test('memory: is an in-memory SQLite store and unknown URLs are refused by name', () => {
+    const store = openStore('memory:');
+    expect(store).toBeInstanceOf(SqliteStore);
+    expect(store.url).toBe('memory:');
+    void store.close();
+    expect(() => openStore('ftp://user:secret@host/x')).toThrow(/unknown store URL 'ftp:\/\/user:\*\*\*@host\/x'/);
+    expect(() => openStore('sqlite:')).toThrow(/names no file/);
+  });
+});
