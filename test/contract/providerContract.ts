@@ -314,8 +314,8 @@ export function describeProviderContract(
         expect(call).toThrow(TrackingInputError);
         expect(call).toThrow(message);
       }
-      await expect(exp.data({ key: { $ne: null } })).rejects.toThrow(TrackingInputError);
-      await expect(exp.data({ key: { $ne: null } })).rejects.toThrow(/must be a plain value/);
+      await expect(exp.data({ key: { $ne: null } as unknown as string })).rejects.toThrow(TrackingInputError);
+      await expect(exp.data({ key: { $ne: null } as unknown as string })).rejects.toThrow(/must be a plain value/);
       await expect(exp.data({ run: 0 })).rejects.toThrow(TrackingInputError);
       await expect(exp.data({ since: 'yesterday-ish' })).rejects.toThrow(/neither an ISO date nor a span/);
       exp.logArtifact({ secret: false }, '../../etc/passwd');

@@ -2,6 +2,10 @@ import type { EventQuery, TrackingEvent } from '../events/types';
 import type { IterateOptions, TrackingProvider } from '../providers/TrackingProvider';
 import { withActiveExperiment } from './activeExperiment';
 
+// Node 20 defines Symbol.asyncDispose in its main realm only; vm contexts (test runners,
+// sandboxes) lack it, and `await using` would fail there. Same polyfill TypeScript documents.
+(Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('Symbol.asyncDispose');
+
 /** How a proxy reaches its provider; the ExperimentBackend supplies it. */
 export interface ProviderResolver {
   /** The provider as known now (synchronous members go here). */
