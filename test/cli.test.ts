@@ -12,13 +12,21 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
       else field += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(field), (field = '');
-    else if (c === '\n') row.push(field), rows.push(row), (row = []), (field = '');
-    else field += c;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
   }
   return rows;
 }
@@ -41,7 +49,8 @@ describe('the omega-track command', () => {
     for (let r = 0; r < 2; r++)
       await exp.run((e) => {
         e.logParam('lr', 0.01);
-        for (let epoch = 0; epoch < 3; epoch++) e.logMetric('loss', 1 / (epoch + 1 + r), { step: epoch, phase: 'epoch' });
+        for (let epoch = 0; epoch < 3; epoch++)
+          e.logMetric('loss', 1 / (epoch + 1 + r), { step: epoch, phase: 'epoch' });
         e.logMetric('acc', NaN, 3);
         e.logArtifact({ note: 'a "quoted", multi\nline value' }, 'notes');
       });
@@ -75,7 +84,18 @@ describe('the omega-track command', () => {
     const { code, out } = await cli('data', 'train', '--run', '2', '--format', 'csv');
     expect(code).toBe(0);
     const [header, ...rows] = parseCsv(out);
-    expect(header).toEqual(['experiment', 'run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid', 'phase']);
+    expect(header).toEqual([
+      'experiment',
+      'run',
+      'event',
+      'key',
+      'value',
+      'step',
+      'dt',
+      'node',
+      'userid',
+      'phase',
+    ]);
     expect(rows.map((r) => [r[2], r[3]])).toEqual([
       ['start', 'start'],
       ['param', 'lr'],
@@ -93,18 +113,25 @@ describe('the omega-track command', () => {
       [1 / 4, 2, 'epoch'],
     ]);
     expect(rows.find((r) => r[3] === 'acc')?.[4]).toBe('NaN');
-    expect(JSON.parse(rows.find((r) => r[3] === 'notes')![4]).data).toEqual({ note: 'a "quoted", multi\nline value' });
+    expect(JSON.parse(rows.find((r) => r[3] === 'notes')![4]).data).toEqual({
+      note: 'a "quoted", multi\nline value',
+    });
   });
 
   test('data filters by --run, --event, --key, --since', async () => {
-    const json = async (...args: string[]) => JSON.parse((await cli('data', 'train', '--format', 'json', ...args)).out) as Array<Record<string, unknown>>;
+    const json = async (...args: string[]) =>
+      JSON.parse((await cli('data', 'train', '--format', 'json', ...args)).out) as Array<
+        Record<string, unknown>
+      >;
     expect((await json('--event', 'metric', '--key', 'loss')).length).toBe(6);
     expect((await json('--run=-1', '--event', 'metric,param')).map((r) => r.run)).toEqual([2, 2, 2, 2, 2]);
     expect((await json('--run', '1..2', '--event', 'start')).length).toBe(2);
     expect((await json('--since', '1h')).length).toBe(16);
     expect((await json('--since', new Date(Date.now() + 60_000).toISOString())).length).toBe(0);
     const table = (await cli('data', 'train', '--run', '1', '--key', 'loss')).out;
-    expect(table.split('\n')[0]).toMatch(/^experiment\s+run\s+event\s+key\s+value\s+step\s+dt\s+node\s+userid\s+phase$/);
+    expect(table.split('\n')[0]).toMatch(
+      /^experiment\s+run\s+event\s+key\s+value\s+step\s+dt\s+node\s+userid\s+phase$/,
+    );
     expect(table.trim().split('\n')).toHaveLength(5);
   });
 
@@ -116,17 +143,37 @@ describe('the omega-track command', () => {
     expect(loss1).toMatchObject({ count: 3, min: 1 / 3, max: 1, last: 1 / 3 });
     expect(loss1?.mean).toBeCloseTo((1 + 1 / 2 + 1 / 3) / 3, 12);
     const table = (await cli('summary', 'train')).out;
-    expect(table).toMatch(/run\s+event\s+key\s+count\s+mean\s+std\s+min\s+p25\s+p50\s+p75\s+max\s+last\s+duration/);
+    expect(table).toMatch(
+      /run\s+event\s+key\s+count\s+mean\s+std\s+min\s+p25\s+p50\s+p75\s+max\s+last\s+duration/,
+    );
     expect(table).toMatch(/1\s+metric\s+loss\s+3\s+0\.611111/);
   });
 
   test('errors: unknown experiment, bad --run, bad --format, unknown command, drop without --force', async () => {
-    expect(await cli('runs', 'nope')).toMatchObject({ code: 1, err: expect.stringMatching(/no experiment 'nope'; there are: other\/exp, train/) });
-    expect(await cli('data', 'train', '--run', 'last')).toMatchObject({ code: 1, err: expect.stringMatching(/--run takes a run number/) });
-    expect(await cli('data', 'train', '--format', 'xml')).toMatchObject({ code: 1, err: expect.stringMatching(/--format must be table, csv or json/) });
-    expect(await cli('data', 'train', '--bogus')).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
-    expect(await cli('frobnicate')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command 'frobnicate'/) });
-    expect(await cli('drop', 'other/exp')).toMatchObject({ code: 1, err: expect.stringMatching(/add --force/) });
+    expect(await cli('runs', 'nope')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/no experiment 'nope'; there are: other\/exp, train/),
+    });
+    expect(await cli('data', 'train', '--run', 'last')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/--run takes a run number/),
+    });
+    expect(await cli('data', 'train', '--format', 'xml')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/--format must be table, csv or json/),
+    });
+    expect(await cli('data', 'train', '--bogus')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/Unknown option '--bogus'/),
+    });
+    expect(await cli('frobnicate')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/unknown command 'frobnicate'/),
+    });
+    expect(await cli('drop', 'other/exp')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/add --force/),
+    });
     expect(parseRunOption('1,3')).toEqual([1, 3]);
   });
 
@@ -144,9 +191,14 @@ describe('the omega-track command', () => {
   });
 
   test('drop --force deletes the experiment; the real binary reads OMEGA_STORE', async () => {
-    expect(await cli('drop', 'other/exp', '--force')).toMatchObject({ code: 0, out: "dropped experiment 'other/exp'\n" });
+    expect(await cli('drop', 'other/exp', '--force')).toMatchObject({
+      code: 0,
+      out: "dropped experiment 'other/exp'\n",
+    });
     const bin = path.join(__dirname, '..', 'cli', 'dist', 'bin.js');
-    const out = execFileSync(process.execPath, [bin, 'experiments', '--format', 'csv'], { env: { ...process.env, OMEGA_STORE: store } }).toString();
+    const out = execFileSync(process.execPath, [bin, 'experiments', '--format', 'csv'], {
+      env: { ...process.env, OMEGA_STORE: store },
+    }).toString();
     expect(parseCsv(out).map((r) => r[0])).toEqual(['experiment', 'train']);
   });
 });

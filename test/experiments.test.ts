@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EncodedArtifact, MetricSummary, PendingEvent, RunInfo, RunStatus, TrackingEvent } from '@omega-track/core';
+import type {
+  EncodedArtifact,
+  MetricSummary,
+  PendingEvent,
+  RunInfo,
+  RunStatus,
+  TrackingEvent,
+} from '@omega-track/core';
 import {
   EXPERIMENT_KIND,
   OmegaTrackingProxy,
@@ -84,7 +91,9 @@ describe('registry, experiments and the proxy', () => {
     expect(() => om.runtime.experiment('x', { provider: 'nosuch' })).toThrow(
       "Unknown tracking provider 'nosuch'. Registered providers: default, notrack, simple",
     );
-    expect(() => new ProviderRegistry().create('default', 'x', {} as never)).toThrow(/Registered providers: \(none\)/);
+    expect(() => new ProviderRegistry().create('default', 'x', {} as never)).toThrow(
+      /Registered providers: \(none\)/,
+    );
   });
 
   test('registries are separate: registering in one does not leak into another', () => {
@@ -113,7 +122,11 @@ describe('registry, experiments and the proxy', () => {
     await exp.run(() => undefined);
     const entry = await om.store.getEntry('models', 'experiments/myapp/regmodel');
     expect(entry?.kind).toBe(EXPERIMENT_KIND);
-    expect(entry?.attributes.tracking).toMatchObject({ provider: 'default', options: { maxBuffer: 50 }, dataset: '.experiments/myapp/regmodel' });
+    expect(entry?.attributes.tracking).toMatchObject({
+      provider: 'default',
+      options: { maxBuffer: 50 },
+      dataset: '.experiments/myapp/regmodel',
+    });
     expect(await om.experiments.list()).toEqual(['myapp/regmodel']);
     const again = om.runtime.experiment('myapp/regmodel');
     expect((again as unknown as OmegaSimpleTracker).maxBuffer).toBe(50);
@@ -136,7 +149,9 @@ describe('registry, experiments and the proxy', () => {
       const switched = om.runtime.experiment('sw', { provider: 'notrack' });
       await switched.run((e) => e.logMetric('m', 2));
       expect(await switched.provider()).toBeInstanceOf(NoTrackTracker);
-      expect(diag.lines).toEqual(["experiment 'sw' switches from provider 'default' to 'notrack'; its events stay"]);
+      expect(diag.lines).toEqual([
+        "experiment 'sw' switches from provider 'default' to 'notrack'; its events stay",
+      ]);
       const back = om.runtime.experiment('sw', { provider: 'default' });
       expect((await back.data({ run: 'all', event: 'metric' })).map((e) => e.value)).toEqual([1]);
     } finally {
@@ -164,7 +179,9 @@ describe('registry, experiments and the proxy', () => {
     for (const name of ['a/../b', '', 'x'.repeat(251), 'a\0b', '../up']) {
       expect(() => om.runtime.experiment(name)).toThrow(TrackingInputError);
     }
-    expect(() => om.runtime.experiment('a/../b')).toThrow("experiment name 'a/../b' must not contain a '.' or '..' path segment");
+    expect(() => om.runtime.experiment('a/../b')).toThrow(
+      "experiment name 'a/../b' must not contain a '.' or '..' path segment",
+    );
   });
 
   test('drop() needs force and removes events, artifacts and configuration', async () => {
@@ -223,7 +240,7 @@ describe('registry, experiments and the proxy', () => {
       await exp.shutdown();
       exp.logMetric('m', 1);
       exp.logMetric('m', 2);
-      expect(diag.lines).toEqual(["closed: events after shutdown() are dropped"]);
+      expect(diag.lines).toEqual(['closed: events after shutdown() are dropped']);
     } finally {
       diag.restore();
     }

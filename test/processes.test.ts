@@ -9,7 +9,9 @@ describe('many processes on one embedded store', () => {
   afterAll(() => tmp.cleanup());
 
   test('four processes each starting 25 runs of one experiment get 100 distinct numbers, 1..100', async () => {
-    const results = await Promise.all([1, 2, 3, 4].map(() => runFixture('startRuns.js', [url, 'race', '25'])));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => runFixture('startRuns.js', [url, 'race', '25'])),
+    );
     for (const r of results) expect(r.stderr).toBe('');
     const runs = results.flatMap((r) => JSON.parse(r.stdout) as number[]);
     expect(runs).toHaveLength(100);

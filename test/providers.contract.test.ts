@@ -20,7 +20,11 @@ describeProviderContract(
   'simple (memory)',
   async () => {
     const om = omega({ store: 'memory:' });
-    return { om, experiment: (name) => om.runtime.experiment(name, { provider: 'simple' }), cleanup: async () => undefined };
+    return {
+      om,
+      experiment: (name) => om.runtime.experiment(name, { provider: 'simple' }),
+      cleanup: async () => undefined,
+    };
   },
   { records: true },
 );
@@ -29,7 +33,11 @@ describeProviderContract(
   'notrack',
   async () => {
     const om = omega({ store: 'memory:' });
-    return { om, experiment: (name) => om.runtime.experiment(name, { provider: 'notrack' }), cleanup: async () => undefined };
+    return {
+      om,
+      experiment: (name) => om.runtime.experiment(name, { provider: 'notrack' }),
+      cleanup: async () => undefined,
+    };
   },
   { records: false },
 );

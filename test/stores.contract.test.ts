@@ -5,10 +5,16 @@ import { tempDir } from './helpers/tmp';
 
 describeStoreContract('sqlite file', async () => {
   const tmp = tempDir();
-  return { store: openStore(`sqlite:${path.join(tmp.dir, 'sub', 'omega.db')}`), cleanup: async () => tmp.cleanup() };
+  return {
+    store: openStore(`sqlite:${path.join(tmp.dir, 'sub', 'omega.db')}`),
+    cleanup: async () => tmp.cleanup(),
+  };
 });
 
-describeStoreContract('memory', async () => ({ store: openStore('memory:'), cleanup: async () => undefined }));
+describeStoreContract('memory', async () => ({
+  store: openStore('memory:'),
+  cleanup: async () => undefined,
+}));
 
 describe('openStore', () => {
   test('memory: is an in-memory SQLite store and unknown URLs are refused by name', () => {
@@ -16,7 +22,9 @@ describe('openStore', () => {
     expect(store).toBeInstanceOf(SqliteStore);
     expect(store.url).toBe('memory:');
     void store.close();
-    expect(() => openStore('ftp://user:secret@host/x')).toThrow(/unknown store URL 'ftp:\/\/user:\*\*\*@host\/x'/);
+    expect(() => openStore('ftp://user:secret@host/x')).toThrow(
+      /unknown store URL 'ftp:\/\/user:\*\*\*@host\/x'/,
+    );
     expect(() => openStore('sqlite:')).toThrow(/names no file/);
   });
 });

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { runCli } from './commands/cli';
 
 runCli(process.argv.slice(2), {
@@ -10,7 +9,9 @@ runCli(process.argv.slice(2), {
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`omega-track: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `omega-track: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

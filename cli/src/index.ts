@@ -15,6 +15,7 @@ export {
   setDiagWriter,
   defaultErrorHandler,
   redactUrls,
+  describeValue,
   BASE_FIELDS,
   validateKey,
   validateStep,
@@ -47,8 +48,12 @@ export {
   EXPERIMENT_PREFIX,
   deleteExperimentData,
   SqliteStore,
-  INSERT_EVENT_SQL,
-  eventToRow,
+  encodeChunk,
+  encodeChunks,
+  decodeChunk,
+  rowFilter,
+  sortByTime,
+  CHUNK_SIZE,
   openStore,
   DEFAULT_STORE_URL,
   ObjectStore,
@@ -96,6 +101,8 @@ export type {
   Store,
   MetadataEntry,
   Bucket,
+  EncodedChunk,
+  RowFilter,
   PutOptions,
   ObjectBackend,
   ObjectPutResult,
@@ -105,8 +112,4 @@ export type {
   OmegaOptions,
   Experiment,
 } from '@omega-track/core';
-export {
-  OmegaSimpleTracker,
-  NoTrackTracker,
-  registerBuiltinProviders,
-} from '@omega-track/providers';
+export { OmegaSimpleTracker, NoTrackTracker, registerBuiltinProviders } from '@omega-track/providers';

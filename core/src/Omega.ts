@@ -19,7 +19,8 @@ export interface OmegaOptions {
 }
 
 /** An experiment handle typed with its provider's own members (e.g. `profiler`). */
-export type Experiment<P extends TrackingProvider = TrackingProvider> = OmegaTrackingProxy & Omit<P, keyof OmegaTrackingProxy>;
+export type Experiment<P extends TrackingProvider = TrackingProvider> = OmegaTrackingProxy &
+  Omit<P, keyof OmegaTrackingProxy>;
 
 /** The runtime side of `om`: experiments (and, later, model tasks). */
 export class OmegaRuntime {
@@ -29,7 +30,10 @@ export class OmegaRuntime {
    * The experiment `name`: a proxy that resolves its provider from the stored configuration
    * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
    */
-  experiment<P extends TrackingProvider = TrackingProvider>(name: string, opts: ExperimentOptions = {}): Experiment<P> {
+  experiment<P extends TrackingProvider = TrackingProvider>(
+    name: string,
+    opts: ExperimentOptions = {},
+  ): Experiment<P> {
     return this.experiments.proxy(name, opts) as Experiment<P>;
   }
 }
@@ -52,7 +56,13 @@ export class Omega {
     this.models = new ObjectStore(this.store, 'models');
     this.datasets = new ObjectStore(this.store, 'datasets');
     this.registry = opts.registry ?? new ProviderRegistry();
-    this.experiments = new ExperimentBackend(this.store, this.models, this.datasets, this.registry, opts.onError);
+    this.experiments = new ExperimentBackend(
+      this.store,
+      this.models,
+      this.datasets,
+      this.registry,
+      opts.onError,
+    );
     this.runtime = new OmegaRuntime(this.experiments);
   }
 

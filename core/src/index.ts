@@ -7,7 +7,7 @@ export { TrackingInputError } from './errors/TrackingInputError';
 export { UnknownProviderError } from './errors/UnknownProviderError';
 export { ProviderPackageNotInstalledError } from './errors/ProviderPackageNotInstalledError';
 export { NoActiveRunError } from './errors/NoActiveRunError';
-export { diag, setDiagWriter, defaultErrorHandler, redactUrls } from './diag/diag';
+export { diag, setDiagWriter, defaultErrorHandler, redactUrls, describeValue } from './diag/diag';
 export type { ErrorHandler, DiagWriter } from './diag/diag';
 export type {
   ArtifactFormat,
@@ -25,7 +25,13 @@ export type {
   TrackingEvent,
 } from './events/types';
 export { BASE_FIELDS } from './events/types';
-export { validateKey, validateStep, validateValue, validateExperimentName, MAX_NAME_LENGTH } from './events/validation';
+export {
+  validateKey,
+  validateStep,
+  validateValue,
+  validateExperimentName,
+  MAX_NAME_LENGTH,
+} from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
 export { resolveTime, resolveEventTime } from './events/time';
 export { resolveQuery } from './events/query';
@@ -47,7 +53,16 @@ export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experim
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
 export { deleteExperimentData } from './experiments/deleteExperimentData';
 export type { Store, MetadataEntry, Bucket } from './store/Store';
-export { SqliteStore, INSERT_EVENT_SQL, eventToRow } from './store/sqlite/SqliteStore';
+export { SqliteStore } from './store/sqlite/SqliteStore';
+export {
+  encodeChunk,
+  encodeChunks,
+  decodeChunk,
+  rowFilter,
+  sortByTime,
+  CHUNK_SIZE,
+} from './store/chunks/EventChunk';
+export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
 export { openStore, DEFAULT_STORE_URL } from './store/openStore';
 export { ObjectStore } from './objects/ObjectStore';
 export type { PutOptions } from './objects/ObjectStore';

@@ -157,7 +157,9 @@ export function describeProviderContract(
       expect((await exp.data({ run: -1 })).every((e) => e.run === 3)).toBe(true);
       expect(new Set((await exp.data({ run: -2 })).map((e) => e.run))).toEqual(new Set([2]));
       expect(new Set((await exp.data({ run: [1, -1] })).map((e) => e.run))).toEqual(new Set([1, 3]));
-      expect(new Set((await exp.data({ run: { from: 2, to: 3 } })).map((e) => e.run))).toEqual(new Set([2, 3]));
+      expect(new Set((await exp.data({ run: { from: 2, to: 3 } })).map((e) => e.run))).toEqual(
+        new Set([2, 3]),
+      );
       expect((await exp.data({ run: 'all' })).length).toBe(3 * 7);
       expect((await exp.data({ run: '*', event: 'param' })).map((e) => e.value)).toEqual([0.1, 0.2, 0.1 * 3]);
       expect((await exp.data({ run: 2, key: 'loss', step: [0, 2] })).map((e) => e.value)).toEqual([20, 22]);
@@ -165,7 +167,9 @@ export function describeProviderContract(
       expect((await exp.data({ run: 'all', since: '1h' })).length).toBe(21);
       expect(await exp.data({ run: 'all', since: new Date(Date.now() + 60_000) })).toEqual([]);
       expect((await exp.data({ run: 'all', end: '1h' })).length).toBe(0);
-      expect((await exp.data({ run: 'all', end: new Date(Date.now() + 1000).toISOString() })).length).toBe(21);
+      expect((await exp.data({ run: 'all', end: new Date(Date.now() + 1000).toISOString() })).length).toBe(
+        21,
+      );
       expect((await exp.data({ run: 1, limit: 2, offset: 1 })).map((e) => e.value)).toEqual([10, 11]);
       const batches = [];
       for await (const batch of exp.iterate({ run: 'all' }, { batchSize: 5 })) batches.push(batch);
@@ -181,7 +185,18 @@ export function describeProviderContract(
       const exp = fresh();
       await exp.run((e) => [4, 1, 3, 2, NaN].forEach((v, i) => e.logMetric('loss', v, i)));
       const [s] = await exp.summary({ run: 1 });
-      expect(s).toMatchObject({ run: 1, event: 'metric', key: 'loss', count: 5, mean: 2.5, min: 1, max: 4, p50: 2.5, p25: 1.75, p75: 3.25 });
+      expect(s).toMatchObject({
+        run: 1,
+        event: 'metric',
+        key: 'loss',
+        count: 5,
+        mean: 2.5,
+        min: 1,
+        max: 4,
+        p50: 2.5,
+        p25: 1.75,
+        p75: 3.25,
+      });
       expect(s.std).toBeCloseTo(Math.sqrt(5 / 3), 10);
       expect(s.last).toBeNaN();
       expect(s.duration).toBeGreaterThanOrEqual(0);
@@ -262,7 +277,7 @@ export function describeProviderContract(
       expect(restored[0]).toEqual({ a: 1, b: [true, null, 'x'] });
       expect(restored[1]).toBeInstanceOf(Metadata);
       expect((restored[1] as Metadata).name).toBe('mymodel');
-      expect(Buffer.isBuffer(restored[2]) && (restored[2] as Buffer).toString()).toBe('bytes');
+      expect(Buffer.isBuffer(restored[2]) && restored[2].toString()).toBe('bytes');
       expect(restored[3]).toEqual(new Float64Array([1.5, 2.5]));
       expect(restored[4]).toEqual(big);
       // v8.deserialize builds objects in Node's realm, not jest's: compare by content
@@ -315,7 +330,9 @@ export function describeProviderContract(
         expect(call).toThrow(message);
       }
       await expect(exp.data({ key: { $ne: null } as unknown as string })).rejects.toThrow(TrackingInputError);
-      await expect(exp.data({ key: { $ne: null } as unknown as string })).rejects.toThrow(/must be a plain value/);
+      await expect(exp.data({ key: { $ne: null } as unknown as string })).rejects.toThrow(
+        /must be a plain value/,
+      );
       await expect(exp.data({ run: 0 })).rejects.toThrow(TrackingInputError);
       await expect(exp.data({ since: 'yesterday-ish' })).rejects.toThrow(/neither an ISO date nor a span/);
       exp.logArtifact({ secret: false }, '../../etc/passwd');

@@ -1,16 +1,35 @@
 import type { PendingEvent, Store } from '@omega-track/core';
 
-function ev(run: number, event: string, key: string, value: unknown, extra?: Record<string, unknown>, dt = 1_000): PendingEvent {
+function ev(
+  run: number,
+  event: string,
+  key: string,
+  value: unknown,
+  extra?: Record<string, unknown>,
+  dt = 1_000,
+): PendingEvent {
   return { run, event, key, value, step: null, dt, node: 'n1', userid: 'u1', extra };
 }
 
-const start = { event: 'start', key: 'start', value: null, step: null, dt: 1_000, node: 'n1', userid: 'u1', extra: undefined };
+const start = {
+  event: 'start',
+  key: 'start',
+  value: null,
+  step: null,
+  dt: 1_000,
+  node: 'n1',
+  userid: 'u1',
+  extra: undefined,
+};
 
 /**
  * The store contract: every Store implementation (embedded file, memory, MongoDB) passes the
  * same assertions.
  */
-export function describeStoreContract(label: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>): void {
+export function describeStoreContract(
+  label: string,
+  open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
+): void {
   describe(`store contract: ${label}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
@@ -24,16 +43,54 @@ export function describeStoreContract(label: string, open: () => Promise<{ store
 
     test('metadata entries: put, get, list by prefix, replace, delete', async () => {
       const created = new Date('2026-01-01T00:00:00Z');
-      await store.putEntry('models', { name: 'experiments/a', kind: 'experiment.tracker', attributes: { x: 1 }, created, modified: created });
-      await store.putEntry('models', { name: 'experiments/b', kind: 'experiment.tracker', attributes: {}, data: [1, NaN], created, modified: created });
-      await store.putEntry('models', { name: 'other', kind: 'json', attributes: {}, created, modified: created });
-      await store.putEntry('datasets', { name: 'experiments/c', kind: 'json', attributes: {}, created, modified: created });
-      expect((await store.listEntries('models', 'experiments/')).map((e) => e.name)).toEqual(['experiments/a', 'experiments/b']);
-      expect((await store.listEntries('models')).map((e) => e.name)).toEqual(['experiments/a', 'experiments/b', 'other']);
+      await store.putEntry('models', {
+        name: 'experiments/a',
+        kind: 'experiment.tracker',
+        attributes: { x: 1 },
+        created,
+        modified: created,
+      });
+      await store.putEntry('models', {
+        name: 'experiments/b',
+        kind: 'experiment.tracker',
+        attributes: {},
+        data: [1, NaN],
+        created,
+        modified: created,
+      });
+      await store.putEntry('models', {
+        name: 'other',
+        kind: 'json',
+        attributes: {},
+        created,
+        modified: created,
+      });
+      await store.putEntry('datasets', {
+        name: 'experiments/c',
+        kind: 'json',
+        attributes: {},
+        created,
+        modified: created,
+      });
+      expect((await store.listEntries('models', 'experiments/')).map((e) => e.name)).toEqual([
+        'experiments/a',
+        'experiments/b',
+      ]);
+      expect((await store.listEntries('models')).map((e) => e.name)).toEqual([
+        'experiments/a',
+        'experiments/b',
+        'other',
+      ]);
       const b = await store.getEntry('models', 'experiments/b');
       expect(b?.data).toEqual([1, NaN]);
       expect(b?.created).toEqual(created);
-      await store.putEntry('models', { name: 'experiments/a', kind: 'k2', attributes: { x: 2 }, created, modified: new Date() });
+      await store.putEntry('models', {
+        name: 'experiments/a',
+        kind: 'k2',
+        attributes: { x: 2 },
+        created,
+        modified: new Date(),
+      });
       expect((await store.getEntry('models', 'experiments/a'))?.attributes).toEqual({ x: 2 });
       expect(await store.deleteEntry('models', 'experiments/a')).toBe(true);
       expect(await store.deleteEntry('models', 'experiments/a')).toBe(false);
@@ -46,7 +103,11 @@ export function describeStoreContract(label: string, open: () => Promise<{ store
       expect(await store.startRun('e', start)).toBe(1);
       expect(await store.startRun('e', start)).toBe(2);
       expect(await store.startRun('other', start)).toBe(1);
-      const runs = await Promise.all([store.startRun('e', start), store.startRun('e', start), store.startRun('e', start)]);
+      const runs = await Promise.all([
+        store.startRun('e', start),
+        store.startRun('e', start),
+        store.startRun('e', start),
+      ]);
       expect(runs.sort()).toEqual([3, 4, 5]);
       expect(await store.latestRun('e')).toBe(5);
       const starts = await store.queryEvents('e', { events: ['start'] });
@@ -64,15 +125,35 @@ export function describeStoreContract(label: string, open: () => Promise<{ store
       ]);
       const all = await store.queryEvents('e', {});
       expect(all.map((e) => e.key)).toEqual(['a', 'b', 'c', 'p', 'a', 'a']);
-      expect(all[0]).toEqual({ experiment: 'e', run: 1, event: 'metric', key: 'a', value: 1, step: null, dt: new Date(1_000), node: 'n1', userid: 'u1' });
+      expect(all[0]).toEqual({
+        experiment: 'e',
+        run: 1,
+        event: 'metric',
+        key: 'a',
+        value: 1,
+        step: null,
+        dt: new Date(1_000),
+        node: 'n1',
+        userid: 'u1',
+      });
       expect(all[2].value).toBeNaN();
-      expect(all[3]).toMatchObject({ value: { nested: [Infinity, -Infinity, 'x'] }, taskid: 't1', flag: true });
+      expect(all[3]).toMatchObject({
+        value: { nested: [Infinity, -Infinity, 'x'] },
+        taskid: 't1',
+        flag: true,
+      });
       expect((await store.queryEvents('e', { runs: [1, 3] })).length).toBe(5);
       expect((await store.queryEvents('e', { runs: { from: 2, to: 3 } })).length).toBe(3);
       expect((await store.queryEvents('e', { events: ['param'] })).map((e) => e.key)).toEqual(['p']);
       expect((await store.queryEvents('e', { keys: ['a'], steps: [5] })).map((e) => e.value)).toEqual([7]);
-      expect((await store.queryEvents('e', { since: 2_000, end: 3_000 })).map((e) => e.key)).toEqual(['b', 'c', 'p']);
-      expect((await store.queryEvents('e', { extras: { taskid: ['t2'] } })).map((e) => e.value)).toEqual(['text']);
+      expect((await store.queryEvents('e', { since: 2_000, end: 3_000 })).map((e) => e.key)).toEqual([
+        'b',
+        'c',
+        'p',
+      ]);
+      expect((await store.queryEvents('e', { extras: { taskid: ['t2'] } })).map((e) => e.value)).toEqual([
+        'text',
+      ]);
       expect((await store.queryEvents('e', { extras: { flag: [true] } })).map((e) => e.key)).toEqual(['p']);
       expect((await store.queryEvents('e', { extras: { userid: ['u1'] } })).length).toBe(6);
       expect((await store.queryEvents('e', { limit: 2, offset: 1 })).map((e) => e.key)).toEqual(['b', 'c']);
@@ -80,7 +161,9 @@ export function describeStoreContract(label: string, open: () => Promise<{ store
     });
 
     test('iterateEvents gives the same rows in batches', async () => {
-      const events = Array.from({ length: 95 }, (_, i) => ev(1 + (i % 3), 'metric', `k${i}`, i, undefined, 1_000 + Math.floor(i / 10)));
+      const events = Array.from({ length: 95 }, (_, i) =>
+        ev(1 + (i % 3), 'metric', `k${i}`, i, undefined, 1_000 + Math.floor(i / 10)),
+      );
       await store.appendEvents('e', events);
       const whole = await store.queryEvents('e', { runs: [1, 2] });
       const batches: number[] = [];
@@ -92,7 +175,8 @@ export function describeStoreContract(label: string, open: () => Promise<{ store
       expect(rows).toEqual(whole);
       expect(Math.max(...batches)).toBeLessThanOrEqual(7);
       const windowed = [];
-      for await (const batch of store.iterateEvents('e', { offset: 10, limit: 20 }, 6)) windowed.push(...batch);
+      for await (const batch of store.iterateEvents('e', { offset: 10, limit: 20 }, 6))
+        windowed.push(...batch);
       expect(windowed).toEqual(await store.queryEvents('e', { offset: 10, limit: 20 }));
     });
 

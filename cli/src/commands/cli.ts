@@ -13,19 +13,39 @@ export interface CliIO {
 }
 
 const FORMAT_HELP = '  --format table|csv|json   output format (default: table)';
-const STORE_HELP = '  --store URL               the store (default: OMEGA_STORE, else sqlite:.omega/omega.db)';
+const STORE_HELP =
+  '  --store URL               the store (default: OMEGA_STORE, else sqlite:.omega/omega.db)';
 
 interface Command {
   usage: string;
   summary: string;
   options: Record<string, { type: 'string' | 'boolean' }>;
   help: string[];
-  run: (om: Omega, args: string[], values: Record<string, string | boolean | undefined>, io: CliIO) => Promise<number>;
+  run: (
+    om: Omega,
+    args: string[],
+    values: Record<string, string | boolean | undefined>,
+    io: CliIO,
+  ) => Promise<number>;
 }
 
 const EVENT_COLUMNS = ['experiment', 'run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'];
 const RUN_COLUMNS = ['run', 'status', 'started', 'stopped', 'duration', 'node', 'userid'];
-const SUMMARY_COLUMNS = ['run', 'event', 'key', 'count', 'mean', 'std', 'min', 'p25', 'p50', 'p75', 'max', 'last', 'duration'];
+const SUMMARY_COLUMNS = [
+  'run',
+  'event',
+  'key',
+  'count',
+  'mean',
+  'std',
+  'min',
+  'p25',
+  'p50',
+  'p75',
+  'max',
+  'last',
+  'duration',
+];
 
 function formatOf(values: Record<string, unknown>): OutputFormat {
   const f = (values.format as string | undefined) ?? 'table';
@@ -42,18 +62,27 @@ export function parseRunOption(text: string): RunSelector {
   if (range) return { from: Number(range[1]), to: Number(range[2]) };
   const parts = t.split(',').map((p) => p.trim());
   if (parts.every((p) => /^-?\d+$/.test(p))) return parts.length === 1 ? Number(parts[0]) : parts.map(Number);
-  throw new TrackingInputError(`--run takes a run number, -1 for the latest, a list 1,2,3, a range 2..5, or all; got '${text}'`);
+  throw new TrackingInputError(
+    `--run takes a run number, -1 for the latest, a list 1,2,3, a range 2..5, or all; got '${text}'`,
+  );
 }
 
 function listOption(value: unknown): string[] | undefined {
-  return typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 async function requireExperiment(om: Omega, name: string | undefined): Promise<string> {
   if (!name) throw new TrackingInputError('name the experiment: omega-track <command> <experiment>');
   if (!(await om.experiments.get(name))) {
     const names = await om.experiments.list();
-    throw new TrackingInputError(`no experiment '${name}'${names.length ? `; there are: ${names.join(', ')}` : ''}`);
+    throw new TrackingInputError(
+      `no experiment '${name}'${names.length ? `; there are: ${names.join(', ')}` : ''}`,
+    );
   }
   return name;
 }
@@ -69,7 +98,12 @@ const COMMANDS: Record<string, Command> = {
       for (const name of await om.experiments.list()) {
         const config = await om.experiments.get(name);
         const runs = await om.store.latestRun(name);
-        rows.push({ experiment: name, provider: config?.provider, runs: runs ?? 0, created: config?.created });
+        rows.push({
+          experiment: name,
+          provider: config?.provider,
+          runs: runs ?? 0,
+          created: config?.created,
+        });
       }
       io.stdout(render(rows, ['experiment', 'provider', 'runs', 'created'], formatOf(values)));
       return 0;
@@ -101,7 +135,7 @@ const COMMANDS: Record<string, Command> = {
       '  --run R      a run (3), the latest (--run=-1), a list (1,2), a range (2..4) or all (default)',
       '  --event E    event name(s), comma separated (metric, param, artifact, profile, …)',
       '  --key K      key(s), comma separated',
-      "  --since S    an ISO time or a span before now: 30s, 15m, 2h, 1d, 1w, 1M",
+      '  --since S    an ISO time or a span before now: 30s, 15m, 2h, 1d, 1w, 1M',
       FORMAT_HELP,
     ],
     async run(om, args, values, io) {
@@ -121,7 +155,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'omega-track summary <experiment> [--run R] [--event E] [--format F]',
     summary: 'statistics per run and key: count, mean, std, min, quartiles, max, last',
     options: { run: { type: 'string' }, event: { type: 'string' }, format: { type: 'string' } },
-    help: ['  --run R      which runs (default: all)', '  --event E    which events (default: metric)', FORMAT_HELP],
+    help: [
+      '  --run R      which runs (default: all)',
+      '  --event E    which events (default: metric)',
+      FORMAT_HELP,
+    ],
     async run(om, args, values, io) {
       const name = await requireExperiment(om, args[0]);
       const query: EventQuery = { run: values.run ? parseRunOption(values.run as string) : 'all' };
@@ -129,7 +167,10 @@ const COMMANDS: Record<string, Command> = {
       if (events) query.event = events;
       const format = formatOf(values);
       const rows = (await om.runtime.experiment(name).summary(query)) as unknown as Record<string, unknown>[];
-      const shown = format === 'table' ? rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, roundForDisplay(v)]))) : rows;
+      const shown =
+        format === 'table'
+          ? rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, roundForDisplay(v)])))
+          : rows;
       io.stdout(render(shown, SUMMARY_COLUMNS, format));
       return 0;
     },
@@ -141,7 +182,8 @@ const COMMANDS: Record<string, Command> = {
     help: ['  --force      required: dropping cannot be undone'],
     async run(om, args, values, io) {
       const name = await requireExperiment(om, args[0]);
-      if (values.force !== true) throw new TrackingInputError(`dropping '${name}' deletes all its data: add --force`);
+      if (values.force !== true)
+        throw new TrackingInputError(`dropping '${name}' deletes all its data: add --force`);
       await om.experiments.drop(name, { force: true });
       io.stdout(`dropped experiment '${name}'\n`);
       return 0;
@@ -201,7 +243,12 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   let om: Omega | undefined;
   try {
     om = omega({ store: (parsed.values.store as string | undefined) ?? io.env.OMEGA_STORE });
-    return await command.run(om, parsed.positionals, parsed.values as Record<string, string | boolean | undefined>, io);
+    return await command.run(
+      om,
+      parsed.positionals,
+      parsed.values as Record<string, string | boolean | undefined>,
+      io,
+    );
   } catch (error) {
     if (error instanceof TrackingError) {
       io.stderr(`omega-track ${name}: ${redactUrls(error.message)}\n`);

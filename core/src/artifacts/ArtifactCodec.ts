@@ -40,7 +40,12 @@ export interface EncodedArtifact {
  * object does not change what was logged. The name is only ever a label: storage keys are
  * random ids, so `../../etc/passwd` is stored as a name and reaches no file.
  */
-export function encodeArtifact(obj: unknown, name: string, experiment: string, stores: ArtifactStores): EncodedArtifact {
+export function encodeArtifact(
+  obj: unknown,
+  name: string,
+  experiment: string,
+  stores: ArtifactStores,
+): EncodedArtifact {
   validateKey(name, 'artifact name');
   const id = randomUUID().replace(/-/g, '');
   if (obj instanceof Metadata) return inline(name, 'metadata', obj.toJSON());
@@ -49,7 +54,8 @@ export function encodeArtifact(obj: unknown, name: string, experiment: string, s
     const target = ARTEFACT_PREFIX + id;
     return {
       value: { name, format: 'model', data: target },
-      write: async () => void (await stores.models.put(obj, target, { attributes: { experiment, artifact: name } })),
+      write: async () =>
+        void (await stores.models.put(obj, target, { attributes: { experiment, artifact: name } })),
     };
   }
   if (isBinary(obj)) {
@@ -60,13 +66,17 @@ export function encodeArtifact(obj: unknown, name: string, experiment: string, s
       write: () => stores.store.putBlob(key, bytes),
     };
   }
-  if (isTypedArray(obj) || (isJsonPlain(obj) && (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES))) {
+  if (
+    isTypedArray(obj) ||
+    (isJsonPlain(obj) && (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES))
+  ) {
     const target = ARTEFACT_PREFIX + id;
     // Snapshot now: the caller may keep mutating its array after logging it.
     const snapshot = isTypedArray(obj) ? obj.slice() : structuredClone(obj);
     return {
       value: { name, format: 'dataset', data: target },
-      write: async () => void (await stores.datasets.put(snapshot, target, { attributes: { experiment, artifact: name } })),
+      write: async () =>
+        void (await stores.datasets.put(snapshot, target, { attributes: { experiment, artifact: name } })),
     };
   }
   if (isJsonPlain(obj)) return inline(name, 'type', obj);
@@ -128,6 +138,7 @@ function blobKey(data: unknown): string {
 }
 
 function requireBlob(blob: Buffer | undefined, name: unknown): Buffer {
-  if (!blob) throw new TrackingError(`the content of artifact '${String(name)}' is missing from the blob store`);
+  if (!blob)
+    throw new TrackingError(`the content of artifact '${String(name)}' is missing from the blob store`);
   return blob;
 }

@@ -32,6 +32,19 @@ export const defaultErrorHandler: ErrorHandler = (error, context) => {
   diag(`${context ? context + ': ' : ''}${redactUrls(message)}`);
 };
 
+/** A value as text for messages: an Error's message, JSON for data, String() otherwise. */
+export function describeValue(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
 /** Removes passwords from URLs in a text, so credentials never reach a log line. */
 export function redactUrls(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, '$1$2:***@');

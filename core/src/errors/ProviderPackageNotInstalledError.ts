@@ -6,6 +6,8 @@ export class ProviderPackageNotInstalledError extends TrackingError {
     readonly feature: string,
     readonly packageName: string,
   ) {
-    super(`${feature} needs the package '${packageName}', which is not installed. Run: npm install ${packageName}`);
+    super(
+      `${feature} needs the package '${packageName}', which is not installed. Run: npm install ${packageName}`,
+    );
   }
 }

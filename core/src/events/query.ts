@@ -25,7 +25,8 @@ function list(value: unknown, field: string): Scalar[] {
 
 function stringList(value: unknown, field: string): string[] {
   return list(value, field).map((v) => {
-    if (typeof v !== 'string') throw new TrackingInputError(`query field '${field}' takes strings, got ${typeof v}`);
+    if (typeof v !== 'string')
+      throw new TrackingInputError(`query field '${field}' takes strings, got ${typeof v}`);
     return v;
   });
 }
@@ -60,13 +61,17 @@ export async function resolveQuery(query: EventQuery = {}, ctx: RunContext): Pro
   } else if (typeof run === 'object' && !Array.isArray(run)) {
     const { from, to } = run as { from: unknown; to: unknown };
     if (typeof from !== 'number' || typeof to !== 'number' || Object.keys(run).length !== 2)
-      throw new TrackingInputError(`query field 'run' as a range must be { from, to }, got ${JSON.stringify(run)}`);
+      throw new TrackingInputError(
+        `query field 'run' as a range must be { from, to }, got ${JSON.stringify(run)}`,
+      );
     const latest = from < 0 || to < 0 ? ((await ctx.latestRun()) ?? 0) : 0;
     out.runs = { from: relativeRun(from, latest), to: relativeRun(to, latest) };
   } else {
     const runs = list(run, 'run').map((r) => {
       if (typeof r !== 'number' || !Number.isInteger(r) || r === 0)
-        throw new TrackingInputError(`query field 'run' takes run numbers (1, 2, … or -1 for the latest), got ${r}`);
+        throw new TrackingInputError(
+          `query field 'run' takes run numbers (1, 2, … or -1 for the latest), got ${r}`,
+        );
       return r;
     });
     const latest = runs.some((r) => r < 0) ? ((await ctx.latestRun()) ?? 0) : 0;

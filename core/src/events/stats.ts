@@ -9,7 +9,15 @@ export function runsFromEvents(events: readonly TrackingEvent[], now = Date.now(
   for (const e of events) {
     let info = runs.get(e.run);
     if (!info) {
-      info = { run: e.run, status: 'STARTED', started: undefined, stopped: undefined, duration: undefined, node: undefined, userid: undefined };
+      info = {
+        run: e.run,
+        status: 'STARTED',
+        started: undefined,
+        stopped: undefined,
+        duration: undefined,
+        node: undefined,
+        userid: undefined,
+      };
       runs.set(e.run, info);
     }
     if (e.event === 'start') {
@@ -48,12 +56,16 @@ export function quantile(sorted: readonly number[], q: number): number {
  * use the finite ones, so one diverged step (NaN, ±Infinity) does not blank out a whole run.
  */
 export function summarize(events: readonly TrackingEvent[], runs: readonly RunInfo[]): MetricSummary[] {
-  const groups = new Map<string, { run: number; event: string; key: string; values: number[]; count: number; last: unknown }>();
+  const groups = new Map<
+    string,
+    { run: number; event: string; key: string; values: number[]; count: number; last: unknown }
+  >();
   for (const e of events) {
     if (typeof e.value !== 'number') continue;
     const id = `${e.run}\u0000${e.event}\u0000${e.key}`;
     let g = groups.get(id);
-    if (!g) groups.set(id, (g = { run: e.run, event: e.event, key: e.key, values: [], count: 0, last: undefined }));
+    if (!g)
+      groups.set(id, (g = { run: e.run, event: e.event, key: e.key, values: [], count: 0, last: undefined }));
     g.count++;
     g.last = e.value;
     if (Number.isFinite(e.value)) g.values.push(e.value);

@@ -24,7 +24,9 @@ export function resolveTime(spec: TimeSpec, field: string, now = Date.now()): nu
     return t;
   }
   if (typeof spec !== 'string')
-    throw new TrackingInputError(`${field} must be a Date, an ISO string or a span like '15m', got ${typeof spec}`);
+    throw new TrackingInputError(
+      `${field} must be a Date, an ISO string or a span like '15m', got ${typeof spec}`,
+    );
   const match = RELATIVE.exec(spec.trim());
   if (match) return now - Number(match[1]) * UNIT_MS[match[2]];
   const t = Date.parse(spec);

@@ -39,7 +39,8 @@ export interface PendingEvent {
 }
 
 /** Options of a recording call: a step number, or `{ step, dt, ...extraFields }`. */
-export type EventOptions = number | ({ step?: number | null; dt?: Date | number | string } & Record<string, unknown>);
+export type EventOptions =
+  number | ({ step?: number | null; dt?: Date | number | string } & Record<string, unknown>);
 
 /** A run selector: a number (negative counts back from the latest), a list, a range, or all runs. */
 export type RunSelector = number | number[] | { from: number; to: number } | 'all' | '*';

@@ -9,7 +9,9 @@ export function validateKey(key: unknown, what = 'key'): string {
   if (typeof key !== 'string') throw new TrackingInputError(`${what} must be a string, got ${typeof key}`);
   if (key.length === 0) throw new TrackingInputError(`${what} must not be empty`);
   if (key.length > MAX_NAME_LENGTH)
-    throw new TrackingInputError(`${what} is ${key.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`);
+    throw new TrackingInputError(
+      `${what} is ${key.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`,
+    );
   return key;
 }
 
@@ -17,7 +19,9 @@ export function validateKey(key: unknown, what = 'key'): string {
 export function validateStep(step: unknown): number | null {
   if (step === undefined || step === null) return null;
   if (typeof step !== 'number' || !Number.isInteger(step))
-    throw new TrackingInputError(`step must be an integer, got ${typeof step === 'number' ? step : typeof step}`);
+    throw new TrackingInputError(
+      `step must be an integer, got ${typeof step === 'number' ? step : typeof step}`,
+    );
   return step;
 }
 

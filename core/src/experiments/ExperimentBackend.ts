@@ -67,7 +67,9 @@ export class ExperimentBackend {
   /** Names of all experiments, sorted. */
   async list(): Promise<string[]> {
     const entries = await this.store.listEntries('models', EXPERIMENT_PREFIX);
-    return entries.filter((e) => e.kind === EXPERIMENT_KIND).map((e) => e.name.slice(EXPERIMENT_PREFIX.length));
+    return entries
+      .filter((e) => e.kind === EXPERIMENT_KIND)
+      .map((e) => e.name.slice(EXPERIMENT_PREFIX.length));
   }
 
   /** Writes the configuration of `name`. */
@@ -86,10 +88,16 @@ export class ExperimentBackend {
   /** Deletes the experiment: its events, artifacts and configuration. Requires `{ force: true }`. */
   async drop(name: string, opts: { force?: boolean } = {}): Promise<boolean> {
     if (opts.force !== true)
-      throw new TrackingInputError(`dropping experiment '${name}' deletes all its data: pass { force: true }`);
+      throw new TrackingInputError(
+        `dropping experiment '${name}' deletes all its data: pass { force: true }`,
+      );
     validateExperimentName(name);
     const existed = await this.store.deleteEntry('models', EXPERIMENT_PREFIX + name);
-    const events = await deleteExperimentData(name, { store: this.store, models: this.models, datasets: this.datasets });
+    const events = await deleteExperimentData(name, {
+      store: this.store,
+      models: this.models,
+      datasets: this.datasets,
+    });
     return existed || events > 0;
   }
 
@@ -138,10 +146,12 @@ export class ExperimentBackend {
       (pending ??= (async () => {
         if (resolved && unsaved) {
           // settings changed on the provider since experiment() (exp.maxBuffer = …) are kept
-          const config = { ...unsaved.config, options: { ...unsaved.config.options, ...resolved.settings() } };
+          const config = {
+            ...unsaved.config,
+            options: { ...unsaved.config.options, ...resolved.settings() },
+          };
           await this.saveIfChanged(name, unsaved.stored, config);
-        }
-        else resolved = await this.open(name, opts);
+        } else resolved = await this.open(name, opts);
         unsaved = undefined;
         return resolved;
       })().catch((error: unknown) => {
@@ -163,12 +173,18 @@ export class ExperimentBackend {
           unsaved = { stored, config };
           return resolved;
         }
-        throw new TrackingError(`experiment '${name}' is not open yet: call start(), use(), run() or enter() first`);
+        throw new TrackingError(
+          `experiment '${name}' is not open yet: call start(), use(), run() or enter() first`,
+        );
       },
     });
   }
 
-  private configure(name: string, opts: ExperimentOptions, stored: ExperimentConfig | undefined): ExperimentConfig {
+  private configure(
+    name: string,
+    opts: ExperimentOptions,
+    stored: ExperimentConfig | undefined,
+  ): ExperimentConfig {
     const { provider: requested, recreate: _recreate, ...options } = opts;
     if (requested !== undefined) this.registry.resolveClass(requested);
     if (!stored)
@@ -180,13 +196,19 @@ export class ExperimentBackend {
       };
     const config = { ...stored, options: { ...stored.options, ...options } };
     if (requested !== undefined && requested !== stored.provider) {
-      diag(`experiment '${name}' switches from provider '${stored.provider}' to '${requested}'; its events stay`);
+      diag(
+        `experiment '${name}' switches from provider '${stored.provider}' to '${requested}'; its events stay`,
+      );
       config.provider = requested;
     }
     return config;
   }
 
-  private async saveIfChanged(name: string, stored: ExperimentConfig | undefined, config: ExperimentConfig): Promise<void> {
+  private async saveIfChanged(
+    name: string,
+    stored: ExperimentConfig | undefined,
+    config: ExperimentConfig,
+  ): Promise<void> {
     if (!stored || JSON.stringify(stored) !== JSON.stringify(config)) await this.save(name, config);
   }
 }

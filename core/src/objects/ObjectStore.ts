@@ -71,7 +71,9 @@ export class ObjectStore {
     if (!entry) throw new TrackingError(`om.${this.bucket} has no entry '${name}'`);
     const backend = this.backends.find((b) => b.kind === entry.kind);
     if (!backend)
-      throw new TrackingError(`om.${this.bucket} entry '${name}' is of kind '${entry.kind}', which no registered backend reads`);
+      throw new TrackingError(
+        `om.${this.bucket} entry '${name}' is of kind '${entry.kind}', which no registered backend reads`,
+      );
     return (await backend.get(entry, this.context(entry.blob ?? ''))) as T;
   }
 
@@ -112,5 +114,5 @@ export class ObjectStore {
 function describe(obj: unknown): string {
   if (obj === null) return 'null';
   if (typeof obj !== 'object') return typeof obj;
-  return (obj as object).constructor?.name ?? 'object';
+  return obj.constructor?.name ?? 'object';
 }

@@ -43,12 +43,18 @@ export const typedArrayBackend: ObjectBackend = {
   async put(obj, { store, blobPrefix }) {
     const view = obj as ArrayBufferView;
     await store.putBlob(`${blobPrefix}data`, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-    return { kind: 'typedarray', attributes: { type: view.constructor.name, length: (view as Uint8Array).length } };
+    return {
+      kind: 'typedarray',
+      attributes: { type: view.constructor.name, length: (view as Uint8Array).length },
+    };
   },
   async get(entry, { store, blobPrefix }) {
     const bytes = requireBlob(await store.getBlob(`${blobPrefix}data`), entry.name);
     const Ctor = TYPED_ARRAYS[String(entry.attributes.type)];
-    if (!Ctor) throw new TrackingError(`entry '${entry.name}' has an unknown typed array type ${String(entry.attributes.type)}`);
+    if (!Ctor)
+      throw new TrackingError(
+        `entry '${entry.name}' has an unknown typed array type ${String(entry.attributes.type)}`,
+      );
     // Copy into a fresh, aligned ArrayBuffer: a Buffer's offset may not suit e.g. Float64Array.
     const copy = new ArrayBuffer(bytes.byteLength);
     new Uint8Array(copy).set(bytes);

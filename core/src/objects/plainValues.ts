@@ -55,7 +55,8 @@ export function isStructuredClonable(value: unknown, seen = new Set<object>()): 
   const proto = Object.getPrototypeOf(obj);
   if (!CLONABLE_PROTOTYPES.has(proto) && !(obj instanceof Error)) return false;
   if (obj instanceof Map) {
-    for (const [k, v] of obj) if (!isStructuredClonable(k, seen) || !isStructuredClonable(v, seen)) return false;
+    for (const [k, v] of obj)
+      if (!isStructuredClonable(k, seen) || !isStructuredClonable(v, seen)) return false;
     return true;
   }
   if (obj instanceof Set) {

@@ -14,7 +14,13 @@ import type {
   TrackingEvent,
 } from '../events/types';
 import { BASE_FIELDS } from '../events/types';
-import { validateExperimentName, validateKey, validateStep, validateValue } from '../events/validation';
+import {
+  MAX_NAME_LENGTH,
+  validateExperimentName,
+  validateKey,
+  validateStep,
+  validateValue,
+} from '../events/validation';
 import type { ProviderContext } from './ProviderContext';
 import { NODE_NAME, currentUserId } from './identity';
 import { systemInfo } from './systemInfo';
@@ -102,6 +108,23 @@ export abstract class TrackingProvider {
 
   /** Takes validated events (and any writes that must land before them). */
   protected abstract record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void;
+
+  /**
+   * Takes one validated event given field by field. The hot path of `logMetric`/`logParam`:
+   * providers that queue events may override it to skip building an event object.
+   */
+  protected recordEvent(
+    run: number,
+    event: string,
+    key: string,
+    value: unknown,
+    step: number | null,
+    dt: number,
+    userid: string,
+    extra: Record<string, unknown> | undefined,
+  ): void {
+    this.record([{ run, event, key, value, step, dt, node: NODE_NAME, userid, extra }]);
+  }
   /** Serializes an artifact for this provider's storage. */
   protected abstract encodeArtifact(obj: unknown, name: string): EncodedArtifact;
 
@@ -133,12 +156,14 @@ export abstract class TrackingProvider {
   /** The values logged with `logData(key, …)`, concatenated: arrays are flattened one level. */
   async restoreData(key: string, query: EventQuery = {}): Promise<unknown[]> {
     const values = await this.restoreArtifacts({ event: 'data', ...query, key });
-    return values.flatMap((v) => (Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : [v]));
+    return values.flatMap((v) =>
+      Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : [v],
+    );
   }
 
   /** Records one event. */
   logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
-    this.record([this.makeEvent(event, key, value, opts)]);
+    this.logOne(event, key, value, opts);
   }
 
   /** Records one event per value, all with the same time, step and extras. */
@@ -154,7 +179,7 @@ export abstract class TrackingProvider {
 
   /** Records a `metric` event. */
   logMetric(key: string, value: unknown, opts?: EventOptions): void {
-    this.record([this.makeEvent('metric', key, value, opts)]);
+    this.logOne('metric', key, value, opts);
   }
 
   /** Records one `metric` event per entry of `record`. */
@@ -164,7 +189,7 @@ export abstract class TrackingProvider {
 
   /** Records a `param` event. */
   logParam(key: string, value: unknown, opts?: EventOptions): void {
-    this.record([this.makeEvent('param', key, value, opts)]);
+    this.logOne('param', key, value, opts);
   }
 
   /** Records one `param` event per entry of `record`. */
@@ -200,6 +225,28 @@ export abstract class TrackingProvider {
     this.extras = Object.keys(rest).length || this.extras ? { ...this.extras, ...rest } : undefined;
   }
 
+  /**
+   * One event: a number under a plain key with at most a step is checked inline (the common
+   * case in a training loop); anything else goes through the full validation of makeEvent.
+   */
+  private logOne(event: string, key: string, value: unknown, opts: EventOptions | undefined): void {
+    if (
+      typeof value === 'number' &&
+      typeof key === 'string' &&
+      key.length !== 0 &&
+      key.length <= MAX_NAME_LENGTH &&
+      (opts === undefined || (typeof opts === 'number' && Number.isInteger(opts))) &&
+      this.run_ !== undefined &&
+      event.length !== 0 &&
+      event.length <= MAX_NAME_LENGTH
+    ) {
+      this.recordEvent(this.run_, event, key, value, opts ?? null, Date.now(), this.userid, this.extras);
+      return;
+    }
+    const e = this.makeEvent(event, key, value, opts);
+    this.recordEvent(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
+  }
+
   private logObject(event: string, obj: unknown, name: string, opts?: EventOptions): void {
     const template = this.makeEvent(event, name, null, opts);
     const encoded = this.encodeArtifact(obj, name);
@@ -209,7 +256,9 @@ export abstract class TrackingProvider {
 
   private makeEvents(event: string, record: Record<string, unknown>, opts?: EventOptions): PendingEvent[] {
     if (typeof record !== 'object' || record === null || Array.isArray(record))
-      throw new TrackingInputError(`log${event === 'metric' ? 'Metrics' : 'Params'} takes an object of key: value`);
+      throw new TrackingInputError(
+        `log${event === 'metric' ? 'Metrics' : 'Params'} takes an object of key: value`,
+      );
     const keys = Object.keys(record);
     // validate everything before recording anything: all or none
     return keys.map((k) => this.makeEvent(event, k, record[k], opts));

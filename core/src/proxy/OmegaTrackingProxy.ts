@@ -14,6 +14,8 @@ export interface ProviderResolver {
   resolve(): Promise<TrackingProvider>;
 }
 
+const boundMembers = new WeakMap<object, Map<PropertyKey, (...args: unknown[]) => unknown>>();
+
 /** Provider members that must wait for the configuration before they are forwarded. */
 const ASYNC_MEMBERS: ReadonlySet<PropertyKey> = new Set([
   'activeRun',
@@ -51,12 +53,21 @@ export class OmegaTrackingProxy {
         if (prop in target) return Reflect.get(target, prop, receiver);
         if (ASYNC_MEMBERS.has(prop))
           return async (...args: unknown[]) => {
-            const provider = (await target.resolver.resolve()) as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+            const provider = (await target.resolver.resolve()) as unknown as Record<
+              PropertyKey,
+              (...a: unknown[]) => unknown
+            >;
             return provider[prop](...args);
           };
         const provider = target.resolver.current() as unknown as Record<PropertyKey, unknown>;
         const member = provider[prop];
-        return typeof member === 'function' ? member.bind(provider) : member;
+        if (typeof member !== 'function') return member;
+        // bind once per provider and member: logMetric in a training loop must not allocate
+        let bound = boundMembers.get(provider);
+        if (!bound) boundMembers.set(provider, (bound = new Map()));
+        let fn = bound.get(prop);
+        if (!fn) bound.set(prop, (fn = (member as (...a: unknown[]) => unknown).bind(provider)));
+        return fn;
       },
       set(target, prop, value) {
         if (prop in target) return false;
@@ -131,5 +142,5 @@ export class OmegaTrackingProxy {
 type ForwardedMembers = Omit<TrackingProvider, 'start' | 'stop' | 'use' | 'iterate' | 'experiment'>;
 
 /** Every provider member is available on the proxy (forwarded by the Proxy handler). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 export interface OmegaTrackingProxy extends ForwardedMembers {}

@@ -35,9 +35,13 @@ export class ProviderRegistry {
   /** Registers (or replaces) the provider class used for `name`. */
   register(name: string, providerClass: ProviderClass): this {
     if (typeof name !== 'string' || !NAME.test(name))
-      throw new TrackingInputError(`provider name '${String(name)}' must be a letter followed by letters, digits, _ . -`);
+      throw new TrackingInputError(
+        `provider name '${String(name)}' must be a letter followed by letters, digits, _ . -`,
+      );
     if (typeof providerClass !== 'function')
-      throw new TrackingInputError(`provider '${name}' must be registered with a class extending TrackingProvider`);
+      throw new TrackingInputError(
+        `provider '${name}' must be registered with a class extending TrackingProvider`,
+      );
     this.container.register(providerToken(name), { useValue: providerClass });
     this.registered.add(name);
     return this;

@@ -22,6 +22,7 @@ import {
   TrackingProvider,
   currentUserId,
   decodeArtifact,
+  describeValue,
   deleteExperimentData,
   encodeArtifact,
   flushOnExit,
@@ -31,10 +32,11 @@ import {
   stopStatus,
   summarize,
 } from '@omega-track/core';
+import { EventColumns } from './EventColumns';
 
 /** A unit of queued work: events, and the writes (artifact content) that must land before them. */
 interface QueuedBatch {
-  events: PendingEvent[];
+  events: EventColumns;
   beforeWrite?: () => Promise<void>;
 }
 
@@ -44,7 +46,7 @@ const DEFAULT_MAX_BUFFER = 1000;
 function positiveInt(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-    throw new TrackingInputError(`${name} must be a positive integer, got ${String(value)}`);
+    throw new TrackingInputError(`${name} must be a positive integer, got ${describeValue(value)}`);
   return value;
 }
 
@@ -71,7 +73,11 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     super(experiment, context);
     this.store = context.store;
     this.stores = { store: context.store, models: context.models, datasets: context.datasets };
-    this.flushIntervalMs_ = positiveInt(context.options.flushIntervalMs, 'flushIntervalMs', DEFAULT_FLUSH_INTERVAL_MS);
+    this.flushIntervalMs_ = positiveInt(
+      context.options.flushIntervalMs,
+      'flushIntervalMs',
+      DEFAULT_FLUSH_INTERVAL_MS,
+    );
     this.maxBuffer_ = positiveInt(context.options.maxBuffer, 'maxBuffer', this.defaultMaxBuffer());
     flushOnExit(this);
   }
@@ -104,7 +110,16 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   async start(_opts?: StartOptions): Promise<number> {
-    const start = { event: 'start', key: 'start', value: null, step: null, dt: Date.now(), node: NODE_NAME, userid: currentUserId(), extra: undefined };
+    const start = {
+      event: 'start',
+      key: 'start',
+      value: null,
+      step: null,
+      dt: Date.now(),
+      node: NODE_NAME,
+      userid: currentUserId(),
+      extra: undefined,
+    };
     this.run_ = await this.store.startRun(this.experiment, start);
     return this.run_;
   }
@@ -112,7 +127,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   async stop(opts: StopOptions = {}): Promise<void> {
     const status = opts.status ?? (opts.error !== undefined ? 'FAILED' : 'STOPPED');
     const value: Record<string, unknown> = { status };
-    if (opts.error !== undefined) value.error = opts.error instanceof Error ? opts.error.message : String(opts.error);
+    if (opts.error !== undefined) value.error = describeValue(opts.error);
     this.logEvent('stop', 'stop', value);
     await this.flush();
   }
@@ -134,7 +149,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     await this.flush();
     const target = run ?? this.run_ ?? (await this.store.latestRun(this.experiment));
     if (target === undefined) return 'PENDING';
-    const events = await this.store.queryEvents(this.experiment, { runs: [target], events: ['start', 'stop'] });
+    const events = await this.store.queryEvents(this.experiment, {
+      runs: [target],
+      events: ['start', 'stop'],
+    });
     if (events.length === 0) {
       const any = await this.store.queryEvents(this.experiment, { runs: [target], limit: 1 });
       return any.length ? 'STARTED' : 'PENDING';
@@ -173,7 +191,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   async clear(opts: { force?: boolean } = {}): Promise<void> {
     if (opts.force !== true)
-      throw new TrackingInputError(`clear() deletes every event and artifact of '${this.experiment}': pass { force: true }`);
+      throw new TrackingInputError(
+        `clear() deletes every event and artifact of '${this.experiment}': pass { force: true }`,
+      );
     // queued events belong to the data being cleared
     this.queue = [];
     this.queuedEvents = 0;
@@ -198,7 +218,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     if (!this.store.appendEventsSync) return;
     const batches = this.takeQueue();
     // Artifact content cannot be written without the event loop; their events wait for a later process.
-    const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events);
+    const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events.toEvents());
     this.store.appendEventsSync(this.experiment, events);
   }
 
@@ -212,15 +232,41 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   protected record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void {
-    if (this.isShutdown) {
-      if (!this.warnedShutdown) this.onError(new Error('events after shutdown() are dropped'), this.experiment);
-      this.warnedShutdown = true;
-      return;
-    }
-    const last = this.queue[this.queue.length - 1];
-    if (last && !beforeWrite && !last.beforeWrite) for (const e of events) last.events.push(e);
-    else this.queue.push({ events, beforeWrite });
-    this.queuedEvents += events.length;
+    if (this.isShutdown) return this.dropAfterShutdown();
+    let target = this.queue[this.queue.length - 1];
+    // content that must be written first starts a batch of its own, so it lands before its event
+    if (!target || beforeWrite || target.beforeWrite)
+      this.queue.push((target = { events: new EventColumns(), beforeWrite }));
+    for (const e of events)
+      target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
+    this.queued(events.length);
+  }
+
+  protected override recordEvent(
+    run: number,
+    event: string,
+    key: string,
+    value: unknown,
+    step: number | null,
+    dt: number,
+    userid: string,
+    extra: Record<string, unknown> | undefined,
+  ): void {
+    if (this.isShutdown) return this.dropAfterShutdown();
+    let target = this.queue[this.queue.length - 1];
+    if (!target || target.beforeWrite) this.queue.push((target = { events: new EventColumns() }));
+    target.events.push(run, event, key, value, step, dt, userid, extra);
+    this.queued(1);
+  }
+
+  private dropAfterShutdown(): void {
+    if (!this.warnedShutdown) this.onError(new Error('events after shutdown() are dropped'), this.experiment);
+    this.warnedShutdown = true;
+  }
+
+  /** Counts queued events and arranges the next write: soon when the buffer is full, else on the timer. */
+  private queued(count: number): void {
+    this.queuedEvents += count;
     if (this.queuedEvents >= this.maxBuffer_) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
@@ -242,7 +288,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   /** Resolves a query against this experiment's runs. */
   protected resolve(query?: EventQuery): Promise<ResolvedQuery> {
-    return resolveQuery(query, { currentRun: this.run_, latestRun: () => this.store.latestRun(this.experiment) });
+    return resolveQuery(query, {
+      currentRun: this.run_,
+      latestRun: () => this.store.latestRun(this.experiment),
+    });
   }
 
   private takeQueue(): QueuedBatch[] {
@@ -264,7 +313,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
               await batch.beforeWrite();
               batch.beforeWrite = undefined;
             }
-            await this.store.appendEvents(this.experiment, batch.events);
+            await this.store.appendEvents(this.experiment, batch.events.toEvents());
             done++;
           }
         } catch (error) {

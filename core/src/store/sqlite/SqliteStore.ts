@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
+import { NAME_MARK, decodeChunk, encodeChunks, rowFilter, sortByTime } from '../chunks/EventChunk';
 import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, Store } from '../Store';
 
@@ -16,65 +17,22 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS runs (
   experiment TEXT NOT NULL, run INTEGER NOT NULL, PRIMARY KEY (experiment, run)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, run INTEGER NOT NULL, event TEXT NOT NULL,
-  key TEXT NOT NULL, num REAL, json TEXT, step INTEGER, dt INTEGER NOT NULL,
-  node TEXT NOT NULL, userid TEXT NOT NULL, extra TEXT
+CREATE TABLE IF NOT EXISTS chunks (
+  id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, run INTEGER NOT NULL, count INTEGER NOT NULL,
+  min_dt INTEGER NOT NULL, max_dt INTEGER NOT NULL, events TEXT NOT NULL, keys TEXT NOT NULL,
+  payload BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_run ON events (experiment, run, dt, id);
-CREATE INDEX IF NOT EXISTS events_by_event ON events (experiment, event, key);
+CREATE INDEX IF NOT EXISTS chunks_by_run ON chunks (experiment, run, min_dt);
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 `;
 
-/** The insert used for events; exported so the benchmark's raw baseline writes the very same rows. */
-export const INSERT_EVENT_SQL =
-  'INSERT INTO events (experiment, run, event, key, num, json, step, dt, node, userid, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)';
+const INSERT_CHUNK_SQL =
+  'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)';
 
-/** Columns in the order `rowToEvent` reads them. */
-const SELECT_COLUMNS = 'id, run, event, key, num, json, step, dt, node, userid, extra';
-
-type Row = [number, number, string, string, number | null, string | null, number | null, number, string, string, string | null];
-
-/**
- * A value is stored in `num` when it is a plain number SQLite keeps exactly (it turns NaN into
- * NULL, so NaN goes through the JSON column); everything else is JSON text in `json`.
- */
-export function eventToRow(experiment: string, e: PendingEvent): unknown[] {
-  const v = e.value;
-  const isNum = typeof v === 'number' && !Number.isNaN(v);
-  return [
-    experiment,
-    e.run,
-    e.event,
-    e.key,
-    isNum ? v : null,
-    isNum ? null : encodeValue(v),
-    e.step,
-    e.dt,
-    e.node,
-    e.userid,
-    e.extra === undefined ? null : encodeValue(e.extra),
-  ];
-}
-
-function rowToEvent(experiment: string, r: Row): TrackingEvent {
-  const event: TrackingEvent = {
-    experiment,
-    run: r[1],
-    event: r[2],
-    key: r[3],
-    value: r[5] === null ? r[4] : decodeValue(r[5]),
-    step: r[6],
-    dt: new Date(r[7]),
-    node: r[8],
-    userid: r[9],
-  };
-  if (r[10] !== null) Object.assign(event, decodeValue(r[10]) as object);
-  return event;
-}
-
-function sqlValue(v: string | number | boolean | null): string | number | null {
-  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+interface ChunkMeta {
+  id: number;
+  run: number;
+  min_dt: number;
 }
 
 /**
@@ -85,8 +43,9 @@ function sqlValue(v: string | number | boolean | null): string | number | null {
 export class SqliteStore implements Store {
   readonly url: string;
   private readonly db: BetterSqlite3.Database;
-  private readonly insertEvent: BetterSqlite3.Statement;
+  private readonly insertChunk: BetterSqlite3.Statement;
   private readonly insertMany: (experiment: string, events: readonly PendingEvent[]) => void;
+  private readonly chunkPayload: BetterSqlite3.Statement;
   private readonly allocateRun: (experiment: string, start: Omit<PendingEvent, 'run'>) => number;
   private closed = false;
 
@@ -103,16 +62,18 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = NORMAL');
     }
     this.db.exec(SCHEMA);
-    this.insertEvent = this.db.prepare(INSERT_EVENT_SQL);
+    this.insertChunk = this.db.prepare(INSERT_CHUNK_SQL);
+    this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
     this.insertMany = this.db.transaction((experiment: string, events: readonly PendingEvent[]) => {
-      for (const e of events) this.insertEvent.run(eventToRow(experiment, e));
+      for (const c of encodeChunks(events))
+        this.insertChunk.run(experiment, c.run, c.count, c.minDt, c.maxDt, c.events, c.keys, c.payload);
     });
     const maxRun = this.db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
     const insertRun = this.db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
     const allocate = this.db.transaction((experiment: string, start: Omit<PendingEvent, 'run'>) => {
       const run = ((maxRun.get(experiment) as number | null) ?? 0) + 1;
       insertRun.run(experiment, run);
-      this.insertEvent.run(eventToRow(experiment, { ...start, run }));
+      this.insertMany(experiment, [{ ...start, run }]);
       return run;
     });
     // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
@@ -172,36 +133,61 @@ export class SqliteStore implements Store {
   }
 
   async queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]> {
-    const { where, params } = buildWhere(experiment, query);
-    let sql = `SELECT ${SELECT_COLUMNS} FROM events WHERE ${where} ORDER BY dt, id`;
-    if (query.limit !== undefined || query.offset !== undefined) {
-      sql += ' LIMIT ? OFFSET ?';
-      params.push(query.limit ?? -1, query.offset ?? 0);
-    }
-    const rows = this.db.prepare(sql).raw(true).all(params) as Row[];
-    const out = new Array<TrackingEvent>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = rowToEvent(experiment, rows[i]);
-    return out;
+    const { where, params } = chunkWhere(experiment, query);
+    const chunks = this.db
+      .prepare(`SELECT run, payload FROM chunks WHERE ${where} ORDER BY min_dt, id`)
+      .raw(true)
+      .all(params) as Array<[number, Buffer]>;
+    const filter = rowFilter(query);
+    const rows: TrackingEvent[] = [];
+    for (const [run, payload] of chunks) decodeChunk(experiment, run, payload, filter, rows);
+    sortByTime(rows);
+    if (query.offset === undefined && query.limit === undefined) return rows;
+    const from = query.offset ?? 0;
+    return rows.slice(from, query.limit === undefined ? undefined : from + query.limit);
   }
 
-  async *iterateEvents(experiment: string, query: ResolvedQuery, batchSize: number): AsyncIterable<TrackingEvent[]> {
+  async *iterateEvents(
+    experiment: string,
+    query: ResolvedQuery,
+    batchSize: number,
+  ): AsyncIterable<TrackingEvent[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new TrackingInputError(`batchSize must be a positive integer, got ${batchSize}`);
-    const { where, params } = buildWhere(experiment, query);
-    const first = this.db.prepare(`SELECT ${SELECT_COLUMNS} FROM events WHERE ${where} ORDER BY dt, id LIMIT ? OFFSET ?`);
-    // Keyset pagination on (dt, id): each batch is one indexed range scan, however deep we are.
-    const next = this.db.prepare(
-      `SELECT ${SELECT_COLUMNS} FROM events WHERE ${where} AND (dt > ? OR (dt = ? AND id > ?)) ORDER BY dt, id LIMIT ?`,
-    );
+    const { where, params } = chunkWhere(experiment, query);
+    // Only the chunk index is read up front; payloads are read one at a time.
+    const metas = this.db
+      .prepare(`SELECT id, run, min_dt FROM chunks WHERE ${where} ORDER BY min_dt, id`)
+      .all(params) as ChunkMeta[];
+    const filter = rowFilter(query);
+    let skip = query.offset ?? 0;
     let remaining = query.limit ?? Infinity;
-    let rows = first.raw(true).all([...params, Math.min(batchSize, remaining), query.offset ?? 0]) as Row[];
-    while (rows.length > 0) {
-      remaining -= rows.length;
-      yield rows.map((r) => rowToEvent(experiment, r));
-      if (rows.length < batchSize || remaining <= 0) return;
-      const last = rows[rows.length - 1];
-      rows = next.raw(true).all([...params, last[7], last[7], last[0], Math.min(batchSize, remaining)]) as Row[];
+    let pending: TrackingEvent[] = [];
+    let batch: TrackingEvent[] = [];
+    for (let i = 0; i < metas.length && remaining > 0; i++) {
+      const payload = this.chunkPayload.get(metas[i].id) as Buffer | undefined;
+      if (payload) decodeChunk(experiment, metas[i].run, payload, filter, pending);
+      sortByTime(pending);
+      // Chunks come in order of their earliest event: whatever is older than the next chunk's
+      // earliest event can no longer be preceded by anything, so it goes out now.
+      const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
+      let ready = 0;
+      while (ready < pending.length && pending[ready].dt.getTime() < horizon) ready++;
+      for (let j = 0; j < ready && remaining > 0; j++) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        batch.push(pending[j]);
+        remaining--;
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      pending = pending.slice(ready);
     }
+    if (batch.length) yield batch;
   }
 
   async latestRun(experiment: string): Promise<number | undefined> {
@@ -212,12 +198,18 @@ export class SqliteStore implements Store {
   async deleteEvents(experiment: string): Promise<number> {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM runs WHERE experiment = ?').run(experiment);
-      return this.db.prepare('DELETE FROM events WHERE experiment = ?').run(experiment).changes;
+      return this.db
+        .prepare('DELETE FROM chunks WHERE experiment = ? RETURNING count')
+        .pluck()
+        .all(experiment)
+        .reduce((n: number, c) => n + (c as number), 0);
     })();
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
-    this.db.prepare('INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)').run(key, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.db
+      .prepare('INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)')
+      .run(key, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   }
 
   async getBlob(key: string): Promise<Buffer | undefined> {
@@ -226,7 +218,8 @@ export class SqliteStore implements Store {
   }
 
   async deleteBlobs(prefix: string): Promise<number> {
-    return this.db.prepare('DELETE FROM blobs WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix).changes;
+    return this.db.prepare('DELETE FROM blobs WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix)
+      .changes;
   }
 
   async close(): Promise<void> {
@@ -259,47 +252,35 @@ function toEntry(r: EntryRow): MetadataEntry {
   return entry;
 }
 
-const COLUMN_EXTRAS = new Set(['node', 'userid']);
-
-function inList(column: string, values: readonly unknown[], params: unknown[]): string {
-  const nonNull = values.filter((v) => v !== null);
-  const parts: string[] = [];
-  if (nonNull.length) {
-    parts.push(`${column} IN (${nonNull.map(() => '?').join(',')})`);
-    for (const v of nonNull) params.push(sqlValue(v as string | number | boolean));
-  }
-  if (nonNull.length < values.length) parts.push(`${column} IS NULL`);
-  return parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
-}
-
-function buildWhere(experiment: string, q: ResolvedQuery): { where: string; params: unknown[] } {
+/**
+ * The SQL part of a query: experiment, runs and time window on the chunk index, and pruning of
+ * chunks that hold none of the wanted event names or keys. The exact test per row is rowFilter.
+ */
+function chunkWhere(experiment: string, q: ResolvedQuery): { where: string; params: unknown[] } {
   const clauses = ['experiment = ?'];
   const params: unknown[] = [experiment];
   if (q.runs !== undefined) {
-    if (Array.isArray(q.runs)) clauses.push(inList('run', q.runs, params));
-    else {
+    if (Array.isArray(q.runs)) {
+      clauses.push(`run IN (${q.runs.map(() => '?').join(',') || 'NULL'})`);
+      params.push(...q.runs);
+    } else {
       clauses.push('run BETWEEN ? AND ?');
       params.push(q.runs.from, q.runs.to);
     }
   }
-  if (q.events) clauses.push(inList('event', q.events, params));
-  if (q.keys) clauses.push(inList('key', q.keys, params));
-  if (q.steps) clauses.push(inList('step', q.steps, params));
+  const holdsAny = (column: string, names: string[]): void => {
+    clauses.push(`(${names.map(() => `instr(${column}, ?) > 0`).join(' OR ') || '0'})`);
+    params.push(...names.map((name) => NAME_MARK + name + NAME_MARK));
+  };
+  if (q.events) holdsAny('events', q.events);
+  if (q.keys) holdsAny('keys', q.keys);
   if (q.since !== undefined) {
-    clauses.push('dt >= ?');
+    clauses.push('max_dt >= ?');
     params.push(q.since);
   }
   if (q.end !== undefined) {
-    clauses.push('dt <= ?');
+    clauses.push('min_dt <= ?');
     params.push(q.end);
-  }
-  for (const [field, values] of Object.entries(q.extras ?? {})) {
-    if (COLUMN_EXTRAS.has(field)) {
-      clauses.push(inList(field, values, params));
-      continue;
-    }
-    // resolveQuery admits only [A-Za-z0-9_.:-] in field names, so the path literal is safe.
-    clauses.push(inList(`json_extract(extra, '$."${field}"')`, values, params));
   }
   return { where: clauses.join(' AND '), params };
 }

@@ -1,0 +1,96 @@
+import type { PendingEvent } from '@omega-track/core';
+import { NODE_NAME } from '@omega-track/core';
+
+/** Events per segment: the first is small (most batches are), later ones amortize allocation. */
+const FIRST_SEGMENT = 1024;
+const SEGMENT = 16_384;
+
+/** One fixed-size block of the queue; numbers live in typed arrays, never boxed. */
+class Segment {
+  length = 0;
+  readonly run: Int32Array;
+  readonly num: Float64Array;
+  /** NaN stands for "no step". */
+  readonly step: Float64Array;
+  readonly dt: Float64Array;
+  readonly event: string[];
+  readonly key: string[];
+  readonly userid: string[];
+  /** Non-numeric values by index, created on first use (metrics rarely need it). */
+  other: unknown[] | undefined;
+  isOther: Uint8Array | undefined;
+  extra: Array<Record<string, unknown> | undefined> | undefined;
+
+  constructor(readonly capacity: number) {
+    this.run = new Int32Array(capacity);
+    this.num = new Float64Array(capacity);
+    this.step = new Float64Array(capacity);
+    this.dt = new Float64Array(capacity);
+    this.event = new Array<string>(capacity);
+    this.key = new Array<string>(capacity);
+    this.userid = new Array<string>(capacity);
+  }
+}
+
+/**
+ * The in-memory queue of the default provider, kept column by column in fixed-size segments.
+ * A queued metric costs a few typed-array slots instead of an object, and the queue never copies
+ * itself to grow, which is what lets a training loop hand over millions of values a second.
+ * Events become objects only when they are written.
+ */
+export class EventColumns {
+  private readonly segments: Segment[] = [new Segment(FIRST_SEGMENT)];
+  length = 0;
+
+  push(
+    run: number,
+    event: string,
+    key: string,
+    value: unknown,
+    step: number | null,
+    dt: number,
+    userid: string,
+    extra: Record<string, unknown> | undefined,
+  ): void {
+    let s = this.segments[this.segments.length - 1];
+    if (s.length === s.capacity) this.segments.push((s = new Segment(SEGMENT)));
+    const i = s.length++;
+    s.run[i] = run;
+    s.event[i] = event;
+    s.key[i] = key;
+    if (typeof value === 'number') s.num[i] = value;
+    else {
+      (s.other ??= new Array<unknown>(s.capacity))[i] = value === undefined ? null : value;
+      (s.isOther ??= new Uint8Array(s.capacity))[i] = 1;
+    }
+    s.step[i] = step === null ? NaN : step;
+    s.dt[i] = dt;
+    s.userid[i] = userid;
+    if (extra !== undefined)
+      (s.extra ??= new Array<Record<string, unknown> | undefined>(s.capacity))[i] = extra;
+    this.length++;
+  }
+
+  /** The queued events as objects, in order. */
+  toEvents(): PendingEvent[] {
+    const out = new Array<PendingEvent>(this.length);
+    let o = 0;
+    for (const s of this.segments) {
+      for (let i = 0; i < s.length; i++) {
+        const step = s.step[i];
+        out[o++] = {
+          run: s.run[i],
+          event: s.event[i],
+          key: s.key[i],
+          value: s.isOther?.[i] ? s.other![i] : s.num[i],
+          step: Number.isNaN(step) ? null : step,
+          dt: s.dt[i],
+          node: NODE_NAME,
+          userid: s.userid[i],
+          extra: s.extra?.[i],
+        };
+      }
+    }
+    return out;
+  }
+}
