@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { PendingEvent } from 'omega-track';
-import { NODE_NAME, currentUserId, omega } from 'omega-track';
+import { NODE_NAME, currentUserId, omega, startEvent } from 'omega-track';
 
 const args = process.argv.slice(2);
 const N = Number(args[args.indexOf('--events') + 1] || 1_000_000);
@@ -108,16 +108,7 @@ async function dataLatency(): Promise<{ rows: number; median: number; all: numbe
   const total = 1_000_000;
   const runs = 10;
   const perRun = total / runs;
-  const start = {
-    event: 'start',
-    key: 'start',
-    value: null,
-    step: null,
-    dt: Date.now(),
-    node: NODE_NAME,
-    userid: currentUserId(),
-    extra: undefined,
-  };
+  const start = startEvent();
   for (let r = 1; r <= runs; r++) {
     await om.store.startRun('big', start);
     for (let i = 0; i < perRun; i += 10_000) {

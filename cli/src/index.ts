@@ -37,6 +37,7 @@ export {
   forgetOnExit,
   NODE_NAME,
   currentUserId,
+  startEvent,
   systemInfo,
   installedPackages,
   ProviderRegistry,

@@ -42,7 +42,7 @@ export type { StartOptions, StopOptions, FlushOptions, IterateOptions } from './
 export type { ProviderContext } from './providers/ProviderContext';
 export { flushOnExit, forgetOnExit } from './providers/exitFlush';
 export type { ExitFlushable } from './providers/exitFlush';
-export { NODE_NAME, currentUserId } from './providers/identity';
+export { NODE_NAME, currentUserId, startEvent } from './providers/identity';
 export { systemInfo, installedPackages } from './providers/systemInfo';
 export { ProviderRegistry } from './registry/ProviderRegistry';
 export type { ProviderClass } from './registry/ProviderRegistry';

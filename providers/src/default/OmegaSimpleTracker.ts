@@ -17,10 +17,8 @@ import type {
   ArtifactStores,
 } from '@omega-track/core';
 import {
-  NODE_NAME,
   TrackingInputError,
   TrackingProvider,
-  currentUserId,
   decodeArtifact,
   describeValue,
   deleteExperimentData,
@@ -28,6 +26,7 @@ import {
   flushOnExit,
   forgetOnExit,
   resolveQuery,
+  startEvent,
   runsFromEvents,
   stopStatus,
   summarize,
@@ -110,17 +109,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   async start(_opts?: StartOptions): Promise<number> {
-    const start = {
-      event: 'start',
-      key: 'start',
-      value: null,
-      step: null,
-      dt: Date.now(),
-      node: NODE_NAME,
-      userid: currentUserId(),
-      extra: undefined,
-    };
-    this.run_ = await this.store.startRun(this.experiment, start);
+    this.run_ = await this.store.startRun(this.experiment, startEvent());
     return this.run_;
   }
 
