@@ -114,3 +114,13 @@ export type {
   Experiment,
 } from '@omega-track/core';
 export { OmegaSimpleTracker, NoTrackTracker, registerBuiltinProviders } from '@omega-track/providers';
+export {
+  TensorflowCallback,
+  tensorflowCallback,
+  autolog,
+  tfjsModelBackend,
+  isLayersModel,
+  loadTfjs,
+  useTfjs,
+} from '@omega-track/adapters';
+export type { TensorflowCallbackOptions, TrackingTarget, Tfjs } from '@omega-track/adapters';

@@ -1,13 +1,18 @@
 import type { OmegaOptions } from '@omega-track/core';
 import { Omega, ProviderRegistry } from '@omega-track/core';
 import { registerBuiltinProviders } from '@omega-track/providers';
+import { tfjsModelBackend } from '@omega-track/adapters';
 
 /**
  * The batteries-included entry point: an `Omega` on the embedded store (OMEGA_STORE, else
- * `sqlite:.omega/omega.db`) with every built-in provider registered.
+ * `sqlite:.omega/omega.db`) with every built-in provider registered, and TensorFlow.js models
+ * storable in `om.models`.
  */
 export function omega(opts: OmegaOptions = {}): Omega {
   const registry = opts.registry ?? new ProviderRegistry();
   registerBuiltinProviders(registry);
-  return new Omega({ ...opts, registry });
+  const om = new Omega({ ...opts, registry });
+  // tfjs models (loaded only when one is stored) go to om.models and become `model` artifacts
+  om.models.registerBackend(tfjsModelBackend);
+  return om;
 }

@@ -1,0 +1,11 @@
+/** @omega-track/adapters: framework adapters — TensorFlow.js training callback and autolog. */
+export {
+  TensorflowCallback,
+  tensorflowCallback,
+  autolog,
+  tfjsModelBackend,
+  isLayersModel,
+  loadTfjs,
+  useTfjs,
+} from './tfjs';
+export type { TensorflowCallbackOptions, TrackingTarget, Tfjs } from './tfjs';

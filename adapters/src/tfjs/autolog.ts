@@ -1,0 +1,56 @@
+import type { Logs } from '@tensorflow/tfjs';
+import type { OmegaTrackingProxy } from '@omega-track/core';
+import type { TensorflowCallbackOptions, TrackingTarget } from './TensorflowCallback';
+import { TensorflowCallback } from './TensorflowCallback';
+import { loadTfjs } from './loadTfjs';
+
+interface AutologState {
+  enabled: boolean;
+  exp?: TrackingTarget;
+  opts?: TensorflowCallbackOptions;
+}
+
+let state: AutologState = { enabled: false };
+let registered = false;
+
+/**
+ * The callback tfjs creates for every `fit`/`fitDataset` once autolog is on. tfjs has no way to
+ * unregister a callback constructor, so it is registered once and follows `state` instead.
+ */
+class AutologCallback extends TensorflowCallback {
+  private readonly enabled: boolean;
+
+  constructor() {
+    super(state.exp, state.opts);
+    this.enabled = state.enabled;
+  }
+
+  override async onTrainBegin(logs?: Logs): Promise<void> {
+    if (this.enabled) await super.onTrainBegin(logs);
+  }
+}
+
+/**
+ * Tracks every later `model.fit`/`model.fitDataset` without a callback argument, through
+ * tfjs's callback registry: into `exp`, or into the experiment active in `exp.run(...)` at the
+ * time of each fit. Calling it again changes the experiment or options; `autolog.disable()`
+ * turns it off.
+ */
+export function autolog(exp?: TrackingTarget | OmegaTrackingProxy, opts?: TensorflowCallbackOptions): void {
+  state = { enabled: true, exp: exp, opts };
+  if (registered) return;
+  // verbosity level 0: every fit, whatever its `verbose` setting
+  loadTfjs().registerCallbackConstructor(
+    0,
+    AutologCallback as unknown as Parameters<ReturnType<typeof loadTfjs>['registerCallbackConstructor']>[1],
+  );
+  registered = true;
+}
+
+/** Turns autolog off: later fits are not tracked (unless given a callback). */
+autolog.disable = (): void => {
+  state = { enabled: false };
+};
+
+/** Whether autolog is on. */
+autolog.enabled = (): boolean => state.enabled;
