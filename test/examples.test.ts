@@ -25,16 +25,34 @@ describe('examples run as smoke tests', () => {
       .readdirSync(examplesDir)
       .filter((f) => f.endsWith('.js'))
       .map((f) => f.replace(/\.js$/, ''));
-    expect(examples.sort()).toEqual(['custom-provider', 'quickstart']);
+    expect(examples.sort()).toEqual(['autolog', 'custom-provider', 'quickstart', 'tensorflow-callback']);
   });
 
-  test('quickstart trains, tracks and prints the summary', () => {
+  test('quickstart trains a tfjs classifier, tracks it and prints the summary', () => {
     const out = runExample('quickstart');
     expect(out).toMatch(/experiment 'quickstart', run 1/);
-    expect(out).toMatch(/epoch\s+loss\s+acc/);
-    expect(out.match(/^\s+\d+\s+\d\.\d{4}\s+\d\.\d{4}$/gm)).toHaveLength(8);
-    expect(out).toMatch(/run 1: STOPPED/);
+    expect(out).toMatch(/epoch\s+loss\s+acc\s+val_loss\s+val_acc/);
+    const epochs = out.match(/^\s+\d+(\s+\d\.\d{4}){4}$/gm) ?? [];
+    expect(epochs).toHaveLength(8);
+    const lastAcc = Number(epochs[7].trim().split(/\s+/)[2]);
+    expect(lastAcc).toBeGreaterThan(0.8);
+    expect(out).toMatch(
+      /run 1: STOPPED in \d+ ms; the saved model, restored, puts the three blob centres in classes 0, 1, 2/,
+    );
     expect(out).toContain('npx omega-track summary quickstart');
+  });
+
+  test('tensorflow-callback tracks batches, early stopping and fitDataset', () => {
+    const out = runExample('tensorflow-callback');
+    expect(out).toMatch(/fit: \d+ epochs tracked .*batch samples at steps 0, 10, 20/);
+    expect(out).toMatch(/acc\s+count 3/);
+    expect(out).toMatch(/loss\s+count 3/);
+  });
+
+  test('autolog tracks a fit without callbacks, and stops after disable()', () => {
+    expect(runExample('autolog')).toContain(
+      'with autolog: 8 metrics (loss, acc); after autolog.disable(): 0',
+    );
   });
 
   test('custom-provider registers and uses its own provider', () => {

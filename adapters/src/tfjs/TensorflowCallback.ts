@@ -96,7 +96,7 @@ export class TensorflowCallback {
 
   async onTrainBegin(_logs?: Logs): Promise<void> {
     this.globalBatch = 0;
-    this.exp = this.explicit ?? (activeExperiment());
+    this.exp = this.explicit ?? activeExperiment();
     if (!this.exp || this.exp.currentRun === undefined) {
       if (!this.warnedInactive)
         diag(

@@ -53,6 +53,6 @@ export const tfjsModelBackend: ObjectBackend = {
     const artifacts = JSON.parse(json.toString()) as Parameters<typeof tf.io.fromMemory>[0];
     // copy out of the Buffer's pool into an ArrayBuffer of exactly the weights
     const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
-    return tf.loadLayersModel(tf.io.fromMemory({ ...(artifacts), weightData }));
+    return tf.loadLayersModel(tf.io.fromMemory({ ...artifacts, weightData }));
   },
 };
