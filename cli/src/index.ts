@@ -113,7 +113,25 @@ export type {
   OmegaOptions,
   Experiment,
 } from '@omega-track/core';
-export { OmegaSimpleTracker, NoTrackTracker, registerBuiltinProviders } from '@omega-track/providers';
+export {
+  OmegaSimpleTracker,
+  NoTrackTracker,
+  OmegaProfilingTracker,
+  BackgroundProfiler,
+  METRIC_GROUPS,
+  METRIC_KEYS,
+  validateMetrics,
+  validateInterval,
+  SystemSampler,
+  machineFacts,
+  registerBuiltinProviders,
+} from '@omega-track/providers';
+export type {
+  BackgroundProfilerOptions,
+  ProfileSample,
+  MetricGroup,
+  SampleValues,
+} from '@omega-track/providers';
 export {
   TensorflowCallback,
   tensorflowCallback,

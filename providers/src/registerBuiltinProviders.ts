@@ -1,14 +1,16 @@
 import type { ProviderRegistry } from '@omega-track/core';
 import { OmegaSimpleTracker } from './default/OmegaSimpleTracker';
 import { NoTrackTracker } from './notrack/NoTrackTracker';
+import { OmegaProfilingTracker } from './profiling/OmegaProfilingTracker';
 
 /**
- * Registers the built-in providers on `registry`: `default` (alias `simple`) and `notrack`.
+ * Registers the built-in providers on `registry`: `default` (alias `simple`), `notrack` and `profiling`.
  * The composition root calls this; importing a provider never registers anything by itself.
  */
 export function registerBuiltinProviders(registry: ProviderRegistry): ProviderRegistry {
   registry.register('default', OmegaSimpleTracker);
   registry.register('simple', OmegaSimpleTracker);
   registry.register('notrack', NoTrackTracker);
+  registry.register('profiling', OmegaProfilingTracker);
   return registry;
 }

@@ -157,14 +157,14 @@ const COMMANDS: Record<string, Command> = {
     options: { run: { type: 'string' }, event: { type: 'string' }, format: { type: 'string' } },
     help: [
       '  --run R      which runs (default: all)',
-      '  --event E    which events (default: metric)',
+      '  --event E    which events (default: metric,profile)',
       FORMAT_HELP,
     ],
     async run(om, args, values, io) {
       const name = await requireExperiment(om, args[0]);
       const query: EventQuery = { run: values.run ? parseRunOption(values.run as string) : 'all' };
-      const events = listOption(values.event);
-      if (events) query.event = events;
+      // profiler samples are summarized beside the metrics unless --event says otherwise
+      query.event = listOption(values.event) ?? ['metric', 'profile'];
       const format = formatOf(values);
       const rows = (await om.runtime.experiment(name).summary(query)) as unknown as Record<string, unknown>[];
       const shown =

@@ -109,6 +109,13 @@ export class ExperimentBackend {
       datasets: this.datasets,
       options: config.options,
       onError: this.onError,
+      persistSettings: async (settings) => {
+        const stored = await this.get(name);
+        if (!stored) return;
+        const options = { ...stored.options, ...settings };
+        if (JSON.stringify(options) !== JSON.stringify(stored.options))
+          await this.save(name, { ...stored, options });
+      },
     };
     const provider = this.registry.create(config.provider, name, context);
     this.live.add(provider);

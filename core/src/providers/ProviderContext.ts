@@ -11,4 +11,6 @@ export interface ProviderContext {
   options: Record<string, unknown>;
   /** Where recording-time failures go; defaults to one diagnostic line each. */
   onError?: ErrorHandler;
+  /** Stores provider settings (e.g. profiler interval) with the experiment's configuration. */
+  persistSettings?: (settings: Record<string, unknown>) => Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type {
   EncodedArtifact,
+  EventOptions,
   EventQuery,
   ExitFlushable,
   FlushOptions,
@@ -27,10 +28,12 @@ import {
   forgetOnExit,
   resolveQuery,
   startEvent,
+  systemInfo,
   runsFromEvents,
   stopStatus,
   summarize,
 } from '@omega-track/core';
+import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
 
 /** A unit of queued work: events, and the writes (artifact content) that must land before them. */
@@ -67,6 +70,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private writing: Promise<void> | undefined;
   private isShutdown = false;
   private warnedShutdown = false;
+  private readonly persistSettings: ((settings: Record<string, unknown>) => Promise<void>) | undefined;
 
   constructor(experiment: string, context: ProviderContext) {
     super(experiment, context);
@@ -77,13 +81,18 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       'flushIntervalMs',
       DEFAULT_FLUSH_INTERVAL_MS,
     );
-    this.maxBuffer_ = positiveInt(context.options.maxBuffer, 'maxBuffer', this.defaultMaxBuffer());
+    this.maxBuffer_ = positiveInt(
+      context.options[this.bufferOption()],
+      this.bufferOption(),
+      DEFAULT_MAX_BUFFER,
+    );
+    this.persistSettings = context.persistSettings;
     flushOnExit(this);
   }
 
-  /** The batch size that triggers a write; subclasses may have another default. */
-  protected defaultMaxBuffer(): number {
-    return DEFAULT_MAX_BUFFER;
+  /** The option that holds the event batch size (a subclass may give `maxBuffer` another meaning). */
+  protected bufferOption(): string {
+    return 'maxBuffer';
   }
 
   /** Events held before a write is triggered. */
@@ -105,10 +114,27 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   override settings(): Record<string, unknown> {
-    return { maxBuffer: this.maxBuffer_, flushIntervalMs: this.flushIntervalMs_ };
+    return { [this.bufferOption()]: this.maxBuffer_, flushIntervalMs: this.flushIntervalMs_ };
+  }
+
+  /**
+   * Records a `system` event: platform, Node and V8 versions and packages at once, and the
+   * machine's facts (OS, CPU, memory, GPUs, from systeminformation) added before it is written.
+   */
+  override logSystem(key = 'system', value?: unknown, opts?: EventOptions): void {
+    if (value !== undefined) return super.logSystem(key, value, opts);
+    const info = systemInfo();
+    const event = this.makeEvent('system', key, info, opts);
+    this.record([event], async () => {
+      Object.assign(info, { machine: await machineFacts() });
+    });
   }
 
   async start(_opts?: StartOptions): Promise<number> {
+    // settings changed on the handle (exp.maxBuffer = …) are stored with the experiment
+    await this.persistSettings?.(this.settings()).catch((error: unknown) =>
+      this.onError(error, 'saving settings'),
+    );
     this.run_ = await this.store.startRun(this.experiment, startEvent());
     return this.run_;
   }
