@@ -81,7 +81,7 @@ describe('registry, experiments and the proxy', () => {
   });
 
   test('the built-in providers are registered by name', () => {
-    expect(om.registry.names()).toEqual(['default', 'notrack', 'profiling', 'simple']);
+    expect(om.registry.names()).toEqual(['default', 'mlflow', 'notrack', 'profiling', 'simple']);
     expect(om.registry.resolveClass('default')).toBe(OmegaSimpleTracker);
     expect(om.registry.resolveClass('notrack')).toBe(NoTrackTracker);
   });
@@ -89,7 +89,7 @@ describe('registry, experiments and the proxy', () => {
   test('an unknown provider name is an UnknownProviderError listing the registered names', () => {
     expect(() => om.runtime.experiment('x', { provider: 'nosuch' })).toThrow(UnknownProviderError);
     expect(() => om.runtime.experiment('x', { provider: 'nosuch' })).toThrow(
-      "Unknown tracking provider 'nosuch'. Registered providers: default, notrack, profiling, simple",
+      "Unknown tracking provider 'nosuch'. Registered providers: default, mlflow, notrack, profiling, simple",
     );
     expect(() => new ProviderRegistry().create('default', 'x', {} as never)).toThrow(
       /Registered providers: \(none\)/,

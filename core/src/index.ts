@@ -52,7 +52,7 @@ export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment
 export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
 export { deleteExperimentData } from './experiments/deleteExperimentData';
-export type { Store, MetadataEntry, Bucket } from './store/Store';
+export type { Store, EventLog, MetadataEntry, Bucket } from './store/Store';
 export { SqliteStore } from './store/sqlite/SqliteStore';
 export {
   encodeChunk,
@@ -66,17 +66,18 @@ export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
 export { openStore, DEFAULT_STORE_URL } from './store/openStore';
 export { ObjectStore } from './objects/ObjectStore';
 export type { PutOptions } from './objects/ObjectStore';
-export type { ObjectBackend, ObjectPutResult, ObjectWriteContext } from './objects/ObjectBackend';
+export type { ObjectBackend, ObjectPutResult, ObjectWriteContext, BlobStore } from './objects/ObjectBackend';
 export { Metadata } from './objects/Metadata';
 export { isJsonPlain, isStructuredClonable, isBinary, isTypedArray } from './objects/plainValues';
 export { INLINE_LIMIT_BYTES } from './objects/builtinBackends';
 export {
+  classifyArtifact,
   encodeArtifact,
   decodeArtifact,
   artifactReferences,
   artifactBlobPrefix,
   ARTEFACT_PREFIX,
 } from './artifacts/ArtifactCodec';
-export type { ArtifactStores, EncodedArtifact } from './artifacts/ArtifactCodec';
+export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifacts/ArtifactCodec';
 export { Omega, OmegaRuntime } from './Omega';
 export type { OmegaOptions, Experiment } from './Omega';

@@ -11,5 +11,30 @@ export {
   SystemSampler,
 } from './profiling';
 export type { BackgroundProfilerOptions, ProfileSample, MetricGroup, SampleValues } from './profiling';
+export {
+  MlflowTracker,
+  defaultSpoolPath,
+  MlflowClient,
+  MlflowApiError,
+  MlflowUnavailableError,
+  MlflowSpool,
+  MlflowSender,
+  MLFLOW_LIMITS,
+  chunkBatch,
+  validateMlflowKey,
+  encodeMetricValue,
+  decodeMetricValue,
+} from './mlflow';
+export type {
+  MlflowTrackerOptions,
+  MlflowClientOptions,
+  MlflowExperiment,
+  MlflowFileInfo,
+  MlflowKeyValue,
+  MlflowMetric,
+  MlflowRun,
+  MlflowRunInfo,
+  MlflowRunStatus,
+} from './mlflow';
 export { machineFacts } from './system/machineFacts';
 export { registerBuiltinProviders } from './registerBuiltinProviders';

@@ -2,9 +2,10 @@ import type { ProviderRegistry } from '@omega-track/core';
 import { OmegaSimpleTracker } from './default/OmegaSimpleTracker';
 import { NoTrackTracker } from './notrack/NoTrackTracker';
 import { OmegaProfilingTracker } from './profiling/OmegaProfilingTracker';
+import { MlflowTracker } from './mlflow/MlflowTracker';
 
 /**
- * Registers the built-in providers on `registry`: `default` (alias `simple`), `notrack` and `profiling`.
+ * Registers the built-in providers on `registry`: `default` (alias `simple`), `notrack`, `profiling` and `mlflow`.
  * The composition root calls this; importing a provider never registers anything by itself.
  */
 export function registerBuiltinProviders(registry: ProviderRegistry): ProviderRegistry {
@@ -12,5 +13,6 @@ export function registerBuiltinProviders(registry: ProviderRegistry): ProviderRe
   registry.register('simple', OmegaSimpleTracker);
   registry.register('notrack', NoTrackTracker);
   registry.register('profiling', OmegaProfilingTracker);
+  registry.register('mlflow', MlflowTracker);
   return registry;
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { EventQuery, Omega, RunSelector } from '@omega-track/core';
 import { TrackingError, TrackingInputError, redactUrls } from '@omega-track/core';
+import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers';
 import { omega } from '../omega';
 import type { OutputFormat } from './format';
 import { columnsOf, render, roundForDisplay } from './format';
@@ -173,6 +174,49 @@ const COMMANDS: Record<string, Command> = {
           : rows;
       io.stdout(render(shown, SUMMARY_COLUMNS, format));
       return 0;
+    },
+  },
+  sync: {
+    usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS]',
+    summary: 'send what waits in the MLflow spool (after an outage or a crash)',
+    options: { spool: { type: 'string' }, uri: { type: 'string' }, timeout: { type: 'string' } },
+    help: [
+      '  --spool FILE   the spool (default: OMEGA_MLFLOW_SPOOL, else mlflow-spool.db beside the store)',
+      '  --uri URL      only the batches for this server (default: every server in the spool);',
+      '                 credentials come from MLFLOW_TRACKING_URI/USERNAME/PASSWORD/TOKEN',
+      '  --timeout S    give up after S seconds (default 300)',
+    ],
+    async run(om, _args, values, io) {
+      const spool = MlflowSpool.at((values.spool as string | undefined) ?? defaultSpoolPath(om.store.url));
+      const timeoutMs = Number((values.timeout as string | undefined) ?? 300) * 1000;
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+        throw new TrackingInputError('--timeout takes a positive number of seconds');
+      const only = values.uri as string | undefined;
+      const uris = only ? [new MlflowClient({ trackingUri: only }).baseUrl] : spool.uris();
+      if (uris.length === 0) {
+        io.stdout(`nothing waits in ${spool.file}\n`);
+        return 0;
+      }
+      let waiting = 0;
+      for (const uri of uris) {
+        // the spool keeps URLs without credentials: take them from the environment when it names this server
+        const envUri = io.env.MLFLOW_TRACKING_URI;
+        const client = new MlflowClient({
+          trackingUri: envUri && new MlflowClient({ trackingUri: envUri }).baseUrl === uri ? envUri : uri,
+        });
+        const before = spool.pending(uri);
+        const sender = MlflowSender.for(spool, client, (error) =>
+          io.stderr(`omega-track sync: ${redactUrls(String((error as Error).message ?? error))}\n`),
+        );
+        await sender.deliver(undefined, timeoutMs);
+        const left = spool.pending(uri);
+        waiting += left;
+        const refused = spool.deadLetters(uri).length;
+        io.stdout(
+          `${uri}: sent ${before - left} batch(es), ${left} still waiting${refused ? `, ${refused} refused by the server (kept as dead letters)` : ''}\n`,
+        );
+      }
+      return waiting ? 1 : 0;
     },
   },
   drop: {

@@ -7,6 +7,7 @@ import { encodeValue } from '../events/valueCodec';
 import type { ArtifactValue } from '../events/types';
 import { INLINE_LIMIT_BYTES } from '../objects/builtinBackends';
 import { Metadata } from '../objects/Metadata';
+import type { ObjectBackend } from '../objects/ObjectBackend';
 import type { ObjectStore } from '../objects/ObjectStore';
 import { isBinary, isJsonPlain, isStructuredClonable, isTypedArray } from '../objects/plainValues';
 import type { Store } from '../store/Store';
@@ -35,10 +36,40 @@ export interface EncodedArtifact {
   write: (() => Promise<void>) | undefined;
 }
 
+/** What an object is as an artifact (SPEC §4), with its content serialized where that applies. */
+export type ArtifactContent =
+  | { format: 'metadata' | 'type' | 'repr'; data: unknown }
+  | { format: 'model'; model: unknown; backend: ObjectBackend }
+  | { format: 'binary' | 'serialized'; bytes: Buffer }
+  | { format: 'dataset'; snapshot: unknown };
+
 /**
  * Chooses an artifact's format (SPEC §4) and serializes it at once, so a later change to the
- * object does not change what was logged. The name is only ever a label: storage keys are
- * random ids, so `../../etc/passwd` is stored as a name and reaches no file.
+ * object does not change what was logged. Every provider stores the result its own way.
+ */
+export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactContent {
+  if (obj instanceof Metadata) return { format: 'metadata', data: obj.toJSON() };
+  const modelBackend = models.backendFor(obj);
+  if (modelBackend && !modelBackend.generic) return { format: 'model', model: obj, backend: modelBackend };
+  if (isBinary(obj))
+    return {
+      format: 'binary',
+      bytes: Buffer.from(obj instanceof ArrayBuffer ? new Uint8Array(obj) : (obj as Uint8Array)),
+    };
+  if (isTypedArray(obj)) return { format: 'dataset', snapshot: obj.slice() };
+  if (isJsonPlain(obj)) {
+    // the caller may keep mutating its array after logging it: large ones are copied now
+    if (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES)
+      return { format: 'dataset', snapshot: structuredClone(obj) };
+    return { format: 'type', data: obj };
+  }
+  if (isStructuredClonable(obj)) return { format: 'serialized', bytes: v8.serialize(obj) };
+  return { format: 'repr', data: util.inspect(obj, { depth: 4, breakLength: Infinity }) };
+}
+
+/**
+ * Encodes an artifact for the embedded/MongoDB stores. The name is only ever a label: storage
+ * keys are random ids, so `../../etc/passwd` is stored as a name and reaches no file.
  */
 export function encodeArtifact(
   obj: unknown,
@@ -48,47 +79,33 @@ export function encodeArtifact(
 ): EncodedArtifact {
   validateKey(name, 'artifact name');
   const id = randomUUID().replace(/-/g, '');
-  if (obj instanceof Metadata) return inline(name, 'metadata', obj.toJSON());
-  const modelBackend = stores.models.backendFor(obj);
-  if (modelBackend && !modelBackend.generic) {
-    const target = ARTEFACT_PREFIX + id;
-    return {
-      value: { name, format: 'model', data: target },
-      write: async () =>
-        void (await stores.models.put(obj, target, { attributes: { experiment, artifact: name } })),
-    };
+  const content = classifyArtifact(obj, stores.models);
+  switch (content.format) {
+    case 'metadata':
+    case 'type':
+    case 'repr':
+      return inline(name, content.format, content.data);
+    case 'model':
+    case 'dataset': {
+      const target = ARTEFACT_PREFIX + id;
+      const store = content.format === 'model' ? stores.models : stores.datasets;
+      const obj = content.format === 'model' ? content.model : content.snapshot;
+      return {
+        value: { name, format: content.format, data: target },
+        write: async () =>
+          void (await store.put(obj, target, { attributes: { experiment, artifact: name } })),
+      };
+    }
+    case 'binary':
+    case 'serialized': {
+      const key = artifactBlobPrefix(experiment) + id;
+      const bytes = content.bytes;
+      return {
+        value: { name, format: content.format, data: { blob: key, bytes: bytes.length } },
+        write: () => stores.store.putBlob(key, bytes),
+      };
+    }
   }
-  if (isBinary(obj)) {
-    const key = artifactBlobPrefix(experiment) + id;
-    const bytes = Buffer.from(obj instanceof ArrayBuffer ? new Uint8Array(obj) : (obj as Uint8Array));
-    return {
-      value: { name, format: 'binary', data: { blob: key, bytes: bytes.length } },
-      write: () => stores.store.putBlob(key, bytes),
-    };
-  }
-  if (
-    isTypedArray(obj) ||
-    (isJsonPlain(obj) && (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES))
-  ) {
-    const target = ARTEFACT_PREFIX + id;
-    // Snapshot now: the caller may keep mutating its array after logging it.
-    const snapshot = isTypedArray(obj) ? obj.slice() : structuredClone(obj);
-    return {
-      value: { name, format: 'dataset', data: target },
-      write: async () =>
-        void (await stores.datasets.put(snapshot, target, { attributes: { experiment, artifact: name } })),
-    };
-  }
-  if (isJsonPlain(obj)) return inline(name, 'type', obj);
-  if (isStructuredClonable(obj)) {
-    const key = artifactBlobPrefix(experiment) + id;
-    const bytes = v8.serialize(obj);
-    return {
-      value: { name, format: 'serialized', data: { blob: key, bytes: bytes.length } },
-      write: () => stores.store.putBlob(key, bytes),
-    };
-  }
-  return inline(name, 'repr', util.inspect(obj, { depth: 4, breakLength: Infinity }));
 }
 
 function inline(name: string, format: ArtifactValue['format'], data: unknown): EncodedArtifact {

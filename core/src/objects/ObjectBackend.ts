@@ -1,8 +1,11 @@
 import type { MetadataEntry, Store } from '../store/Store';
 
+/** The part of a store that backends read and write content through. */
+export type BlobStore = Pick<Store, 'putBlob' | 'getBlob'>;
+
 /** What a backend may write for one entry: inline JSON, and blobs under the entry's own prefix. */
 export interface ObjectWriteContext {
-  store: Store;
+  store: BlobStore;
   /** A blob-key prefix that belongs to this entry alone; dropping the entry deletes it. */
   blobPrefix: string;
 }

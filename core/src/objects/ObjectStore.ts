@@ -38,6 +38,11 @@ export class ObjectStore {
     return this.backends.find((b) => b.supports(obj));
   }
 
+  /** The backend that reads entries of `kind`, if one is registered. */
+  backendOf(kind: string): ObjectBackend | undefined {
+    return this.backends.find((b) => b.kind === kind);
+  }
+
   /** Stores `obj` under `name`, replacing what was there; returns its metadata. */
   async put(obj: unknown, name: string, opts: PutOptions = {}): Promise<Metadata> {
     validateKey(name, 'name');
@@ -69,7 +74,7 @@ export class ObjectStore {
   async get<T = unknown>(name: string): Promise<T> {
     const entry = await this.store.getEntry(this.bucket, name);
     if (!entry) throw new TrackingError(`om.${this.bucket} has no entry '${name}'`);
-    const backend = this.backends.find((b) => b.kind === entry.kind);
+    const backend = this.backendOf(entry.kind);
     if (!backend)
       throw new TrackingError(
         `om.${this.bucket} entry '${name}' is of kind '${entry.kind}', which no registered backend reads`,

@@ -19,10 +19,37 @@ export interface MetadataEntry {
 }
 
 /**
+ * Where a provider's events live: run numbers and the event log of each experiment. Every Store
+ * is one; a provider may keep its events elsewhere (the MLflow provider does) behind another.
+ */
+export interface EventLog {
+  /**
+   * Allocates the next run number of `experiment` (max + 1) and writes its start event, as one
+   * atomic step: concurrent callers, in any process, always get distinct numbers.
+   */
+  startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number>;
+  /** Appends events in order, all or none. */
+  appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void>;
+  /**
+   * Synchronous append for the last moment of a process (`process.on('exit')`), where no
+   * promise can settle. Logs that cannot write synchronously leave it undefined.
+   */
+  appendEventsSync?(experiment: string, events: readonly PendingEvent[]): void;
+  /** Matching events sorted by time, ties in insertion order. */
+  queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]>;
+  /** The same rows as `queryEvents`, in batches. */
+  iterateEvents(experiment: string, query: ResolvedQuery, batchSize: number): AsyncIterable<TrackingEvent[]>;
+  /** The highest run number of the experiment, undefined when it has none. */
+  latestRun(experiment: string): Promise<number | undefined>;
+  /** Deletes every event and the run counter of the experiment; returns how many events went. */
+  deleteEvents(experiment: string): Promise<number>;
+}
+
+/**
  * The storage behind omega-track: metadata entries, one event log per experiment, and blobs.
  * Every store passes the same contract suite (`test/storeContract`).
  */
-export interface Store {
+export interface Store extends EventLog {
   /** The URL the store was opened with, password removed. */
   readonly url: string;
 
@@ -33,27 +60,6 @@ export interface Store {
   /** Entries whose name starts with `prefix` (all when omitted), sorted by name. */
   listEntries(bucket: Bucket, prefix?: string): Promise<MetadataEntry[]>;
   deleteEntry(bucket: Bucket, name: string): Promise<boolean>;
-
-  /**
-   * Allocates the next run number of `experiment` (max + 1) and writes its start event, as one
-   * atomic step: concurrent callers, in any process, always get distinct numbers.
-   */
-  startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number>;
-  /** Appends events in order, all or none. */
-  appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void>;
-  /**
-   * Synchronous append for the last moment of a process (`process.on('exit')`), where no
-   * promise can settle. Stores that cannot write synchronously leave it undefined.
-   */
-  appendEventsSync?(experiment: string, events: readonly PendingEvent[]): void;
-  /** Matching events sorted by time, ties in insertion order. */
-  queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]>;
-  /** The same rows as `queryEvents`, in batches, holding at most one batch in memory. */
-  iterateEvents(experiment: string, query: ResolvedQuery, batchSize: number): AsyncIterable<TrackingEvent[]>;
-  /** The highest run number of the experiment, undefined when it has none. */
-  latestRun(experiment: string): Promise<number | undefined>;
-  /** Deletes every event and the run counter of the experiment; returns how many events went. */
-  deleteEvents(experiment: string): Promise<number>;
 
   putBlob(key: string, data: Uint8Array): Promise<void>;
   getBlob(key: string): Promise<Buffer | undefined>;

@@ -13,7 +13,7 @@ import type {
   RunStatus,
   StartOptions,
   StopOptions,
-  Store,
+  EventLog,
   TrackingEvent,
   ArtifactStores,
 } from '@omega-track/core';
@@ -59,7 +59,8 @@ function positiveInt(value: unknown, name: string, fallback: number): number {
  * is written too.
  */
 export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushable {
-  protected readonly store: Store;
+  /** Where events go: the store, unless a subclass keeps them elsewhere. */
+  protected readonly log: EventLog;
   protected readonly stores: ArtifactStores;
   private flushIntervalMs_: number;
   private maxBuffer_: number;
@@ -72,9 +73,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private warnedShutdown = false;
   private readonly persistSettings: ((settings: Record<string, unknown>) => Promise<void>) | undefined;
 
-  constructor(experiment: string, context: ProviderContext) {
+  constructor(experiment: string, context: ProviderContext, log: EventLog = context.store) {
     super(experiment, context);
-    this.store = context.store;
+    this.log = log;
     this.stores = { store: context.store, models: context.models, datasets: context.datasets };
     this.flushIntervalMs_ = positiveInt(
       context.options.flushIntervalMs,
@@ -135,7 +136,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     await this.persistSettings?.(this.settings()).catch((error: unknown) =>
       this.onError(error, 'saving settings'),
     );
-    this.run_ = await this.store.startRun(this.experiment, startEvent());
+    this.run_ = await this.log.startRun(this.experiment, startEvent());
     return this.run_;
   }
 
@@ -152,7 +153,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       this.run_ = positiveInt(run, 'run', 1);
       return this.run_;
     }
-    const latest = await this.store.latestRun(this.experiment);
+    const latest = await this.log.latestRun(this.experiment);
     if (latest !== undefined && (await this.status(latest)) === 'STARTED') {
       this.run_ = latest;
       return latest;
@@ -162,14 +163,14 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   async status(run?: number): Promise<RunStatus> {
     await this.flush();
-    const target = run ?? this.run_ ?? (await this.store.latestRun(this.experiment));
+    const target = run ?? this.run_ ?? (await this.log.latestRun(this.experiment));
     if (target === undefined) return 'PENDING';
-    const events = await this.store.queryEvents(this.experiment, {
+    const events = await this.log.queryEvents(this.experiment, {
       runs: [target],
       events: ['start', 'stop'],
     });
     if (events.length === 0) {
-      const any = await this.store.queryEvents(this.experiment, { runs: [target], limit: 1 });
+      const any = await this.log.queryEvents(this.experiment, { runs: [target], limit: 1 });
       return any.length ? 'STARTED' : 'PENDING';
     }
     const stops = events.filter((e) => e.event === 'stop');
@@ -178,18 +179,18 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   async data(query?: EventQuery): Promise<TrackingEvent[]> {
     await this.flush();
-    return this.store.queryEvents(this.experiment, await this.resolve(query));
+    return this.log.queryEvents(this.experiment, await this.resolve(query));
   }
 
   async *iterate(query?: EventQuery, opts: IterateOptions = {}): AsyncIterable<TrackingEvent[]> {
     await this.flush();
-    yield* this.store.iterateEvents(this.experiment, await this.resolve(query), opts.batchSize ?? 10_000);
+    yield* this.log.iterateEvents(this.experiment, await this.resolve(query), opts.batchSize ?? 10_000);
   }
 
   async runs(query: EventQuery = {}): Promise<RunInfo[]> {
     await this.flush();
     const resolved = await this.resolve({ run: 'all', ...query, event: ['start', 'stop'] });
-    return runsFromEvents(await this.store.queryEvents(this.experiment, resolved));
+    return runsFromEvents(await this.log.queryEvents(this.experiment, resolved));
   }
 
   async summary(query: EventQuery = {}): Promise<MetricSummary[]> {
@@ -230,11 +231,11 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   flushSync(): void {
-    if (!this.store.appendEventsSync) return;
+    if (!this.log.appendEventsSync) return;
     const batches = this.takeQueue();
     // Artifact content cannot be written without the event loop; their events wait for a later process.
     const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events.toEvents());
-    this.store.appendEventsSync(this.experiment, events);
+    this.log.appendEventsSync(this.experiment, events);
   }
 
   async shutdown(opts: FlushOptions = {}): Promise<void> {
@@ -305,7 +306,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   protected resolve(query?: EventQuery): Promise<ResolvedQuery> {
     return resolveQuery(query, {
       currentRun: this.run_,
-      latestRun: () => this.store.latestRun(this.experiment),
+      latestRun: () => this.log.latestRun(this.experiment),
     });
   }
 
@@ -328,7 +329,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
               await batch.beforeWrite();
               batch.beforeWrite = undefined;
             }
-            await this.store.appendEvents(this.experiment, batch.events.toEvents());
+            await this.log.appendEvents(this.experiment, batch.events.toEvents());
             done++;
           }
         } catch (error) {

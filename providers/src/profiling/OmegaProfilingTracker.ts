@@ -1,4 +1,4 @@
-import type { FlushOptions, PendingEvent, ProviderContext, StopOptions } from '@omega-track/core';
+import type { EventLog, FlushOptions, PendingEvent, ProviderContext, StopOptions } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
 import type { ProfileSample } from './BackgroundProfiler';
@@ -24,8 +24,8 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
   private samplesHeld: number;
   private held: PendingEvent[][] = [];
 
-  constructor(experiment: string, context: ProviderContext) {
-    super(experiment, context);
+  constructor(experiment: string, context: ProviderContext, log?: EventLog) {
+    super(experiment, context, log);
     const stored = (context.options.profiler ?? {}) as { interval?: number; metrics?: MetricGroup[] };
     this.profiler = new BackgroundProfiler((sample) => this.takeSample(sample), {
       interval: stored.interval,

@@ -1,0 +1,345 @@
+import { TrackingError, TrackingInputError } from '@omega-track/core';
+import { MlflowApiError, MlflowUnavailableError, isRetryable } from './MlflowErrors';
+import type {
+  MlflowExperiment,
+  MlflowFileInfo,
+  MlflowKeyValue,
+  MlflowMetric,
+  MlflowRun,
+  MlflowRunInfo,
+  MlflowRunStatus,
+} from './MlflowTypes';
+import { MLFLOW_LIMITS } from './MlflowTypes';
+
+/** Options of the REST client. */
+export interface MlflowClientOptions {
+  /** The tracking URI; a `user:password@` part becomes Basic auth. Default: MLFLOW_TRACKING_URI. */
+  trackingUri?: string;
+  /** Bearer token (MLFLOW_TRACKING_TOKEN); Basic auth wins when both are given. */
+  token?: string;
+  username?: string;
+  password?: string;
+  /** Retries of a retryable failure (429, 5xx but INTERNAL_ERROR, network). Default 3. */
+  maxRetries?: number;
+  /** First backoff; doubles each retry, plus jitter. Default 500 ms. */
+  backoffMs?: number;
+  /** Longest wait between retries, also for Retry-After. Default 10 s. */
+  maxBackoffMs?: number;
+  /** Per request. Default 30 s. */
+  timeoutMs?: number;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  raw?: Uint8Array;
+  binary?: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A typed client for MLflow's tracking REST API 2.0 over Node's fetch: experiments, runs,
+ * log-batch, params, tags, metric history with pagination, and artifacts through the
+ * `mlflow-artifacts` proxy. Retries with exponential backoff where a retry can help and honours
+ * Retry-After; every other error is an MlflowApiError carrying MLflow's error code.
+ */
+export class MlflowClient {
+  /** The tracking URI without credentials. */
+  readonly baseUrl: string;
+  private readonly authorization: string | undefined;
+  private readonly maxRetries: number;
+  private readonly backoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly timeoutMs: number;
+
+  constructor(opts: MlflowClientOptions = {}) {
+    const uri = opts.trackingUri ?? process.env.MLFLOW_TRACKING_URI;
+    if (!uri)
+      throw new TrackingInputError(
+        'MLflow needs a tracking URI: set MLFLOW_TRACKING_URI or pass trackingUri',
+      );
+    let url: URL;
+    try {
+      url = new URL(uri);
+    } catch {
+      throw new TrackingInputError(
+        `MLflow tracking URI '${uri}' is not a URL (expected http(s)://host:port)`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TrackingInputError(`MLflow tracking URI must be http(s)://…, got ${url.protocol}`);
+    const username =
+      opts.username ?? (decodeURIComponent(url.username) || process.env.MLFLOW_TRACKING_USERNAME);
+    const password =
+      opts.password ?? (decodeURIComponent(url.password) || process.env.MLFLOW_TRACKING_PASSWORD);
+    const token = opts.token ?? process.env.MLFLOW_TRACKING_TOKEN;
+    url.username = '';
+    url.password = '';
+    this.baseUrl = url.toString().replace(/\/+$/, '');
+    if (username && password)
+      this.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    else if (token) this.authorization = `Bearer ${token}`;
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.backoffMs = opts.backoffMs ?? 500;
+    this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  // ---- experiments -------------------------------------------------------------------------
+
+  async getExperimentByName(name: string): Promise<MlflowExperiment | undefined> {
+    try {
+      const r = await this.call<{ experiment: MlflowExperiment }>('GET', 'experiments/get-by-name', {
+        query: { experiment_name: name },
+      });
+      return r.experiment;
+    } catch (error) {
+      if (error instanceof MlflowApiError && error.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw error;
+    }
+  }
+
+  async createExperiment(name: string, tags: MlflowKeyValue[] = []): Promise<string> {
+    const r = await this.call<{ experiment_id: string }>('POST', 'experiments/create', {
+      body: { name, tags },
+    });
+    return r.experiment_id;
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    await this.call('POST', 'experiments/restore', { body: { experiment_id: experimentId } });
+  }
+
+  /**
+   * The experiment named `name`, created if missing and restored if deleted (a deleted
+   * experiment's name stays taken). A concurrent create by someone else is not an error.
+   */
+  async ensureExperiment(name: string): Promise<MlflowExperiment> {
+    let experiment = await this.getExperimentByName(name);
+    if (!experiment) {
+      try {
+        await this.createExperiment(name);
+      } catch (error) {
+        if (!(error instanceof MlflowApiError && error.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw error;
+      }
+      experiment = await this.getExperimentByName(name);
+      if (!experiment) throw new TrackingError(`MLflow experiment '${name}' could not be created`);
+    }
+    if (experiment.lifecycle_stage === 'deleted') {
+      await this.restoreExperiment(experiment.experiment_id);
+      experiment = { ...experiment, lifecycle_stage: 'active' };
+    }
+    return experiment;
+  }
+
+  // ---- runs --------------------------------------------------------------------------------
+
+  async createRun(
+    experimentId: string,
+    runName: string,
+    startTime: number,
+    tags: MlflowKeyValue[],
+  ): Promise<MlflowRun> {
+    const r = await this.call<{ run: MlflowRun }>('POST', 'runs/create', {
+      body: { experiment_id: experimentId, run_name: runName, start_time: startTime, tags },
+    });
+    return r.run;
+  }
+
+  async updateRun(runId: string, status: MlflowRunStatus, endTime?: number): Promise<MlflowRunInfo> {
+    const r = await this.call<{ run_info: MlflowRunInfo }>('POST', 'runs/update', {
+      body: { run_id: runId, status, end_time: endTime },
+    });
+    return r.run_info;
+  }
+
+  async getRun(runId: string): Promise<MlflowRun> {
+    const r = await this.call<{ run: MlflowRun }>('GET', 'runs/get', { query: { run_id: runId } });
+    return r.run;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    await this.call('POST', 'runs/delete', { body: { run_id: runId } });
+  }
+
+  /** All runs matching `filter` in the experiments, following pagination. */
+  async searchRuns(experimentIds: string[], filter?: string, orderBy?: string[]): Promise<MlflowRun[]> {
+    const runs: MlflowRun[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<{ runs?: MlflowRun[]; next_page_token?: string }>('POST', 'runs/search', {
+        body: {
+          experiment_ids: experimentIds,
+          filter,
+          order_by: orderBy,
+          max_results: 1000,
+          page_token: pageToken,
+        },
+      });
+      runs.push(...(r.runs ?? []));
+      pageToken = r.next_page_token;
+    } while (pageToken);
+    return runs;
+  }
+
+  /** One log-batch request; callers keep within MLFLOW_LIMITS (see chunkBatch). */
+  async logBatch(
+    runId: string,
+    batch: { metrics?: MlflowMetric[]; params?: MlflowKeyValue[]; tags?: MlflowKeyValue[] },
+  ): Promise<void> {
+    await this.call('POST', 'runs/log-batch', { body: { run_id: runId, ...batch } });
+  }
+
+  async logMetric(runId: string, metric: MlflowMetric): Promise<void> {
+    await this.call('POST', 'runs/log-metric', { body: { run_id: runId, ...metric } });
+  }
+
+  async logParam(runId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'runs/log-parameter', { body: { run_id: runId, key, value } });
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'runs/set-tag', { body: { run_id: runId, key, value } });
+  }
+
+  /** The whole history of a metric; `max_results` is always sent (MLflow 3.x needs it). */
+  async getMetricHistory(runId: string, key: string): Promise<MlflowMetric[]> {
+    const points: MlflowMetric[] = [];
+    let pageToken: string | undefined;
+    do {
+      const r = await this.call<{ metrics?: MlflowMetric[]; next_page_token?: string }>(
+        'GET',
+        'metrics/get-history',
+        {
+          query: {
+            run_id: runId,
+            metric_key: key,
+            max_results: MLFLOW_LIMITS.historyPage,
+            page_token: pageToken,
+          },
+        },
+      );
+      points.push(...(r.metrics ?? []));
+      pageToken = r.metrics?.length ? r.next_page_token : undefined;
+    } while (pageToken);
+    return points;
+  }
+
+  // ---- artifacts (mlflow-artifacts proxy) ----------------------------------------------------
+
+  async uploadArtifact(artifactUri: string, relativePath: string, data: Uint8Array): Promise<void> {
+    await this.call('PUT', this.artifactEndpoint(artifactUri, relativePath), { raw: data });
+  }
+
+  async downloadArtifact(artifactUri: string, relativePath: string): Promise<Buffer> {
+    return this.call<Buffer>('GET', this.artifactEndpoint(artifactUri, relativePath), { binary: true });
+  }
+
+  /** Entries directly under `relativePath` (basenames). */
+  async listArtifacts(artifactUri: string, relativePath = ''): Promise<MlflowFileInfo[]> {
+    const { base, path } = this.artifactLocation(artifactUri, relativePath);
+    const r = await this.call<{ files?: MlflowFileInfo[] }>('GET', `${base}`, { query: { path } });
+    return r.files ?? [];
+  }
+
+  /** The server's health check. */
+  async health(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/health`, { signal: AbortSignal.timeout(this.timeoutMs) });
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  private artifactLocation(artifactUri: string, relativePath: string): { base: string; path: string } {
+    const rel = relativePath.split('/').filter(Boolean);
+    if (rel.some((s) => s === '..' || s === '.'))
+      throw new TrackingInputError(`artifact path '${relativePath}' must not contain . or ..`);
+    const url = new URL(artifactUri);
+    let root: string;
+    let base = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts`;
+    if (url.protocol === 'mlflow-artifacts:') {
+      root = url.pathname.replace(/^\/+/, '');
+      // mlflow-artifacts://host:port/path points at another server, spoken to with our scheme
+      if (url.host)
+        base = `${new URL(this.baseUrl).protocol}//${url.host}/api/2.0/mlflow-artifacts/artifacts`;
+    } else if (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.pathname.includes('/api/2.0/mlflow-artifacts/artifacts')
+    ) {
+      const [prefix, rest] = url.pathname.split('/api/2.0/mlflow-artifacts/artifacts');
+      base = `${url.origin}${prefix}/api/2.0/mlflow-artifacts/artifacts`;
+      root = rest.replace(/^\/+/, '');
+    } else {
+      throw new TrackingError(
+        `the MLflow server does not proxy artifacts for this run (artifact_uri ${artifactUri}); start it with --serve-artifacts`,
+      );
+    }
+    return { base, path: [...root.split('/').filter(Boolean), ...rel].join('/') };
+  }
+
+  private artifactEndpoint(artifactUri: string, relativePath: string): string {
+    const { base, path } = this.artifactLocation(artifactUri, relativePath);
+    return `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  // ---- transport ---------------------------------------------------------------------------
+
+  private async call<T = unknown>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    endpoint: string,
+    opts: RequestOptions = {},
+  ): Promise<T> {
+    const url = new URL(
+      endpoint.startsWith('http') ? endpoint : `${this.baseUrl}/api/2.0/mlflow/${endpoint}`,
+    );
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = {};
+    if (this.authorization) headers.Authorization = this.authorization;
+    let body: string | Uint8Array | undefined;
+    if (opts.raw) body = opts.raw;
+    else if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    const name = endpoint.startsWith('http') ? 'artifacts' : endpoint;
+    for (let attempt = 0; ; attempt++) {
+      let wait: number | undefined;
+      try {
+        let res: Response;
+        try {
+          res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+        } catch (cause) {
+          throw new MlflowUnavailableError(this.baseUrl, cause);
+        }
+        if (res.ok) {
+          if (opts.binary) return Buffer.from(await res.arrayBuffer()) as T;
+          const text = await res.text();
+          return (text ? JSON.parse(text) : {}) as T;
+        }
+        const text = await res.text();
+        let errorCode = `HTTP_${res.status}`;
+        let message = text.slice(0, 500);
+        try {
+          const parsed = JSON.parse(text) as { error_code?: string; message?: string };
+          errorCode = parsed.error_code ?? errorCode;
+          message = parsed.message ?? message;
+        } catch {
+          // not JSON (an HTML 404, a proxy's page, a text/plain 401): keep the text
+        }
+        const retryAfter = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(retryAfter) && retryAfter > 0) wait = retryAfter * 1000;
+        throw new MlflowApiError(res.status, errorCode, message, `${method} ${name}`);
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= this.maxRetries) throw error;
+        const backoff = this.backoffMs * 2 ** attempt * (1 + Math.random() * 0.25);
+        await sleep(Math.min(this.maxBackoffMs, wait ?? backoff));
+      }
+    }
+  }
+}

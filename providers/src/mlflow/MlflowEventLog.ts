@@ -1,0 +1,254 @@
+import type { EventLog, PendingEvent, ResolvedQuery, Store, TrackingEvent } from '@omega-track/core';
+import { TrackingError, decodeValue, encodeValue, rowFilter } from '@omega-track/core';
+import type { MlflowClient } from './MlflowClient';
+import type { MlflowSender, EventLine } from './MlflowSender';
+import { EVENTS_DIR } from './MlflowSender';
+import type { MlflowSpool } from './MlflowSpool';
+import type { MlflowRun } from './MlflowTypes';
+import { decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
+
+/** A row with what orders it among rows of the same millisecond. */
+interface OrderedRow {
+  row: TrackingEvent;
+  /** 0 start, 1 anything, 2 stop. */
+  rank: number;
+  /** Logging order where known (events files); plain metrics sort after known ones. */
+  o: number;
+}
+
+/**
+ * The MLflow provider's event log: writes go to the durable spool (synchronously, so they also
+ * work at process exit) and on to MLflow through the sender; reads come back from MLflow — runs,
+ * metric histories, and the run's events files — as the same rows the embedded store gives.
+ * Run numbers are allocated in the local store, atomically, also while MLflow is away.
+ */
+export class MlflowEventLog implements EventLog {
+  constructor(
+    private readonly local: Store,
+    private readonly spool: MlflowSpool,
+    private readonly client: MlflowClient,
+    private readonly sender: MlflowSender,
+    /** How long a read waits for spooled batches to reach MLflow. */
+    private readonly readTimeoutMs: number,
+  ) {}
+
+  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number> {
+    const run = await this.local.startRun(experiment, start);
+    this.appendEventsSync(experiment, [{ ...start, run }]);
+    return run;
+  }
+
+  async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
+    this.appendEventsSync(experiment, events);
+  }
+
+  appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
+    const byRun = new Map<number, PendingEvent[]>();
+    for (const e of events) {
+      let list = byRun.get(e.run);
+      if (!list) byRun.set(e.run, (list = []));
+      list.push(e);
+    }
+    for (const [run, list] of byRun)
+      this.spool.append(this.client.baseUrl, experiment, run, 'events', Buffer.from(encodeValue(list)));
+    this.sender.kick();
+  }
+
+  /** Spools artifact files for a run (they go out before the events logged after them). */
+  appendFiles(experiment: string, run: number, body: Buffer): void {
+    this.spool.append(this.client.baseUrl, experiment, run, 'files', body);
+    this.sender.kick();
+  }
+
+  latestRun(experiment: string): Promise<number | undefined> {
+    return this.local.latestRun(experiment);
+  }
+
+  async deleteEvents(experiment: string): Promise<number> {
+    this.spool.discard(this.client.baseUrl, experiment);
+    const runs = await this.omegaRuns(experiment);
+    for (const r of runs) await this.client.deleteRun(r.run.info.run_id);
+    await this.local.deleteEvents(experiment);
+    return runs.length;
+  }
+
+  async *iterateEvents(
+    experiment: string,
+    query: ResolvedQuery,
+    batchSize: number,
+  ): AsyncIterable<TrackingEvent[]> {
+    // MLflow has no cursor over a run's events: the rows are read, then handed out in batches
+    const rows = await this.queryEvents(experiment, query);
+    for (let i = 0; i < rows.length; i += batchSize) yield rows.slice(i, i + batchSize);
+  }
+
+  /** The artifact URI of an omega run in MLflow. */
+  async artifactUri(experiment: string, run: number): Promise<string> {
+    const known = this.spool.mapping(this.client.baseUrl, experiment, run);
+    if (known) return known.artifactUri;
+    const found = (await this.omegaRuns(experiment)).find((r) => r.number === run);
+    if (!found) throw new TrackingError(`MLflow has no run ${run} of experiment '${experiment}'`);
+    return found.run.info.artifact_uri;
+  }
+
+  async queryEvents(experiment: string, q: ResolvedQuery): Promise<TrackingEvent[]> {
+    if (!(await this.sender.deliver(experiment, this.readTimeoutMs)))
+      throw new TrackingError(
+        `MLflow at ${this.client.baseUrl} has not received all events of '${experiment}' yet (they wait in ${this.spool.file}); ` +
+          'reading now would miss them — try again when the server answers, or run `omega-track sync`',
+      );
+    const wanted = (name: string): boolean => !q.events || q.events.includes(name);
+    const onlyRunEvents = q.events !== undefined && q.events.every((e) => e === 'start' || e === 'stop');
+    const rows: OrderedRow[] = [];
+    for (const { number, run } of await this.omegaRuns(experiment)) {
+      if (
+        q.runs !== undefined &&
+        !(Array.isArray(q.runs) ? q.runs.includes(number) : number >= q.runs.from && number <= q.runs.to)
+      )
+        continue;
+      const tags = Object.fromEntries((run.data.tags ?? []).map((t) => [t.key, t.value]));
+      const base = {
+        experiment,
+        run: number,
+        node: tags['omega.node'] ?? '',
+        userid: tags['mlflow.user'] ?? '',
+      };
+      const info = run.info;
+      if (wanted('start'))
+        rows.push({
+          rank: 0,
+          o: 0,
+          row: {
+            ...base,
+            event: 'start',
+            key: 'start',
+            value: null,
+            step: null,
+            dt: new Date(info.start_time ?? 0),
+          },
+        });
+      if (wanted('stop') && info.status !== 'RUNNING' && info.end_time !== undefined) {
+        const value: Record<string, unknown> = { status: info.status === 'FAILED' ? 'FAILED' : 'STOPPED' };
+        if (tags['omega.error']) value.error = tags['omega.error'];
+        rows.push({
+          rank: 2,
+          o: 0,
+          row: { ...base, event: 'stop', key: 'stop', value, step: null, dt: new Date(info.end_time) },
+        });
+      }
+      if (onlyRunEvents) continue;
+      const lines = await this.eventLines(info.artifact_uri);
+      const notes = new Map<string, Array<Extract<EventLine, { t: 'note' }>>>();
+      for (const line of lines) {
+        if (line.t === 'note') {
+          const id = `${line.key}\u0000${line.dt}\u0000${line.step ?? 0}`;
+          (notes.get(id) ?? notes.set(id, []).get(id)!).push(line);
+        } else if (line.t === 'param') {
+          rows.push({
+            rank: 1,
+            o: line.o,
+            row: {
+              ...base,
+              ...line.extra,
+              event: 'param',
+              key: line.key,
+              value: line.value,
+              step: line.step,
+              dt: new Date(line.dt),
+            },
+          });
+        } else {
+          const e = line.e;
+          rows.push({
+            rank: 1,
+            o: line.o,
+            row: {
+              ...(e.extra ?? {}),
+              experiment,
+              run: number,
+              event: e.event,
+              key: e.key,
+              value: e.value,
+              step: e.step,
+              dt: new Date(e.dt),
+              node: e.node,
+              userid: e.userid,
+            },
+          });
+        }
+      }
+      if (wanted('metric') || wanted('profile')) {
+        for (const key of new Set((run.data.metrics ?? []).map((m) => m.key))) {
+          const isSystem = key.startsWith('system/');
+          if (!wanted(isSystem ? 'profile' : 'metric') || (!isSystem && q.keys && !q.keys.includes(key)))
+            continue;
+          for (const p of await this.client.getMetricHistory(info.run_id, key)) {
+            const value = decodeMetricValue(p.value);
+            const step = p.step ?? 0;
+            if (isSystem) {
+              const m = systemMetricToProfile(key, value)!;
+              const row: TrackingEvent = {
+                ...base,
+                event: 'profile',
+                key: m.key,
+                value: m.value,
+                step,
+                dt: new Date(p.timestamp),
+              };
+              if (m.gpu !== undefined) row.gpu = m.gpu;
+              rows.push({ rank: 1, o: Number.MAX_SAFE_INTEGER, row });
+              continue;
+            }
+            const note = notes.get(`${key}\u0000${p.timestamp}\u0000${step}`)?.shift();
+            rows.push({
+              rank: 1,
+              o: note?.o ?? Number.MAX_SAFE_INTEGER,
+              row: {
+                ...base,
+                ...note?.extra,
+                event: 'metric',
+                key,
+                value,
+                step: note ? note.step : step,
+                dt: new Date(p.timestamp),
+              },
+            });
+          }
+        }
+      }
+    }
+    const filter = rowFilter(q);
+    const sorted = rows
+      .filter((r) => !filter || filter(r.row))
+      .sort((a, b) => a.row.dt.getTime() - b.row.dt.getTime() || a.rank - b.rank || a.o - b.o)
+      .map((r) => r.row);
+    if (q.offset === undefined && q.limit === undefined) return sorted;
+    const from = q.offset ?? 0;
+    return sorted.slice(from, q.limit === undefined ? undefined : from + q.limit);
+  }
+
+  /** The experiment's MLflow runs that are omega runs, with their numbers. */
+  private async omegaRuns(experiment: string): Promise<Array<{ number: number; run: MlflowRun }>> {
+    const exp = await this.client.getExperimentByName(experiment);
+    if (!exp || exp.lifecycle_stage === 'deleted') return [];
+    const runs = await this.client.searchRuns([exp.experiment_id]);
+    const out: Array<{ number: number; run: MlflowRun }> = [];
+    for (const run of runs) {
+      const tag = run.data.tags?.find((t) => t.key === 'omega.run');
+      if (tag && /^\d+$/.test(tag.value)) out.push({ number: Number(tag.value), run });
+    }
+    return out.sort((a, b) => a.number - b.number);
+  }
+
+  private async eventLines(artifactUri: string): Promise<EventLine[]> {
+    const files = (await this.client.listArtifacts(artifactUri, EVENTS_DIR))
+      .filter((f) => !f.is_dir)
+      .map((f) => f.path.split('/').pop()!);
+    const lines: EventLine[] = [];
+    for (const name of files.sort()) {
+      const text = (await this.client.downloadArtifact(artifactUri, `${EVENTS_DIR}/${name}`)).toString();
+      for (const line of text.split('\n')) if (line) lines.push(decodeValue(line) as EventLine);
+    }
+    return lines;
+  }
+}

@@ -1,0 +1,297 @@
+import path from 'node:path';
+import v8 from 'node:v8';
+import type {
+  BlobStore,
+  EncodedArtifact,
+  EventOptions,
+  EventQuery,
+  FlushOptions,
+  ObjectStore,
+  PendingEvent,
+  ProviderContext,
+} from '@omega-track/core';
+import {
+  Metadata,
+  TrackingError,
+  TrackingInputError,
+  classifyArtifact,
+  decodeValue,
+  defaultErrorHandler,
+  encodeValue,
+  validateKey,
+} from '@omega-track/core';
+import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
+import { OmegaProfilingTracker } from '../profiling/OmegaProfilingTracker';
+import { MlflowClient } from './MlflowClient';
+import { MlflowEventLog } from './MlflowEventLog';
+import type { SpooledFiles } from './MlflowSender';
+import { MlflowSender } from './MlflowSender';
+import { MlflowSpool } from './MlflowSpool';
+import { validateMlflowKey } from './mlflowMapping';
+
+/** Options of the `mlflow` provider (given with the experiment, stored with it). */
+export interface MlflowTrackerOptions {
+  /** Default MLFLOW_TRACKING_URI. */
+  trackingUri?: string;
+  /** The spool file. Default OMEGA_MLFLOW_SPOOL, else `mlflow-spool.db` beside the embedded store, else `.omega/`. */
+  spool?: string;
+  /** Also run the system profiler and send its samples as MLflow system metrics. */
+  profile?: boolean;
+  /** How long a read waits for spooled batches to reach the server (default 30 s). */
+  readTimeoutMs?: number;
+}
+
+/** Where the spool goes when no option names it: OMEGA_MLFLOW_SPOOL, beside the embedded store, or `.omega/`. */
+export function defaultSpoolPath(storeUrl: string): string {
+  if (process.env.OMEGA_MLFLOW_SPOOL) return process.env.OMEGA_MLFLOW_SPOOL;
+  const file = storeUrl.startsWith('sqlite:') ? storeUrl.slice('sqlite:'.length) : undefined;
+  return path.join(file ? path.dirname(file) : '.omega', 'mlflow-spool.db');
+}
+
+/** Collects the blobs an object backend writes, as artifact files. */
+class FileCollector implements BlobStore {
+  readonly files: SpooledFiles['files'] = [];
+  async putBlob(key: string, data: Uint8Array): Promise<void> {
+    this.files.push({ path: key, data: Buffer.from(data) });
+  }
+  async getBlob(): Promise<Buffer | undefined> {
+    return undefined;
+  }
+}
+
+/**
+ * The `mlflow` provider: the same calls, recorded in an MLflow tracking server. The experiment
+ * maps to the MLflow experiment of that name; each omega run to an MLflow run `run-<n>` tagged
+ * `omega.run`; metrics, params and tags go out in log-batch requests within MLflow's limits;
+ * artifacts and the events MLflow has no place for are files of the run. Everything passes through
+ * a durable spool first, so an outage or a crash loses nothing: it is sent, in order and once,
+ * when the server answers again (also by a later process, or `omega-track sync`).
+ * With `{ profile: true }` the profiler runs too and its samples become MLflow system metrics.
+ */
+export class MlflowTracker extends OmegaProfilingTracker {
+  private readonly mlflow: MlflowEventLog;
+  private readonly sender: MlflowSender;
+  private readonly models: ObjectStore;
+  private readonly datasets: ObjectStore;
+  private readonly profile: boolean;
+  /** Param values per run, as MLflow will hold them: a param never changes its value. */
+  private readonly params = new Map<number, Map<string, string>>();
+
+  constructor(experiment: string, context: ProviderContext) {
+    const opts = context.options as MlflowTrackerOptions;
+    const client = new MlflowClient({
+      trackingUri: opts.trackingUri,
+      maxRetries: 2,
+      backoffMs: 250,
+      timeoutMs: 15_000,
+    });
+    const spool = MlflowSpool.at(opts.spool ?? defaultSpoolPath(context.store.url));
+    const sender = MlflowSender.for(spool, client, context.onError ?? defaultErrorHandler);
+    const log = new MlflowEventLog(context.store, spool, client, sender, opts.readTimeoutMs ?? 30_000);
+    super(experiment, context, log);
+    this.mlflow = log;
+    this.sender = sender;
+    this.models = context.models;
+    this.datasets = context.datasets;
+    this.profile = opts.profile === true;
+  }
+
+  /** The MLflow REST client in use. */
+  get client(): MlflowClient {
+    return this.sender.client;
+  }
+
+  override async startRuntime(): Promise<void> {
+    if (this.profile) await super.startRuntime();
+    else await OmegaSimpleTracker.prototype.startRuntime.call(this);
+  }
+
+  /** Spools what is queued, then waits (at most `timeoutMs`) while the server takes it; never hangs on an outage. */
+  override async flush(opts: FlushOptions = {}): Promise<void> {
+    const started = Date.now();
+    await super.flush(opts);
+    const left =
+      opts.timeoutMs === undefined ? undefined : Math.max(0, opts.timeoutMs - (Date.now() - started));
+    await this.sender.deliver(this.experiment, left);
+  }
+
+  override async clear(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts.force !== true)
+      throw new TrackingInputError(
+        `clear() deletes every run of '${this.experiment}' in MLflow: pass { force: true }`,
+      );
+    await super.flush();
+    await this.mlflow.deleteEvents(this.experiment);
+    this.params.clear();
+  }
+
+  override async restoreArtifacts(query: EventQuery = {}): Promise<unknown[]> {
+    const rows = await this.data({ event: 'artifact', ...query });
+    const out: unknown[] = [];
+    for (const row of rows) out.push(await this.decodeArtifact(row.value, row.run));
+    return out;
+  }
+
+  override logParam(key: string, value: unknown, opts?: EventOptions): void {
+    this.checkParam(key, value);
+    super.logParam(key, value, opts);
+  }
+
+  override logParams(record: Record<string, unknown>, opts?: EventOptions): void {
+    if (typeof record === 'object' && record !== null)
+      for (const [k, v] of Object.entries(record)) this.checkParam(k, v);
+    super.logParams(record, opts);
+  }
+
+  override logMetric(key: string, value: unknown, opts?: EventOptions): void {
+    checkMetric(key, value);
+    super.logMetric(key, value, opts);
+  }
+
+  override logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
+    if (event === 'metric') checkMetric(key, value);
+    if (event === 'param') this.checkParam(key, value);
+    super.logEvent(event, key, value, opts);
+  }
+
+  override logMetrics(record: Record<string, unknown>, opts?: EventOptions): void {
+    if (typeof record === 'object' && record !== null)
+      for (const [k, v] of Object.entries(record)) checkMetric(k, v);
+    super.logMetrics(record, opts);
+  }
+
+  protected override record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void {
+    for (const e of events) if (e.event === 'param') this.rememberParam(e.run, e.key, e.value);
+    super.record(events, beforeWrite);
+  }
+
+  protected override recordEvent(
+    run: number,
+    event: string,
+    key: string,
+    value: unknown,
+    step: number | null,
+    dt: number,
+    userid: string,
+    extra: Record<string, unknown> | undefined,
+  ): void {
+    if (event === 'param') this.rememberParam(run, key, value);
+    super.recordEvent(run, event, key, value, step, dt, userid, extra);
+  }
+
+  /** Artifacts become files of the run: `omega/artifacts/<id>/…`; small JSON stays in the event. */
+  protected override encodeArtifact(obj: unknown, name: string): EncodedArtifact {
+    validateKey(name, 'artifact name');
+    const run = this.currentRun;
+    if (run === undefined)
+      throw new TrackingError(
+        `experiment '${this.experiment}' has no active run: call start(), use() or run() first`,
+      );
+    const content = classifyArtifact(obj, this.models);
+    const dir = `omega/artifacts/${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    const spoolFiles = (files: SpooledFiles['files']): void =>
+      this.mlflow.appendFiles(this.experiment, run, v8.serialize({ files }));
+    switch (content.format) {
+      case 'metadata':
+      case 'type':
+      case 'repr':
+        return { value: { name, format: content.format, data: content.data }, write: undefined };
+      case 'binary':
+      case 'serialized': {
+        const file = `${dir}/${content.format === 'binary' ? 'data.bin' : 'data.v8'}`;
+        const bytes = content.bytes;
+        return {
+          value: { name, format: content.format, data: { path: file, bytes: bytes.length } },
+          write: async () => spoolFiles([{ path: file, data: bytes }]),
+        };
+      }
+      case 'model':
+      case 'dataset': {
+        const backend =
+          content.format === 'model' ? content.backend : this.datasets.backendFor(content.snapshot);
+        if (!backend) throw new TrackingInputError(`no backend stores a ${content.format} like '${name}'`);
+        const obj = content.format === 'model' ? content.model : content.snapshot;
+        return {
+          value: { name, format: content.format, data: { path: dir, kind: backend.kind } },
+          write: async () => {
+            const files = new FileCollector();
+            const result = await backend.put(obj, { store: files, blobPrefix: `${dir}/` });
+            const entry = { kind: result.kind, attributes: result.attributes ?? {}, data: result.data };
+            files.files.push({ path: `${dir}/entry.json`, data: Buffer.from(encodeValue(entry)) });
+            spoolFiles(files.files);
+          },
+        };
+      }
+    }
+  }
+
+  private async decodeArtifact(value: unknown, run: number): Promise<unknown> {
+    const v = value as { name: string; format: string; data: any };
+    const download = async (file: string): Promise<Buffer> =>
+      this.client.downloadArtifact(await this.mlflow.artifactUri(this.experiment, run), file);
+    switch (v.format) {
+      case 'type':
+      case 'repr':
+        return v.data;
+      case 'metadata':
+        return Metadata.fromJSON(v.data as Record<string, unknown>);
+      case 'binary':
+        return download(v.data.path as string);
+      case 'serialized':
+        return v8.deserialize(await download(v.data.path as string));
+      case 'model':
+      case 'dataset': {
+        const dir = v.data.path as string;
+        const entry = decodeValue((await download(`${dir}/entry.json`)).toString()) as {
+          kind: string;
+          attributes: Record<string, unknown>;
+          data?: unknown;
+        };
+        const backend = (v.format === 'model' ? this.models : this.datasets).backendOf(entry.kind);
+        if (!backend)
+          throw new TrackingError(
+            `artifact '${v.name}' is of kind '${entry.kind}', which no registered backend reads`,
+          );
+        const files: BlobStore = {
+          putBlob: async () => {
+            throw new TrackingError('restoring an artifact writes nothing');
+          },
+          getBlob: async (key) => download(key),
+        };
+        const now = new Date();
+        return backend.get(
+          { name: v.name, ...entry, created: now, modified: now },
+          { store: files, blobPrefix: `${dir}/` },
+        );
+      }
+      default:
+        return v.data;
+    }
+  }
+
+  private checkParam(key: string, value: unknown): void {
+    if (typeof key === 'string' && key) validateMlflowKey(key, 'param key');
+    const run = this.currentRun;
+    if (run === undefined) return;
+    const before = this.params.get(run)?.get(key);
+    const text = typeof value === 'string' ? value : encodeValue(value);
+    if (before !== undefined && before !== text)
+      throw new TrackingInputError(
+        `param '${key}' of run ${run} was logged as ${before}; MLflow does not allow changing it to ${text} (log a new key or start a new run)`,
+      );
+  }
+
+  private rememberParam(run: number, key: string, value: unknown): void {
+    let params = this.params.get(run);
+    if (!params) this.params.set(run, (params = new Map()));
+    params.set(key, typeof value === 'string' ? value : encodeValue(value));
+  }
+}
+
+function checkMetric(key: string, value: unknown): void {
+  if (typeof key === 'string' && key) validateMlflowKey(key, 'metric key');
+  if (typeof value !== 'number')
+    throw new TrackingInputError(
+      `metric '${String(key)}' must be a number for MLflow, got ${value === null ? 'null' : typeof value}`,
+    );
+}

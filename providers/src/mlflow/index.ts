@@ -1,0 +1,18 @@
+export { MlflowTracker, defaultSpoolPath } from './MlflowTracker';
+export type { MlflowTrackerOptions } from './MlflowTracker';
+export { MlflowClient } from './MlflowClient';
+export type { MlflowClientOptions } from './MlflowClient';
+export { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
+export { MlflowSpool } from './MlflowSpool';
+export { MlflowSender } from './MlflowSender';
+export { MLFLOW_LIMITS } from './MlflowTypes';
+export type {
+  MlflowExperiment,
+  MlflowFileInfo,
+  MlflowKeyValue,
+  MlflowMetric,
+  MlflowRun,
+  MlflowRunInfo,
+  MlflowRunStatus,
+} from './MlflowTypes';
+export { chunkBatch, validateMlflowKey, encodeMetricValue, decodeMetricValue } from './mlflowMapping';

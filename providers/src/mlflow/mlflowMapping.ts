@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { TrackingInputError, encodeValue } from '@omega-track/core';
+import type { MlflowKeyValue, MlflowMetric, MlflowMetricValue } from './MlflowTypes';
+import { MLFLOW_LIMITS } from './MlflowTypes';
+
+/**
+ * How omega-track's events map onto MLflow: key rules, value encodings, batch chunking, and the
+ * names of profiler samples as MLflow system metrics.
+ */
+
+const KEY_CHARS = /^[/\w.\- :]*$/;
+
+/** Throws TrackingInputError unless MLflow accepts `key` as a metric, param or tag key. */
+export function validateMlflowKey(key: string, what: string): void {
+  if (key.length > MLFLOW_LIMITS.keyLength)
+    throw new TrackingInputError(
+      `${what} '${key.slice(0, 40)}…' is ${key.length} characters long; MLflow allows at most 250`,
+    );
+  if (!KEY_CHARS.test(key))
+    throw new TrackingInputError(
+      `${what} '${key}' has characters MLflow rejects: it allows letters, digits, _ - . space : and /`,
+    );
+  if (
+    key === '.' ||
+    key.startsWith('..') ||
+    key.startsWith('/') ||
+    path.posix.normalize(key).replace(/\/$/, '') !== key ||
+    key.endsWith('/')
+  )
+    throw new TrackingInputError(`${what} '${key}' is not a normalized relative name, which MLflow requires`);
+}
+
+/** A number as MLflow takes it: non-finite values as the strings MLflow understands. */
+export function encodeMetricValue(value: number): MlflowMetricValue {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return 'Infinity';
+  if (value === -Infinity) return '-Infinity';
+  return value;
+}
+
+/** A value read back from MLflow. Its SQL store clamps ±Infinity to ±Number.MAX_VALUE: undone here. */
+export function decodeMetricValue(value: unknown): number {
+  if (typeof value === 'string') return Number(value);
+  const n = value as number;
+  if (n >= Number.MAX_VALUE) return Infinity;
+  if (n <= -Number.MAX_VALUE) return -Infinity;
+  return n;
+}
+
+/** A param value as the string MLflow stores: strings as they are, anything else as JSON. */
+export function paramText(value: unknown): string {
+  const text = typeof value === 'string' ? value : encodeValue(value);
+  return text.length > MLFLOW_LIMITS.paramValueLength ? text.slice(0, MLFLOW_LIMITS.paramValueLength) : text;
+}
+
+/** One log-batch request's worth of entities. */
+export interface BatchChunk {
+  metrics: MlflowMetric[];
+  params: MlflowKeyValue[];
+  tags: MlflowKeyValue[];
+}
+
+/**
+ * Splits metrics, params and tags into log-batch requests within MLflow's limits, the way
+ * MLflow's Python client does: params and tags in chunks of 100, each topped up with metrics to
+ * 1000 entities, then the remaining metrics in chunks of 1000.
+ */
+export function chunkBatch(
+  metrics: MlflowMetric[],
+  params: MlflowKeyValue[],
+  tags: MlflowKeyValue[],
+): BatchChunk[] {
+  const chunks: BatchChunk[] = [];
+  let m = 0;
+  for (
+    let p = 0, t = 0;
+    p < params.length || t < tags.length;
+    p += MLFLOW_LIMITS.paramsPerBatch, t += MLFLOW_LIMITS.tagsPerBatch
+  ) {
+    const ps = params.slice(p, p + MLFLOW_LIMITS.paramsPerBatch);
+    const ts = tags.slice(t, t + MLFLOW_LIMITS.tagsPerBatch);
+    const room = Math.min(
+      MLFLOW_LIMITS.entitiesPerBatch - ps.length - ts.length,
+      MLFLOW_LIMITS.metricsPerBatch,
+    );
+    chunks.push({ metrics: metrics.slice(m, m + room), params: ps, tags: ts });
+    m += room;
+  }
+  for (; m < metrics.length; m += MLFLOW_LIMITS.metricsPerBatch)
+    chunks.push({ metrics: metrics.slice(m, m + MLFLOW_LIMITS.metricsPerBatch), params: [], tags: [] });
+  return chunks;
+}
+
+/** Profiler keys MLflow has a system metric for, with the factor from our unit to MLflow's. */
+const SYSTEM_METRICS: Record<string, { name: (gpu?: number) => string; factor: number }> = {
+  cpu_load: { name: () => 'system/cpu_utilization_percentage', factor: 1 },
+  memory_used: { name: () => 'system/system_memory_usage_megabytes', factor: 1e-6 },
+  memory_load: { name: () => 'system/system_memory_usage_percentage', factor: 1 },
+  disk_use: { name: () => 'system/disk_usage_percentage', factor: 1 },
+  gpu_util: { name: (gpu) => `system/gpu_${gpu ?? 0}_utilization_percentage`, factor: 1 },
+  gpu_mem_used: { name: (gpu) => `system/gpu_${gpu ?? 0}_memory_usage_megabytes`, factor: 1e-6 },
+};
+
+/** The MLflow metric name and value of a profiler sample (MLflow's own names where it has them). */
+export function profileToSystemMetric(
+  key: string,
+  value: number,
+  gpu: number | undefined,
+): { name: string; value: number } {
+  const known = SYSTEM_METRICS[key];
+  if (known) return { name: known.name(gpu), value: value * known.factor };
+  return {
+    name: gpu === undefined ? `system/${key}` : `system/gpu_${gpu}_${key.replace(/^gpu_/, '')}`,
+    value,
+  };
+}
+
+/** The profiler key (and GPU index) of an MLflow system metric written by profileToSystemMetric. */
+export function systemMetricToProfile(
+  name: string,
+  value: number,
+): { key: string; value: number; gpu?: number } | undefined {
+  if (!name.startsWith('system/')) return undefined;
+  for (const [key, m] of Object.entries(SYSTEM_METRICS)) {
+    const gpuMatch = /^system\/gpu_(\d+)_/.exec(name);
+    const gpu = gpuMatch ? Number(gpuMatch[1]) : undefined;
+    if (m.name(gpu) === name) return { key, value: value / m.factor, ...(gpu !== undefined ? { gpu } : {}) };
+  }
+  const gpuOther = /^system\/gpu_(\d+)_(.+)$/.exec(name);
+  if (gpuOther) return { key: `gpu_${gpuOther[2]}`, value, gpu: Number(gpuOther[1]) };
+  return { key: name.slice('system/'.length), value };
+}
