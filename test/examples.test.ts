@@ -25,7 +25,13 @@ describe('examples run as smoke tests', () => {
       .readdirSync(examplesDir)
       .filter((f) => f.endsWith('.js'))
       .map((f) => f.replace(/\.js$/, ''));
-    expect(examples.sort()).toEqual(['autolog', 'custom-provider', 'quickstart', 'tensorflow-callback']);
+    expect(examples.sort()).toEqual([
+      'autolog',
+      'custom-provider',
+      'mlflow',
+      'quickstart',
+      'tensorflow-callback',
+    ]);
   });
 
   test('quickstart trains a tfjs classifier, tracks it and prints the summary', () => {
@@ -47,6 +53,10 @@ describe('examples run as smoke tests', () => {
     expect(out).toMatch(/fit: \d+ epochs tracked .*batch samples at steps 0, 10, 20/);
     expect(out).toMatch(/acc\s+count 3/);
     expect(out).toMatch(/loss\s+count 3/);
+  });
+
+  test('mlflow says what it needs when MLFLOW_TRACKING_URI is unset', () => {
+    expect(runExample('mlflow', { MLFLOW_TRACKING_URI: '' })).toContain('MLFLOW_TRACKING_URI is not set');
   });
 
   test('autolog tracks a fit without callbacks, and stops after disable()', () => {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Experiment, OmegaProfilingTracker } from 'omega-track';
+import type { OmegaProfilingTracker } from 'omega-track';
 import { omega } from 'omega-track';
 
 const args = process.argv.slice(2);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const om = omega({ store: `sqlite:${path.join(dir, 'omega.db')}` });
   const exp = om.runtime.experiment<OmegaProfilingTracker>('bench-profiling', {
     provider: 'profiling',
-  }) as Experiment<OmegaProfilingTracker>;
+  });
   exp.profiler.interval = 1;
   const span = SECONDS * 1000;
 

@@ -298,13 +298,14 @@ export function describeProviderContract(
         e.logArtifact(new Float32Array(3), 'typed');
         e.logArtifact(Buffer.from('x'), 'raw');
       });
-      const typedName = ((await exp.data({ key: 'typed' }))[0].value as { data: string }).data;
+      const typedName = ((await exp.data({ key: 'typed' }))[0].value as { data: unknown }).data;
       await expect(exp.clear()).rejects.toThrow(TrackingInputError);
       await expect(exp.clear()).rejects.toThrow(/force: true/);
       expect((await exp.data({ run: 'all' })).length).toBe(5);
       await exp.clear({ force: true });
       expect(await exp.data({ run: 'all' })).toEqual([]);
-      expect(await fx.om.datasets.exists(typedName)).toBe(false);
+      // stores that keep artifact content in om.datasets must have dropped it too
+      if (typeof typedName === 'string') expect(await fx.om.datasets.exists(typedName)).toBe(false);
       expect(await exp.start()).toBe(1);
     });
 

@@ -95,7 +95,8 @@ export class MlflowSender {
       let timer: NodeJS.Timeout | undefined;
       // another process may be the sender: then poll the spool until its work shows
       const waitFor = this.running ?? new Promise<void>((r) => setTimeout(r, 100));
-      await Promise.race([waitFor, new Promise<void>((r) => (timer = setTimeout(r, remaining)))]);
+      if (remaining === Infinity) await waitFor;
+      else await Promise.race([waitFor, new Promise<void>((r) => (timer = setTimeout(r, remaining)))]);
       clearTimeout(timer);
       if (this.down) return this.spool.pending(this.client.baseUrl, experiment) === 0;
     }
@@ -212,16 +213,21 @@ export class MlflowSender {
       params = [];
       tags = [];
     };
-    // metrics logged in the same millisecond as a line need their order written down
+    // Rows read back from the events file know their logging order; plain metric points do not.
+    // Every metric logged in the same millisecond as such a row gets a note, so that order holds.
+    const needsNote = (e: PendingEvent): boolean =>
+      e.event === 'metric' && (e.step === null || (e.extra !== undefined && Object.keys(e.extra).length > 0));
     const lineTimes = new Set(
-      events.filter((e) => !isMetricLike(e) && e.event !== 'start' && e.event !== 'stop').map((e) => e.dt),
+      events
+        .filter((e) => (!isMetricLike(e) && e.event !== 'start' && e.event !== 'stop') || needsNote(e))
+        .map((e) => e.dt),
     );
     events.forEach((e, i) => {
       const o = op.seq * 1_000_000 + i;
       const extra = e.extra && Object.keys(e.extra).length ? e.extra : undefined;
       if (e.event === 'metric' && typeof e.value === 'number') {
         metrics.push({ key: e.key, value: encodeMetricValue(e.value), timestamp: e.dt, step: e.step ?? 0 });
-        if (e.step === null || extra || lineTimes.has(e.dt))
+        if (needsNote(e) || lineTimes.has(e.dt))
           lines.push({ t: 'note', o, key: e.key, dt: e.dt, step: e.step, extra });
       } else if (e.event === 'profile' && typeof e.value === 'number') {
         const gpu = typeof extra?.gpu === 'number' ? extra.gpu : undefined;

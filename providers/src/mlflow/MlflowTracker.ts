@@ -19,6 +19,7 @@ import {
   defaultErrorHandler,
   encodeValue,
   validateKey,
+  validateValue,
 } from '@omega-track/core';
 import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
 import { OmegaProfilingTracker } from '../profiling/OmegaProfilingTracker';
@@ -290,6 +291,7 @@ export class MlflowTracker extends OmegaProfilingTracker {
 
 function checkMetric(key: string, value: unknown): void {
   if (typeof key === 'string' && key) validateMlflowKey(key, 'metric key');
+  validateValue(value);
   if (typeof value !== 'number')
     throw new TrackingInputError(
       `metric '${String(key)}' must be a number for MLflow, got ${value === null ? 'null' : typeof value}`,

@@ -14,7 +14,7 @@ const KEY_CHARS = /^[/\w.\- :]*$/;
 export function validateMlflowKey(key: string, what: string): void {
   if (key.length > MLFLOW_LIMITS.keyLength)
     throw new TrackingInputError(
-      `${what} '${key.slice(0, 40)}…' is ${key.length} characters long; MLflow allows at most 250`,
+      `${what} '${key.slice(0, 40)}…' is ${key.length} characters long; at most 250 are allowed (MLflow's limit)`,
     );
   if (!KEY_CHARS.test(key))
     throw new TrackingInputError(
