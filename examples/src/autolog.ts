@@ -4,18 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { autolog, omega } from 'omega-track';
-import { makeBlobs } from './data/blobs';
+import { blobClassifier, makeBlobs } from './data/blobs';
 
 /** Training code that knows nothing about tracking. */
 async function train(): Promise<void> {
   const { features, labels, classes } = makeBlobs(900, 3);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({ units: 8, activation: 'relu', inputShape: [2] }),
-      tf.layers.dense({ units: classes, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const model = blobClassifier(8, classes, 'sparseCategoricalCrossentropy');
   await model.fit(tf.tensor2d(features), tf.tensor1d(labels), { epochs: 4, batchSize: 32, verbose: 0 });
 }
 

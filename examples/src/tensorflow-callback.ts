@@ -4,20 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { omega, tensorflowCallback } from 'omega-track';
-import { makeBlobs } from './data/blobs';
+import { blobClassifier, makeBlobs } from './data/blobs';
 
 async function main(): Promise<void> {
   tf.enableProdMode();
   const om = omega();
   const exp = om.runtime.experiment('tensorflow-callback');
   const { features, labels, classes } = makeBlobs(1200, 11);
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({ units: 12, activation: 'relu', inputShape: [2] }),
-      tf.layers.dense({ units: classes, activation: 'softmax' }),
-    ],
-  });
-  model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const model = blobClassifier(12, classes, 'categoricalCrossentropy');
 
   await exp.run(async (e) => {
     // every 10th batch as well as every epoch; stop once val_loss stops improving

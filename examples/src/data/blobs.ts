@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+
 /**
  * A small classification data set made in code: three Gaussian blobs in the plane, with a
  * seeded generator so every run sees the same data.
@@ -26,4 +28,16 @@ export function makeBlobs(samples: number, seed = 7): Blobs {
     labels.push(c);
   }
   return { features, labels, classes: centers.length };
+}
+
+/** A small dense classifier for the blobs: one hidden layer of `units`, softmax over the classes. */
+export function blobClassifier(units: number, classes: number, loss: string): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units, activation: 'relu', inputShape: [2] }),
+      tf.layers.dense({ units: classes, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: 'adam', loss, metrics: ['accuracy'] });
+  return model;
 }

@@ -11,10 +11,10 @@ import type {
   ProviderContext,
 } from '@omega-track/core';
 import {
-  Metadata,
   TrackingError,
   TrackingInputError,
   classifyArtifact,
+  decodeArtifact,
   decodeValue,
   defaultErrorHandler,
   encodeValue,
@@ -233,9 +233,9 @@ export class MlflowTracker extends OmegaProfilingTracker {
     switch (v.format) {
       case 'type':
       case 'repr':
-        return v.data;
       case 'metadata':
-        return Metadata.fromJSON(v.data as Record<string, unknown>);
+        // inline formats decode the same way for every provider
+        return decodeArtifact(v, this.stores);
       case 'binary':
         return download(v.data.path as string);
       case 'serialized':
