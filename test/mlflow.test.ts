@@ -2,16 +2,8 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Experiment, MlflowTracker, Omega ,
-  OmegaProfilingTracker} from 'omega-track';
-import {
-  MlflowClient,
-  MlflowSpool,
-  TrackingInputError,
-  omega,
-  runCli,
-  setDiagWriter,
-} from 'omega-track';
+import type { Experiment, MlflowTracker, Omega, OmegaProfilingTracker } from 'omega-track';
+import { MlflowClient, MlflowSpool, TrackingInputError, omega, runCli, setDiagWriter } from 'omega-track';
 import { describeProviderContract } from './contract/providerContract';
 import { FakeMlflowServer } from './mlflow/FakeMlflowServer';
 import { collectDiag, sleep, tempDir } from './helpers/tmp';
@@ -85,7 +77,6 @@ if (process.env.MLFLOW_TRACKING_URI) {
     { records: true },
   );
 } else {
-   
   console.log(
     'MLFLOW_TRACKING_URI is not set: the contract suite against a real MLflow server does not run (it runs against the fake).',
   );

@@ -49,6 +49,18 @@ describe('nothing queued is lost when a process ends', () => {
     expect(await metrics('exit')).toEqual(expected);
   });
 
+  test('an artifact logged right before process.exit() is not stored half: the metrics are, and a line says so', async () => {
+    const r = await runFixture('logAndExit.js', [url, 'artifact-exit', '1000', 'artifact-exit']);
+    expect(r.code).toBe(0);
+    expect(await metrics('artifact-exit')).toEqual(expected.slice(0, 1000));
+    expect(r.stderr).toContain(
+      '1 artifact(s) logged just before process.exit() were not stored: await flush() before exiting',
+    );
+    const store = openStore(url);
+    expect(await store.queryEvents('artifact-exit', { events: ['artifact'] })).toEqual([]);
+    await store.close();
+  });
+
   test('killed with SIGKILL 3 s after its last logMetric: none lost', async () => {
     const child = startFixture('logAndExit.js', [url, 'killed', '10000', 'hang']);
     await new Promise<void>((resolve, reject) => {

@@ -233,9 +233,18 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   flushSync(): void {
     if (!this.log.appendEventsSync) return;
     const batches = this.takeQueue();
-    // Artifact content cannot be written without the event loop; their events wait for a later process.
+    // Artifact content is written asynchronously, which the last moment of a process does not
+    // allow: such artifacts are dropped (and said so) rather than stored without their content.
     const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events.toEvents());
+    const lost = batches.filter((b) => b.beforeWrite).reduce((n, b) => n + b.events.length, 0);
     this.log.appendEventsSync(this.experiment, events);
+    if (lost)
+      this.onError(
+        new Error(
+          `${lost} artifact(s) logged just before process.exit() were not stored: await flush() before exiting`,
+        ),
+        this.experiment,
+      );
   }
 
   async shutdown(opts: FlushOptions = {}): Promise<void> {
