@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Experiment, MlflowTracker, Omega, OmegaProfilingTracker } from 'omega-track';
@@ -138,7 +139,15 @@ describe('the mlflow provider', () => {
       expect(t).toBeLessThanOrEqual(100);
       expect(m + p + t).toBeLessThanOrEqual(1000);
     }
-    expect(batches.length).toBe(3);
+    // params in requests of their own (at most 100 each), metrics in 3 requests of at most 1000
+    const sizes = batches.map(({ body }) => {
+      const b = body as { metrics?: unknown[]; params?: unknown[] };
+      return [b.metrics?.length ?? 0, b.params?.length ?? 0];
+    });
+    expect(sizes.filter(([m]) => m > 0).every(([, p]) => p === 0)).toBe(true);
+    expect(sizes.reduce((n, [m]) => n + m, 0)).toBe(2500);
+    expect(sizes.reduce((n, [, p]) => n + p, 0)).toBe(150);
+    expect(batches.length).toBe(5);
     expect(refused(fx.fake)).toEqual([]);
     const run = fx.fake.runsOf(fx.fake.experimentByName('bulk')!.experiment_id)[0];
     expect(fx.fake.metricHistory(run.info.run_id, 'm').map((p) => p.step)).toEqual(
@@ -314,6 +323,176 @@ describe('the mlflow provider', () => {
     } finally {
       diag.restore();
       await om.close();
+    }
+  });
+});
+
+describe('the mlflow provider when runs meet: drops, other processes, refusals', () => {
+  let fx: Awaited<ReturnType<typeof mlflowFixture>>;
+  beforeEach(async () => {
+    fx = await mlflowFixture();
+  });
+  afterEach(async () => {
+    await fx.om.close();
+    await fx.cleanup();
+  });
+  const open = (om: Omega, name: string): Experiment<MlflowTracker> =>
+    om.runtime.experiment<MlflowTracker>(name, {
+      provider: 'mlflow',
+      trackingUri: fx.fake.url,
+      spool: fx.spool,
+    });
+
+  test('a dropped and recreated experiment starts new MLflow runs, never writes into the old ones', async () => {
+    await open(fx.om, 'again').run((e) => e.logParam('lr', 0.01));
+    expect(await fx.om.experiments.drop('again', { force: true })).toBe(true);
+    const exp = open(fx.om, 'again');
+    await exp.run((e) => e.logParam('lr', 0.02));
+    expect(refused(fx.fake)).toEqual([]);
+    const runs = fx.fake.runsOf(fx.fake.experimentByName('again')!.experiment_id);
+    expect(runs.map((r) => [r.info.run_name, r.info.lifecycle_stage])).toEqual([
+      ['run-1', 'deleted'],
+      ['run-1', 'active'],
+    ]);
+    expect((await exp.data({ event: 'param' })).map((r) => r.value)).toEqual([0.02]);
+  });
+
+  test('a process with a fresh store numbers its runs after those MLflow already has', async () => {
+    await open(fx.om, 'numbers').run(() => undefined);
+    await open(fx.om, 'numbers').run(() => undefined);
+    const other = omega({ store: 'memory:', onError: () => undefined });
+    try {
+      expect(await open(other, 'numbers').start()).toBe(3);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a param another process changed is refused by the server: only it is set aside, the metrics arrive', async () => {
+    const errors: string[] = [];
+    const om = omega({ store: 'memory:', onError: (e) => errors.push(String((e as Error).message)) });
+    try {
+      const exp = open(om, 'conflict');
+      await exp.start();
+      await exp.flush();
+      const runId = fx.fake.runsOf(fx.fake.experimentByName('conflict')!.experiment_id)[0].info.run_id;
+      await new MlflowClient({ trackingUri: fx.fake.url }).logParam(runId, 'lr', '0.5');
+      exp.logParam('lr', 0.01);
+      for (let i = 0; i < 5; i++) exp.logMetric('loss', i, i);
+      await exp.flush();
+      exp.logParam('lr', 0.01);
+      exp.logMetric('loss', 5, 5);
+      await exp.stop();
+      expect(fx.fake.metricHistory(runId, 'loss').map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(fx.fake.runsOf(fx.fake.experimentByName('conflict')!.experiment_id)[0].info.status).toBe(
+        'FINISHED',
+      );
+      expect(MlflowSpool.at(fx.spool).deadLetters(fx.fake.url.replace(/\/$/, ''))).toHaveLength(2);
+      expect(errors.filter((m) => m.includes('Changing param values is not allowed'))).toHaveLength(2);
+    } finally {
+      await om.close();
+    }
+  });
+
+  test('identical points, another user per event, extra fields and missing steps all come back', async () => {
+    const exp = open(fx.om, 'exact');
+    const dt = Date.now();
+    await exp.run((e) => {
+      for (let i = 0; i < 3; i++) e.logMetric('clicks', 1, { step: 0, dt });
+      e.logExtra({ userid: 'worker-7' });
+      e.logMetric('loss', 0.5, 1);
+      e.logExtra(null);
+      e.logMetric('free', 2);
+    });
+    const rows = await exp.data({ event: 'metric' });
+    expect(rows.filter((r) => r.key === 'clicks')).toHaveLength(3);
+    expect(rows.find((r) => r.key === 'loss')?.userid).toBe('worker-7');
+    expect(rows.find((r) => r.key === 'free')?.step).toBeNull();
+    expect(rows.find((r) => r.key === 'free')?.userid).not.toBe('worker-7');
+  });
+
+  test('during an outage, status, use() and runs() still answer; data() says why it cannot', async () => {
+    const exp = open(fx.om, 'away');
+    await exp.start();
+    await exp.flush();
+    await fx.fake.stop();
+    exp.logMetric('m', 1);
+    expect(await exp.status()).toBe('STARTED');
+    const again = open(fx.om, 'away');
+    await again.use();
+    expect(again.currentRun).toBe(1);
+    expect((await exp.runs()).map((r) => [r.run, r.status])).toEqual([[1, 'STARTED']]);
+    await expect(exp.data()).rejects.toThrow(/has not received all events of 'away' yet/);
+    await fx.fake.start();
+    await exp.stop();
+    expect((await exp.data()).map((r) => r.event)).toEqual(['start', 'metric', 'stop']);
+  });
+
+  test('while another process is the sender, flush waits on a timer and leaves the event loop free', async () => {
+    const exp = open(fx.om, 'shared');
+    await exp.start();
+    await exp.flush();
+    const spool = MlflowSpool.at(fx.spool);
+    const uri = new MlflowClient({ trackingUri: fx.fake.url }).baseUrl;
+    // pretend the parent process (alive, same host) holds the sender role
+    const db = (spool as unknown as { db: { prepare: (sql: string) => { run: (...a: unknown[]) => void } } })
+      .db;
+    db.prepare('INSERT OR REPLACE INTO senders (uri, pid, host, heartbeat) VALUES (?,?,?,?)').run(
+      uri,
+      process.ppid,
+      os.hostname(),
+      Date.now(),
+    );
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 20);
+    exp.logMetric('m', 1);
+    const t0 = Date.now();
+    await exp.flush({ timeoutMs: 500 });
+    clearInterval(ticker);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    expect(ticks).toBeGreaterThanOrEqual(10);
+    expect(spool.pending(uri, 'shared')).toBe(1);
+    db.prepare('DELETE FROM senders WHERE uri = ?').run(uri);
+    await exp.stop();
+    expect(spool.pending(uri, 'shared')).toBe(0);
+  });
+
+  test('`omega-track sync` keeps batches when the server refuses the credentials, and sends them with the right ones', async () => {
+    const secured = new FakeMlflowServer({ auth: { username: 'alice', password: 's3cret' } });
+    await secured.start();
+    const host = new URL(secured.url).host;
+    const om = omega({ store: 'memory:', onError: () => undefined });
+    try {
+      const exp = om.runtime.experiment('creds', {
+        provider: 'mlflow',
+        trackingUri: `http://alice:wrong@${host}`,
+        spool: fx.spool,
+      });
+      await exp.run((e) => e.logMetric('m', 1, 0));
+      const io = (out: string[]) => ({
+        stdout: (t: string) => out.push(t),
+        stderr: (t: string) => out.push(t),
+        env: {},
+      });
+      const first: string[] = [];
+      expect(
+        await runCli(
+          ['sync', '--spool', fx.spool, '--uri', `http://alice:wrong@${host}`, '--timeout', '3'],
+          io(first),
+        ),
+      ).toBe(1);
+      expect(first.join('')).toMatch(/still waiting/);
+      expect(first.join('')).not.toContain('wrong@');
+      const second: string[] = [];
+      expect(
+        await runCli(['sync', '--spool', fx.spool, '--uri', `http://alice:s3cret@${host}`], io(second)),
+      ).toBe(0);
+      expect(second.join('')).toMatch(/0 still waiting/);
+      const run = secured.runsOf(secured.experimentByName('creds')!.experiment_id)[0];
+      expect(secured.metricHistory(run.info.run_id, 'm')).toHaveLength(1);
+    } finally {
+      await om.close();
+      await secured.stop();
     }
   });
 });

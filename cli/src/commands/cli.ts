@@ -177,46 +177,64 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   sync: {
-    usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS]',
+    usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS] [--requeue]',
     summary: 'send what waits in the MLflow spool (after an outage or a crash)',
-    options: { spool: { type: 'string' }, uri: { type: 'string' }, timeout: { type: 'string' } },
+    options: {
+      spool: { type: 'string' },
+      uri: { type: 'string' },
+      timeout: { type: 'string' },
+      requeue: { type: 'boolean' },
+    },
     help: [
       '  --spool FILE   the spool (default: OMEGA_MLFLOW_SPOOL, else mlflow-spool.db beside the store)',
-      '  --uri URL      only the batches for this server (default: every server in the spool);',
-      '                 credentials come from MLFLOW_TRACKING_URI/USERNAME/PASSWORD/TOKEN',
+      '  --uri URL      only the batches for this server, with these credentials (user:password@);',
+      '                 without it: every server in the spool, credentials from MLFLOW_TRACKING_URI,',
+      '                 MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN',
       '  --timeout S    give up after S seconds (default 300)',
+      '  --requeue      first put the requests the server refused before (dead letters) back in line',
     ],
     async run(om, _args, values, io) {
       const spool = MlflowSpool.at((values.spool as string | undefined) ?? defaultSpoolPath(om.store.url));
       const timeoutMs = Number((values.timeout as string | undefined) ?? 300) * 1000;
       if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
         throw new TrackingInputError('--timeout takes a positive number of seconds');
-      const only = values.uri as string | undefined;
-      const uris = only ? [new MlflowClient({ trackingUri: only }).baseUrl] : spool.uris();
-      if (uris.length === 0) {
+      // the spool keeps server URLs without credentials: they come from --uri or the environment
+      const given = [values.uri as string | undefined, io.env.MLFLOW_TRACKING_URI].filter(
+        (u): u is string => !!u,
+      );
+      const clients = new Map(given.map((u) => [new MlflowClient({ trackingUri: u }).baseUrl, u]));
+      const uris = values.uri
+        ? [new MlflowClient({ trackingUri: values.uri as string }).baseUrl]
+        : spool.uris();
+      if (values.requeue) for (const uri of uris.length ? uris : [...clients.keys()]) spool.requeue(uri);
+      const targets = values.uri ? uris : spool.uris();
+      if (targets.length === 0) {
         io.stdout(`nothing waits in ${spool.file}\n`);
         return 0;
       }
-      let waiting = 0;
-      for (const uri of uris) {
-        // the spool keeps URLs without credentials: take them from the environment when it names this server
-        const envUri = io.env.MLFLOW_TRACKING_URI;
-        const client = new MlflowClient({
-          trackingUri: envUri && new MlflowClient({ trackingUri: envUri }).baseUrl === uri ? envUri : uri,
-        });
+      let failed = false;
+      for (const uri of targets) {
+        const client = new MlflowClient({ trackingUri: clients.get(uri) ?? uri });
         const before = spool.pending(uri);
+        const refusedBefore = spool.deadLetters(uri).length;
         const sender = MlflowSender.for(spool, client, (error) =>
-          io.stderr(`omega-track sync: ${redactUrls(String((error as Error).message ?? error))}\n`),
+          io.stderr(
+            `omega-track sync: ${redactUrls(error instanceof Error ? error.message : String(error))}\n`,
+          ),
         );
-        await sender.deliver(undefined, timeoutMs);
+        await sender.deliver(undefined, timeoutMs, true);
         const left = spool.pending(uri);
-        waiting += left;
-        const refused = spool.deadLetters(uri).length;
+        const refused = spool.deadLetters(uri).length - refusedBefore;
+        failed ||= left > 0 || refused > 0;
         io.stdout(
-          `${uri}: sent ${before - left} batch(es), ${left} still waiting${refused ? `, ${refused} refused by the server (kept as dead letters)` : ''}\n`,
+          `${uri}: sent ${before - left} batch(es), ${left} still waiting` +
+            (refused
+              ? `, ${refused} request(s) refused by the server (kept as dead letters; fix the cause, then sync --requeue)`
+              : '') +
+            '\n',
         );
       }
-      return waiting ? 1 : 0;
+      return failed ? 1 : 0;
     },
   },
   drop: {

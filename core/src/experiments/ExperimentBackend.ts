@@ -85,19 +85,31 @@ export class ExperimentBackend {
     });
   }
 
-  /** Deletes the experiment: its events, artifacts and configuration. Requires `{ force: true }`. */
+  /**
+   * Deletes the experiment: its events and artifacts (through its provider, wherever they live:
+   * the store, an MLflow server, …) and its configuration. Requires `{ force: true }`.
+   */
   async drop(name: string, opts: { force?: boolean } = {}): Promise<boolean> {
     if (opts.force !== true)
       throw new TrackingInputError(
         `dropping experiment '${name}' deletes all its data: pass { force: true }`,
       );
     validateExperimentName(name);
+    const config = await this.get(name);
+    const stores = { store: this.store, models: this.models, datasets: this.datasets };
+    let events = 0;
+    if (config && this.registry.has(config.provider)) {
+      const provider = this.createProvider(name, config);
+      try {
+        await provider.clear({ force: true });
+      } finally {
+        await provider.shutdown();
+        this.live.delete(provider);
+      }
+    } else events = await deleteExperimentData(name, stores);
+    // the store may hold events of the experiment too (an earlier provider, run numbers)
+    events += await deleteExperimentData(name, stores);
     const existed = await this.store.deleteEntry('models', EXPERIMENT_PREFIX + name);
-    const events = await deleteExperimentData(name, {
-      store: this.store,
-      models: this.models,
-      datasets: this.datasets,
-    });
     return existed || events > 0;
   }
 

@@ -24,10 +24,10 @@ export interface MetadataEntry {
  */
 export interface EventLog {
   /**
-   * Allocates the next run number of `experiment` (max + 1) and writes its start event, as one
-   * atomic step: concurrent callers, in any process, always get distinct numbers.
+   * Allocates the next run number of `experiment` (max + 1, and at least `atLeast`) and writes
+   * its start event, as one atomic step: concurrent callers, in any process, get distinct numbers.
    */
-  startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number>;
+  startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast?: number): Promise<number>;
   /** Appends events in order, all or none. */
   appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void>;
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TrackingError, TrackingInputError } from '@omega-track/core';
 import { MlflowApiError, MlflowUnavailableError, isRetryable } from './MlflowErrors';
 import type {
@@ -36,7 +37,12 @@ interface RequestOptions {
   body?: unknown;
   raw?: Uint8Array;
   binary?: boolean;
+  /** Overrides maxRetries for this request. */
+  retries?: number;
 }
+
+/** Uploads get this much time per byte on top of the timeout (a floor of 64 KB/s). */
+const MS_PER_UPLOAD_BYTE = 1000 / 65_536;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -49,6 +55,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class MlflowClient {
   /** The tracking URI without credentials. */
   readonly baseUrl: string;
+  /** The server and the credentials used, as one opaque string (credentials hashed). */
+  readonly identity: string;
   private readonly authorization: string | undefined;
   private readonly maxRetries: number;
   private readonly backoffMs: number;
@@ -82,6 +90,10 @@ export class MlflowClient {
     if (username && password)
       this.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     else if (token) this.authorization = `Bearer ${token}`;
+    this.identity = `${this.baseUrl} ${createHash('sha256')
+      .update(this.authorization ?? '')
+      .digest('hex')
+      .slice(0, 16)}`;
     this.maxRetries = opts.maxRetries ?? 3;
     this.backoffMs = opts.backoffMs ?? 500;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
@@ -300,7 +312,9 @@ export class MlflowClient {
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = {};
-    if (this.authorization) headers.Authorization = this.authorization;
+    // credentials go to the tracking server only, not to an artifact host it names
+    if (this.authorization && url.host === new URL(this.baseUrl).host)
+      headers.Authorization = this.authorization;
     let body: string | Uint8Array | undefined;
     if (opts.raw) body = opts.raw;
     else if (opts.body !== undefined) {
@@ -308,12 +322,14 @@ export class MlflowClient {
       body = JSON.stringify(opts.body);
     }
     const name = endpoint.startsWith('http') ? 'artifacts' : endpoint;
+    const timeoutMs = Math.ceil(this.timeoutMs + (opts.raw ? opts.raw.byteLength * MS_PER_UPLOAD_BYTE : 0));
+    const maxRetries = opts.retries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let wait: number | undefined;
       try {
         let res: Response;
         try {
-          res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+          res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
         } catch (cause) {
           throw new MlflowUnavailableError(this.baseUrl, cause);
         }
@@ -336,7 +352,7 @@ export class MlflowClient {
         if (Number.isFinite(retryAfter) && retryAfter > 0) wait = retryAfter * 1000;
         throw new MlflowApiError(res.status, errorCode, message, `${method} ${name}`);
       } catch (error) {
-        if (!isRetryable(error) || attempt >= this.maxRetries) throw error;
+        if (!isRetryable(error) || attempt >= maxRetries) throw error;
         const backoff = this.backoffMs * 2 ** attempt * (1 + Math.random() * 0.25);
         await sleep(Math.min(this.maxBackoffMs, wait ?? backoff));
       }

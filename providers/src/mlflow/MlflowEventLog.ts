@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EventLog, PendingEvent, ResolvedQuery, Store, TrackingEvent } from '@omega-track/core';
 import { TrackingError, decodeValue, encodeValue, rowFilter } from '@omega-track/core';
 import type { MlflowClient } from './MlflowClient';
@@ -7,6 +8,14 @@ import type { MlflowSpool } from './MlflowSpool';
 import type { MlflowRun } from './MlflowTypes';
 import { decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
 
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), ms).unref())),
+  ]);
+}
+
 /** A row with what orders it among rows of the same millisecond. */
 interface OrderedRow {
   row: TrackingEvent;
@@ -14,6 +23,25 @@ interface OrderedRow {
   rank: number;
   /** Logging order where known (events files); plain metrics sort after known ones. */
   o: number;
+}
+
+/** A metric row from its MLflow point and the note that completes it. */
+function noteRow(
+  base: { experiment: string; run: number; node: string; userid: string },
+  note: Extract<EventLine, { t: 'note' }>,
+  value: number,
+): TrackingEvent {
+  return {
+    ...base,
+    ...note.extra,
+    event: 'metric',
+    key: note.key,
+    value,
+    step: note.step,
+    dt: new Date(note.dt),
+    node: note.node ?? base.node,
+    userid: note.userid ?? base.userid,
+  };
 }
 
 /**
@@ -32,10 +60,25 @@ export class MlflowEventLog implements EventLog {
     private readonly readTimeoutMs: number,
   ) {}
 
+  /**
+   * Allocates the run number in the local store (atomic, also offline) — above every omega run
+   * MLflow already has, when it answers within a second — and spools the start with a unique id
+   * that ties it to its own MLflow run.
+   */
   async startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number> {
-    const run = await this.local.startRun(experiment, start);
-    this.appendEventsSync(experiment, [{ ...start, run }]);
+    const remoteMax = await withTimeout(this.remoteLatestRun(experiment), 1000).catch(() => undefined);
+    const run = await this.local.startRun(
+      experiment,
+      start,
+      remoteMax === undefined ? undefined : remoteMax + 1,
+    );
+    this.appendEventsSync(experiment, [{ ...start, run, extra: { ...start.extra, runUid: randomUUID() } }]);
     return run;
+  }
+
+  private async remoteLatestRun(experiment: string): Promise<number | undefined> {
+    const runs = await this.omegaRuns(experiment);
+    return runs.length ? runs[runs.length - 1].number : undefined;
   }
 
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
@@ -66,6 +109,8 @@ export class MlflowEventLog implements EventLog {
 
   async deleteEvents(experiment: string): Promise<number> {
     this.spool.discard(this.client.baseUrl, experiment);
+    // an op of this experiment may be on the wire: let it land, so its run is deleted below too
+    await this.sender.idle();
     const runs = await this.omegaRuns(experiment);
     for (const r of runs) await this.client.deleteRun(r.run.info.run_id);
     await this.local.deleteEvents(experiment);
@@ -92,13 +137,16 @@ export class MlflowEventLog implements EventLog {
   }
 
   async queryEvents(experiment: string, q: ResolvedQuery): Promise<TrackingEvent[]> {
-    if (!(await this.sender.deliver(experiment, this.readTimeoutMs)))
+    const onlyRunEvents = q.events !== undefined && q.events.every((e) => e === 'start' || e === 'stop');
+    if (!(await this.sender.deliver(experiment, this.readTimeoutMs, true))) {
+      // run status (use(), status(), runs()) is answered locally, so runs go on during an outage
+      if (onlyRunEvents) return this.local.queryEvents(experiment, q);
       throw new TrackingError(
         `MLflow at ${this.client.baseUrl} has not received all events of '${experiment}' yet (they wait in ${this.spool.file}); ` +
           'reading now would miss them — try again when the server answers, or run `omega-track sync`',
       );
+    }
     const wanted = (name: string): boolean => !q.events || q.events.includes(name);
-    const onlyRunEvents = q.events !== undefined && q.events.every((e) => e === 'start' || e === 'stop');
     const rows: OrderedRow[] = [];
     for (const { number, run } of await this.omegaRuns(experiment)) {
       if (
@@ -141,22 +189,13 @@ export class MlflowEventLog implements EventLog {
       const notes = new Map<string, Array<Extract<EventLine, { t: 'note' }>>>();
       for (const line of lines) {
         if (line.t === 'note') {
+          if (line.value !== undefined) {
+            // a point identical to an earlier one: MLflow kept it once, the note brings it back
+            rows.push({ rank: 1, o: line.o, row: noteRow(base, line, line.value as number) });
+            continue;
+          }
           const id = `${line.key}\u0000${line.dt}\u0000${line.step ?? 0}`;
           (notes.get(id) ?? notes.set(id, []).get(id)!).push(line);
-        } else if (line.t === 'param') {
-          rows.push({
-            rank: 1,
-            o: line.o,
-            row: {
-              ...base,
-              ...line.extra,
-              event: 'param',
-              key: line.key,
-              value: line.value,
-              step: line.step,
-              dt: new Date(line.dt),
-            },
-          });
         } else {
           const e = line.e;
           rows.push({
@@ -200,19 +239,15 @@ export class MlflowEventLog implements EventLog {
               continue;
             }
             const note = notes.get(`${key}\u0000${p.timestamp}\u0000${step}`)?.shift();
-            rows.push({
-              rank: 1,
-              o: note?.o ?? Number.MAX_SAFE_INTEGER,
-              row: {
-                ...base,
-                ...note?.extra,
-                event: 'metric',
-                key,
-                value,
-                step: note ? note.step : step,
-                dt: new Date(p.timestamp),
-              },
-            });
+            rows.push(
+              note
+                ? { rank: 1, o: note.o, row: noteRow(base, note, value) }
+                : {
+                    rank: 1,
+                    o: Number.MAX_SAFE_INTEGER,
+                    row: { ...base, event: 'metric', key, value, step, dt: new Date(p.timestamp) },
+                  },
+            );
           }
         }
       }

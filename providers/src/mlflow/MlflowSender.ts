@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import type { ErrorHandler, PendingEvent } from '@omega-track/core';
 import { decodeValue, encodeValue } from '@omega-track/core';
 import type { MlflowClient } from './MlflowClient';
-import { isRetryable } from './MlflowErrors';
+import { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
 import type { MlflowKeyValue, MlflowMetric } from './MlflowTypes';
 import type { RunMapping, SpoolOp } from './MlflowSpool';
 import type { MlflowSpool } from './MlflowSpool';
@@ -11,21 +11,20 @@ import { chunkBatch, encodeMetricValue, paramText, profileToSystemMetric } from 
 
 /** A line of an events file: what MLflow has no place for, kept as JSON lines in the run's artifacts. */
 export type EventLine =
+  /** An event MLflow has no place for, or a param (MLflow keeps params as text; this keeps the value). */
   | { t: 'event'; o: number; e: PendingEvent }
+  /** What a metric point needs beyond what MLflow keeps (see eventRequests); `value` marks a repeated point. */
   | {
-      t: 'param';
+      t: 'note';
       o: number;
       key: string;
-      value: unknown;
       dt: number;
       step: number | null;
       extra?: Record<string, unknown>;
-    }
-  /**
-   * A metric point that needs more than MLflow keeps: its step was none, it carried extra fields,
-   * or it shares its millisecond with a line above (then `o` keeps their logging order).
-   */
-  | { t: 'note'; o: number; key: string; dt: number; step: number | null; extra?: Record<string, unknown> };
+      userid?: string;
+      node?: string;
+      value?: unknown;
+    };
 
 /** Where the events files of a run are (`omega/events/<seq>-<digest>.jsonl`). */
 export const EVENTS_DIR = 'omega/events';
@@ -39,13 +38,22 @@ function isMetricLike(e: PendingEvent): boolean {
   return (e.event === 'metric' || e.event === 'profile') && typeof e.value === 'number';
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
+
+/** After this many 500 answers in a row to the same request, it is set aside as refused. */
+const MAX_SERVER_ERRORS = 5;
 
 /**
  * Sends the spool to one MLflow server: op by op, in order, each request at most once (progress
  * is saved after every accepted request, so a crash or an outage resumes where it stopped).
- * While the server is unreachable it retries with growing pauses and says so once.
+ * While the server is unreachable, overloaded or refuses our credentials, it waits with growing
+ * pauses and says so once. A request the server refuses for good (400: a bad key, a changed
+ * param) is set aside as a dead letter, and the rest goes on.
  */
 export class MlflowSender {
   private static readonly senders = new Map<string, MlflowSender>();
@@ -53,11 +61,15 @@ export class MlflowSender {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private downSince: number | undefined;
+  /** Another process on this machine is the sender for this server. */
+  private blocked = false;
+  private serverErrors = 0;
   private readonly experimentIds = new Map<string, string>();
+  private readonly handlers = new Map<string, ErrorHandler>();
 
   /** The sender for this spool and server, shared within the process. */
   static for(spool: MlflowSpool, client: MlflowClient, onError: ErrorHandler): MlflowSender {
-    const key = `${spool.file}\u0000${client.baseUrl}`;
+    const key = `${spool.file}\u0000${client.identity}`;
     let sender = MlflowSender.senders.get(key);
     if (!sender) MlflowSender.senders.set(key, (sender = new MlflowSender(spool, client, onError)));
     return sender;
@@ -69,34 +81,64 @@ export class MlflowSender {
     private readonly onError: ErrorHandler,
   ) {}
 
-  /** Whether the last attempt found the server unreachable. */
+  /** Sends problems with `experiment`'s batches to `onError` (its provider's handler). */
+  handle(experiment: string, onError: ErrorHandler): void {
+    this.handlers.set(experiment, onError);
+  }
+
+  private report(error: unknown, context: string, experiment?: string): void {
+    const handler = (experiment !== undefined && this.handlers.get(experiment)) || this.onError;
+    try {
+      handler(error, context);
+    } catch {
+      // an error handler that throws must not stop the sender
+    }
+  }
+
+  /** Whether the last attempt found the server unreachable (or unwilling). */
   get down(): boolean {
     return this.downSince !== undefined;
   }
 
-  /** Starts sending, unless already sending or waiting out an outage. */
+  /** Starts sending, unless already sending or waiting out an outage. Never throws. */
   kick(): void {
     if (this.running || this.retryTimer) return;
-    this.running = this.drain().finally(() => (this.running = undefined));
+    this.running = this.drain()
+      .catch((error: unknown) => this.report(error, `sending to MLflow at ${this.client.baseUrl}`))
+      .finally(() => (this.running = undefined));
+  }
+
+  /** Resolves once the op being sent (if any) is done. */
+  async idle(): Promise<void> {
+    await this.running;
   }
 
   /**
    * Sends and waits until nothing of `experiment` is waiting, the server proves unreachable,
-   * or `timeoutMs` passes. Returns whether everything was delivered.
+   * or `timeoutMs` passes. Returns whether everything was delivered. With `probe`, a server
+   * known to be away is tried again at once.
    */
-  async deliver(experiment: string | undefined, timeoutMs = Infinity): Promise<boolean> {
+  async deliver(experiment: string | undefined, timeoutMs = Infinity, probe = false): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    // a caller that needs the data now (a read, `sync`) does not wait out the pause after an outage
+    if (probe && this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
     for (;;) {
       if (this.spool.pending(this.client.baseUrl, experiment) === 0) return true;
       if (this.down && this.retryTimer) return false;
       this.kick();
       const remaining = deadline - Date.now();
       if (remaining <= 0) return false;
+      // while another process sends, poll the spool on a real timer until its work shows
+      const poll = this.blocked || !this.running;
       let timer: NodeJS.Timeout | undefined;
-      // another process may be the sender: then poll the spool until its work shows
-      const waitFor = this.running ?? new Promise<void>((r) => setTimeout(r, 100));
-      if (remaining === Infinity) await waitFor;
-      else await Promise.race([waitFor, new Promise<void>((r) => (timer = setTimeout(r, remaining)))]);
+      const timeout = new Promise<void>(
+        (r) => (timer = setTimeout(r, poll ? Math.min(100, remaining) : Math.min(remaining, 2 ** 31 - 1))),
+      );
+      await (poll ? timeout : Promise.race([this.running, timeout]));
+      // a pending timer would keep a finished program alive until the deadline
       clearTimeout(timer);
       if (this.down) return this.spool.pending(this.client.baseUrl, experiment) === 0;
     }
@@ -104,23 +146,12 @@ export class MlflowSender {
 
   private async drain(): Promise<void> {
     const uri = this.client.baseUrl;
-    if (!this.spool.claimSender(uri)) return;
+    this.blocked = !this.spool.claimSender(uri);
+    if (this.blocked) return;
     try {
       for (let op = this.spool.next(uri); op; op = this.spool.next(uri)) {
-        try {
-          await this.send(op);
-          this.spool.remove(op.seq);
-          this.up();
-        } catch (error) {
-          if (isRetryable(error)) return this.wentDown(error);
-          // the server refused this op for good: set it aside so the rest still goes out
-          this.spool.bury(op, error instanceof Error ? error.message : String(error));
-          this.onError(
-            error,
-            `MLflow refused a batch of '${op.experiment}' run ${op.run}; it is kept in the spool's dead letters`,
-          );
-        }
-        this.spool.claimSender(uri);
+        if (!(await this.send(op))) return;
+        this.spool.remove(op.seq);
       }
     } finally {
       this.spool.releaseSender(uri);
@@ -129,20 +160,18 @@ export class MlflowSender {
 
   private up(): void {
     if (this.downSince !== undefined)
-      this.onError(
-        new Error(`MLflow at ${this.client.baseUrl} answers again; sending what waited`),
-        'mlflow',
-      );
+      this.report(new Error(`MLflow at ${this.client.baseUrl} answers again; sending what waited`), 'mlflow');
     this.downSince = undefined;
     this.retryDelay = RETRY_MIN_MS;
   }
 
-  private wentDown(error: unknown): void {
+  private wentDown(error: unknown, experiment: string): void {
     // one line per outage, not one per retry
     if (this.downSince === undefined)
-      this.onError(
+      this.report(
         error,
         `MLflow at ${this.client.baseUrl} is unavailable; batches wait in ${this.spool.file}`,
+        experiment,
       );
     this.downSince ??= Date.now();
     this.retryTimer = setTimeout(() => {
@@ -153,40 +182,100 @@ export class MlflowSender {
     this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay * 2);
   }
 
+  /** Whether waiting can help: the server is away, overloaded, failing, or refusing our credentials. */
+  private waitable(error: unknown): boolean {
+    if (error instanceof MlflowUnavailableError) return true;
+    if (!(error instanceof MlflowApiError)) return false;
+    if (error.status === 500) return ++this.serverErrors < MAX_SERVER_ERRORS;
+    return [401, 403, 408, 429, 502, 503, 504].includes(error.status);
+  }
+
   private async experimentId(name: string): Promise<string> {
     let id = this.experimentIds.get(name);
     if (!id) this.experimentIds.set(name, (id = (await this.client.ensureExperiment(name)).experiment_id));
     return id;
   }
 
-  /** The MLflow run of an omega run: remembered, found by its tag, or created. */
+  /**
+   * The MLflow run of an omega run. A run starts with a unique id (tag `omega.run_uid`), so the
+   * start is matched to its own MLflow run even when run numbers repeat (a dropped experiment,
+   * a `memory:` store), and a creation that timed out is found again instead of made twice.
+   * Later batches use the remembered mapping, or the newest MLflow run with that number.
+   */
   async runOf(experiment: string, run: number, start?: PendingEvent): Promise<RunMapping> {
     const uri = this.client.baseUrl;
-    const known = this.spool.mapping(uri, experiment, run);
-    if (known) return known;
+    const uid = typeof start?.extra?.runUid === 'string' ? start.extra.runUid : undefined;
+    if (!uid) {
+      const known = this.spool.mapping(uri, experiment, run);
+      if (known) return known;
+    }
     const experimentId = await this.experimentId(experiment);
-    // creating a run is not idempotent: a run created before a crash is found again by its tag
-    const [found] = await this.client.searchRuns([experimentId], `tags.\`omega.run\` = '${run}'`);
-    const mlflowRun =
-      found ??
-      (await this.client.createRun(experimentId, `run-${run}`, start?.dt ?? Date.now(), [
+    const filter = uid ? `tags.\`omega.run_uid\` = '${uid}'` : `tags.\`omega.run\` = '${run}'`;
+    const [found] = await this.client.searchRuns([experimentId], filter, ['start_time DESC']);
+    let mapping: RunMapping;
+    if (found) {
+      const tags = Object.fromEntries((found.data.tags ?? []).map((t) => [t.key, t.value]));
+      mapping = {
+        runId: found.info.run_id,
+        artifactUri: found.info.artifact_uri,
+        userid: tags['mlflow.user'] ?? '',
+        node: tags['omega.node'] ?? '',
+      };
+    } else {
+      const userid = start?.userid ?? 'unknown';
+      const node = start?.node ?? 'unknown';
+      const tags = [
         { key: 'omega.run', value: String(run) },
-        { key: 'mlflow.user', value: start?.userid ?? 'unknown' },
+        { key: 'mlflow.user', value: userid },
         { key: 'mlflow.source.name', value: process.argv[1] ?? 'node' },
         { key: 'mlflow.source.type', value: 'LOCAL' },
-        { key: 'omega.node', value: start?.node ?? 'unknown' },
-      ]));
-    const mapping = { runId: mlflowRun.info.run_id, artifactUri: mlflowRun.info.artifact_uri };
+        { key: 'omega.node', value: node },
+      ];
+      if (uid) tags.push({ key: 'omega.run_uid', value: uid });
+      const created = await this.client.createRun(experimentId, `run-${run}`, start?.dt ?? Date.now(), tags);
+      mapping = { runId: created.info.run_id, artifactUri: created.info.artifact_uri, userid, node };
+    }
     this.spool.saveMapping(uri, experiment, run, mapping);
     return mapping;
   }
 
-  private async send(op: SpoolOp): Promise<void> {
-    const requests = op.kind === 'files' ? await this.fileRequests(op) : await this.eventRequests(op);
-    for (let i = op.done; i < requests.length; i++) {
-      await requests[i]();
-      this.spool.markProgress(op.seq, i + 1);
+  /** Sends an op's remaining requests; false when the server is away (the op stays, with its progress). */
+  private async send(op: SpoolOp): Promise<boolean> {
+    let requests: Array<() => Promise<void>>;
+    try {
+      requests = op.kind === 'files' ? await this.fileRequests(op) : await this.eventRequests(op);
+    } catch (error) {
+      if (this.waitable(error)) return (this.wentDown(error, op.experiment), false);
+      // the op cannot even be turned into requests (its run cannot be created): set it aside whole
+      this.spool.bury(op, op.done, describe(error));
+      this.report(
+        error,
+        `MLflow refused a batch of '${op.experiment}' run ${op.run}; it is kept as a dead letter`,
+        op.experiment,
+      );
+      return true;
     }
+    const end = op.only ?? requests.length;
+    for (let i = op.done; i < end; i++) {
+      try {
+        await requests[i]();
+        this.serverErrors = 0;
+        this.up();
+      } catch (error) {
+        if (this.waitable(error)) return (this.wentDown(error, op.experiment), false);
+        this.serverErrors = 0;
+        this.spool.bury(op, i, describe(error));
+        this.report(
+          error,
+          `MLflow refused part of a batch of '${op.experiment}' run ${op.run}; it is kept as a dead letter`,
+          op.experiment,
+        );
+      }
+      this.spool.markProgress(op.seq, i + 1);
+      // the heartbeat: another process takes over only from a sender that stopped beating
+      if (!this.spool.claimSender(this.client.baseUrl)) return false;
+    }
+    return true;
   }
 
   private async fileRequests(op: SpoolOp): Promise<Array<() => Promise<void>>> {
@@ -213,31 +302,53 @@ export class MlflowSender {
       params = [];
       tags = [];
     };
-    // Rows read back from the events file know their logging order; plain metric points do not.
-    // Every metric logged in the same millisecond as such a row gets a note, so that order holds.
-    const needsNote = (e: PendingEvent): boolean =>
-      e.event === 'metric' && (e.step === null || (e.extra !== undefined && Object.keys(e.extra).length > 0));
+    // What MLflow's metric points cannot hold goes into a note: no step, extra fields, another
+    // user or node than the run's, a point identical to an earlier one (MLflow keeps it once),
+    // or a millisecond shared with rows of the events file (then `o` keeps the logging order).
+    const points = new Set<string>();
+    const duplicate = (e: PendingEvent): boolean => {
+      const id = `${e.key}\u0000${e.dt}\u0000${e.step ?? 0}\u0000${encodeValue(e.value)}`;
+      return points.has(id) || (points.add(id), false);
+    };
+    const special = (e: PendingEvent): boolean =>
+      e.step === null ||
+      (e.extra !== undefined && Object.keys(e.extra).length > 0) ||
+      e.userid !== run.userid ||
+      e.node !== run.node;
+    const isLine = (e: PendingEvent): boolean =>
+      !isMetricLike(e) && e.event !== 'start' && e.event !== 'stop';
     const lineTimes = new Set(
-      events
-        .filter((e) => (!isMetricLike(e) && e.event !== 'start' && e.event !== 'stop') || needsNote(e))
-        .map((e) => e.dt),
+      events.filter((e) => isLine(e) || (e.event === 'metric' && special(e))).map((e) => e.dt),
     );
     events.forEach((e, i) => {
       const o = op.seq * 1_000_000 + i;
       const extra = e.extra && Object.keys(e.extra).length ? e.extra : undefined;
       if (e.event === 'metric' && typeof e.value === 'number') {
-        metrics.push({ key: e.key, value: encodeMetricValue(e.value), timestamp: e.dt, step: e.step ?? 0 });
-        if (needsNote(e) || lineTimes.has(e.dt))
-          lines.push({ t: 'note', o, key: e.key, dt: e.dt, step: e.step, extra });
+        const dup = duplicate(e);
+        if (!dup)
+          metrics.push({ key: e.key, value: encodeMetricValue(e.value), timestamp: e.dt, step: e.step ?? 0 });
+        if (dup || special(e) || lineTimes.has(e.dt)) {
+          const note: EventLine = { t: 'note', o, key: e.key, dt: e.dt, step: e.step, extra };
+          if (e.userid !== run.userid) note.userid = e.userid;
+          if (e.node !== run.node) note.node = e.node;
+          if (dup) note.value = e.value;
+          lines.push(note);
+        }
       } else if (e.event === 'profile' && typeof e.value === 'number') {
         const gpu = typeof extra?.gpu === 'number' ? extra.gpu : undefined;
         const m = profileToSystemMetric(e.key, e.value, gpu);
-        metrics.push({ key: m.name, value: encodeMetricValue(m.value), timestamp: e.dt, step: e.step ?? 0 });
+        if (!duplicate({ ...e, key: m.name }))
+          metrics.push({
+            key: m.name,
+            value: encodeMetricValue(m.value),
+            timestamp: e.dt,
+            step: e.step ?? 0,
+          });
       } else if (e.event === 'param') {
         // MLflow refuses a batch that names a param twice; the value is the same (checked at the call)
         if (!seenParams.has(e.key)) params.push({ key: e.key, value: paramText(e.value) });
         seenParams.add(e.key);
-        lines.push({ t: 'param', o, key: e.key, value: e.value, dt: e.dt, step: e.step, extra });
+        lines.push({ t: 'event', o, e });
       } else if (e.event === 'start') {
         // the run was created (or found) above with this start time
       } else if (e.event === 'stop') {

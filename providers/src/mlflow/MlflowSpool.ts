@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
@@ -14,29 +15,41 @@ export interface SpoolOp {
   body: Buffer;
   /** How many of the op's requests were already accepted (so a resend skips them). */
   done: number;
+  /** When set, the op ends after this many requests (a requeued dead letter sends just its one). */
+  only: number | null;
 }
 
-/** Where an omega run lives in MLflow. */
+/** Where an omega run lives in MLflow, and whose it is (its events are stamped with them). */
 export interface RunMapping {
   runId: string;
   artifactUri: string;
+  userid: string;
+  node: string;
 }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ops (
-  seq INTEGER PRIMARY KEY, uri TEXT NOT NULL, experiment TEXT NOT NULL, run INTEGER NOT NULL,
-  kind TEXT NOT NULL, body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, uri TEXT NOT NULL, experiment TEXT NOT NULL, run INTEGER NOT NULL,
+  kind TEXT NOT NULL, body BLOB NOT NULL, done INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,
+  only INTEGER
 );
 CREATE INDEX IF NOT EXISTS ops_by_uri ON ops (uri, seq);
 CREATE TABLE IF NOT EXISTS dead (
-  seq INTEGER PRIMARY KEY, uri TEXT, experiment TEXT, run INTEGER, kind TEXT, body BLOB, error TEXT, failed INTEGER
+  id INTEGER PRIMARY KEY AUTOINCREMENT, seq INTEGER, request INTEGER, uri TEXT, experiment TEXT, run INTEGER,
+  kind TEXT, body BLOB, error TEXT, failed INTEGER
 );
 CREATE TABLE IF NOT EXISTS runs (
   uri TEXT NOT NULL, experiment TEXT NOT NULL, run INTEGER NOT NULL, run_id TEXT NOT NULL, artifact_uri TEXT NOT NULL,
+  userid TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (uri, experiment, run)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS senders (uri TEXT PRIMARY KEY, pid INTEGER NOT NULL, heartbeat INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS senders (
+  uri TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
+
+/** Identifies this machine in the senders table (with the pid). */
+const HOST = os.hostname();
 
 /** A sender that has not shown signs of life for this long has died; another may take over. */
 const SENDER_STALE_MS = 30_000;
@@ -87,7 +100,7 @@ export class MlflowSpool {
   next(uri: string): SpoolOp | undefined {
     return this.db
       .prepare(
-        'SELECT seq, uri, experiment, run, kind, body, done FROM ops WHERE uri = ? ORDER BY seq LIMIT 1',
+        'SELECT seq, uri, experiment, run, kind, body, done, only FROM ops WHERE uri = ? ORDER BY seq LIMIT 1',
       )
       .get(uri) as SpoolOp | undefined;
   }
@@ -100,15 +113,44 @@ export class MlflowSpool {
     this.db.prepare('DELETE FROM ops WHERE seq = ?').run(seq);
   }
 
-  /** Sets aside an op the server refused for good, with the reason. */
-  bury(op: SpoolOp, error: string): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO dead (seq, uri, experiment, run, kind, body, error, failed) VALUES (?,?,?,?,?,?,?,?)',
-        )
-        .run(op.seq, op.uri, op.experiment, op.run, op.kind, op.body, error, Date.now());
-      this.remove(op.seq);
+  /**
+   * Sets aside one request of an op that the server refused for good (with the reason), so that
+   * the op's other requests, and the ops after it, still go out.
+   */
+  bury(op: SpoolOp, request: number, error: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO dead (seq, request, uri, experiment, run, kind, body, error, failed) VALUES (?,?,?,?,?,?,?,?,?)',
+      )
+      .run(op.seq, request, op.uri, op.experiment, op.run, op.kind, op.body, error, Date.now());
+  }
+
+  /**
+   * Puts refused requests back in line (after the cause was fixed, e.g. credentials): each
+   * becomes an op again that sends that one request. Returns how many.
+   */
+  requeue(uri: string): number {
+    return this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT id, seq, request, experiment, run, kind, body FROM dead WHERE uri = ? ORDER BY id')
+        .all(uri) as Array<{
+        id: number;
+        request: number;
+        experiment: string;
+        run: number;
+        kind: SpoolOp['kind'];
+        body: Buffer;
+      }>;
+      for (const r of rows) {
+        // `done` = the refused request's index: the requests before it were accepted then
+        this.db
+          .prepare(
+            'INSERT INTO ops (uri, experiment, run, kind, body, done, created, only) VALUES (?,?,?,?,?,?,?,?)',
+          )
+          .run(uri, r.experiment, r.run, r.kind, r.body, r.request, Date.now(), r.request + 1);
+        this.db.prepare('DELETE FROM dead WHERE id = ?').run(r.id);
+      }
+      return rows.length;
     })();
   }
 
@@ -148,15 +190,22 @@ export class MlflowSpool {
 
   mapping(uri: string, experiment: string, run: number): RunMapping | undefined {
     const row = this.db
-      .prepare('SELECT run_id, artifact_uri FROM runs WHERE uri = ? AND experiment = ? AND run = ?')
-      .get(uri, experiment, run) as { run_id: string; artifact_uri: string } | undefined;
-    return row ? { runId: row.run_id, artifactUri: row.artifact_uri } : undefined;
+      .prepare(
+        'SELECT run_id, artifact_uri, userid, node FROM runs WHERE uri = ? AND experiment = ? AND run = ?',
+      )
+      .get(uri, experiment, run) as
+      { run_id: string; artifact_uri: string; userid: string; node: string } | undefined;
+    return row
+      ? { runId: row.run_id, artifactUri: row.artifact_uri, userid: row.userid, node: row.node }
+      : undefined;
   }
 
   saveMapping(uri: string, experiment: string, run: number, m: RunMapping): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO runs (uri, experiment, run, run_id, artifact_uri) VALUES (?,?,?,?,?)')
-      .run(uri, experiment, run, m.runId, m.artifactUri);
+      .prepare(
+        'INSERT OR REPLACE INTO runs (uri, experiment, run, run_id, artifact_uri, userid, node) VALUES (?,?,?,?,?,?,?)',
+      )
+      .run(uri, experiment, run, m.runId, m.artifactUri, m.userid, m.node);
   }
 
   /**
@@ -166,20 +215,26 @@ export class MlflowSpool {
   claimSender(uri: string): boolean {
     return this.db
       .transaction(() => {
-        const row = this.db.prepare('SELECT pid, heartbeat FROM senders WHERE uri = ?').get(uri) as
-          { pid: number; heartbeat: number } | undefined;
+        const row = this.db.prepare('SELECT pid, host, heartbeat FROM senders WHERE uri = ?').get(uri) as
+          { pid: number; host: string; heartbeat: number } | undefined;
         const now = Date.now();
-        if (row && row.pid !== process.pid && alive(row.pid) && now - row.heartbeat < SENDER_STALE_MS)
-          return false;
+        const mine = row !== undefined && row.pid === process.pid && row.host === HOST;
+        // a pid can only be checked on this host; elsewhere (containers sharing a file) the heartbeat decides
+        const otherAlive =
+          row !== undefined &&
+          !mine &&
+          now - row.heartbeat < SENDER_STALE_MS &&
+          (row.host !== HOST || alive(row.pid));
+        if (otherAlive) return false;
         this.db
-          .prepare('INSERT OR REPLACE INTO senders (uri, pid, heartbeat) VALUES (?,?,?)')
-          .run(uri, process.pid, now);
+          .prepare('INSERT OR REPLACE INTO senders (uri, pid, host, heartbeat) VALUES (?,?,?,?)')
+          .run(uri, process.pid, HOST, now);
         return true;
       })
       .immediate();
   }
 
   releaseSender(uri: string): void {
-    this.db.prepare('DELETE FROM senders WHERE uri = ? AND pid = ?').run(uri, process.pid);
+    this.db.prepare('DELETE FROM senders WHERE uri = ? AND pid = ? AND host = ?').run(uri, process.pid, HOST);
   }
 }

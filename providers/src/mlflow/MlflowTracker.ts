@@ -40,6 +40,10 @@ export interface MlflowTrackerOptions {
   profile?: boolean;
   /** How long a read waits for spooled batches to reach the server (default 30 s). */
   readTimeoutMs?: number;
+  /** How long flush() (and so stop(), exp.run, close) waits for delivery when not told (default 10 s). */
+  flushTimeoutMs?: number;
+  /** Per request to the server (default 10 s; uploads get more time by size). */
+  requestTimeoutMs?: number;
 }
 
 /** Where the spool goes when no option names it: OMEGA_MLFLOW_SPOOL, beside the embedded store, or `.omega/`. */
@@ -75,6 +79,7 @@ export class MlflowTracker extends OmegaProfilingTracker {
   private readonly models: ObjectStore;
   private readonly datasets: ObjectStore;
   private readonly profile: boolean;
+  private readonly flushTimeoutMs: number;
   /** Param values per run, as MLflow will hold them: a param never changes its value. */
   private readonly params = new Map<number, Map<string, string>>();
 
@@ -95,6 +100,8 @@ export class MlflowTracker extends OmegaProfilingTracker {
     this.models = context.models;
     this.datasets = context.datasets;
     this.profile = opts.profile === true;
+    this.flushTimeoutMs = opts.flushTimeoutMs ?? 10_000;
+    sender.handle(experiment, this.onError);
   }
 
   /** The MLflow REST client in use. */
@@ -111,9 +118,8 @@ export class MlflowTracker extends OmegaProfilingTracker {
   override async flush(opts: FlushOptions = {}): Promise<void> {
     const started = Date.now();
     await super.flush(opts);
-    const left =
-      opts.timeoutMs === undefined ? undefined : Math.max(0, opts.timeoutMs - (Date.now() - started));
-    await this.sender.deliver(this.experiment, left);
+    const budget = opts.timeoutMs ?? this.flushTimeoutMs;
+    await this.sender.deliver(this.experiment, Math.max(0, budget - (Date.now() - started)));
   }
 
   override async clear(opts: { force?: boolean } = {}): Promise<void> {

@@ -61,9 +61,10 @@ export interface BatchChunk {
 }
 
 /**
- * Splits metrics, params and tags into log-batch requests within MLflow's limits, the way
- * MLflow's Python client does: params and tags in chunks of 100, each topped up with metrics to
- * 1000 entities, then the remaining metrics in chunks of 1000.
+ * Splits metrics, params and tags into log-batch requests within MLflow's limits: params and
+ * tags in requests of their own (at most 100 each), metrics in requests of 1000. Unlike MLflow's
+ * Python client, params never share a request with metrics: a param the server refuses (changed
+ * by another process that joined the run) then costs that request only, never metric points.
  */
 export function chunkBatch(
   metrics: MlflowMetric[],
@@ -71,22 +72,17 @@ export function chunkBatch(
   tags: MlflowKeyValue[],
 ): BatchChunk[] {
   const chunks: BatchChunk[] = [];
-  let m = 0;
   for (
     let p = 0, t = 0;
     p < params.length || t < tags.length;
     p += MLFLOW_LIMITS.paramsPerBatch, t += MLFLOW_LIMITS.tagsPerBatch
-  ) {
-    const ps = params.slice(p, p + MLFLOW_LIMITS.paramsPerBatch);
-    const ts = tags.slice(t, t + MLFLOW_LIMITS.tagsPerBatch);
-    const room = Math.min(
-      MLFLOW_LIMITS.entitiesPerBatch - ps.length - ts.length,
-      MLFLOW_LIMITS.metricsPerBatch,
-    );
-    chunks.push({ metrics: metrics.slice(m, m + room), params: ps, tags: ts });
-    m += room;
-  }
-  for (; m < metrics.length; m += MLFLOW_LIMITS.metricsPerBatch)
+  )
+    chunks.push({
+      metrics: [],
+      params: params.slice(p, p + MLFLOW_LIMITS.paramsPerBatch),
+      tags: tags.slice(t, t + MLFLOW_LIMITS.tagsPerBatch),
+    });
+  for (let m = 0; m < metrics.length; m += MLFLOW_LIMITS.metricsPerBatch)
     chunks.push({ metrics: metrics.slice(m, m + MLFLOW_LIMITS.metricsPerBatch), params: [], tags: [] });
   return chunks;
 }

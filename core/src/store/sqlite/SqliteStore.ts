@@ -46,7 +46,11 @@ export class SqliteStore implements Store {
   private readonly insertChunk: BetterSqlite3.Statement;
   private readonly insertMany: (experiment: string, events: readonly PendingEvent[]) => void;
   private readonly chunkPayload: BetterSqlite3.Statement;
-  private readonly allocateRun: (experiment: string, start: Omit<PendingEvent, 'run'>) => number;
+  private readonly allocateRun: (
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast: number,
+  ) => number;
   private closed = false;
 
   /** @param file a database path, or `:memory:` */
@@ -70,14 +74,16 @@ export class SqliteStore implements Store {
     });
     const maxRun = this.db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
     const insertRun = this.db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
-    const allocate = this.db.transaction((experiment: string, start: Omit<PendingEvent, 'run'>) => {
-      const run = ((maxRun.get(experiment) as number | null) ?? 0) + 1;
-      insertRun.run(experiment, run);
-      this.insertMany(experiment, [{ ...start, run }]);
-      return run;
-    });
+    const allocate = this.db.transaction(
+      (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => {
+        const run = Math.max(((maxRun.get(experiment) as number | null) ?? 0) + 1, atLeast);
+        insertRun.run(experiment, run);
+        this.insertMany(experiment, [{ ...start, run }]);
+        return run;
+      },
+    );
     // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
-    this.allocateRun = (experiment, start) => allocate.immediate(experiment, start);
+    this.allocateRun = (experiment, start, atLeast) => allocate.immediate(experiment, start, atLeast);
   }
 
   async putEntry(bucket: Bucket, entry: MetadataEntry): Promise<void> {
@@ -120,8 +126,8 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM entries WHERE bucket = ? AND name = ?').run(bucket, name).changes > 0;
   }
 
-  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>): Promise<number> {
-    return this.allocateRun(experiment, start);
+  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast = 1): Promise<number> {
+    return this.allocateRun(experiment, start, atLeast);
   }
 
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
