@@ -63,6 +63,8 @@ describe('MLflow contract against an MLflow-compatible fake server', () => {
 });
 
 if (process.env.MLFLOW_TRACKING_URI) {
+  // a real server keeps what earlier test runs left: names get a suffix unique to this run
+  const suffix = `-${Date.now().toString(36)}`;
   describeProviderContract(
     `mlflow (real server at ${new MlflowClient().baseUrl})`,
     async () => {
@@ -71,7 +73,8 @@ if (process.env.MLFLOW_TRACKING_URI) {
       const spool = path.join(tmp.dir, 'spool.db');
       return {
         om,
-        experiment: (name) => om.runtime.experiment(`${name}-${Date.now()}`, { provider: 'mlflow', spool }),
+        experiment: (name) =>
+          om.runtime.experiment(name.endsWith(suffix) ? name : name + suffix, { provider: 'mlflow', spool }),
         cleanup: async () => tmp.cleanup(),
       };
     },

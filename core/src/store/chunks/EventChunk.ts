@@ -139,8 +139,12 @@ function wrapNames(names: Set<string>): string {
 /** A compiled row filter for the parts of a query that stores do not prune exactly. */
 export type RowFilter = (row: TrackingEvent) => boolean;
 
-/** Builds the per-row test of a query (events, keys, steps, time window, extra fields). */
-export function rowFilter(q: ResolvedQuery): RowFilter | undefined {
+/**
+ * Builds the per-row test of a query (events, keys, steps, time window, runs, extra fields).
+ * A store whose chunk selection already holds exactly the wanted runs passes `runsSelected`,
+ * so reading a run does not test 100,000 rows for their run number.
+ */
+export function rowFilter(q: ResolvedQuery, opts: { runsSelected?: boolean } = {}): RowFilter | undefined {
   const tests: RowFilter[] = [];
   if (q.events) {
     const set = new Set(q.events);
@@ -162,7 +166,7 @@ export function rowFilter(q: ResolvedQuery): RowFilter | undefined {
     const end = q.end;
     tests.push((r) => r.dt.getTime() <= end);
   }
-  if (q.runs !== undefined) {
+  if (q.runs !== undefined && !opts.runsSelected) {
     const runs = q.runs;
     if (Array.isArray(runs)) {
       const set = new Set(runs);

@@ -144,7 +144,8 @@ export class SqliteStore implements Store {
       .prepare(`SELECT run, payload FROM chunks WHERE ${where} ORDER BY min_dt, id`)
       .raw(true)
       .all(params) as Array<[number, Buffer]>;
-    const filter = rowFilter(query);
+    // chunks hold one run each and are selected by run in SQL
+    const filter = rowFilter(query, { runsSelected: true });
     const rows: TrackingEvent[] = [];
     for (const [run, payload] of chunks) decodeChunk(experiment, run, payload, filter, rows);
     sortByTime(rows);
@@ -165,7 +166,8 @@ export class SqliteStore implements Store {
     const metas = this.db
       .prepare(`SELECT id, run, min_dt FROM chunks WHERE ${where} ORDER BY min_dt, id`)
       .all(params) as ChunkMeta[];
-    const filter = rowFilter(query);
+    // chunks hold one run each and are selected by run in SQL
+    const filter = rowFilter(query, { runsSelected: true });
     let skip = query.offset ?? 0;
     let remaining = query.limit ?? Infinity;
     let pending: TrackingEvent[] = [];
