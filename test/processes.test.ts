@@ -61,6 +61,33 @@ describe('nothing queued is lost when a process ends', () => {
     await store.close();
   });
 
+  test('interrupted with SIGINT (Ctrl-C): what was queued is written, and the process still ends by the signal', async () => {
+    const child = startFixture('logAndExit.js', [url, 'interrupted', '10000', 'hang']);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => d.toString().includes('READY') && resolve());
+      child.on('exit', () => reject(new Error('fixture ended early')));
+    });
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGINT');
+    expect(await exited).toBe('SIGINT');
+    expect(await metrics('interrupted')).toEqual(expected);
+  });
+
+  test('a profiling run started and never stopped does not keep the process alive; its events are written', async () => {
+    const t0 = Date.now();
+    const r = await runFixture('profileNoStop.js', [url]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const store = openStore(url);
+    const rows = await store.queryEvents('nostop', {});
+    await store.close();
+    expect(rows.filter((e) => e.event === 'metric').map((e) => e.value)).toEqual([1]);
+    expect(rows.filter((e) => e.event === 'profile' && e.key === 'profile_dt').length).toBeGreaterThanOrEqual(
+      2,
+    );
+  });
+
   test('killed with SIGKILL 3 s after its last logMetric: none lost', async () => {
     const child = startFixture('logAndExit.js', [url, 'killed', '10000', 'hang']);
     await new Promise<void>((resolve, reject) => {

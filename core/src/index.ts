@@ -72,6 +72,7 @@ export { isJsonPlain, isStructuredClonable, isBinary, isTypedArray } from './obj
 export { INLINE_LIMIT_BYTES } from './objects/builtinBackends';
 export {
   classifyArtifact,
+  eagerWrite,
   encodeArtifact,
   decodeArtifact,
   artifactReferences,

@@ -29,6 +29,14 @@ const NOT_METRICS = new Set(['batch', 'size', 'num_steps']);
 
 let linkedTo: Tfjs | undefined;
 
+/** Models being trained with an explicit TensorflowCallback: autolog leaves those to it. */
+const explicitlyTracked = new WeakSet<object>();
+
+/** Whether an explicit TensorflowCallback tracks the current training of `model`. */
+export function trackedExplicitly(model: object | null): boolean {
+  return model !== null && explicitlyTracked.has(model);
+}
+
 /**
  * tfjs only treats a callback as one when it is an instance of its BaseCallback. tfjs is an
  * optional peer loaded at run time, so the class cannot `extends` it statically: on first use
@@ -92,12 +100,25 @@ export class TensorflowCallback {
 
   setModel(model: LayersModel): void {
     this.model = model;
+    if (!this.viaAutolog()) explicitlyTracked.add(model);
+  }
+
+  /** Whether tfjs created this callback through autolog (then an explicit one takes precedence). */
+  protected viaAutolog(): boolean {
+    return false;
   }
 
   async onTrainBegin(_logs?: Logs): Promise<void> {
     this.globalBatch = 0;
     this.exp = this.explicit ?? activeExperiment();
-    if (!this.exp || this.exp.currentRun === undefined) {
+    let currentRun: number | undefined;
+    try {
+      currentRun = this.exp?.currentRun;
+    } catch (error) {
+      // a handle whose experiment is not open yet (e.g. `recreate`): not tracked, never thrown into fit
+      this.onError(error, 'TensorflowCallback');
+    }
+    if (!this.exp || currentRun === undefined) {
       if (!this.warnedInactive)
         diag(
           this.exp
@@ -127,6 +148,7 @@ export class TensorflowCallback {
   }
 
   async onTrainEnd(_logs?: Logs): Promise<void> {
+    if (this.model && !this.viaAutolog()) explicitlyTracked.delete(this.model);
     const exp = this.exp;
     if (!exp) return;
     if (this.opts.saveModel && this.model)

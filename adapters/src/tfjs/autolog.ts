@@ -1,7 +1,7 @@
 import type { Logs } from '@tensorflow/tfjs';
 import type { OmegaTrackingProxy } from '@omega-track/core';
 import type { TensorflowCallbackOptions, TrackingTarget } from './TensorflowCallback';
-import { TensorflowCallback } from './TensorflowCallback';
+import { TensorflowCallback, trackedExplicitly } from './TensorflowCallback';
 import { loadTfjs } from './loadTfjs';
 
 interface AutologState {
@@ -25,9 +25,16 @@ class AutologCallback extends TensorflowCallback {
     this.enabled = state.enabled;
   }
 
-  override async onTrainBegin(logs?: Logs): Promise<void> {
-    if (this.enabled) await super.onTrainBegin(logs);
+  protected override viaAutolog(): boolean {
+    return true;
   }
+
+  override async onTrainBegin(logs?: Logs): Promise<void> {
+    // a fit with its own TensorflowCallback is tracked by that one, not twice
+    if (this.enabled && !trackedExplicitly(this.model)) await super.onTrainBegin(logs);
+  }
+
+  // the other hooks do nothing when onTrainBegin chose not to track (no experiment is set)
 }
 
 /**
@@ -37,6 +44,8 @@ class AutologCallback extends TensorflowCallback {
  * turns it off.
  */
 export function autolog(exp?: TrackingTarget | OmegaTrackingProxy, opts?: TensorflowCallbackOptions): void {
+  // bad options fail here, at the call, not in every later fit
+  new TensorflowCallback(exp, opts);
   state = { enabled: true, exp: exp, opts };
   if (registered) return;
   // verbosity level 0: every fit, whatever its `verbose` setting

@@ -48,7 +48,7 @@ export type ArtifactContent =
  * object does not change what was logged. Every provider stores the result its own way.
  */
 export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactContent {
-  if (obj instanceof Metadata) return { format: 'metadata', data: obj.toJSON() };
+  if (obj instanceof Metadata) return { format: 'metadata', data: structuredClone(obj.toJSON()) };
   const modelBackend = models.backendFor(obj);
   if (modelBackend && !modelBackend.generic) return { format: 'model', model: obj, backend: modelBackend };
   if (isBinary(obj))
@@ -61,7 +61,7 @@ export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactCon
     // the caller may keep mutating its array after logging it: large ones are copied now
     if (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES)
       return { format: 'dataset', snapshot: structuredClone(obj) };
-    return { format: 'type', data: obj };
+    return { format: 'type', data: structuredClone(obj) };
   }
   if (isStructuredClonable(obj)) return { format: 'serialized', bytes: v8.serialize(obj) };
   return { format: 'repr', data: util.inspect(obj, { depth: 4, breakLength: Infinity }) };
@@ -92,8 +92,7 @@ export function encodeArtifact(
       const obj = content.format === 'model' ? content.model : content.snapshot;
       return {
         value: { name, format: content.format, data: target },
-        write: async () =>
-          void (await store.put(obj, target, { attributes: { experiment, artifact: name } })),
+        write: eagerWrite(() => store.put(obj, target, { attributes: { experiment, artifact: name } })),
       };
     }
     case 'binary':
@@ -106,6 +105,22 @@ export function encodeArtifact(
       };
     }
   }
+}
+
+/**
+ * Starts a write now — a model is saved as it is when logged, not as it is when the queue is
+ * written — and hands the queue a function that waits for it, and tries again if it failed.
+ */
+export function eagerWrite(start: () => Promise<unknown>): () => Promise<void> {
+  let attempt = start();
+  // handled here so an early failure is not an unhandled rejection; the queue sees it when it waits
+  attempt.catch(() => undefined);
+  let first = true;
+  return async () => {
+    if (!first) attempt = start();
+    first = false;
+    await attempt;
+  };
 }
 
 function inline(name: string, format: ArtifactValue['format'], data: unknown): EncodedArtifact {

@@ -75,7 +75,8 @@ export async function resolveQuery(query: EventQuery = {}, ctx: RunContext): Pro
       return r;
     });
     const latest = runs.some((r) => r < 0) ? ((await ctx.latestRun()) ?? 0) : 0;
-    out.runs = runs.map((r) => relativeRun(r, latest));
+    // a run further back than the first does not exist: it matches nothing (run 0)
+    out.runs = runs.map((r) => (r < 0 ? Math.max(0, latest + 1 + r) : r));
   }
   if (query.event !== undefined) out.events = stringList(query.event, 'event');
   if (query.key !== undefined) out.keys = stringList(query.key, 'key');

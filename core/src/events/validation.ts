@@ -58,9 +58,19 @@ export function validateValue(value: unknown, what = 'value'): void {
   }
 }
 
+/** The key valueCodec tags non-finite numbers with; a user object may not use it. */
+const RESERVED_KEY = '$omega.nonfinite';
+
 function checkObject(value: object, path: string, stack: object[]): void {
   if (stack.includes(value)) throw new TrackingInputError(`${path} is circular: it contains itself`);
   if (value instanceof Date) return;
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
+    throw new TrackingInputError(
+      `${path} cannot be stored as an event value: a ${value.constructor?.name ?? 'class instance'} is not JSON data (log it as an artifact)`,
+    );
+  if (!Array.isArray(value) && RESERVED_KEY in value)
+    throw new TrackingInputError(`${path} uses the key '${RESERVED_KEY}', which omega-track reserves`);
   stack.push(value);
   const entries: Array<[string, unknown]> = Array.isArray(value)
     ? value.map((v, i) => [`[${i}]`, v])

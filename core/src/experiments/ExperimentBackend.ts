@@ -170,7 +170,12 @@ export class ExperimentBackend {
             options: { ...unsaved.config.options, ...resolved.settings() },
           };
           await this.saveIfChanged(name, unsaved.stored, config);
-        } else resolved = await this.open(name, opts);
+        } else {
+          const opened = await this.open(name, opts);
+          // a synchronous access may have created the provider meanwhile: that one is in use
+          if (resolved) this.live.delete(opened);
+          else resolved = opened;
+        }
         unsaved = undefined;
         return resolved;
       })().catch((error: unknown) => {

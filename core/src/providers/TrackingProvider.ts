@@ -14,6 +14,7 @@ import type {
   TrackingEvent,
 } from '../events/types';
 import { BASE_FIELDS } from '../events/types';
+import { decodeValue, encodeValue } from '../events/valueCodec';
 import {
   MAX_NAME_LENGTH,
   validateExperimentName,
@@ -27,6 +28,11 @@ import { systemInfo } from './systemInfo';
 
 /** Options of `start()` (none yet; kept so providers can grow options without breaking calls). */
 export type StartOptions = Record<string, never>;
+
+/** A deep copy as the value will be read back (JSON, non-finite numbers kept, Dates as text). */
+function snapshot(value: object): unknown {
+  return decodeValue(encodeValue(value));
+}
 
 /** Options of `stop()`. */
 export interface StopOptions {
@@ -73,7 +79,15 @@ export abstract class TrackingProvider {
   constructor(experiment: string, context: ProviderContext) {
     this.experiment = validateExperimentName(experiment);
     this.options = context.options;
-    this.onError = context.onError ?? defaultErrorHandler;
+    const handler = context.onError ?? defaultErrorHandler;
+    // the handler is called from timers and exit hooks: if it throws, that must go nowhere
+    this.onError = (error, ctx) => {
+      try {
+        handler(error, ctx);
+      } catch {
+        // a failing error handler is not the training's problem
+      }
+    };
   }
 
   /** The run recording calls go to, undefined before start(), use() or run(). */
@@ -172,7 +186,7 @@ export abstract class TrackingProvider {
     const template = this.makeEvent(event, key, null, opts);
     const events = values.map((value) => {
       validateValue(value);
-      return { ...template, value };
+      return { ...template, value: typeof value === 'object' && value !== null ? snapshot(value) : value };
     });
     if (events.length) this.record(events);
   }
@@ -222,7 +236,8 @@ export abstract class TrackingProvider {
     const { userid, ...rest } = fields;
     if (userid !== undefined) this.userid = validateKey(userid, 'userid');
     this.checkExtras(rest);
-    this.extras = Object.keys(rest).length || this.extras ? { ...this.extras, ...rest } : undefined;
+    this.extras =
+      Object.keys(rest).length || this.extras ? { ...this.extras, ...(snapshot(rest) as object) } : undefined;
   }
 
   /**
@@ -269,7 +284,11 @@ export abstract class TrackingProvider {
     validateKey(event, 'event');
     // no key at all means the event name (start, stop); an empty string is a mistake
     key = validateKey(key === undefined || key === null ? event : key);
-    if (typeof value !== 'number') validateValue(value);
+    if (typeof value !== 'number') {
+      validateValue(value);
+      // the caller may change the object after logging it: what is recorded is what it was now
+      if (typeof value === 'object' && value !== null) value = snapshot(value);
+    }
     let step: number | null = null;
     let dt: number;
     let extra: Record<string, unknown> | undefined;
@@ -283,7 +302,7 @@ export abstract class TrackingProvider {
       dt = resolveEventTime(d);
       if (Object.keys(rest).length) {
         this.checkExtras(rest);
-        extra = rest;
+        extra = snapshot(rest) as Record<string, unknown>;
       }
     } else throw new TrackingInputError(`options must be a step number or an object, got ${typeof opts}`);
     if (this.run_ === undefined) throw new NoActiveRunError(this.experiment);

@@ -11,6 +11,16 @@ export interface ExitFlushable {
 const registered = new Set<ExitFlushable>();
 let installed = false;
 
+function flushAllSync(): void {
+  for (const p of registered) {
+    try {
+      if (p.hasPending()) p.flushSync();
+    } catch {
+      // nothing can be reported or retried any more
+    }
+  }
+}
+
 function install(): void {
   if (installed) return;
   installed = true;
@@ -18,16 +28,17 @@ function install(): void {
   process.on('beforeExit', () => {
     for (const p of registered) if (p.hasPending()) void p.flush();
   });
+  // Ctrl-C or a polite kill: write what is queued, then let the signal do what it would have
+  // done — unless the program handles the signal itself, in which case it decides.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      flushAllSync();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.once(signal, onSignal);
+  }
   // process.exit() or the last moment: only synchronous writes can still happen.
-  process.on('exit', () => {
-    for (const p of registered) {
-      try {
-        if (p.hasPending()) p.flushSync();
-      } catch {
-        // nothing can be reported or retried any more
-      }
-    }
-  });
+  process.on('exit', flushAllSync);
 }
 
 /** Makes sure `provider`'s queue is written when the process exits. */

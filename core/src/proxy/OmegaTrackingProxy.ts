@@ -59,7 +59,14 @@ export class OmegaTrackingProxy {
             >;
             return provider[prop](...args);
           };
-        const provider = target.resolver.current() as unknown as Record<PropertyKey, unknown>;
+        let provider: Record<PropertyKey, unknown>;
+        try {
+          provider = target.resolver.current() as unknown as Record<PropertyKey, unknown>;
+        } catch (error) {
+          // `await proxy`, inspection and the like ask for `then` and symbols: not a provider member
+          if (prop === 'then' || typeof prop === 'symbol') return undefined;
+          throw error;
+        }
         const member = provider[prop];
         if (typeof member !== 'function') return member;
         // bind once per provider and member: logMetric in a training loop must not allocate

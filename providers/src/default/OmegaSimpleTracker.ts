@@ -40,7 +40,12 @@ import { EventColumns } from './EventColumns';
 interface QueuedBatch {
   events: EventColumns;
   beforeWrite?: () => Promise<void>;
+  /** Failed attempts at writing the content (`beforeWrite`). */
+  attempts: number;
 }
+
+/** Tries at writing an artifact's content before it is given up (events wait meanwhile). */
+const MAX_CONTENT_ATTEMPTS = 5;
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_MAX_BUFFER = 1000;
@@ -124,10 +129,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
    */
   override logSystem(key = 'system', value?: unknown, opts?: EventOptions): void {
     if (value !== undefined) return super.logSystem(key, value, opts);
-    const info = systemInfo();
-    const event = this.makeEvent('system', key, info, opts);
+    const event = this.makeEvent('system', key, systemInfo(), opts);
     this.record([event], async () => {
-      Object.assign(info, { machine: await machineFacts() });
+      Object.assign(event.value as object, { machine: await machineFacts() });
     });
   }
 
@@ -150,8 +154,15 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   async activeRun(run?: number): Promise<number> {
     if (run !== undefined) {
-      this.run_ = positiveInt(run, 'run', 1);
-      return this.run_;
+      positiveInt(run, 'run', 1);
+      const latest = (await this.log.latestRun(this.experiment)) ?? 0;
+      // a run that was never started would later collide with the run start() hands out
+      if (run > latest)
+        throw new TrackingInputError(
+          `experiment '${this.experiment}' has no run ${run} (its latest is ${latest || 'none'}); use start() for a new one`,
+        );
+      this.run_ = run;
+      return run;
     }
     const latest = await this.log.latestRun(this.experiment);
     if (latest !== undefined && (await this.status(latest)) === 'STARTED') {
@@ -261,7 +272,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     let target = this.queue[this.queue.length - 1];
     // content that must be written first starts a batch of its own, so it lands before its event
     if (!target || beforeWrite || target.beforeWrite)
-      this.queue.push((target = { events: new EventColumns(), beforeWrite }));
+      this.queue.push((target = { events: new EventColumns(), beforeWrite, attempts: 0 }));
     for (const e of events)
       target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
     this.queued(events.length);
@@ -279,7 +290,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
     let target = this.queue[this.queue.length - 1];
-    if (!target || target.beforeWrite) this.queue.push((target = { events: new EventColumns() }));
+    if (!target || target.beforeWrite)
+      this.queue.push((target = { events: new EventColumns(), attempts: 0 }));
     target.events.push(run, event, key, value, step, dt, userid, extra);
     this.queued(1);
   }
@@ -335,7 +347,19 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
         try {
           for (const batch of batches) {
             if (batch.beforeWrite) {
-              await batch.beforeWrite();
+              try {
+                await batch.beforeWrite();
+              } catch (error) {
+                // artifact content that cannot be written (a disposed model, an outage that
+                // lasts) must not hold up every later event: after a few tries it is given up
+                if (++batch.attempts < MAX_CONTENT_ATTEMPTS) throw error;
+                this.onError(
+                  error,
+                  `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`,
+                );
+                done++;
+                continue;
+              }
               batch.beforeWrite = undefined;
             }
             await this.log.appendEvents(this.experiment, batch.events.toEvents());

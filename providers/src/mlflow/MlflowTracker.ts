@@ -16,6 +16,7 @@ import {
   classifyArtifact,
   decodeArtifact,
   decodeValue,
+  eagerWrite,
   defaultErrorHandler,
   encodeValue,
   validateKey,
@@ -218,15 +219,19 @@ export class MlflowTracker extends OmegaProfilingTracker {
           content.format === 'model' ? content.backend : this.datasets.backendFor(content.snapshot);
         if (!backend) throw new TrackingInputError(`no backend stores a ${content.format} like '${name}'`);
         const obj = content.format === 'model' ? content.model : content.snapshot;
+        // the model is saved as it is now; the files are spooled when the queue gets to them
+        let collected: SpooledFiles['files'] = [];
+        const save = eagerWrite(async () => {
+          const out = new FileCollector();
+          const result = await backend.put(obj, { store: out, blobPrefix: `${dir}/` });
+          const entry = { kind: result.kind, attributes: result.attributes ?? {}, data: result.data };
+          out.files.push({ path: `${dir}/entry.json`, data: Buffer.from(encodeValue(entry)) });
+          collected = out.files;
+        });
+        const files = async (): Promise<SpooledFiles['files']> => (await save(), collected);
         return {
           value: { name, format: content.format, data: { path: dir, kind: backend.kind } },
-          write: async () => {
-            const files = new FileCollector();
-            const result = await backend.put(obj, { store: files, blobPrefix: `${dir}/` });
-            const entry = { kind: result.kind, attributes: result.attributes ?? {}, data: result.data };
-            files.files.push({ path: `${dir}/entry.json`, data: Buffer.from(encodeValue(entry)) });
-            spoolFiles(files.files);
-          },
+          write: async () => spoolFiles(await files()),
         };
       }
     }

@@ -87,10 +87,15 @@ export class BackgroundProfiler {
     return this.alive;
   }
 
-  /** Starts sampling; steps count from 0. Does nothing if already running. */
-  start(): void {
+  /** The step the next sample gets. */
+  get nextStep(): number {
+    return this.step;
+  }
+
+  /** Starts sampling, numbering samples from `firstStep`. Does nothing if already running. */
+  start(firstStep = 0): void {
     if (this.running) return;
-    this.step = 0;
+    this.step = firstStep;
     this.spawn();
   }
 
@@ -115,8 +120,6 @@ export class BackgroundProfiler {
     };
     const worker = new Worker(workerScript(), { workerData: config });
     this.alive++;
-    // the profiler must not keep a finished program alive
-    worker.unref();
     worker.on('message', (message: WorkerSample | { error: string }) => {
       if (generation !== this.generation) return;
       this.heap[0] = process.memoryUsage().heapUsed;
@@ -131,6 +134,9 @@ export class BackgroundProfiler {
     });
     worker.on('error', (error) => this.onError(error, 'profiler'));
     worker.on('exit', () => this.alive--);
+    // after the listeners: adding a 'message' listener refs the worker again, and the profiler
+    // must not keep a finished program alive
+    worker.unref();
     this.worker = worker;
   }
 }

@@ -23,6 +23,8 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
   readonly profiler: BackgroundProfiler;
   private samplesHeld: number;
   private held: PendingEvent[][] = [];
+  /** The run the profiler's step count belongs to. */
+  private profiledRun: number | undefined;
 
   constructor(experiment: string, context: ProviderContext, log?: EventLog) {
     super(experiment, context, log);
@@ -59,7 +61,17 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
 
   override async startRuntime(): Promise<void> {
     await super.startRuntime();
-    if (this.currentRun !== undefined) this.profiler.start();
+    const run = this.currentRun;
+    if (run === undefined) return;
+    if (this.profiler.running) {
+      if (run === this.profiledRun) return;
+      // a new run while profiling: its samples are numbered from 0
+      await this.profiler.stop();
+      this.releaseSamples();
+    }
+    // steps count samples from the start of the run: a restart within the same run goes on
+    this.profiler.start(run === this.profiledRun ? this.profiler.nextStep : 0);
+    this.profiledRun = run;
   }
 
   override async stopRuntime(): Promise<void> {

@@ -4,7 +4,14 @@ import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
-import { NAME_MARK, decodeChunk, encodeChunks, rowFilter, sortByTime } from '../chunks/EventChunk';
+import {
+  CHUNK_SIZE,
+  NAME_MARK,
+  decodeChunk,
+  encodeChunks,
+  rowFilter,
+  sortByTime,
+} from '../chunks/EventChunk';
 import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, Store } from '../Store';
 
@@ -117,8 +124,9 @@ export class SqliteStore implements Store {
 
   async listEntries(bucket: Bucket, prefix = ''): Promise<MetadataEntry[]> {
     const rows = this.db
-      .prepare('SELECT * FROM entries WHERE bucket = ? AND substr(name, 1, ?) = ? ORDER BY name')
-      .all(bucket, prefix.length, prefix) as EntryRow[];
+      // length() counts characters as substr() does (JS .length counts UTF-16 units)
+      .prepare('SELECT * FROM entries WHERE bucket = ? AND substr(name, 1, length(?)) = ? ORDER BY name')
+      .all(bucket, prefix, prefix) as EntryRow[];
     return rows.map(toEntry);
   }
 
@@ -141,7 +149,7 @@ export class SqliteStore implements Store {
   async queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]> {
     const { where, params } = chunkWhere(experiment, query);
     const chunks = this.db
-      .prepare(`SELECT run, payload FROM chunks WHERE ${where} ORDER BY min_dt, id`)
+      .prepare(`SELECT run, payload FROM chunks WHERE ${where} ORDER BY id`)
       .raw(true)
       .all(params) as Array<[number, Buffer]>;
     // chunks hold one run each and are selected by run in SQL
@@ -172,10 +180,15 @@ export class SqliteStore implements Store {
     let remaining = query.limit ?? Infinity;
     let pending: TrackingEvent[] = [];
     let batch: TrackingEvent[] = [];
+    // ties in time keep insertion order, as in queryEvents: chunk id, then position in the chunk
+    const order = new Map<TrackingEvent, number>();
+    const byTimeThenInsertion = (a: TrackingEvent, b: TrackingEvent): number =>
+      a.dt.getTime() - b.dt.getTime() || order.get(a)! - order.get(b)!;
     for (let i = 0; i < metas.length && remaining > 0; i++) {
       const payload = this.chunkPayload.get(metas[i].id) as Buffer | undefined;
-      if (payload) decodeChunk(experiment, metas[i].run, payload, filter, pending);
-      sortByTime(pending);
+      const rows = payload ? decodeChunk(experiment, metas[i].run, payload, filter) : [];
+      rows.forEach((row, k) => order.set(row, metas[i].id * CHUNK_SIZE + k));
+      pending = pending.concat(rows).sort(byTimeThenInsertion);
       // Chunks come in order of their earliest event: whatever is older than the next chunk's
       // earliest event can no longer be preceded by anything, so it goes out now.
       const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
@@ -193,6 +206,7 @@ export class SqliteStore implements Store {
           batch = [];
         }
       }
+      for (let j = 0; j < ready; j++) order.delete(pending[j]);
       pending = pending.slice(ready);
     }
     if (batch.length) yield batch;
@@ -226,7 +240,7 @@ export class SqliteStore implements Store {
   }
 
   async deleteBlobs(prefix: string): Promise<number> {
-    return this.db.prepare('DELETE FROM blobs WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix)
+    return this.db.prepare('DELETE FROM blobs WHERE substr(key, 1, length(?)) = ?').run(prefix, prefix)
       .changes;
   }
 
