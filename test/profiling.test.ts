@@ -76,17 +76,17 @@ describe('the profiling provider', () => {
 
   test('samples keep arriving on time while the main thread is busy for 1 s', async () => {
     const exp = om.runtime.experiment<OmegaProfilingTracker>('busy', { provider: 'profiling' }) as Profiled;
-    exp.profiler.interval = 0.1;
+    exp.profiler.interval = 0.2;
     await exp.run(async () => {
-      await sleep(300);
+      await sleep(500);
       const until = Date.now() + 1000;
       while (Date.now() < until) Math.sqrt(Math.random());
-      await sleep(300);
+      await sleep(500);
     });
     const times = profileRows(await exp.data(), 'profile_dt').map((r) => r.dt.getTime());
-    expect(times.length).toBeGreaterThanOrEqual(12);
+    expect(times.length).toBeGreaterThanOrEqual(8);
     const gaps = times.slice(1).map((t, i) => t - times[i]);
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(200);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(400);
   });
 
   test('no profile events after stop()', async () => {
@@ -116,7 +116,7 @@ describe('the profiling provider', () => {
     b.profiler.interval = 0.15;
     await a.start();
     await b.start();
-    await sleep(500);
+    await sleep(900);
     await a.stop();
     const bAtStop = profileRows(await b.data(), 'profile_dt').length;
     await sleep(500);

@@ -9,6 +9,7 @@ import type { ProviderContext } from '../providers/ProviderContext';
 import type { TrackingProvider } from '../providers/TrackingProvider';
 import type { ProviderRegistry } from '../registry/ProviderRegistry';
 import type { MetadataEntry, Store } from '../store/Store';
+import { WeakMembers } from '../providers/weakSet';
 import { deleteExperimentData } from './deleteExperimentData';
 
 /** The stored configuration of an experiment (JSON, never code). */
@@ -42,8 +43,8 @@ export const EXPERIMENT_PREFIX = 'experiments/';
  * `experiment.tracker`, and creates the providers they name.
  */
 export class ExperimentBackend {
-  /** Every provider created, so `shutdownAll()` can flush them when `om` closes. */
-  private readonly live = new Set<TrackingProvider>();
+  /** Every provider created and still in use, so `shutdownAll()` can flush them when `om` closes. */
+  private readonly live = new WeakMembers<TrackingProvider>();
 
   constructor(
     private readonly store: Store,
@@ -136,8 +137,10 @@ export class ExperimentBackend {
 
   /** Flushes and shuts down every provider this backend created. */
   async shutdownAll(): Promise<void> {
-    for (const provider of this.live) await provider.shutdown();
-    this.live.clear();
+    for (const provider of [...this.live]) {
+      await provider.shutdown();
+      this.live.delete(provider);
+    }
   }
 
   /**

@@ -1,3 +1,5 @@
+import { WeakMembers } from './weakSet';
+
 /** A provider with queued events that must not be lost when the process ends. */
 export interface ExitFlushable {
   /** Whether anything is queued. */
@@ -8,7 +10,7 @@ export interface ExitFlushable {
   flushSync(): void;
 }
 
-const registered = new Set<ExitFlushable>();
+const registered = new WeakMembers<ExitFlushable>();
 let installed = false;
 
 function flushAllSync(): void {
