@@ -9,6 +9,9 @@ import { describeProviderContract } from './contract/providerContract';
 import { FakeMlflowServer } from './mlflow/FakeMlflowServer';
 import { collectDiag, sleep, tempDir } from './helpers/tmp';
 
+// tfjs prints an 'install tfjs-node' banner unless it knows it runs under test
+tf.env().set('IS_TEST', true);
+
 setDiagWriter(() => undefined);
 jest.setTimeout(120_000);
 

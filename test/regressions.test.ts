@@ -4,6 +4,9 @@ import { TensorflowCallback, TrackingInputError, autolog, omega, setDiagWriter }
 import { FlakyStore } from './helpers/FlakyStore';
 import { sleep } from './helpers/tmp';
 
+// tfjs prints an 'install tfjs-node' banner unless it knows it runs under test
+tf.env().set('IS_TEST', true);
+
 setDiagWriter(() => undefined);
 
 /** Behaviour found in review: each test pins one case that used to go wrong. */

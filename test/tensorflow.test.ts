@@ -12,6 +12,9 @@ import {
 import { FlakyStore } from './helpers/FlakyStore';
 import { collectDiag } from './helpers/tmp';
 
+// tfjs prints an 'install tfjs-node' banner unless it knows it runs under test
+tf.env().set('IS_TEST', true);
+
 jest.setTimeout(120_000);
 
 function makeModel(seed = 1): LayersModel {
