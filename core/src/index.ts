@@ -34,7 +34,7 @@ export {
 } from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
 export { resolveTime, resolveEventTime } from './events/time';
-export { resolveQuery } from './events/query';
+export { resolveQuery, windowRows } from './events/query';
 export type { RunContext } from './events/query';
 export { runsFromEvents, summarize, quantile, stopStatus } from './events/stats';
 export { TrackingProvider } from './providers/TrackingProvider';
@@ -57,6 +57,7 @@ export { SqliteStore } from './store/sqlite/SqliteStore';
 export {
   encodeChunk,
   encodeChunks,
+  groupByRun,
   decodeChunk,
   rowFilter,
   sortByTime,

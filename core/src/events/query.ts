@@ -105,3 +105,10 @@ export async function resolveQuery(query: EventQuery = {}, ctx: RunContext): Pro
 function relativeRun(run: number, latest: number): number {
   return run < 0 ? Math.max(1, latest + 1 + run) : run;
 }
+
+/** The `offset`/`limit` window of a query over rows already filtered and sorted. */
+export function windowRows<T>(rows: T[], q: ResolvedQuery): T[] {
+  if (q.offset === undefined && q.limit === undefined) return rows;
+  const from = q.offset ?? 0;
+  return rows.slice(from, q.limit === undefined ? undefined : from + q.limit);
+}

@@ -34,6 +34,16 @@ function snapshot(value: object): unknown {
   return decodeValue(encodeValue(value));
 }
 
+/**
+ * An event value as it is recorded: checked (TrackingInputError if it cannot be stored) and, if
+ * it is an object, copied — the caller may change the object after logging it.
+ */
+function recordedValue(value: unknown): unknown {
+  if (typeof value === 'number') return value;
+  validateValue(value);
+  return typeof value === 'object' && value !== null ? snapshot(value) : value;
+}
+
 /** Options of `stop()`. */
 export interface StopOptions {
   status?: 'STOPPED' | 'FAILED';
@@ -184,10 +194,7 @@ export abstract class TrackingProvider {
   logEvents(event: string, key: string, values: readonly unknown[], opts?: EventOptions): void {
     if (!Array.isArray(values)) throw new TrackingInputError('logEvents takes an array of values');
     const template = this.makeEvent(event, key, null, opts);
-    const events = values.map((value) => {
-      validateValue(value);
-      return { ...template, value: typeof value === 'object' && value !== null ? snapshot(value) : value };
-    });
+    const events = values.map((value) => ({ ...template, value: recordedValue(value) }));
     if (events.length) this.record(events);
   }
 
@@ -284,11 +291,7 @@ export abstract class TrackingProvider {
     validateKey(event, 'event');
     // no key at all means the event name (start, stop); an empty string is a mistake
     key = validateKey(key === undefined || key === null ? event : key);
-    if (typeof value !== 'number') {
-      validateValue(value);
-      // the caller may change the object after logging it: what is recorded is what it was now
-      if (typeof value === 'object' && value !== null) value = snapshot(value);
-    }
+    value = recordedValue(value);
     let step: number | null = null;
     let dt: number;
     let extra: Record<string, unknown> | undefined;

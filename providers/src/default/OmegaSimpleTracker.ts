@@ -269,10 +269,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   protected record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void {
     if (this.isShutdown) return this.dropAfterShutdown();
-    let target = this.queue[this.queue.length - 1];
-    // content that must be written first starts a batch of its own, so it lands before its event
-    if (!target || beforeWrite || target.beforeWrite)
-      this.queue.push((target = { events: new EventColumns(), beforeWrite, attempts: 0 }));
+    const target = this.batchFor(beforeWrite);
     for (const e of events)
       target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
     this.queued(events.length);
@@ -289,11 +286,20 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     extra: Record<string, unknown> | undefined,
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
-    let target = this.queue[this.queue.length - 1];
-    if (!target || target.beforeWrite)
-      this.queue.push((target = { events: new EventColumns(), attempts: 0 }));
-    target.events.push(run, event, key, value, step, dt, userid, extra);
+    this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra);
     this.queued(1);
+  }
+
+  /**
+   * The batch new events join: the last one, unless content must be written first (an
+   * artifact's), which starts a batch of its own so that it lands before its event.
+   */
+  private batchFor(beforeWrite: (() => Promise<void>) | undefined): QueuedBatch {
+    const last = this.queue[this.queue.length - 1];
+    if (last && !beforeWrite && !last.beforeWrite) return last;
+    const batch: QueuedBatch = { events: new EventColumns(), beforeWrite, attempts: 0 };
+    this.queue.push(batch);
+    return batch;
   }
 
   private dropAfterShutdown(): void {

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLog, PendingEvent, ResolvedQuery, Store, TrackingEvent } from '@omega-track/core';
-import { TrackingError, decodeValue, encodeValue, rowFilter } from '@omega-track/core';
+import {
+  TrackingError,
+  decodeValue,
+  encodeValue,
+  groupByRun,
+  rowFilter,
+  windowRows,
+} from '@omega-track/core';
 import type { MlflowClient } from './MlflowClient';
 import type { MlflowSender, EventLine } from './MlflowSender';
 import { EVENTS_DIR } from './MlflowSender';
@@ -86,13 +93,7 @@ export class MlflowEventLog implements EventLog {
   }
 
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
-    const byRun = new Map<number, PendingEvent[]>();
-    for (const e of events) {
-      let list = byRun.get(e.run);
-      if (!list) byRun.set(e.run, (list = []));
-      list.push(e);
-    }
-    for (const [run, list] of byRun)
+    for (const [run, list] of groupByRun(events))
       this.spool.append(this.client.baseUrl, experiment, run, 'events', Buffer.from(encodeValue(list)));
     this.sender.kick();
   }
@@ -257,9 +258,7 @@ export class MlflowEventLog implements EventLog {
       .filter((r) => !filter || filter(r.row))
       .sort((a, b) => a.row.dt.getTime() - b.row.dt.getTime() || a.rank - b.rank || a.o - b.o)
       .map((r) => r.row);
-    if (q.offset === undefined && q.limit === undefined) return sorted;
-    const from = q.offset ?? 0;
-    return sorted.slice(from, q.limit === undefined ? undefined : from + q.limit);
+    return windowRows(sorted, q);
   }
 
   /** The experiment's MLflow runs that are omega runs, with their numbers. */

@@ -45,16 +45,21 @@ interface Packed {
 /** The delimiter around names in the `events`/`keys` pruning columns. */
 export const NAME_MARK = '\u0001';
 
-/** Splits events into chunks of one run each, in order, at most CHUNK_SIZE long. */
-export function encodeChunks(events: readonly PendingEvent[]): EncodedChunk[] {
+/** Events grouped by run, each group in logging order. */
+export function groupByRun(events: readonly PendingEvent[]): Map<number, PendingEvent[]> {
   const byRun = new Map<number, PendingEvent[]>();
   for (const e of events) {
     let list = byRun.get(e.run);
     if (!list) byRun.set(e.run, (list = []));
     list.push(e);
   }
+  return byRun;
+}
+
+/** Splits events into chunks of one run each, in order, at most CHUNK_SIZE long. */
+export function encodeChunks(events: readonly PendingEvent[]): EncodedChunk[] {
   const out: EncodedChunk[] = [];
-  for (const list of byRun.values())
+  for (const list of groupByRun(events).values())
     for (let i = 0; i < list.length; i += CHUNK_SIZE) out.push(encodeChunk(list.slice(i, i + CHUNK_SIZE)));
   return out;
 }

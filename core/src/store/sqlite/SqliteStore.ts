@@ -3,6 +3,7 @@ import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { TrackingInputError } from '../../errors/TrackingInputError';
+import { windowRows } from '../../events/query';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import {
   CHUNK_SIZE,
@@ -157,9 +158,7 @@ export class SqliteStore implements Store {
     const rows: TrackingEvent[] = [];
     for (const [run, payload] of chunks) decodeChunk(experiment, run, payload, filter, rows);
     sortByTime(rows);
-    if (query.offset === undefined && query.limit === undefined) return rows;
-    const from = query.offset ?? 0;
-    return rows.slice(from, query.limit === undefined ? undefined : from + query.limit);
+    return windowRows(rows, query);
   }
 
   async *iterateEvents(
