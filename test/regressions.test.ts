@@ -139,7 +139,8 @@ describe('the handle and the queue', () => {
     };
     exp.logArtifact(model, 'model');
     exp.logMetric('after', 1);
-    for (let i = 0; i < 50 && !errors.some((e) => e.includes('giving up')); i++) await sleep(20);
+    // retries back off (0.1, 0.2, 0.4, 0.8 s): the fifth try comes after ~1.5 s
+    for (let i = 0; i < 250 && !errors.some((e) => e.includes('giving up')); i++) await sleep(20);
     expect(calls).toBeGreaterThanOrEqual(5);
     expect(errors.some((e) => e.includes("giving up an artifact of 'disposed' after 5 attempts"))).toBe(true);
     await exp.stop();

@@ -16,6 +16,10 @@ export interface OmegaOptions {
   registry?: ProviderRegistry;
   /** Where recording-time failures go (default: one diagnostic line each). */
   onError?: ErrorHandler;
+  /** Create the store when there is none (default `true`); `false` for reading code. */
+  create?: boolean;
+  /** How long a write waits for another process's write lock (default 30 s, or OMEGA_LOCK_TIMEOUT_MS). */
+  lockTimeoutMs?: number;
 }
 
 /** An experiment handle typed with its provider's own members (e.g. `profiler`). */
@@ -52,7 +56,7 @@ export class Omega {
   private closing: Promise<void> | undefined;
 
   constructor(opts: OmegaOptions = {}) {
-    this.store = typeof opts.store === 'object' ? opts.store : openStore(opts.store);
+    this.store = typeof opts.store === 'object' ? opts.store : openStore(opts.store, { create: opts.create, lockTimeoutMs: opts.lockTimeoutMs });
     this.models = new ObjectStore(this.store, 'models');
     this.datasets = new ObjectStore(this.store, 'datasets');
     this.registry = opts.registry ?? new ProviderRegistry();

@@ -7,6 +7,8 @@ export { TrackingInputError } from './errors/TrackingInputError';
 export { UnknownProviderError } from './errors/UnknownProviderError';
 export { ProviderPackageNotInstalledError } from './errors/ProviderPackageNotInstalledError';
 export { NoActiveRunError } from './errors/NoActiveRunError';
+export { StoreError } from './errors/StoreError';
+export type { StoreErrorCode } from './errors/StoreError';
 export { diag, setDiagWriter, defaultErrorHandler, redactUrls, describeValue } from './diag/diag';
 export type { ErrorHandler, DiagWriter } from './diag/diag';
 export type {
@@ -38,7 +40,21 @@ export { resolveQuery, windowRows } from './events/query';
 export type { RunContext } from './events/query';
 export { runsFromEvents, summarize, quantile, stopStatus } from './events/stats';
 export { TrackingProvider } from './providers/TrackingProvider';
-export type { StartOptions, StopOptions, FlushOptions, IterateOptions } from './providers/TrackingProvider';
+export type {
+  StartOptions,
+  StopOptions,
+  FlushOptions,
+  FlushResult,
+  IterateOptions,
+} from './providers/TrackingProvider';
+export {
+  markCrashed,
+  isCrashed,
+  heartbeatIntervalMs,
+  crashAfterMs,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_CRASH_AFTER_MS,
+} from './providers/liveness';
 export type { ProviderContext } from './providers/ProviderContext';
 export { flushOnExit, forgetOnExit } from './providers/exitFlush';
 export type { ExitFlushable } from './providers/exitFlush';
@@ -52,8 +68,9 @@ export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment
 export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
 export { deleteExperimentData } from './experiments/deleteExperimentData';
-export type { Store, EventLog, MetadataEntry, Bucket } from './store/Store';
-export { SqliteStore } from './store/sqlite/SqliteStore';
+export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness } from './store/Store';
+export { SqliteStore, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/SqliteStore';
+export type { SqliteStoreOptions } from './store/sqlite/SqliteStore';
 export {
   encodeChunk,
   encodeChunks,
@@ -64,7 +81,8 @@ export {
   CHUNK_SIZE,
 } from './store/chunks/EventChunk';
 export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
-export { openStore, DEFAULT_STORE_URL } from './store/openStore';
+export { openStore, storeUrl, DEFAULT_STORE_URL } from './store/openStore';
+export type { OpenStoreOptions } from './store/openStore';
 export { ObjectStore } from './objects/ObjectStore';
 export type { PutOptions } from './objects/ObjectStore';
 export type { ObjectBackend, ObjectPutResult, ObjectWriteContext, BlobStore } from './objects/ObjectBackend';

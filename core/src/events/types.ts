@@ -1,5 +1,5 @@
 /** Status of a run: no events yet, running, stopped normally, or stopped by an error. */
-export type RunStatus = 'PENDING' | 'STARTED' | 'STOPPED' | 'FAILED';
+export type RunStatus = 'PENDING' | 'STARTED' | 'STOPPED' | 'FAILED' | 'CRASHED';
 
 /** Any JSON-like value an event can carry; numbers may be NaN or ±Infinity. */
 export type EventValue = unknown;

@@ -57,6 +57,18 @@ export interface FlushOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What `flush()` and `stop()` report: counts of this provider object (since it was created)
+ * of events written and dropped, and how many wait still. Events are dropped only when the
+ * in-memory queue is at its limit while the store cannot take them; each drop is counted here
+ * and said in a diagnostic line, never silent.
+ */
+export interface FlushResult {
+  written: number;
+  pending: number;
+  dropped: number;
+}
+
 /** Options of `iterate()`. */
 export interface IterateOptions {
   batchSize?: number;
@@ -107,8 +119,8 @@ export abstract class TrackingProvider {
 
   /** Starts a new run and records its `start` event; returns the run number. */
   abstract start(opts?: StartOptions): Promise<number>;
-  /** Records the `stop` event of the current run and flushes. */
-  abstract stop(opts?: StopOptions): Promise<void>;
+  /** Records the `stop` event of the current run and flushes (built-ins resolve with a FlushResult). */
+  abstract stop(opts?: StopOptions): Promise<FlushResult | void>;
   /** Joins the latest run if it is STARTED, else starts one; with `run`, uses that run. */
   abstract activeRun(run?: number): Promise<number>;
   /** The status of `run` (default: the current run, else the latest). Changes nothing. */
@@ -125,8 +137,12 @@ export abstract class TrackingProvider {
   abstract restoreArtifacts(query?: EventQuery): Promise<unknown[]>;
   /** Deletes all events and artifacts of the experiment; requires `{ force: true }`. */
   abstract clear(opts?: { force?: boolean }): Promise<void>;
-  /** Writes what is queued. Idempotent; never throws for storage failures. */
-  abstract flush(opts?: FlushOptions): Promise<void>;
+  /**
+   * Writes what is queued. Idempotent; never throws for storage failures: when the store fails,
+   * it resolves with what is still pending (retried in the background). Built-ins resolve with
+   * a FlushResult.
+   */
+  abstract flush(opts?: FlushOptions): Promise<FlushResult | void>;
   /** Flushes and releases resources. Idempotent; later recording calls are dropped. */
   abstract shutdown(opts?: FlushOptions): Promise<void>;
 

@@ -5,12 +5,13 @@ export interface ExitFlushable {
   /** Whether anything is queued. */
   hasPending(): boolean;
   /** Writes what is queued (the event loop is still running: `beforeExit`). */
-  flush(): Promise<void>;
+  flush(): Promise<unknown>;
   /** Writes what is queued without the event loop (`exit`); best effort. */
   flushSync(): void;
 }
 
 const registered = new WeakMembers<ExitFlushable>();
+const gaveUp = new WeakSet<ExitFlushable>();
 let installed = false;
 
 function flushAllSync(): void {
@@ -27,8 +28,15 @@ function install(): void {
   if (installed) return;
   installed = true;
   // The event loop ran dry (timers are unref'd): flush; the flush's own I/O keeps the loop alive.
+  // A provider whose store still fails after one such flush is left to the exit hook (its last
+  // try, which says what is lost): retrying here would keep the process from ever ending.
   process.on('beforeExit', () => {
-    for (const p of registered) if (p.hasPending()) void p.flush();
+    for (const p of registered) {
+      if (!p.hasPending() || gaveUp.has(p)) continue;
+      void p.flush().then(() => {
+        if (p.hasPending()) gaveUp.add(p);
+      });
+    }
   });
   // Ctrl-C or a polite kill: write what is queued, then let the signal do what it would have
   // done — unless the program handles the signal itself, in which case it decides.

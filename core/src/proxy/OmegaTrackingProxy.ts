@@ -100,10 +100,10 @@ export class OmegaTrackingProxy {
   }
 
   /** Stops the provider's runtime and the current run. */
-  async stop(opts?: Parameters<TrackingProvider['stop']>[0]): Promise<void> {
+  async stop(opts?: Parameters<TrackingProvider['stop']>[0]): ReturnType<TrackingProvider['stop']> {
     const provider = await this.resolver.resolve();
     await provider.stopRuntime();
-    await provider.stop(opts);
+    return provider.stop(opts);
   }
 
   /** Joins the latest run if STARTED, else starts one (with `run`, uses that run); returns this proxy. */

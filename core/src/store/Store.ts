@@ -18,6 +18,14 @@ export interface MetadataEntry {
   modified: Date;
 }
 
+/** The last sign of life of a run's holders. */
+export interface RunLiveness {
+  /** When a process holding the run last said it was alive (ms since the epoch). */
+  lastBeat: number;
+  /** How often that process beats (ms): a run is CRASHED only after several missed beats. */
+  intervalMs: number;
+}
+
 /**
  * Where a provider's events live: run numbers and the event log of each experiment. Every Store
  * is one; a provider may keep its events elsewhere (the MLflow provider does) behind another.
@@ -43,6 +51,13 @@ export interface EventLog {
   latestRun(experiment: string): Promise<number | undefined>;
   /** Deletes every event and the run counter of the experiment; returns how many events went. */
   deleteEvents(experiment: string): Promise<number>;
+  /**
+   * Records that the process `owner` holds `runs` and is alive now; it beats again within
+   * `intervalMs`. Logs that keep no heartbeats leave it undefined (their runs never read CRASHED).
+   */
+  beat?(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void>;
+  /** The latest heartbeat per run of the experiment (runs nobody beat for are absent). */
+  liveness?(experiment: string): Promise<Map<number, RunLiveness>>;
 }
 
 /**

@@ -6,15 +6,37 @@ import { SqliteStore } from './sqlite/SqliteStore';
 /** The store used when neither an option nor OMEGA_STORE names one. */
 export const DEFAULT_STORE_URL = 'sqlite:.omega/omega.db';
 
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /**
+   * Create the store when there is none (default `true`: writing code creates it). Reading code
+   * (the CLI's read-only commands) passes `false`: a missing store is then a `StoreError` with
+   * code `not-found`, and nothing is created.
+   */
+  create?: boolean;
+  /** How long a write waits for another process's write lock; default OMEGA_LOCK_TIMEOUT_MS, else 30 s. */
+  lockTimeoutMs?: number;
+}
+
+/** The store URL in use: the argument, else OMEGA_STORE, else the default. */
+export function storeUrl(url?: string): string {
+  return url || process.env.OMEGA_STORE || DEFAULT_STORE_URL;
+}
+
 /** Opens a store by URL: `sqlite:<path>` (default `sqlite:.omega/omega.db`) or `memory:`. */
-export function openStore(url: string = process.env.OMEGA_STORE || DEFAULT_STORE_URL): Store {
-  if (url === 'memory:' || url === 'sqlite::memory:') return new SqliteStore(':memory:', 'memory:');
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (!file) throw new TrackingInputError(`store URL '${url}' names no file: use sqlite:<path>`);
-    return new SqliteStore(file, url);
+export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
+  const u = storeUrl(url);
+  if (u === 'memory:' || u === 'sqlite::memory:') return new SqliteStore(':memory:', 'memory:');
+  if (u.startsWith('sqlite:')) {
+    const file = u.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new TrackingInputError(`store URL '${u}' names no file: use sqlite:<path>`);
+    const envTimeout = Number(process.env.OMEGA_LOCK_TIMEOUT_MS);
+    return new SqliteStore(file, u, {
+      create: opts.create ?? true,
+      lockTimeoutMs: opts.lockTimeoutMs ?? (envTimeout > 0 ? envTimeout : undefined),
+    });
   }
   throw new TrackingInputError(
-    `unknown store URL '${redactUrls(url)}': use sqlite:<path> or memory: (mongodb:// comes with the MongoDB store)`,
+    `unknown store URL '${redactUrls(u)}': use sqlite:<path> or memory: (mongodb:// comes with the MongoDB store)`,
   );
 }

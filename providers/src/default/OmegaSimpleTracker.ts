@@ -4,6 +4,7 @@ import type {
   EventQuery,
   ExitFlushable,
   FlushOptions,
+  FlushResult,
   IterateOptions,
   MetricSummary,
   PendingEvent,
@@ -17,9 +18,16 @@ import type {
   TrackingEvent,
   ArtifactStores,
 } from '@omega-track/core';
+import { randomUUID } from 'node:crypto';
 import {
+  CHUNK_SIZE,
+  NODE_NAME,
   TrackingInputError,
   TrackingProvider,
+  crashAfterMs,
+  heartbeatIntervalMs,
+  isCrashed,
+  markCrashed,
   decodeArtifact,
   describeValue,
   deleteExperimentData,
@@ -35,6 +43,7 @@ import {
 } from '@omega-track/core';
 import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
+import { WriteTrouble } from './WriteTrouble';
 
 /** A unit of queued work: events, and the writes (artifact content) that must land before them. */
 interface QueuedBatch {
@@ -42,6 +51,10 @@ interface QueuedBatch {
   beforeWrite?: () => Promise<void>;
   /** Failed attempts at writing the content (`beforeWrite`). */
   attempts: number;
+  /** Being written (or was): later events go to a new batch. */
+  sealed: boolean;
+  /** Estimated bytes of its non-numeric values (numbers count EVENT_BYTES each). */
+  extraBytes: number;
 }
 
 /** Tries at writing an artifact's content before it is given up (events wait meanwhile). */
@@ -49,6 +62,24 @@ const MAX_CONTENT_ATTEMPTS = 5;
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_MAX_BUFFER = 1000;
+/** The queue's limits while the store cannot take events: whichever is reached first. */
+export const DEFAULT_MAX_QUEUE_EVENTS = 1_000_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+/** What one queued event costs in the columnar queue, values aside (typed-array slots, refs). */
+const EVENT_BYTES = 56;
+/** Events per write: a backlog is written in slices, so no single write stalls the event loop. */
+const MAX_BATCH_EVENTS = CHUNK_SIZE;
+
+/** A rough size of a non-numeric value (ms-cheap, bounded depth): for the queue's byte limit. */
+function estimateBytes(value: unknown, depth = 0): number {
+  if (value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number') return 8;
+  if (typeof value === 'string') return 16 + 2 * value.length;
+  if (depth > 8 || typeof value !== 'object') return 64;
+  let n = 32;
+  if (Array.isArray(value)) for (const v of value) n += estimateBytes(v, depth + 1);
+  else for (const [k, v] of Object.entries(value)) n += 16 + 2 * k.length + estimateBytes(v, depth + 1);
+  return n;
+}
 
 function positiveInt(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -69,12 +100,31 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   protected readonly stores: ArtifactStores;
   private flushIntervalMs_: number;
   private maxBuffer_: number;
+  private readonly maxQueueEvents: number;
+  private readonly maxQueueBytes: number;
   private queue: QueuedBatch[] = [];
+  /** Events not yet written (including the batch being written). */
   private queuedEvents = 0;
+  private queuedExtraBytes = 0;
+  /** The batch whose write is under way (at exit the store finishes or replays it, not us). */
+  private inFlight: QueuedBatch | undefined;
+  private written = 0;
+  private dropped = 0;
+  private droppedSinceLine = 0;
+  private readonly trouble: WriteTrouble;
+  /** Runs this process holds (started or joined): they get heartbeats and never read CRASHED here. */
+  private readonly heldRuns = new Set<number>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly heartbeatMs: number;
+  private readonly crashAfter: number;
+  /** Who beats: this provider object of this process. */
+  private readonly owner = `${NODE_NAME}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private writing: Promise<void> | undefined;
+  private drainQueued: Promise<void> | undefined;
   private isShutdown = false;
+  private lastDropLine = 0;
   private warnedShutdown = false;
   private readonly persistSettings: ((settings: Record<string, unknown>) => Promise<void>) | undefined;
 
@@ -92,6 +142,11 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       this.bufferOption(),
       DEFAULT_MAX_BUFFER,
     );
+    this.maxQueueEvents = positiveInt(context.options.maxQueueEvents, 'maxQueueEvents', DEFAULT_MAX_QUEUE_EVENTS);
+    this.maxQueueBytes = positiveInt(context.options.maxQueueBytes, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES);
+    this.heartbeatMs = heartbeatIntervalMs(context.options.heartbeatIntervalMs);
+    this.crashAfter = crashAfterMs(context.options.crashAfterMs);
+    this.trouble = new WriteTrouble(this.experiment, this.onError);
     this.persistSettings = context.persistSettings;
     flushOnExit(this);
   }
@@ -141,15 +196,20 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       this.onError(error, 'saving settings'),
     );
     this.run_ = await this.log.startRun(this.experiment, startEvent());
+    this.hold(this.run_);
     return this.run_;
   }
 
-  async stop(opts: StopOptions = {}): Promise<void> {
+  async stop(opts: StopOptions = {}): Promise<FlushResult> {
     const status = opts.status ?? (opts.error !== undefined ? 'FAILED' : 'STOPPED');
     const value: Record<string, unknown> = { status };
     if (opts.error !== undefined) value.error = describeValue(opts.error);
+    const run = this.run_;
     this.logEvent('stop', 'stop', value);
-    await this.flush();
+    const result = await this.flush();
+    // a stop that is still waiting to be written keeps the run alive (heartbeats) until it is
+    if (run !== undefined && result.pending === 0) this.release(run);
+    return result;
   }
 
   async activeRun(run?: number): Promise<number> {
@@ -162,14 +222,47 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
           `experiment '${this.experiment}' has no run ${run} (its latest is ${latest || 'none'}); use start() for a new one`,
         );
       this.run_ = run;
+      this.hold(run);
       return run;
     }
     const latest = await this.log.latestRun(this.experiment);
     if (latest !== undefined && (await this.status(latest)) === 'STARTED') {
       this.run_ = latest;
+      this.hold(latest);
       return latest;
     }
     return this.start();
+  }
+
+  /** This process holds `run`: it beats for it now and every heartbeat interval. */
+  private hold(run: number): void {
+    this.heldRuns.add(run);
+    this.beat();
+    if (this.heartbeat || !this.log.beat) return;
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+    // heartbeats must not keep a finished program alive
+    this.heartbeat.unref();
+  }
+
+  private release(run: number): void {
+    this.heldRuns.delete(run);
+    if (this.heldRuns.size === 0 && this.heartbeat) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = undefined;
+    }
+  }
+
+  private beat(): void {
+    if (!this.log.beat || this.heldRuns.size === 0) return;
+    // a heartbeat that cannot be written is replaced by the next; the events' writes report trouble
+    this.log.beat(this.experiment, [...this.heldRuns], this.owner, this.heartbeatMs).catch(() => undefined);
+  }
+
+  /** STARTED, or CRASHED when no process has kept `run` alive (heartbeats) for too long. */
+  private async liveStatus(run: number, started: Date | undefined): Promise<RunStatus> {
+    if (this.heldRuns.has(run) || !this.log.liveness) return 'STARTED';
+    const beats = await this.log.liveness(this.experiment);
+    return isCrashed(started, beats.get(run), this.crashAfter) ? 'CRASHED' : 'STARTED';
   }
 
   async status(run?: number): Promise<RunStatus> {
@@ -182,10 +275,11 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     });
     if (events.length === 0) {
       const any = await this.log.queryEvents(this.experiment, { runs: [target], limit: 1 });
-      return any.length ? 'STARTED' : 'PENDING';
+      return any.length ? this.liveStatus(target, any[0].dt) : 'PENDING';
     }
     const stops = events.filter((e) => e.event === 'stop');
-    return stops.length ? stopStatus(stops[stops.length - 1].value) : 'STARTED';
+    if (stops.length) return stopStatus(stops[stops.length - 1].value);
+    return this.liveStatus(target, events.find((e) => e.event === 'start')?.dt);
   }
 
   async data(query?: EventQuery): Promise<TrackingEvent[]> {
@@ -201,7 +295,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   async runs(query: EventQuery = {}): Promise<RunInfo[]> {
     await this.flush();
     const resolved = await this.resolve({ run: 'all', ...query, event: ['start', 'stop'] });
-    return runsFromEvents(await this.log.queryEvents(this.experiment, resolved));
+    const runs = runsFromEvents(await this.log.queryEvents(this.experiment, resolved));
+    if (!this.log.liveness || !runs.some((r) => r.status === 'STARTED')) return runs;
+    return markCrashed(runs, await this.log.liveness(this.experiment), this.heldRuns, this.crashAfter);
   }
 
   async summary(query: EventQuery = {}): Promise<MetricSummary[]> {
@@ -224,6 +320,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     // queued events belong to the data being cleared
     this.queue = [];
     this.queuedEvents = 0;
+    this.queuedExtraBytes = 0;
     await this.writing;
     await deleteExperimentData(this.experiment, this.stores);
   }
@@ -232,29 +329,51 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     return this.queuedEvents > 0 || this.queue.length > 0;
   }
 
-  async flush(opts: FlushOptions = {}): Promise<void> {
+  /**
+   * Writes what is queued. Resolves once it is written, or as soon as a write fails (the events
+   * stay queued and are retried with backoff), or after `timeoutMs`: with how many events were
+   * written and dropped so far and how many still wait.
+   */
+  async flush(opts: FlushOptions = {}): Promise<FlushResult> {
     const work = this.drain();
-    if (opts.timeoutMs === undefined) return work;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs).unref()));
-    await Promise.race([work, timeout]);
-    clearTimeout(timer);
+    if (opts.timeoutMs === undefined) await work;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs).unref()));
+      await Promise.race([work, timeout]);
+      clearTimeout(timer);
+    }
+    return { written: this.written, pending: this.queuedEvents, dropped: this.dropped };
   }
 
   flushSync(): void {
-    if (!this.log.appendEventsSync) return;
-    const batches = this.takeQueue();
+    // the batch being written is the store's to finish (or replay) at exit, not ours
+    const batches = this.takeQueue().filter((b) => b !== this.inFlight);
+    const reasons: string[] = [];
+    let lost = 0;
     // Artifact content is written asynchronously, which the last moment of a process does not
     // allow: such artifacts are dropped (and said so) rather than stored without their content.
+    const artifacts = batches.filter((b) => b.beforeWrite).reduce((n, b) => n + b.events.length, 0);
+    if (artifacts) {
+      lost += artifacts;
+      reasons.push(`${artifacts} artifact(s) logged just before process.exit() were not stored: await flush() before exiting`);
+    }
     const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events.toEvents());
-    const lost = batches.filter((b) => b.beforeWrite).reduce((n, b) => n + b.events.length, 0);
-    this.log.appendEventsSync(this.experiment, events);
-    if (lost)
+    if (events.length) {
+      try {
+        if (!this.log.appendEventsSync) throw new Error('this event log cannot write while the process exits');
+        this.log.appendEventsSync(this.experiment, events);
+        this.written += events.length;
+      } catch (error) {
+        lost += events.length;
+        reasons.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    if (this.dropped) reasons.push(`${this.dropped} dropped earlier while the queue was full`);
+    if (lost || this.dropped)
       this.onError(
-        new Error(
-          `${lost} artifact(s) logged just before process.exit() were not stored: await flush() before exiting`,
-        ),
-        this.experiment,
+        new Error(reasons.join('; ')),
+        `${lost + this.dropped} event(s) of experiment '${this.experiment}' were not stored at exit`,
       );
   }
 
@@ -264,15 +383,49 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     await this.flush(opts);
     this.isShutdown = true;
     this.clearTimers();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     forgetOnExit(this);
   }
 
   protected record(events: PendingEvent[], beforeWrite?: () => Promise<void>): void {
     if (this.isShutdown) return this.dropAfterShutdown();
-    const target = this.batchFor(beforeWrite);
-    for (const e of events)
+    let bytes = 0;
+    for (const e of events) if (typeof e.value !== 'number') bytes += estimateBytes(e.value);
+    if (this.full(events.length, bytes) && !events.every((e) => e.event === 'stop'))
+      return this.drop(events.length);
+    let target = this.batchFor(beforeWrite);
+    for (const e of events) {
+      if (target.events.length >= MAX_BATCH_EVENTS && !beforeWrite) target = this.batchFor(undefined);
       target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
+    }
+    target.extraBytes += bytes;
+    this.queuedExtraBytes += bytes;
     this.queued(events.length);
+  }
+
+  /** Whether `count` more events (`bytes` beyond their slots) would pass the queue's limits. */
+  private full(count: number, bytes: number): boolean {
+    return (
+      this.queuedEvents + count > this.maxQueueEvents ||
+      (this.queuedEvents + count) * EVENT_BYTES + this.queuedExtraBytes + bytes > this.maxQueueBytes
+    );
+  }
+
+  /** The queue is at its limit: count what is dropped and say so (when it starts, then once a minute). */
+  private drop(count: number): void {
+    this.dropped += count;
+    this.droppedSinceLine += count;
+    const now = Date.now();
+    if (now - this.lastDropLine < 60_000) return;
+    this.lastDropLine = now;
+    this.onError(
+      new Error(
+        `the queue is full (${this.queuedEvents} events waiting; limits ${this.maxQueueEvents} events, ${this.maxQueueBytes} bytes) while the store does not take them: ${this.droppedSinceLine} new event(s) dropped (${this.dropped} in all); flush()/stop() report the count`,
+      ),
+      `dropping events of '${this.experiment}'`,
+    );
+    this.droppedSinceLine = 0;
   }
 
   protected override recordEvent(
@@ -286,6 +439,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     extra: Record<string, unknown> | undefined,
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
+    if (this.full(1, 0) && event !== 'stop') return this.drop(1);
     this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra);
     this.queued(1);
   }
@@ -296,8 +450,15 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
    */
   private batchFor(beforeWrite: (() => Promise<void>) | undefined): QueuedBatch {
     const last = this.queue[this.queue.length - 1];
-    if (last && !beforeWrite && !last.beforeWrite) return last;
-    const batch: QueuedBatch = { events: new EventColumns(), beforeWrite, attempts: 0 };
+    if (last && !beforeWrite && !last.beforeWrite && !last.sealed && last.events.length < MAX_BATCH_EVENTS)
+      return last;
+    const batch: QueuedBatch = {
+      events: new EventColumns(),
+      beforeWrite,
+      attempts: 0,
+      sealed: false,
+      extraBytes: 0,
+    };
     this.queue.push(batch);
     return batch;
   }
@@ -310,6 +471,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   /** Counts queued events and arranges the next write: soon when the buffer is full, else on the timer. */
   private queued(count: number): void {
     this.queuedEvents += count;
+    // a failing store is retried on its backoff schedule, never once per event or per tick
+    if (this.trouble.failing) return;
     if (this.queuedEvents >= this.maxBuffer_) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
@@ -341,48 +504,61 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     const batches = this.queue;
     this.queue = [];
     this.queuedEvents = 0;
+    this.queuedExtraBytes = 0;
     return batches;
   }
 
-  /** Writes everything queued, one writer at a time; on failure the batches go back in front. */
+  /**
+   * Writes everything queued, batch by batch from the front, one writer at a time. A batch
+   * leaves the queue (and its count) only once it is written; on failure it stays in front and
+   * a retry is scheduled with backoff.
+   */
   private drain(): Promise<void> {
     const run = async (): Promise<void> => {
+      let waited = this.trouble.failing ? this.queuedEvents : 0;
       while (this.queue.length) {
-        const batches = this.takeQueue();
-        let done = 0;
+        const batch = this.queue[0];
+        batch.sealed = true;
+        const count = batch.events.length;
         try {
-          for (const batch of batches) {
-            if (batch.beforeWrite) {
-              try {
-                await batch.beforeWrite();
-              } catch (error) {
-                // artifact content that cannot be written (a disposed model, an outage that
-                // lasts) must not hold up every later event: after a few tries it is given up
-                if (++batch.attempts < MAX_CONTENT_ATTEMPTS) throw error;
-                this.onError(
-                  error,
-                  `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`,
-                );
-                done++;
-                continue;
-              }
+          if (batch.beforeWrite) {
+            try {
+              await batch.beforeWrite();
               batch.beforeWrite = undefined;
+            } catch (error) {
+              // artifact content that cannot be written (a disposed model, an outage that
+              // lasts) must not hold up every later event: after a few tries it is given up
+              if (++batch.attempts < MAX_CONTENT_ATTEMPTS) throw error;
+              this.onError(error, `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`);
+              this.dropped += count;
+              this.dequeue(batch);
+              continue;
             }
+          }
+          this.inFlight = batch;
+          try {
             await this.log.appendEvents(this.experiment, batch.events.toEvents());
-            done++;
+          } finally {
+            this.inFlight = undefined;
           }
         } catch (error) {
-          const failed = batches.slice(done);
-          this.queue = failed.concat(this.queue);
-          this.queuedEvents += failed.reduce((n, b) => n + b.events.length, 0);
-          this.onError(error, `writing events of '${this.experiment}'`);
-          this.scheduleRetry();
+          waited = 0;
+          this.scheduleRetry(this.trouble.failed(error, this.queuedEvents, this.dropped));
           return;
         }
+        this.written += count;
+        this.dequeue(batch);
+        if (this.trouble.failing) this.trouble.recovered(waited || this.queuedEvents + count);
       }
     };
+    // one drain waits behind the one under way, however often it is asked for
+    if (this.drainQueued) return this.drainQueued;
     const previous = this.writing ?? Promise.resolve();
-    const next = previous.then(run);
+    const next: Promise<void> = previous.then(() => {
+      this.drainQueued = undefined;
+      return run();
+    });
+    this.drainQueued = next;
     this.writing = next;
     void next.finally(() => {
       if (this.writing === next) this.writing = undefined;
@@ -390,12 +566,21 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     return next;
   }
 
-  private scheduleRetry(): void {
-    if (this.timer !== undefined || this.isShutdown) return;
+  /** A written (or given up) batch leaves the front of the queue, unless clear() emptied it meanwhile. */
+  private dequeue(batch: QueuedBatch): void {
+    if (this.queue[0] !== batch) return;
+    this.queue.shift();
+    this.queuedEvents -= batch.events.length;
+    this.queuedExtraBytes -= batch.extraBytes;
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    if (this.isShutdown) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.drain();
-    }, this.flushIntervalMs_);
+    }, delayMs);
     this.timer.unref();
   }
 

@@ -6,6 +6,7 @@ import type {
   EventOptions,
   EventQuery,
   FlushOptions,
+  FlushResult,
   ObjectStore,
   PendingEvent,
   ProviderContext,
@@ -116,11 +117,13 @@ export class MlflowTracker extends OmegaProfilingTracker {
   }
 
   /** Spools what is queued, then waits (at most `timeoutMs`) while the server takes it; never hangs on an outage. */
-  override async flush(opts: FlushOptions = {}): Promise<void> {
+  override async flush(opts: FlushOptions = {}): Promise<FlushResult> {
     const started = Date.now();
-    await super.flush(opts);
+    const result = await super.flush(opts);
     const budget = opts.timeoutMs ?? this.flushTimeoutMs;
     await this.sender.deliver(this.experiment, Math.max(0, budget - (Date.now() - started)));
+    // written = in the durable spool; what the server has yet to take is the spool's to send
+    return result;
   }
 
   override async clear(opts: { force?: boolean } = {}): Promise<void> {

@@ -1,4 +1,11 @@
-import type { EventLog, FlushOptions, PendingEvent, ProviderContext, StopOptions } from '@omega-track/core';
+import type {
+  EventLog,
+  FlushOptions,
+  FlushResult,
+  PendingEvent,
+  ProviderContext,
+  StopOptions,
+} from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
 import type { ProfileSample } from './BackgroundProfiler';
@@ -80,15 +87,15 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
     await super.stopRuntime();
   }
 
-  override async stop(opts?: StopOptions): Promise<void> {
+  override async stop(opts?: StopOptions): Promise<FlushResult> {
     await this.profiler.stop();
     this.releaseSamples();
-    await super.stop(opts);
+    return super.stop(opts);
   }
 
-  override async flush(opts?: FlushOptions): Promise<void> {
+  override async flush(opts?: FlushOptions): Promise<FlushResult> {
     this.releaseSamples();
-    await super.flush(opts);
+    return super.flush(opts);
   }
 
   override hasPending(): boolean {

@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
+import { diag } from '../../diag/diag';
+import { StoreError } from '../../errors/StoreError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
+import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
+import type { ExitFlushable } from '../../providers/exitFlush';
 import { windowRows } from '../../events/query';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import {
@@ -14,28 +18,72 @@ import {
   sortByTime,
 } from '../chunks/EventChunk';
 import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
-import type { Bucket, MetadataEntry, Store } from '../Store';
+import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
+import { ensureSchema } from './sqliteSchema';
+import { SqliteWriter } from './SqliteWriter';
+import { SqliteWrites, applyWrite } from './SqliteWrites';
+import type { EntryRow as EntryWriteRow, WriteOp } from './SqliteWrites';
+import { isLocked, lockedError, toStoreError } from './sqliteErrors';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS entries (
-  bucket TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, attributes TEXT NOT NULL,
-  data TEXT, blob TEXT, created INTEGER NOT NULL, modified INTEGER NOT NULL,
-  PRIMARY KEY (bucket, name)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs (
-  experiment TEXT NOT NULL, run INTEGER NOT NULL, PRIMARY KEY (experiment, run)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS chunks (
-  id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, run INTEGER NOT NULL, count INTEGER NOT NULL,
-  min_dt INTEGER NOT NULL, max_dt INTEGER NOT NULL, events TEXT NOT NULL, keys TEXT NOT NULL,
-  payload BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_by_run ON chunks (experiment, run, min_dt);
-CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
-`;
+/** How long a write waits for another process's write lock before it fails (`lockTimeoutMs`). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+/** One attempt of the writer thread waits this long for the lock; the main thread then backs off. */
+const WRITER_BUSY_TIMEOUT_MS = 200;
+/** The main connection's wait for a lock: reads (rare in WAL mode) and the last writes at exit. */
+const MAIN_BUSY_TIMEOUT_MS = 2000;
+/** At exit, how long to wait for a write under way on the writer thread before taking over. */
+const EXIT_TAKEOVER_WAIT_MS = 3000;
+/** Places that are no file system a store can live on; mkdir there can even spin (/proc). */
+const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
 
-const INSERT_CHUNK_SQL =
-  'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)';
+/** Options of the embedded store. */
+export interface SqliteStoreOptions {
+  /** Create the file (and its folder) when missing; default true. Reading code passes false. */
+  create?: boolean;
+  /** How long a write waits for another process's write lock; default 30 s. */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Opens (or creates) the database file with typed errors: a path on a pseudo file system, a
+ * missing store when reading, a folder that cannot be created, a file that is not a database.
+ * Nothing here waits for a write lock: an existing store is only read while it opens.
+ */
+function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
+  if (file === ':memory:') {
+    const db = new Database(':memory:');
+    ensureSchema(db);
+    return db;
+  }
+  if (PSEUDO_FILE_SYSTEMS.some((p) => file === p || file.startsWith(p + '/')))
+    throw new StoreError('invalid-url', file, `store ${file}: ${file.split('/')[1] ? '/' + file.split('/')[1] : file} is not a place for a store file; point OMEGA_STORE / --store at a file on a disk`);
+  const exists = fs.existsSync(file);
+  if (!exists && !create)
+    throw new StoreError('not-found', file, `no store at ${file}; set OMEGA_STORE or --store`);
+  if (exists && fs.statSync(file).isDirectory())
+    throw new StoreError('cannot-open', file, `store ${file} is a folder: name the store file (e.g. ${path.join(file, 'omega.db')})`);
+  if (!exists) {
+    try {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+    } catch (error) {
+      throw toStoreError(error, file, 'creating its folder');
+    }
+  }
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: !create });
+    db.pragma(`busy_timeout = ${MAIN_BUSY_TIMEOUT_MS}`);
+    // switching to WAL needs the lock; a store that is in WAL mode already is left as it is
+    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives any process crash; only a power loss can lose the last commit.
+    db.pragma('synchronous = NORMAL');
+    ensureSchema(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw toStoreError(error, file, 'opening');
+  }
+}
 
 interface ChunkMeta {
   id: number;
@@ -48,70 +96,113 @@ interface ChunkMeta {
  * machine can read while one writes) or `:memory:`. better-sqlite3 is synchronous, which is what
  * makes the exit-time flush possible; the async methods simply return settled promises.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ExitFlushable {
   readonly url: string;
+  /** The database file (resolved), or `:memory:`. */
+  readonly file: string;
+  /** The main thread's connection: reads, and the last writes of a process that is exiting. */
   private readonly db: BetterSqlite3.Database;
-  private readonly insertChunk: BetterSqlite3.Statement;
-  private readonly insertMany: (experiment: string, events: readonly PendingEvent[]) => void;
+  /** Writes on the main thread's connection (memory: stores; the exit-time takeover). */
+  private readonly writes: SqliteWrites;
+  /** The writer thread; undefined for `memory:` (nothing else can lock an in-memory database). */
+  private readonly writer: SqliteWriter | undefined;
+  private readonly lockTimeoutMs: number;
   private readonly chunkPayload: BetterSqlite3.Statement;
-  private readonly allocateRun: (
-    experiment: string,
-    start: Omit<PendingEvent, 'run'>,
-    atLeast: number,
-  ) => number;
+  private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
 
   /** @param file a database path, or `:memory:` */
-  constructor(file: string, url = `sqlite:${file}`) {
+  constructor(file: string, url = `sqlite:${file}`, opts: SqliteStoreOptions = {}) {
     this.url = url;
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    // Several processes may start runs at once: wait for the write lock instead of failing.
-    this.db.pragma('busy_timeout = 15000');
-    if (file !== ':memory:') {
-      this.db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives any process crash; only a power loss can lose the last commit.
-      this.db.pragma('synchronous = NORMAL');
-    }
-    this.db.exec(SCHEMA);
-    this.insertChunk = this.db.prepare(INSERT_CHUNK_SQL);
+    this.file = file === ':memory:' ? file : path.resolve(file);
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    this.db = openDatabase(this.file, opts.create ?? true);
+    this.writes = this.guard('opening', () => new SqliteWrites(this.db));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
-    this.insertMany = this.db.transaction((experiment: string, events: readonly PendingEvent[]) => {
-      for (const c of encodeChunks(events))
-        this.insertChunk.run(experiment, c.run, c.count, c.minDt, c.maxDt, c.events, c.keys, c.payload);
-    });
-    const maxRun = this.db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
-    const insertRun = this.db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
-    const allocate = this.db.transaction(
-      (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => {
-        const run = Math.max(((maxRun.get(experiment) as number | null) ?? 0) + 1, atLeast);
-        insertRun.run(experiment, run);
-        this.insertMany(experiment, [{ ...start, run }]);
-        return run;
-      },
+    this.beatsOf = this.db.prepare(
+      'SELECT run, MAX(beat) AS beat, MAX(interval_ms) AS intervalMs FROM heartbeats WHERE experiment = ? GROUP BY run',
     );
-    // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
-    this.allocateRun = (experiment, start, atLeast) => allocate.immediate(experiment, start, atLeast);
+    if (this.file !== ':memory:') {
+      this.writer = new SqliteWriter(this.file, WRITER_BUSY_TIMEOUT_MS);
+      // what the writer thread has not committed when the process exits is written from here
+      flushOnExit(this);
+    }
+  }
+
+  /** Whether writes are still under way on the writer thread. */
+  hasPending(): boolean {
+    return this.writer?.busy ?? false;
+  }
+
+  /** Writes go on by themselves while the process lives (the writer thread keeps it alive). */
+  async flush(): Promise<void> {}
+
+  /**
+   * The process is exiting: writes what the writer thread did not commit, on this thread, and
+   * says what could not be written.
+   */
+  flushSync(): void {
+    this.takeOverWrites();
+  }
+
+  private takeOverWrites(): void {
+    if (!this.writer || this.closed) return;
+    const failures = this.writer.takeOver(this.writes, EXIT_TAKEOVER_WAIT_MS);
+    const lost = new Map<string, { events: number; reason: string }>();
+    for (const { write, error } of failures) {
+      const experiment = 'experiment' in write ? write.experiment : '(store entries)';
+      const n = write.op === 'append' ? write.chunks.reduce((k, c) => k + c.count, 0) : 1;
+      const entry = lost.get(experiment) ?? { events: 0, reason: error.message };
+      entry.events += n;
+      lost.set(experiment, entry);
+    }
+    for (const [experiment, { events, reason }] of lost)
+      diag(`${events} event(s) of experiment '${experiment}' could not be written before exit and are lost: ${reason}`);
+  }
+
+  /** Runs a synchronous step on the main connection, turning SQLite's errors into StoreErrors. */
+  private guard<T>(doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw toStoreError(error, this.file, doing);
+    }
+  }
+
+  /**
+   * One write: on the writer thread, waiting for another process's write lock (with backoff) up
+   * to `lockTimeoutMs`; on the main connection for `memory:`.
+   */
+  private async write(w: WriteOp, doing: string): Promise<unknown> {
+    if (this.closed) throw new StoreError('io', this.file, `store ${this.file} is closed`);
+    if (!this.writer) return this.guard(doing, () => applyWrite(this.writes, w));
+    const began = Date.now();
+    let delay = 20;
+    for (;;) {
+      try {
+        return await this.writer.submit(w, doing);
+      } catch (error) {
+        if (!isLocked(error)) throw error;
+        const waited = Date.now() - began;
+        if (waited >= this.lockTimeoutMs) throw lockedError(this.file, waited, doing);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, this.lockTimeoutMs - waited)));
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
   }
 
   async putEntry(bucket: Bucket, entry: MetadataEntry): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO entries (bucket, name, kind, attributes, data, blob, created, modified)
-         VALUES (?,?,?,?,?,?,?,?)
-         ON CONFLICT (bucket, name) DO UPDATE SET kind = excluded.kind, attributes = excluded.attributes,
-           data = excluded.data, blob = excluded.blob, modified = excluded.modified`,
-      )
-      .run(
-        bucket,
-        entry.name,
-        entry.kind,
-        JSON.stringify(entry.attributes),
-        entry.data === undefined ? null : encodeValue(entry.data),
-        entry.blob ?? null,
-        entry.created.getTime(),
-        entry.modified.getTime(),
-      );
+    const row: EntryWriteRow = [
+      bucket,
+      entry.name,
+      entry.kind,
+      JSON.stringify(entry.attributes),
+      entry.data === undefined ? null : encodeValue(entry.data),
+      entry.blob ?? null,
+      entry.created.getTime(),
+      entry.modified.getTime(),
+    ];
+    await this.write({ op: 'putEntry', row }, `saving '${entry.name}'`);
   }
 
   async getEntry(bucket: Bucket, name: string): Promise<MetadataEntry | undefined> {
@@ -132,19 +223,44 @@ export class SqliteStore implements Store {
   }
 
   async deleteEntry(bucket: Bucket, name: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM entries WHERE bucket = ? AND name = ?').run(bucket, name).changes > 0;
+    return (await this.write({ op: 'deleteEntry', bucket, name }, `deleting '${name}'`)) as boolean;
   }
 
   async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast = 1): Promise<number> {
-    return this.allocateRun(experiment, start, atLeast);
+    const run = await this.write(
+      { op: 'startRun', experiment, start, atLeast },
+      `starting a run of '${experiment}'`,
+    );
+    return run as number;
   }
 
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
-    this.appendEventsSync(experiment, events);
+    // packed here (CPU only); the writer thread does the I/O
+    if (events.length)
+      await this.write({ op: 'append', experiment, chunks: encodeChunks(events) }, `writing events of '${experiment}'`);
   }
 
+  /**
+   * The last writes of an exiting process, on this thread: what the writer thread did not commit
+   * goes first, so the order of events is kept.
+   */
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
-    if (events.length) this.insertMany(experiment, events);
+    this.takeOverWrites();
+    if (events.length)
+      this.guard(`writing events of '${experiment}'`, () => this.writes.append(experiment, encodeChunks(events)));
+  }
+
+  async beat(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void> {
+    if (!runs.length) return;
+    const w: WriteOp = { op: 'beat', experiment, runs: [...runs], owner, at: Date.now(), intervalMs };
+    // one attempt: a heartbeat that cannot be written is replaced by the next one
+    if (this.writer) await this.writer.submit(w, 'recording a heartbeat');
+    else this.guard('recording a heartbeat', () => applyWrite(this.writes, w));
+  }
+
+  async liveness(experiment: string): Promise<Map<number, RunLiveness>> {
+    const rows = this.beatsOf.all(experiment) as Array<{ run: number; beat: number; intervalMs: number }>;
+    return new Map(rows.map((r) => [r.run, { lastBeat: r.beat, intervalMs: r.intervalMs }]));
   }
 
   async queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]> {
@@ -217,20 +333,11 @@ export class SqliteStore implements Store {
   }
 
   async deleteEvents(experiment: string): Promise<number> {
-    return this.db.transaction(() => {
-      this.db.prepare('DELETE FROM runs WHERE experiment = ?').run(experiment);
-      return this.db
-        .prepare('DELETE FROM chunks WHERE experiment = ? RETURNING count')
-        .pluck()
-        .all(experiment)
-        .reduce((n: number, c) => n + (c as number), 0);
-    })();
+    return (await this.write({ op: 'deleteEvents', experiment }, `deleting the events of '${experiment}'`)) as number;
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
-    this.db
-      .prepare('INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)')
-      .run(key, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    await this.write({ op: 'putBlob', key, data }, 'saving a blob');
   }
 
   async getBlob(key: string): Promise<Buffer | undefined> {
@@ -239,13 +346,14 @@ export class SqliteStore implements Store {
   }
 
   async deleteBlobs(prefix: string): Promise<number> {
-    return this.db.prepare('DELETE FROM blobs WHERE substr(key, 1, length(?)) = ?').run(prefix, prefix)
-      .changes;
+    return (await this.write({ op: 'deleteBlobs', prefix }, 'deleting blobs')) as number;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    forgetOnExit(this);
+    await this.writer?.close();
     this.db.close();
   }
 }

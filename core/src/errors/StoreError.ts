@@ -1,0 +1,37 @@
+import { TrackingError } from './TrackingError';
+
+/**
+ * What went wrong with a store, as a code a program can test:
+ * - `not-found`: no store at that place (reading never creates one)
+ * - `invalid-url`: a URL or path that cannot name a store (e.g. under `/proc`)
+ * - `cannot-open`: the file or its folder cannot be opened or created (permissions, read-only)
+ * - `not-a-database`: the file is not a store, or it is corrupt
+ * - `locked`: another process holds the write lock for longer than the wait allowed
+ * - `disk-full`: the file system is full
+ * - `read-only`: the store can be read but not written
+ * - `io`: any other failure of the file or the server
+ */
+export type StoreErrorCode =
+  | 'not-found'
+  | 'invalid-url'
+  | 'cannot-open'
+  | 'not-a-database'
+  | 'locked'
+  | 'disk-full'
+  | 'read-only'
+  | 'io';
+
+/** A store that cannot be opened, read or written; the message names the place and what to do. */
+export class StoreError extends TrackingError {
+  constructor(
+    readonly code: StoreErrorCode,
+    /** The file (or redacted URL) of the store. */
+    readonly location: string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message);
+    // the underlying error (SqliteError, fs error), kept for debugging
+    if (cause !== undefined) Object.defineProperty(this, 'cause', { value: cause, enumerable: false });
+  }
+}

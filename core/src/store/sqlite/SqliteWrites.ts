@@ -1,0 +1,148 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { encodeChunks } from '../chunks/EventChunk';
+import type { EncodedChunk } from '../chunks/EventChunk';
+import type { PendingEvent } from '../../events/types';
+
+/** A message from another thread carries a Buffer as a plain Uint8Array; SQLite binds Buffers. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** An entry row as it is written (attributes and data already JSON text). */
+export type EntryRow = [
+  bucket: string,
+  name: string,
+  kind: string,
+  attributes: string,
+  data: string | null,
+  blob: string | null,
+  created: number,
+  modified: number,
+];
+
+/**
+ * Every write of the embedded store, on one connection. The writer thread runs them on its own
+ * connection; the main thread runs them for `memory:` stores and for the last synchronous
+ * writes of a process that is exiting. One class, so both places write exactly the same rows.
+ */
+export class SqliteWrites {
+  private readonly insertChunk: BetterSqlite3.Statement;
+  private readonly appendChunks: (experiment: string, chunks: readonly EncodedChunk[]) => void;
+  private readonly allocate: (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => number;
+  private readonly upsertEntry: BetterSqlite3.Statement;
+  private readonly removeEntry: BetterSqlite3.Statement;
+  private readonly insertBlob: BetterSqlite3.Statement;
+  private readonly removeBlobs: BetterSqlite3.Statement;
+  private readonly upsertBeat: BetterSqlite3.Statement;
+  private readonly removeExperiment: (experiment: string) => number;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.insertChunk = db.prepare(
+      'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)',
+    );
+    this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {
+      for (const c of chunks)
+        this.insertChunk.run(experiment, c.run, c.count, c.minDt, c.maxDt, c.events, c.keys, asBuffer(c.payload));
+    });
+    const maxRun = db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
+    const insertRun = db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
+    const allocate = db.transaction((experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => {
+      const run = Math.max(((maxRun.get(experiment) as number | null) ?? 0) + 1, atLeast);
+      insertRun.run(experiment, run);
+      this.appendChunks(experiment, encodeChunks([{ ...start, run }]));
+      return run;
+    });
+    // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
+    this.allocate = (experiment, start, atLeast) => allocate.immediate(experiment, start, atLeast);
+    this.upsertEntry = db.prepare(
+      `INSERT INTO entries (bucket, name, kind, attributes, data, blob, created, modified)
+       VALUES (?,?,?,?,?,?,?,?)
+       ON CONFLICT (bucket, name) DO UPDATE SET kind = excluded.kind, attributes = excluded.attributes,
+         data = excluded.data, blob = excluded.blob, modified = excluded.modified`,
+    );
+    this.removeEntry = db.prepare('DELETE FROM entries WHERE bucket = ? AND name = ?');
+    this.insertBlob = db.prepare('INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)');
+    this.removeBlobs = db.prepare('DELETE FROM blobs WHERE substr(key, 1, length(?)) = ?');
+    this.upsertBeat = db.prepare(
+      `INSERT INTO heartbeats (experiment, run, owner, beat, interval_ms) VALUES (?,?,?,?,?)
+       ON CONFLICT (experiment, run, owner) DO UPDATE SET beat = excluded.beat, interval_ms = excluded.interval_ms`,
+    );
+    const deleteRuns = db.prepare('DELETE FROM runs WHERE experiment = ?');
+    const deleteBeats = db.prepare('DELETE FROM heartbeats WHERE experiment = ?');
+    const deleteChunks = db.prepare('DELETE FROM chunks WHERE experiment = ? RETURNING count').pluck();
+    this.removeExperiment = db.transaction((name: string) => {
+      deleteRuns.run(name);
+      deleteBeats.run(name);
+      return deleteChunks.all(name).reduce((n: number, c) => n + (c as number), 0);
+    });
+  }
+
+  /** Appends encoded chunks, all or none. */
+  append(experiment: string, chunks: readonly EncodedChunk[]): void {
+    if (chunks.length) this.appendChunks(experiment, chunks);
+  }
+
+  /** Allocates the next run number and writes its start event, atomically. */
+  startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number): number {
+    return this.allocate(experiment, start, atLeast);
+  }
+
+  putEntry(row: EntryRow): void {
+    this.upsertEntry.run(...row);
+  }
+
+  deleteEntry(bucket: string, name: string): boolean {
+    return this.removeEntry.run(bucket, name).changes > 0;
+  }
+
+  putBlob(key: string, data: Uint8Array): void {
+    this.insertBlob.run(key, asBuffer(data));
+  }
+
+  deleteBlobs(prefix: string): number {
+    return this.removeBlobs.run(prefix, prefix).changes;
+  }
+
+  /** Deletes the experiment's events, run counter and heartbeats; returns how many events went. */
+  deleteEvents(experiment: string): number {
+    return this.removeExperiment(experiment);
+  }
+
+  /** Records that `owner` holds `runs` and is alive at `at`. */
+  beat(experiment: string, runs: readonly number[], owner: string, at: number, intervalMs: number): void {
+    for (const run of runs) this.upsertBeat.run(experiment, run, owner, at, intervalMs);
+  }
+}
+
+/** The write operations by name, as the writer thread takes them in messages. */
+export type WriteOp =
+  | { op: 'append'; experiment: string; chunks: EncodedChunk[] }
+  | { op: 'startRun'; experiment: string; start: Omit<PendingEvent, 'run'>; atLeast: number }
+  | { op: 'putEntry'; row: EntryRow }
+  | { op: 'deleteEntry'; bucket: string; name: string }
+  | { op: 'putBlob'; key: string; data: Uint8Array }
+  | { op: 'deleteBlobs'; prefix: string }
+  | { op: 'deleteEvents'; experiment: string }
+  | { op: 'beat'; experiment: string; runs: number[]; owner: string; at: number; intervalMs: number };
+
+/** Runs one write operation; returns its result (a run number, a count, a flag, or nothing). */
+export function applyWrite(writes: SqliteWrites, w: WriteOp): unknown {
+  switch (w.op) {
+    case 'append':
+      return writes.append(w.experiment, w.chunks);
+    case 'startRun':
+      return writes.startRun(w.experiment, w.start, w.atLeast);
+    case 'putEntry':
+      return writes.putEntry(w.row);
+    case 'deleteEntry':
+      return writes.deleteEntry(w.bucket, w.name);
+    case 'putBlob':
+      return writes.putBlob(w.key, w.data);
+    case 'deleteBlobs':
+      return writes.deleteBlobs(w.prefix);
+    case 'deleteEvents':
+      return writes.deleteEvents(w.experiment);
+    case 'beat':
+      return writes.beat(w.experiment, w.runs, w.owner, w.at, w.intervalMs);
+  }
+}

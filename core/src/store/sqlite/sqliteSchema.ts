@@ -1,0 +1,42 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * The tables of the embedded store. `heartbeats` holds, per run and process that holds it, the
+ * last time that process was known alive (a run without a stop event whose heartbeats stopped
+ * reads as CRASHED).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entries (
+  bucket TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, attributes TEXT NOT NULL,
+  data TEXT, blob TEXT, created INTEGER NOT NULL, modified INTEGER NOT NULL,
+  PRIMARY KEY (bucket, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+  experiment TEXT NOT NULL, run INTEGER NOT NULL, PRIMARY KEY (experiment, run)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+  id INTEGER PRIMARY KEY, experiment TEXT NOT NULL, run INTEGER NOT NULL, count INTEGER NOT NULL,
+  min_dt INTEGER NOT NULL, max_dt INTEGER NOT NULL, events TEXT NOT NULL, keys TEXT NOT NULL,
+  payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_run ON chunks (experiment, run, min_dt);
+CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heartbeats (
+  experiment TEXT NOT NULL, run INTEGER NOT NULL, owner TEXT NOT NULL, beat INTEGER NOT NULL,
+  interval_ms INTEGER NOT NULL, PRIMARY KEY (experiment, run, owner)
+) WITHOUT ROWID;
+`;
+
+const TABLES = ['entries', 'runs', 'chunks', 'blobs', 'heartbeats'];
+
+/**
+ * Creates what is missing. An existing store is only read here: opening must not wait for the
+ * write lock that another process may hold for a long time.
+ */
+export function ensureSchema(db: BetterSqlite3.Database): void {
+  const have = new Set(
+    db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").pluck().all() as string[],
+  );
+  if (TABLES.every((t) => have.has(t)) && have.has('chunks_by_run')) return;
+  db.exec(SCHEMA);
+}
