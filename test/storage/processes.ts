@@ -14,7 +14,11 @@ export interface FixtureProcess {
 }
 
 /** Starts test/storage/fixtures/<script> with node, from the repo root. */
-export function startStorageFixture(script: string, args: string[], env: NodeJS.ProcessEnv = {}): FixtureProcess {
+export function startStorageFixture(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): FixtureProcess {
   const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', script), ...args], {
     cwd: path.join(__dirname, '..', '..'),
     env: { ...process.env, ...env },
@@ -49,6 +53,9 @@ export function startStorageFixture(script: string, args: string[], env: NodeJS.
 
 /** The last JSON line a fixture printed. */
 export function lastJson<T>(text: string): T {
-  const lines = text.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   return JSON.parse(lines[lines.length - 1]) as T;
 }

@@ -63,8 +63,8 @@ const MAX_CONTENT_ATTEMPTS = 5;
 const DEFAULT_FLUSH_INTERVAL_MS = 1000;
 const DEFAULT_MAX_BUFFER = 1000;
 /** The queue's limits while the store cannot take events: whichever is reached first. */
-export const DEFAULT_MAX_QUEUE_EVENTS = 1_000_000;
-export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUE_EVENTS = 500_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024;
 /** What one queued event costs in the columnar queue, values aside (typed-array slots, refs). */
 const EVENT_BYTES = 56;
 /** Events per write: a backlog is written in slices, so no single write stalls the event loop. */

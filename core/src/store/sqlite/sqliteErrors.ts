@@ -17,7 +17,7 @@ export function storeErrorCode(code: string): StoreErrorCode {
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'read-only';
   if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code === 'EACCES' || code === 'EPERM')
     return 'cannot-open';
-  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOENT') return 'cannot-open';
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOENT' || code === 'EEXIST') return 'cannot-open';
   return 'io';
 }
 
