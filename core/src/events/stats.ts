@@ -24,6 +24,8 @@ export function runsFromEvents(events: readonly TrackingEvent[], now = Date.now(
       info.started ??= e.dt;
       info.node ??= e.node;
       info.userid ??= e.userid;
+      const parent = (e.value as { parent?: unknown } | null)?.parent;
+      if (typeof parent === 'number') info.parent ??= parent;
     } else if (e.event === 'stop') {
       info.stopped = e.dt;
       info.status = stopStatus(e.value);

@@ -88,6 +88,8 @@ export interface RunInfo {
   duration: number | undefined;
   node: string | undefined;
   userid: string | undefined;
+  /** The run this one is a child of (a `run(fn)` inside another run of the experiment). */
+  parent?: number;
 }
 
 /** Statistics of one key in one run, as given by `summary()`. */

@@ -25,9 +25,13 @@ import {
 import type { ProviderContext } from './ProviderContext';
 import { NODE_NAME, currentUserId } from './identity';
 import { systemInfo } from './systemInfo';
+import { scopedRun, withRunScope } from './runScope';
 
-/** Options of `start()` (none yet; kept so providers can grow options without breaking calls). */
-export type StartOptions = Record<string, never>;
+/** Options of `start()`. */
+export interface StartOptions {
+  /** The run this one is a child of (`run(fn)` inside another run of the experiment sets it). */
+  parent?: number;
+}
 
 /** A deep copy as the value will be read back (JSON, non-finite numbers kept, Dates as text). */
 function snapshot(value: object): unknown {
@@ -94,6 +98,8 @@ export abstract class TrackingProvider {
   protected readonly onError: ErrorHandler;
   /** The run recording calls go to; undefined until start(), use() or run(). */
   protected run_: number | undefined;
+  /** How many `run(fn)` scopes of this provider are in flight (0: no scope lookup needed). */
+  private scopesInFlight = 0;
   private extras: Record<string, unknown> | undefined;
   /** Who events are stamped with; `logExtra({ userid })` overrides it (runtime workers do). */
   private userid = currentUserId();
@@ -114,7 +120,23 @@ export abstract class TrackingProvider {
 
   /** The run recording calls go to, undefined before start(), use() or run(). */
   get currentRun(): number | undefined {
-    return this.run_;
+    return this.scopesInFlight === 0 ? this.run_ : (scopedRun(this) ?? this.run_);
+  }
+
+  /**
+   * Runs `fn` with `run` as the run of every recording call made inside it (across awaits),
+   * whatever other runs this provider starts meanwhile: what `run(fn)` of the proxy uses.
+   */
+  async inRunScope<T>(run: number, fn: () => Promise<T>): Promise<T> {
+    const outer = scopedRun(this);
+    this.scopesInFlight++;
+    try {
+      return await withRunScope(this, run, fn);
+    } finally {
+      this.scopesInFlight--;
+      // a child run ended: the handle's current run is its parent again, which goes on
+      if (outer !== undefined && this.run_ === run) this.run_ = outer;
+    }
   }
 
   /** Starts a new run and records its `start` event; returns the run number. */
@@ -274,12 +296,14 @@ export abstract class TrackingProvider {
       key.length !== 0 &&
       key.length <= MAX_NAME_LENGTH &&
       (opts === undefined || (typeof opts === 'number' && Number.isInteger(opts))) &&
-      this.run_ !== undefined &&
       event.length !== 0 &&
       event.length <= MAX_NAME_LENGTH
     ) {
-      this.recordEvent(this.run_, event, key, value, opts ?? null, Date.now(), this.userid, this.extras);
-      return;
+      const run = this.scopesInFlight === 0 ? this.run_ : this.currentRun;
+      if (run !== undefined) {
+        this.recordEvent(run, event, key, value, opts ?? null, Date.now(), this.userid, this.extras);
+        return;
+      }
     }
     const e = this.makeEvent(event, key, value, opts);
     this.recordEvent(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
@@ -324,9 +348,10 @@ export abstract class TrackingProvider {
         extra = snapshot(rest) as Record<string, unknown>;
       }
     } else throw new TrackingInputError(`options must be a step number or an object, got ${typeof opts}`);
-    if (this.run_ === undefined) throw new NoActiveRunError(this.experiment);
+    const run = this.currentRun;
+    if (run === undefined) throw new NoActiveRunError(this.experiment);
     if (this.extras) extra = extra ? { ...this.extras, ...extra } : this.extras;
-    return { run: this.run_, event, key, value, step, dt, node: NODE_NAME, userid: this.userid, extra };
+    return { run, event, key, value, step, dt, node: NODE_NAME, userid: this.userid, extra };
   }
 
   private checkExtras(fields: Record<string, unknown>): void {

@@ -1,6 +1,10 @@
 import type { EventQuery, TrackingEvent } from '../events/types';
 import type { IterateOptions, TrackingProvider } from '../providers/TrackingProvider';
+import { scopedRun } from '../providers/runScope';
 import { withActiveExperiment } from './activeExperiment';
+
+/** How many run(fn) scopes use each provider's runtime now (it starts with the first, stops with the last). */
+const runtimeUsers = new WeakMap<TrackingProvider, number>();
 
 // Node 20 defines Symbol.asyncDispose in its main realm only; vm contexts (test runners,
 // sandboxes) lack it, and `await using` would fail there. Same polyfill TypeScript documents.
@@ -122,16 +126,32 @@ export class OmegaTrackingProxy {
    * run stops as FAILED with the error's message and the error is rethrown.
    */
   async run<T>(fn: (exp: this) => T | Promise<T>): Promise<T> {
-    await this.start();
-    let result: T;
-    try {
-      result = await withActiveExperiment(this, () => fn(this));
-    } catch (error) {
-      await this.stop({ status: 'FAILED', error });
-      throw error;
-    }
-    await this.stop();
-    return result;
+    const provider = await this.resolver.resolve();
+    // inside another run(fn) of this experiment: a child run of that one
+    const parent = scopedRun(provider);
+    const run = await provider.start(parent === undefined ? {} : { parent });
+    // the runtime (profiler) runs once for all the runs of a provider that are in flight
+    const users = runtimeUsers.get(provider) ?? 0;
+    runtimeUsers.set(provider, users + 1);
+    if (users === 0) await provider.startRuntime();
+    const stopRuntime = async (): Promise<void> => {
+      const left = (runtimeUsers.get(provider) ?? 1) - 1;
+      runtimeUsers.set(provider, left);
+      if (left === 0) await provider.stopRuntime();
+    };
+    return provider.inRunScope(run, async () => {
+      let result: T;
+      try {
+        result = await withActiveExperiment(this, () => fn(this));
+      } catch (error) {
+        await stopRuntime();
+        await provider.stop({ status: 'FAILED', error });
+        throw error;
+      }
+      await stopRuntime();
+      await provider.stop();
+      return result;
+    });
   }
 
   /** Starts a new run like `run(fn)` does and returns this proxy; disposing it stops the run. */

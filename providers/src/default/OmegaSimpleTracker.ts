@@ -190,12 +190,17 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     });
   }
 
-  async start(_opts?: StartOptions): Promise<number> {
+  async start(opts: StartOptions = {}): Promise<number> {
     // settings changed on the handle (exp.maxBuffer = …) are stored with the experiment
     await this.persistSettings?.(this.settings()).catch((error: unknown) =>
       this.onError(error, 'saving settings'),
     );
-    this.run_ = await this.log.startRun(this.experiment, startEvent());
+    const start = startEvent();
+    if (opts.parent !== undefined) {
+      positiveInt(opts.parent, 'parent', 1);
+      start.value = { parent: opts.parent };
+    }
+    this.run_ = await this.log.startRun(this.experiment, start);
     this.hold(this.run_);
     return this.run_;
   }
@@ -204,7 +209,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     const status = opts.status ?? (opts.error !== undefined ? 'FAILED' : 'STOPPED');
     const value: Record<string, unknown> = { status };
     if (opts.error !== undefined) value.error = describeValue(opts.error);
-    const run = this.run_;
+    const run = this.currentRun;
     this.logEvent('stop', 'stop', value);
     const result = await this.flush();
     // a stop that is still waiting to be written keeps the run alive (heartbeats) until it is
@@ -267,7 +272,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   async status(run?: number): Promise<RunStatus> {
     await this.flush();
-    const target = run ?? this.run_ ?? (await this.log.latestRun(this.experiment));
+    const target = run ?? this.currentRun ?? (await this.log.latestRun(this.experiment));
     if (target === undefined) return 'PENDING';
     const events = await this.log.queryEvents(this.experiment, {
       runs: [target],
@@ -495,7 +500,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   /** Resolves a query against this experiment's runs. */
   protected resolve(query?: EventQuery): Promise<ResolvedQuery> {
     return resolveQuery(query, {
-      currentRun: this.run_,
+      currentRun: this.currentRun,
       latestRun: () => this.log.latestRun(this.experiment),
     });
   }
