@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from './helpers/tmp';
+import { FakeMlflowServer } from './mlflow/FakeMlflowServer';
 
 const examplesDir = path.join(__dirname, '..', 'examples', 'dist');
 
@@ -57,6 +58,45 @@ describe('examples run as smoke tests', () => {
 
   test('mlflow says what it needs when MLFLOW_TRACKING_URI is unset', () => {
     expect(runExample('mlflow', { MLFLOW_TRACKING_URI: '' })).toContain('MLFLOW_TRACKING_URI is not set');
+  });
+
+  test('mlflow against an MLflow server sends metrics, system metrics and the notes.json file', async () => {
+    // the fake server answers in this process: the example runs without blocking its event loop
+    const fake = new FakeMlflowServer();
+    await fake.start();
+    const tmp = tempDir();
+    try {
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [path.join(examplesDir, 'mlflow.js')],
+          {
+            cwd: tmp.dir,
+            env: {
+              ...process.env,
+              OMEGA_STORE: `sqlite:${path.join(tmp.dir, 'omega.db')}`,
+              MLFLOW_TRACKING_URI: fake.url,
+            },
+            timeout: 120_000,
+          },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+        ),
+      );
+      expect(out).toMatch(/run 1: STOPPED; metrics in MLflow:/);
+      expect(out).toMatch(/^ {2}loss: last 0\.2, mean/m);
+      const samples = Number(/^ {2}cpu_load: (\d+) samples/m.exec(out)?.[1]);
+      expect(samples).toBeGreaterThanOrEqual(2);
+      expect(out).toMatch(/^ {2}memory_used: \d+ samples/m);
+      expect(out).toContain(`artifact 'notes': {"note":`);
+      const [run] = fake.runsOf(fake.experimentByName('omega-track-mlflow-example')!.experiment_id);
+      expect(fake.metricHistory(run.info.run_id, 'system/cpu_utilization_percentage')).toHaveLength(samples);
+      expect(run.info.user_id).not.toBe('');
+      expect([...fake.artifactFiles().keys()].some((k) => k.endsWith('/artifacts/notes.json'))).toBe(true);
+    } finally {
+      await fake.stop();
+      tmp.cleanup();
+    }
   });
 
   test('autolog tracks a fit without callbacks, and stops after disable()', () => {

@@ -149,14 +149,19 @@ export class MlflowClient {
 
   // ---- runs --------------------------------------------------------------------------------
 
+  /**
+   * Creates a run. `userId` fills the run's `user_id` (deprecated in MLflow's API but still
+   * stored, and shown by tools that read it); the `mlflow.user` tag is for the caller to set.
+   */
   async createRun(
     experimentId: string,
     runName: string,
     startTime: number,
     tags: MlflowKeyValue[],
+    userId?: string,
   ): Promise<MlflowRun> {
     const r = await this.call<{ run: MlflowRun }>('POST', 'runs/create', {
-      body: { experiment_id: experimentId, run_name: runName, start_time: startTime, tags },
+      body: { experiment_id: experimentId, run_name: runName, start_time: startTime, tags, user_id: userId },
     });
     return r.run;
   }

@@ -93,8 +93,19 @@ export class MlflowEventLog implements EventLog {
   }
 
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
-    for (const [run, list] of groupByRun(events))
-      this.spool.append(this.client.baseUrl, experiment, run, 'events', Buffer.from(encodeValue(list)));
+    for (const [run, list] of groupByRun(events)) {
+      const stops = list
+        .filter((e) => e.event === 'stop')
+        .map((e) => ({ dt: e.dt, value: encodeValue(e.value), userid: e.userid, node: e.node }));
+      this.spool.append(
+        this.client.baseUrl,
+        experiment,
+        run,
+        'events',
+        Buffer.from(encodeValue(list)),
+        stops,
+      );
+    }
     this.sender.kick();
   }
 
@@ -141,7 +152,7 @@ export class MlflowEventLog implements EventLog {
     const onlyRunEvents = q.events !== undefined && q.events.every((e) => e === 'start' || e === 'stop');
     if (!(await this.sender.deliver(experiment, this.readTimeoutMs, true))) {
       // run status (use(), status(), runs()) is answered locally, so runs go on during an outage
-      if (onlyRunEvents) return this.local.queryEvents(experiment, q);
+      if (onlyRunEvents) return this.runEventsOffline(experiment, q);
       throw new TrackingError(
         `MLflow at ${this.client.baseUrl} has not received all events of '${experiment}' yet (they wait in ${this.spool.file}); ` +
           'reading now would miss them — try again when the server answers, or run `omega-track sync`',
@@ -261,6 +272,44 @@ export class MlflowEventLog implements EventLog {
     return windowRows(sorted, q);
   }
 
+  /**
+   * Start and stop rows while MLflow cannot be read: the starts from the local store (where run
+   * numbers are allocated), the stops from the spool, which keeps every stop it took, also
+   * those still waiting to be sent. A stop older than its run's start belongs to an earlier run
+   * of that number (a dropped experiment, a `memory:` store) and is left out.
+   */
+  private async runEventsOffline(experiment: string, q: ResolvedQuery): Promise<TrackingEvent[]> {
+    const { limit: _limit, offset: _offset, ...unwindowed } = q;
+    const local = await this.local.queryEvents(experiment, unwindowed);
+    const started = new Map<number, TrackingEvent>();
+    for (const row of await this.local.queryEvents(experiment, { runs: q.runs, events: ['start'] }))
+      started.set(row.run, row);
+    const rows = local.filter((r) => r.event !== 'stop');
+    if (!q.events || q.events.includes('stop')) {
+      for (const stop of this.spool.stops(this.client.baseUrl, experiment)) {
+        const start = started.get(stop.run);
+        if (!start || stop.dt < start.dt.getTime()) continue;
+        rows.push({
+          experiment,
+          run: stop.run,
+          event: 'stop',
+          key: 'stop',
+          value: decodeValue(stop.value),
+          step: null,
+          dt: new Date(stop.dt),
+          node: stop.node,
+          userid: stop.userid,
+        });
+      }
+    }
+    const filter = rowFilter(unwindowed);
+    const rank = (r: TrackingEvent): number => (r.event === 'start' ? 0 : r.event === 'stop' ? 2 : 1);
+    const sorted = rows
+      .filter((r) => !filter || filter(r))
+      .sort((a, b) => a.dt.getTime() - b.dt.getTime() || rank(a) - rank(b) || a.run - b.run);
+    return windowRows(sorted, q);
+  }
+
   /** The experiment's MLflow runs that are omega runs, with their numbers. */
   private async omegaRuns(experiment: string): Promise<Array<{ number: number; run: MlflowRun }>> {
     const exp = await this.client.getExperimentByName(experiment);
@@ -276,8 +325,10 @@ export class MlflowEventLog implements EventLog {
 
   private async eventLines(artifactUri: string): Promise<EventLine[]> {
     const files = (await this.client.listArtifacts(artifactUri, EVENTS_DIR))
-      .filter((f) => !f.is_dir)
-      .map((f) => f.path.split('/').pop()!);
+      .map((f) => ({ ...f, name: f.path.split('/').pop()! }))
+      // only events files: a JSON artifact named `omega/events/x` is a file of its own there
+      .filter((f) => !f.is_dir && f.name.endsWith('.jsonl'))
+      .map((f) => f.name);
     const lines: EventLine[] = [];
     for (const name of files.sort()) {
       const text = (await this.client.downloadArtifact(artifactUri, `${EVENTS_DIR}/${name}`)).toString();

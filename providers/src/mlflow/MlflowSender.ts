@@ -7,7 +7,14 @@ import { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
 import type { MlflowKeyValue, MlflowMetric } from './MlflowTypes';
 import type { RunMapping, SpoolOp } from './MlflowSpool';
 import type { MlflowSpool } from './MlflowSpool';
-import { chunkBatch, encodeMetricValue, paramText, profileToSystemMetric } from './mlflowMapping';
+import {
+  chunkBatch,
+  encodeMetricValue,
+  jsonArtifactFile,
+  jsonArtifactText,
+  paramText,
+  profileToSystemMetric,
+} from './mlflowMapping';
 
 /** A line of an events file: what MLflow has no place for, kept as JSON lines in the run's artifacts. */
 export type EventLine =
@@ -28,6 +35,14 @@ export type EventLine =
 
 /** Where the events files of a run are (`omega/events/<seq>-<digest>.jsonl`). */
 export const EVENTS_DIR = 'omega/events';
+
+/** The `<name>.json` file of an inline JSON artifact (format `type` or `metadata`), if it has one. */
+function jsonFile(value: unknown): { path: string; text: string } | undefined {
+  const v = value as { name?: unknown; format?: unknown; data?: unknown } | null;
+  if (!v || typeof v.name !== 'string' || (v.format !== 'type' && v.format !== 'metadata')) return undefined;
+  const path = jsonArtifactFile(v.name);
+  return path === undefined ? undefined : { path, text: jsonArtifactText(v.data) };
+}
 
 /** Files of one artifact, as spooled. */
 export interface SpooledFiles {
@@ -232,7 +247,13 @@ export class MlflowSender {
         { key: 'omega.node', value: node },
       ];
       if (uid) tags.push({ key: 'omega.run_uid', value: uid });
-      const created = await this.client.createRun(experimentId, `run-${run}`, start?.dt ?? Date.now(), tags);
+      const created = await this.client.createRun(
+        experimentId,
+        `run-${run}`,
+        start?.dt ?? Date.now(),
+        tags,
+        userid,
+      );
       mapping = { runId: created.info.run_id, artifactUri: created.info.artifact_uri, userid, node };
     }
     this.spool.saveMapping(uri, experiment, run, mapping);
@@ -294,6 +315,8 @@ export class MlflowSender {
     let params: MlflowKeyValue[] = [];
     let tags: MlflowKeyValue[] = [];
     const lines: EventLine[] = [];
+    /** JSON artifacts as files `<name>.json`, the last one logged under a name winning. */
+    const jsonFiles = new Map<string, string>();
     const seenParams = new Set<string>();
     const cut = (): void => {
       for (const chunk of chunkBatch(metrics, params, tags))
@@ -359,7 +382,13 @@ export class MlflowSender {
         requests.push(
           async () => void (await this.client.updateRun(run.runId, failed ? 'FAILED' : 'FINISHED', e.dt)),
         );
-      } else lines.push({ t: 'event', o, e });
+      } else {
+        if (e.event === 'artifact') {
+          const file = jsonFile(e.value);
+          if (file) jsonFiles.set(file.path, file.text);
+        }
+        lines.push({ t: 'event', o, e });
+      }
     });
     cut();
     if (lines.length) {
@@ -368,6 +397,9 @@ export class MlflowSender {
       const text = lines.map((l) => encodeValue(l)).join('\n') + '\n';
       requests.push(() => this.client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
     }
+    // after the events file, which is what reads back: the files are for MLflow's UI and tools
+    for (const [file, text] of jsonFiles)
+      requests.push(() => this.client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
     return requests;
   }
 }

@@ -43,10 +43,25 @@ CREATE TABLE IF NOT EXISTS runs (
   userid TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (uri, experiment, run)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stops (
+  uri TEXT NOT NULL, experiment TEXT NOT NULL, run INTEGER NOT NULL, dt INTEGER NOT NULL, value TEXT NOT NULL,
+  userid TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (uri, experiment, run)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS senders (
   uri TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL DEFAULT '', heartbeat INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;
+
+/** A run's stop as spooled: what the run is, also while its stop still waits for the server. */
+export interface SpooledStop {
+  run: number;
+  dt: number;
+  /** The stop event's value (`{ status, error? }`), as JSON text. */
+  value: string;
+  userid: string;
+  node: string;
+}
 
 /** Identifies this machine in the senders table (with the pid). */
 const HOST = os.hostname();
@@ -90,10 +105,38 @@ export class MlflowSpool {
     this.db.exec(SCHEMA);
   }
 
-  append(uri: string, experiment: string, run: number, kind: SpoolOp['kind'], body: Buffer): void {
-    this.db
-      .prepare('INSERT INTO ops (uri, experiment, run, kind, body, created) VALUES (?,?,?,?,?,?)')
-      .run(uri, experiment, run, kind, body, Date.now());
+  /**
+   * Appends an op. `stops`, the stop events in it, are also remembered by run, in the same
+   * transaction: during an outage the spool answers what a run is (see `stops()`).
+   */
+  append(
+    uri: string,
+    experiment: string,
+    run: number,
+    kind: SpoolOp['kind'],
+    body: Buffer,
+    stops: ReadonlyArray<Omit<SpooledStop, 'run'>> = [],
+  ): void {
+    const insert = (): void => {
+      this.db
+        .prepare('INSERT INTO ops (uri, experiment, run, kind, body, created) VALUES (?,?,?,?,?,?)')
+        .run(uri, experiment, run, kind, body, Date.now());
+      for (const stop of stops)
+        this.db
+          .prepare(
+            'INSERT OR REPLACE INTO stops (uri, experiment, run, dt, value, userid, node) VALUES (?,?,?,?,?,?,?)',
+          )
+          .run(uri, experiment, run, stop.dt, stop.value, stop.userid, stop.node);
+    };
+    if (stops.length === 0) insert();
+    else this.db.transaction(insert)();
+  }
+
+  /** The latest stop spooled for each run of `experiment` (sent or still waiting). */
+  stops(uri: string, experiment: string): SpooledStop[] {
+    return this.db
+      .prepare('SELECT run, dt, value, userid, node FROM stops WHERE uri = ? AND experiment = ? ORDER BY run')
+      .all(uri, experiment) as SpooledStop[];
   }
 
   /** The oldest waiting op for `uri`. */
@@ -186,6 +229,7 @@ export class MlflowSpool {
   discard(uri: string, experiment: string): void {
     this.db.prepare('DELETE FROM ops WHERE uri = ? AND experiment = ?').run(uri, experiment);
     this.db.prepare('DELETE FROM runs WHERE uri = ? AND experiment = ?').run(uri, experiment);
+    this.db.prepare('DELETE FROM stops WHERE uri = ? AND experiment = ?').run(uri, experiment);
   }
 
   mapping(uri: string, experiment: string, run: number): RunMapping | undefined {

@@ -126,3 +126,23 @@ export function systemMetricToProfile(
   if (gpuOther) return { key: `gpu_${gpuOther[2]}`, value, gpu: Number(gpuOther[1]) };
   return { key: name.slice('system/'.length), value };
 }
+
+/**
+ * The artifact file a JSON artifact (format `type` or `metadata`) is also uploaded as, as
+ * MLflow's `log_dict` does: `<name>.json` (a name that ends in `.json` as it is), its `/`
+ * parts as folders. Undefined for a name no file path can hold (`.` or `..` parts, control
+ * characters): such an artifact stays in the events file only.
+ */
+export function jsonArtifactFile(name: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return undefined;
+  const parts = name.split('/').filter((p) => p.length > 0);
+  if (parts.length === 0 || parts.some((p) => p === '.' || p === '..')) return undefined;
+  const file = parts.join('/');
+  return file.endsWith('.json') ? file : `${file}.json`;
+}
+
+/** The content of a JSON artifact's file: indented JSON, as `log_dict` writes it. */
+export function jsonArtifactText(data: unknown): string {
+  return `${JSON.stringify(data, null, 2)}\n`;
+}

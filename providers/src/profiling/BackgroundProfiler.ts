@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { ErrorHandler } from '@omega-track/core';
 import { defaultErrorHandler } from '@omega-track/core';
 import type { MetricGroup } from './metrics';
 import { METRIC_GROUPS, validateInterval, validateMetrics } from './metrics';
-import type { ProfilerWorkerConfig, WorkerSample } from './profilerWorker';
+import type { FinishRequest, ProfilerWorkerConfig, WorkerMessage, WorkerSample } from './profilerWorker';
 
 /** A sample as the profiler hands it over: numbered from the start of the run. */
 export interface ProfileSample extends WorkerSample {
@@ -24,6 +25,19 @@ export interface BackgroundProfilerOptions {
 /** Lateness figures kept for inspection (bounded, newest last). */
 const MAX_LATENESS = 100_000;
 
+/** How long stop() waits for the sample the worker is taking (a hung sampler must not hang stop). */
+const FINISH_WAIT_MS = 1000;
+
+/** One sampling thread and the port its samples arrive on. */
+interface Sampler {
+  worker: Worker;
+  port: MessagePort;
+  /** Cleared once the sampler is replaced or stopped: what it still sends is not a sample of ours. */
+  live: boolean;
+  /** Resolves when the worker answers a finish request. */
+  finished?: () => void;
+}
+
 /** The compiled worker beside this file; from TypeScript sources (ts-jest), the built one. */
 function workerScript(): string {
   const beside = path.join(__dirname, 'profilerWorker.js');
@@ -39,8 +53,7 @@ function workerScript(): string {
 export class BackgroundProfiler {
   private interval_: number;
   private metrics_: MetricGroup[];
-  private worker: Worker | undefined;
-  private generation = 0;
+  private sampler: Sampler | undefined;
   private step = 0;
   private alive = 0;
   private readonly heap = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
@@ -79,7 +92,7 @@ export class BackgroundProfiler {
 
   /** Whether a sampler is running. */
   get running(): boolean {
-    return this.worker !== undefined;
+    return this.sampler !== undefined;
   }
 
   /** Sampler threads alive right now (0 or 1 once a restart has settled). */
@@ -99,44 +112,88 @@ export class BackgroundProfiler {
     this.spawn();
   }
 
-  /** Stops sampling; samples still in flight are dropped. Idempotent. */
+  /**
+   * Stops sampling. Every sample the worker took is handed over first, with its own time: those
+   * waiting for a main thread that was busy (taken from the port at once), and the one being
+   * taken right now (waited for, at most a second). Idempotent.
+   */
   async stop(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    this.generation++;
-    if (worker) await worker.terminate();
+    const sampler = this.sampler;
+    this.sampler = undefined;
+    if (!sampler) return;
+    this.takeWaiting(sampler);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        sampler.finished = resolve;
+        const request: FinishRequest = { finish: true };
+        sampler.port.postMessage(request);
+      }),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, FINISH_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    this.retire(sampler);
+    await sampler.worker.terminate();
   }
 
   private spawn(): void {
-    const previous = this.worker;
-    const generation = ++this.generation;
-    // messages of a replaced or stopped sampler are recognised by their generation and dropped
-    if (previous) void previous.terminate();
+    const previous = this.sampler;
+    // a replaced sampler hands over what it took; one it is still taking is not waited for
+    if (previous) {
+      this.retire(previous);
+      void previous.worker.terminate();
+    }
     this.heap[0] = process.memoryUsage().heapUsed;
+    const { port1, port2 } = new MessageChannel();
     const config: ProfilerWorkerConfig = {
       intervalMs: this.interval_ * 1000,
       metrics: this.metrics_,
       heap: this.heap.buffer,
+      port: port2,
     };
-    const worker = new Worker(workerScript(), { workerData: config });
+    const worker = new Worker(workerScript(), { workerData: config, transferList: [port2] });
+    const sampler: Sampler = { worker, port: port1, live: true };
     this.alive++;
-    worker.on('message', (message: WorkerSample | { error: string }) => {
-      if (generation !== this.generation) return;
-      this.heap[0] = process.memoryUsage().heapUsed;
-      if ('error' in message) return this.onError(new Error(message.error), 'profiler');
-      if (this.lateness.length === MAX_LATENESS) this.lateness.shift();
-      this.lateness.push(message.lateness);
-      try {
-        this.onSample({ ...message, step: this.step++ });
-      } catch (error) {
-        this.onError(error, 'profiler');
-      }
-    });
+    port1.on('message', (message: WorkerMessage) => this.receive(sampler, message));
     worker.on('error', (error) => this.onError(error, 'profiler'));
     worker.on('exit', () => this.alive--);
-    // after the listeners: adding a 'message' listener refs the worker again, and the profiler
+    // after the listeners: adding a 'message' listener refs the port again, and the profiler
     // must not keep a finished program alive
+    port1.unref();
     worker.unref();
-    this.worker = worker;
+    this.sampler = sampler;
+  }
+
+  /** Takes the samples that wait on the port (a busy main thread has not read them) and stops listening. */
+  private retire(sampler: Sampler): void {
+    this.takeWaiting(sampler);
+    sampler.live = false;
+    sampler.port.close();
+  }
+
+  private takeWaiting(sampler: Sampler): void {
+    for (;;) {
+      const waiting = receiveMessageOnPort(sampler.port);
+      if (!waiting) return;
+      this.receive(sampler, waiting.message as WorkerMessage);
+    }
+  }
+
+  private receive(sampler: Sampler, message: WorkerMessage): void {
+    if (!sampler.live) return;
+    this.heap[0] = process.memoryUsage().heapUsed;
+    if ('finished' in message) return sampler.finished?.();
+    if ('error' in message) return this.onError(new Error(message.error), 'profiler');
+    this.deliver(message);
+  }
+
+  private deliver(message: WorkerSample): void {
+    if (this.lateness.length === MAX_LATENESS) this.lateness.shift();
+    this.lateness.push(message.lateness);
+    try {
+      this.onSample({ ...message, step: this.step++ });
+    } catch (error) {
+      this.onError(error, 'profiler');
+    }
   }
 }
