@@ -223,3 +223,41 @@ describe('the user of a run', () => {
     expect((await exp.runs())[0].userid).toBe(currentUserId());
   });
 });
+
+describe('a run whose process died', () => {
+  test('reads CRASHED, and MLflow hears of it: the MLflow run is set KILLED at its last sign of life', async () => {
+    const previous = process.env.OMEGA_CRASH_AFTER_MS;
+    process.env.OMEGA_CRASH_AFTER_MS = '500';
+    try {
+      // the process that ran it: it holds the run, then goes away without stop() (shut down, no beats)
+      const gone = omega({ store: storeUrl, onError: () => undefined });
+      const dying = gone.runtime.experiment<MlflowTracker>('crashing', {
+        provider: 'mlflow',
+        trackingUri: fake.url,
+        spool,
+        heartbeatIntervalMs: 100,
+      });
+      await dying.start();
+      dying.logMetric('loss', 1, 0);
+      await dying.flush();
+      await sleep(300);
+      expect(await dying.status()).toBe('STARTED');
+      await gone.close();
+      expect(mlflowRuns('crashing')[0].info.status).toBe('RUNNING');
+      await sleep(1000);
+      const exp = open('crashing');
+      const runs = await exp.runs();
+      expect(runs.map((r) => r.status)).toEqual(['CRASHED']);
+      const info = mlflowRuns('crashing')[0].info;
+      expect(info.status).toBe('KILLED');
+      expect(Number(info.end_time)).toBe(runs[0].started!.getTime() + runs[0].duration!);
+      // a later stop() still works, and wins
+      await exp.use(1);
+      await exp.stop();
+      expect(await exp.status(1)).toBe('STOPPED');
+    } finally {
+      if (previous === undefined) delete process.env.OMEGA_CRASH_AFTER_MS;
+      else process.env.OMEGA_CRASH_AFTER_MS = previous;
+    }
+  });
+});

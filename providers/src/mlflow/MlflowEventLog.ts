@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { EventLog, PendingEvent, ResolvedQuery, Store, TrackingEvent } from '@omega-track/core';
+import type {
+  RunLiveness,
+  EventLog,
+  PendingEvent,
+  ResolvedQuery,
+  Store,
+  TrackingEvent,
+} from '@omega-track/core';
 import {
   TrackingError,
   decodeValue,
@@ -15,7 +22,8 @@ import type { MlflowSpool } from './MlflowSpool';
 import type { MlflowRun } from './MlflowTypes';
 import { decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
@@ -117,6 +125,26 @@ export class MlflowEventLog implements EventLog {
 
   latestRun(experiment: string): Promise<number | undefined> {
     return this.local.latestRun(experiment);
+  }
+
+  /** Heartbeats live in the local store, beside the run numbers: they must work offline too. */
+  async beat(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void> {
+    await this.local.beat?.(experiment, runs, owner, intervalMs);
+  }
+
+  async liveness(experiment: string): Promise<Map<number, RunLiveness>> {
+    return (await this.local.liveness?.(experiment)) ?? new Map();
+  }
+
+  /**
+   * Sets a crashed run's MLflow status to KILLED (MLflow's word for it), ending at its last sign
+   * of life; a run MLflow no longer shows as RUNNING is left as it is.
+   */
+  async markKilled(experiment: string, run: number, endTime: number): Promise<boolean> {
+    const found = (await this.omegaRuns(experiment)).find((r) => r.number === run);
+    if (!found || found.run.info.status !== 'RUNNING') return false;
+    await this.client.updateRun(found.run.info.run_id, 'KILLED', endTime);
+    return true;
   }
 
   async deleteEvents(experiment: string): Promise<number> {

@@ -10,6 +10,8 @@ import type {
   ObjectStore,
   PendingEvent,
   ProviderContext,
+  RunInfo,
+  RunStatus,
 } from '@omega-track/core';
 import {
   TrackingError,
@@ -26,7 +28,7 @@ import {
 import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
 import { OmegaProfilingTracker } from '../profiling/OmegaProfilingTracker';
 import { MlflowClient } from './MlflowClient';
-import { MlflowEventLog } from './MlflowEventLog';
+import { MlflowEventLog, withTimeout } from './MlflowEventLog';
 import type { SpooledFiles } from './MlflowSender';
 import { MlflowSender } from './MlflowSender';
 import { MlflowSpool } from './MlflowSpool';
@@ -84,6 +86,8 @@ export class MlflowTracker extends OmegaProfilingTracker {
   private readonly flushTimeoutMs: number;
   /** Param values per run, as MLflow will hold them: a param never changes its value. */
   private readonly params = new Map<number, Map<string, string>>();
+  /** Crashed runs already set KILLED in MLflow by this provider. */
+  private readonly killed = new Set<number>();
 
   constructor(experiment: string, context: ProviderContext) {
     const opts = context.options as MlflowTrackerOptions;
@@ -124,6 +128,37 @@ export class MlflowTracker extends OmegaProfilingTracker {
     await this.sender.deliver(this.experiment, Math.max(0, budget - (Date.now() - started)));
     // written = in the durable spool; what the server has yet to take is the spool's to send
     return result;
+  }
+
+  /** Runs, with the crashed ones (no heartbeat for too long) also set KILLED in MLflow. */
+  override async runs(query?: EventQuery): Promise<RunInfo[]> {
+    const runs = await super.runs(query);
+    await this.reportKilled(runs);
+    return runs;
+  }
+
+  override async status(run?: number): Promise<RunStatus> {
+    const status = await super.status(run);
+    if (status === 'CRASHED') await this.reportKilled(await super.runs({ run: 'all' }));
+    return status;
+  }
+
+  /**
+   * MLflow leaves a run whose process died RUNNING forever; once omega knows it CRASHED, the
+   * MLflow run is set KILLED, ending at its last sign of life. Best effort: a server that is away
+   * hears of it at the next read.
+   */
+  private async reportKilled(runs: readonly RunInfo[]): Promise<void> {
+    for (const info of runs) {
+      if (info.status !== 'CRASHED' || this.killed.has(info.run) || !info.started) continue;
+      const end = info.started.getTime() + (info.duration ?? 0);
+      try {
+        await withTimeout(this.mlflow.markKilled(this.experiment, info.run, end), 5000);
+        this.killed.add(info.run);
+      } catch {
+        // the server is away or slow: the next read tries again
+      }
+    }
   }
 
   override async clear(opts: { force?: boolean } = {}): Promise<void> {
