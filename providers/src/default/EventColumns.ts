@@ -71,12 +71,17 @@ export class EventColumns {
     this.length++;
   }
 
-  /** The queued events as objects, in order. */
-  toEvents(): PendingEvent[] {
-    const out = new Array<PendingEvent>(this.length);
+  /** The queued events from index `from` up to (not including) `to`, as objects, in order. */
+  toEvents(from = 0, to = this.length): PendingEvent[] {
+    const end = Math.min(to, this.length);
+    const out = new Array<PendingEvent>(Math.max(0, end - from));
     let o = 0;
+    let base = 0;
     for (const s of this.segments) {
-      for (let i = 0; i < s.length; i++) {
+      if (base >= end) break;
+      const first = Math.max(0, from - base);
+      const last = Math.min(s.length, end - base);
+      for (let i = first; i < last; i++) {
         const step = s.step[i];
         out[o++] = {
           run: s.run[i],
@@ -90,6 +95,7 @@ export class EventColumns {
           extra: s.extra?.[i],
         };
       }
+      base += s.length;
     }
     return out;
   }

@@ -17,6 +17,7 @@ import type {
   EventLog,
   TrackingEvent,
   ArtifactStores,
+  ArtifactSource,
 } from '@omega-track/core';
 import { randomUUID } from 'node:crypto';
 import {
@@ -35,11 +36,13 @@ import {
   flushOnExit,
   forgetOnExit,
   resolveQuery,
+  resolveExperimentQuery,
+  artifactSourceValues,
   startEvent,
   systemInfo,
   runsFromEvents,
   stopStatus,
-  summarize,
+  summarizeLog,
 } from '@omega-track/core';
 import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
@@ -53,6 +56,8 @@ interface QueuedBatch {
   attempts: number;
   /** Being written (or was): later events go to a new batch. */
   sealed: boolean;
+  /** How many of its events are written (a backlog is written in slices). */
+  done: number;
   /** Estimated bytes of its non-numeric values (numbers count EVENT_BYTES each). */
   extraBytes: number;
 }
@@ -67,12 +72,15 @@ export const DEFAULT_MAX_QUEUE_EVENTS = 500_000;
 export const DEFAULT_MAX_QUEUE_BYTES = 32 * 1024 * 1024;
 /** What one queued event costs in the columnar queue, values aside (typed-array slots, refs). */
 const EVENT_BYTES = 56;
+/** A write under way this long means the store is not taking events (for the queue's limit). */
+const STUCK_AFTER_MS = 1000;
 /** Events per write: a backlog is written in slices, so no single write stalls the event loop. */
 const MAX_BATCH_EVENTS = CHUNK_SIZE;
 
 /** A rough size of a non-numeric value (ms-cheap, bounded depth): for the queue's byte limit. */
 function estimateBytes(value: unknown, depth = 0): number {
-  if (value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number') return 8;
+  if (value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number')
+    return 8;
   if (typeof value === 'string') return 16 + 2 * value.length;
   if (depth > 8 || typeof value !== 'object') return 64;
   let n = 32;
@@ -108,7 +116,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private queuedExtraBytes = 0;
   /** The batch whose write is under way (at exit the store finishes or replays it, not us). */
   private inFlight: QueuedBatch | undefined;
+  /** How many events of `inFlight` (from its `done`) the write under way holds. */
+  private inFlightCount = 0;
   private written = 0;
+  private writeStartedAt = 0;
   private dropped = 0;
   private droppedSinceLine = 0;
   private readonly trouble: WriteTrouble;
@@ -142,7 +153,11 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       this.bufferOption(),
       DEFAULT_MAX_BUFFER,
     );
-    this.maxQueueEvents = positiveInt(context.options.maxQueueEvents, 'maxQueueEvents', DEFAULT_MAX_QUEUE_EVENTS);
+    this.maxQueueEvents = positiveInt(
+      context.options.maxQueueEvents,
+      'maxQueueEvents',
+      DEFAULT_MAX_QUEUE_EVENTS,
+    );
     this.maxQueueBytes = positiveInt(context.options.maxQueueBytes, 'maxQueueBytes', DEFAULT_MAX_QUEUE_BYTES);
     this.heartbeatMs = heartbeatIntervalMs(context.options.heartbeatIntervalMs);
     this.crashAfter = crashAfterMs(context.options.crashAfterMs);
@@ -210,7 +225,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     const value: Record<string, unknown> = { status };
     if (opts.error !== undefined) value.error = describeValue(opts.error);
     const run = this.currentRun;
-    this.logEvent('stop', 'stop', value);
+    // 'stop' is reserved: recording calls cannot forge it, so the provider takes its own path
+    this.logRunEvent('stop', 'stop', value);
     const result = await this.flush();
     // a stop that is still waiting to be written keeps the run alive (heartbeats) until it is
     if (run !== undefined && result.pending === 0) this.release(run);
@@ -287,14 +303,17 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     return this.liveStatus(target, events.find((e) => e.event === 'start')?.dt);
   }
 
+  /** Events matching `query`; `{ experiment: 'other' }` reads another experiment of the same log. */
   async data(query?: EventQuery): Promise<TrackingEvent[]> {
     await this.flush();
-    return this.log.queryEvents(this.experiment, await this.resolve(query));
+    const target = await resolveExperimentQuery(query, this.experiment, (q) => this.resolve(q), this.log);
+    return this.log.queryEvents(target.experiment, target.query);
   }
 
   async *iterate(query?: EventQuery, opts: IterateOptions = {}): AsyncIterable<TrackingEvent[]> {
     await this.flush();
-    yield* this.log.iterateEvents(this.experiment, await this.resolve(query), opts.batchSize ?? 10_000);
+    const target = await resolveExperimentQuery(query, this.experiment, (q) => this.resolve(q), this.log);
+    yield* this.log.iterateEvents(target.experiment, target.query, opts.batchSize ?? 10_000);
   }
 
   async runs(query: EventQuery = {}): Promise<RunInfo[]> {
@@ -306,14 +325,20 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   async summary(query: EventQuery = {}): Promise<MetricSummary[]> {
-    const events = await this.data({ event: 'metric', ...query });
-    return summarize(events, await this.runs({ run: query.run ?? 'all' }));
+    // runs() flushes first; the figures come column by column where the log reads that way
+    const runs = await this.runs({ run: query.run ?? 'all' });
+    return summarizeLog(this.log, this.experiment, await this.resolve({ event: 'metric', ...query }), runs);
   }
 
-  async restoreArtifacts(query: EventQuery = {}): Promise<unknown[]> {
-    const events = await this.data({ event: 'artifact', ...query });
+  async restoreArtifacts(
+    query: EventQuery | ArtifactSource | readonly ArtifactSource[] = {},
+  ): Promise<unknown[]> {
+    // rows of data() (or { value }) are restored as given, without a query
+    const values =
+      artifactSourceValues(query) ??
+      (await this.data({ event: 'artifact', ...(query as EventQuery) })).map((e) => e.value);
     const out: unknown[] = [];
-    for (const e of events) out.push(await decodeArtifact(e.value, this.stores));
+    for (const value of values) out.push(await decodeArtifact(value, this.stores));
     return out;
   }
 
@@ -353,7 +378,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   flushSync(): void {
     // the batch being written is the store's to finish (or replay) at exit, not ours
-    const batches = this.takeQueue().filter((b) => b !== this.inFlight);
+    const batches = this.takeQueue();
     const reasons: string[] = [];
     let lost = 0;
     // Artifact content is written asynchronously, which the last moment of a process does not
@@ -361,12 +386,17 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     const artifacts = batches.filter((b) => b.beforeWrite).reduce((n, b) => n + b.events.length, 0);
     if (artifacts) {
       lost += artifacts;
-      reasons.push(`${artifacts} artifact(s) logged just before process.exit() were not stored: await flush() before exiting`);
+      reasons.push(
+        `${artifacts} artifact(s) logged just before process.exit() were not stored: await flush() before exiting`,
+      );
     }
-    const events = batches.filter((b) => !b.beforeWrite).flatMap((b) => b.events.toEvents());
+    const events = batches
+      .filter((b) => !b.beforeWrite)
+      .flatMap((b) => b.events.toEvents(b.done + (b === this.inFlight ? this.inFlightCount : 0)));
     if (events.length) {
       try {
-        if (!this.log.appendEventsSync) throw new Error('this event log cannot write while the process exits');
+        if (!this.log.appendEventsSync)
+          throw new Error('this event log cannot write while the process exits');
         this.log.appendEventsSync(this.experiment, events);
         this.written += events.length;
       } catch (error) {
@@ -397,11 +427,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     if (this.isShutdown) return this.dropAfterShutdown();
     let bytes = 0;
     for (const e of events) if (typeof e.value !== 'number') bytes += estimateBytes(e.value);
-    if (this.full(events.length, bytes) && !events.every((e) => e.event === 'stop'))
+    if (this.full(events.length, bytes) && !events.every((e) => e.event === 'stop') && this.storeStuck())
       return this.drop(events.length);
     let target = this.batchFor(beforeWrite);
     for (const e of events) {
-      if (target.events.length >= MAX_BATCH_EVENTS && !beforeWrite) target = this.batchFor(undefined);
       target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
     }
     target.extraBytes += bytes;
@@ -414,6 +443,19 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     return (
       this.queuedEvents + count > this.maxQueueEvents ||
       (this.queuedEvents + count) * EVENT_BYTES + this.queuedExtraBytes + bytes > this.maxQueueBytes
+    );
+  }
+
+  /**
+   * Whether the store is not taking events: writes fail, or one has waited over a second (a
+   * lock, a stalled disk). Only then does the queue's limit drop events: a burst that a
+   * synchronous loop logs on a healthy store is kept whole, since it is written as soon as
+   * the loop yields.
+   */
+  private storeStuck(): boolean {
+    return (
+      this.trouble.failing ||
+      (this.inFlight !== undefined && Date.now() - this.writeStartedAt > STUCK_AFTER_MS)
     );
   }
 
@@ -444,7 +486,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     extra: Record<string, unknown> | undefined,
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
-    if (this.full(1, 0) && event !== 'stop') return this.drop(1);
+    if (this.full(1, 0) && event !== 'stop' && this.storeStuck()) return this.drop(1);
     this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra);
     this.queued(1);
   }
@@ -455,13 +497,13 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
    */
   private batchFor(beforeWrite: (() => Promise<void>) | undefined): QueuedBatch {
     const last = this.queue[this.queue.length - 1];
-    if (last && !beforeWrite && !last.beforeWrite && !last.sealed && last.events.length < MAX_BATCH_EVENTS)
-      return last;
+    if (last && !beforeWrite && !last.beforeWrite && !last.sealed) return last;
     const batch: QueuedBatch = {
       events: new EventColumns(),
       beforeWrite,
       attempts: 0,
       sealed: false,
+      done: 0,
       extraBytes: 0,
     };
     this.queue.push(batch);
@@ -524,7 +566,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       while (this.queue.length) {
         const batch = this.queue[0];
         batch.sealed = true;
-        const count = batch.events.length;
+        const count = Math.min(batch.events.length - batch.done, MAX_BATCH_EVENTS);
         try {
           if (batch.beforeWrite) {
             try {
@@ -534,15 +576,23 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
               // artifact content that cannot be written (a disposed model, an outage that
               // lasts) must not hold up every later event: after a few tries it is given up
               if (++batch.attempts < MAX_CONTENT_ATTEMPTS) throw error;
-              this.onError(error, `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`);
-              this.dropped += count;
-              this.dequeue(batch);
+              this.onError(
+                error,
+                `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`,
+              );
+              this.dropped += batch.events.length;
+              this.dequeue(batch, batch.events.length);
               continue;
             }
           }
           this.inFlight = batch;
+          this.inFlightCount = count;
+          this.writeStartedAt = Date.now();
           try {
-            await this.log.appendEvents(this.experiment, batch.events.toEvents());
+            await this.log.appendEvents(
+              this.experiment,
+              batch.events.toEvents(batch.done, batch.done + count),
+            );
           } finally {
             this.inFlight = undefined;
           }
@@ -552,7 +602,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
           return;
         }
         this.written += count;
-        this.dequeue(batch);
+        this.dequeue(batch, count);
         if (this.trouble.failing) this.trouble.recovered(waited || this.queuedEvents + count);
       }
     };
@@ -571,11 +621,13 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     return next;
   }
 
-  /** A written (or given up) batch leaves the front of the queue, unless clear() emptied it meanwhile. */
-  private dequeue(batch: QueuedBatch): void {
+  /** Written (or given up) events leave; a batch whose events are all written leaves the front of the queue, unless clear() emptied it meanwhile. */
+  private dequeue(batch: QueuedBatch, count: number): void {
     if (this.queue[0] !== batch) return;
+    batch.done += count;
+    this.queuedEvents -= count;
+    if (batch.done < batch.events.length) return;
     this.queue.shift();
-    this.queuedEvents -= batch.events.length;
     this.queuedExtraBytes -= batch.extraBytes;
   }
 

@@ -57,7 +57,9 @@ export class WriteTrouble {
     this.delay = 0;
     this.failures = 0;
     this.onError(
-      new Error(`the store takes writes again after ${seconds} s; ${waited} event(s) that waited are being written`),
+      new Error(
+        `the store takes writes again after ${seconds} s; ${waited} event(s) that waited are being written`,
+      ),
       `'${this.experiment}' recovered`,
     );
   }
