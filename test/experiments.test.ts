@@ -28,11 +28,11 @@ class ListTracker extends TrackingProvider {
   private runs_ = 0;
   async start(): Promise<number> {
     this.run_ = ++this.runs_;
-    this.logEvent('start', 'start', null);
+    this.logRunEvent('start', 'start', null);
     return this.run_;
   }
   async stop(): Promise<void> {
-    this.logEvent('stop', 'stop', { status: 'STOPPED' });
+    this.logRunEvent('stop', 'stop', { status: 'STOPPED' });
   }
   async activeRun(run?: number): Promise<number> {
     return run ?? this.run_ ?? this.start();

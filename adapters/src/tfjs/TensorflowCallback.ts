@@ -1,6 +1,14 @@
 import type { LayersModel, Logs } from '@tensorflow/tfjs';
-import type { ErrorHandler, OmegaTrackingProxy, TrackingProvider } from '@omega-track/core';
-import { TrackingInputError, activeExperiment, defaultErrorHandler, diag } from '@omega-track/core';
+import type { ErrorHandler } from '@omega-track/core';
+import {
+  OmegaTrackingProxy,
+  TrackingInputError,
+  TrackingProvider,
+  activeExperiment,
+  defaultErrorHandler,
+  describeValue,
+  diag,
+} from '@omega-track/core';
 import type { Tfjs } from './loadTfjs';
 import { loadTfjs } from './loadTfjs';
 
@@ -10,7 +18,7 @@ export type TrackingTarget = Pick<
   'experiment' | 'currentRun' | 'logMetrics' | 'logParams' | 'logArtifact' | 'flush'
 >;
 
-/** Options of `new TensorflowCallback(exp, opts)`. */
+/** Options of `new TensorflowCallback(exp, opts)` (or `new TensorflowCallback(opts)`). */
 export interface TensorflowCallbackOptions {
   /** `'epoch'` (default): metrics per epoch; `'batch'`: also every batch; N: also every N-th batch. */
   updateFreq?: 'epoch' | 'batch' | number;
@@ -22,6 +30,94 @@ export interface TensorflowCallbackOptions {
   flushTimeoutMs?: number;
   /** Where failures go (default: one diagnostic line each); they never reach `fit`. */
   onError?: ErrorHandler;
+}
+
+/** The option names a TensorflowCallback takes: anything else is a mistake worth saying. */
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'updateFreq',
+  'saveModel',
+  'modelName',
+  'flushTimeoutMs',
+  'onError',
+]);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** An experiment handle, a provider, or an object with the members the callback records through. */
+function isTrackingTarget(value: unknown): value is TrackingTarget {
+  if (value instanceof OmegaTrackingProxy || value instanceof TrackingProvider) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.experiment === 'string' &&
+    ['logMetrics', 'logParams', 'logArtifact', 'flush'].every((m) => typeof v[m] === 'function')
+  );
+}
+
+function checkOptions(opts: unknown, what: string): TensorflowCallbackOptions {
+  if (opts === undefined || opts === null) return {};
+  if (!isPlainObject(opts))
+    throw new TrackingInputError(`${what}: options must be an object, got ${describeValue(opts)}`);
+  for (const name of Object.keys(opts))
+    if (!OPTION_NAMES.has(name))
+      throw new TrackingInputError(
+        `${what}: unknown option '${name}' (the options are ${[...OPTION_NAMES].join(', ')})`,
+      );
+  const freq = opts.updateFreq ?? 'epoch';
+  if (
+    freq !== 'epoch' &&
+    freq !== 'batch' &&
+    !(typeof freq === 'number' && Number.isInteger(freq) && freq > 0)
+  )
+    throw new TrackingInputError(
+      `${what}: updateFreq must be 'epoch', 'batch' or a positive integer, got ${describeValue(freq)}`,
+    );
+  if (opts.saveModel !== undefined && typeof opts.saveModel !== 'boolean')
+    throw new TrackingInputError(
+      `${what}: saveModel must be true or false, got ${describeValue(opts.saveModel)}`,
+    );
+  if (opts.modelName !== undefined && (typeof opts.modelName !== 'string' || opts.modelName === ''))
+    throw new TrackingInputError(
+      `${what}: modelName must be a non-empty string, got ${describeValue(opts.modelName)}`,
+    );
+  const timeout = opts.flushTimeoutMs;
+  if (timeout !== undefined && !(typeof timeout === 'number' && Number.isFinite(timeout) && timeout >= 0))
+    throw new TrackingInputError(
+      `${what}: flushTimeoutMs must be a number of milliseconds, got ${describeValue(timeout)}`,
+    );
+  if (opts.onError !== undefined && typeof opts.onError !== 'function')
+    throw new TrackingInputError(`${what}: onError must be a function, got ${describeValue(opts.onError)}`);
+  return opts;
+}
+
+/**
+ * The arguments of `new TensorflowCallback(...)`, `tensorflowCallback(...)` and `autolog(...)`:
+ * `(exp?, opts?)` or `(opts)` — options first is natural in plain JavaScript. Anything that is
+ * neither an experiment handle (or provider) nor an options object is a TrackingInputError.
+ */
+export function callbackArguments(
+  first: unknown,
+  second: unknown,
+  what = 'TensorflowCallback',
+): { exp: TrackingTarget | undefined; opts: TensorflowCallbackOptions } {
+  if (first === undefined || first === null) return { exp: undefined, opts: checkOptions(second, what) };
+  if (isTrackingTarget(first)) return { exp: first, opts: checkOptions(second, what) };
+  if (isPlainObject(first)) {
+    if (second !== undefined)
+      throw new TrackingInputError(
+        `${what}: the first argument is an options object, so there is no second one (pass (exp, options) or (options))`,
+      );
+    return { exp: undefined, opts: checkOptions(first, what) };
+  }
+  throw new TrackingInputError(
+    typeof first === 'string'
+      ? `${what} takes the experiment handle, not its name: pass om.runtime.experiment('${first}')`
+      : `${what} takes an experiment handle (om.runtime.experiment(...)), a provider, or an options object, got ${describeValue(first)}`,
+  );
 }
 
 /** Log keys tfjs adds to batch logs that are bookkeeping, not metrics. */
@@ -77,17 +173,15 @@ export class TensorflowCallback {
   private globalBatch = 0;
   private warnedInactive = false;
 
-  constructor(exp?: TrackingTarget | OmegaTrackingProxy, opts: TensorflowCallbackOptions = {}) {
+  /** Tracks into the experiment active in `exp.run(...)` at train begin. */
+  constructor(opts?: TensorflowCallbackOptions);
+  /** Tracks into `exp` (default: the experiment active in `exp.run(...)` at train begin). */
+  constructor(exp?: TrackingTarget | OmegaTrackingProxy, opts?: TensorflowCallbackOptions);
+  constructor(first?: unknown, second?: unknown) {
+    // arguments are checked before tfjs is loaded: a mistake is reported as such, tfjs or not
+    const { exp, opts } = callbackArguments(first, second);
     linkToTfjs(loadTfjs());
     const freq = opts.updateFreq ?? 'epoch';
-    if (
-      freq !== 'epoch' &&
-      freq !== 'batch' &&
-      !(typeof freq === 'number' && Number.isInteger(freq) && freq > 0)
-    )
-      throw new TrackingInputError(
-        `updateFreq must be 'epoch', 'batch' or a positive integer, got ${String(freq)}`,
-      );
     this.updateEvery = freq === 'epoch' ? undefined : freq === 'batch' ? 1 : freq;
     this.explicit = exp;
     this.opts = opts;
@@ -218,9 +312,13 @@ export class TensorflowCallback {
 }
 
 /** `new TensorflowCallback(exp, opts)`, as a function (like `tf.callbacks.earlyStopping()`). */
+export function tensorflowCallback(opts?: TensorflowCallbackOptions): TensorflowCallback;
+/** `new TensorflowCallback(exp, opts)`, as a function (like `tf.callbacks.earlyStopping()`). */
 export function tensorflowCallback(
   exp?: TrackingTarget | OmegaTrackingProxy,
   opts?: TensorflowCallbackOptions,
-): TensorflowCallback {
+): TensorflowCallback;
+export function tensorflowCallback(first?: unknown, second?: unknown): TensorflowCallback {
+  const { exp, opts } = callbackArguments(first, second, 'tensorflowCallback');
   return new TensorflowCallback(exp, opts);
 }

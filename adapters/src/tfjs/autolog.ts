@@ -1,7 +1,7 @@
 import type { Logs } from '@tensorflow/tfjs';
 import type { OmegaTrackingProxy } from '@omega-track/core';
 import type { TensorflowCallbackOptions, TrackingTarget } from './TensorflowCallback';
-import { TensorflowCallback, trackedExplicitly } from './TensorflowCallback';
+import { TensorflowCallback, callbackArguments, trackedExplicitly } from './TensorflowCallback';
 import { loadTfjs } from './loadTfjs';
 
 interface AutologState {
@@ -43,10 +43,14 @@ class AutologCallback extends TensorflowCallback {
  * time of each fit. Calling it again changes the experiment or options; `autolog.disable()`
  * turns it off.
  */
-export function autolog(exp?: TrackingTarget | OmegaTrackingProxy, opts?: TensorflowCallbackOptions): void {
-  // bad options fail here, at the call, not in every later fit
+export function autolog(opts?: TensorflowCallbackOptions): void;
+/** Tracks every later `fit` into `exp` (or the experiment active at each fit), with `opts`. */
+export function autolog(exp?: TrackingTarget | OmegaTrackingProxy, opts?: TensorflowCallbackOptions): void;
+export function autolog(first?: unknown, second?: unknown): void {
+  // (exp, opts) or (opts); bad arguments fail here, at the call, not in every later fit
+  const { exp, opts } = callbackArguments(first, second, 'autolog');
   new TensorflowCallback(exp, opts);
-  state = { enabled: true, exp: exp, opts };
+  state = { enabled: true, exp, opts };
   if (registered) return;
   // verbosity level 0: every fit, whatever its `verbose` setting
   loadTfjs().registerCallbackConstructor(

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import util from 'node:util';
 import v8 from 'node:v8';
 import { TrackingError } from '../errors/TrackingError';
-import { validateKey } from '../events/validation';
+import { TrackingInputError } from '../errors/TrackingInputError';
+import { validateDepth, validateKey } from '../events/validation';
 import { encodeValue } from '../events/valueCodec';
 import type { ArtifactValue } from '../events/types';
 import { INLINE_LIMIT_BYTES } from '../objects/builtinBackends';
@@ -57,6 +58,8 @@ export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactCon
       bytes: Buffer.from(obj instanceof ArrayBuffer ? new Uint8Array(obj) : (obj as Uint8Array)),
     };
   if (isTypedArray(obj)) return { format: 'dataset', snapshot: obj.slice() };
+  // JSON and v8 serialization overflow the stack on very deep values: refused here, at the call
+  validateDepth(obj, 'artifact');
   if (isJsonPlain(obj)) {
     // the caller may keep mutating its array after logging it: large ones are copied now
     if (isLargeArray(obj) || encodeValue(obj).length > INLINE_LIMIT_BYTES)
@@ -131,7 +134,11 @@ function isLargeArray(obj: unknown): boolean {
   return Array.isArray(obj) && obj.length > LARGE_ARRAY;
 }
 
-/** Turns a logged artifact value back into the object (SPEC §4 restore rules). */
+/**
+ * Turns a logged artifact value back into the object (SPEC §4 restore rules); a value without a
+ * format is returned as it is. The value may come from a caller (a row of `data()`): one whose
+ * content reference points anywhere but artifact storage is a TrackingInputError.
+ */
 export async function decodeArtifact(value: unknown, stores: ArtifactStores): Promise<unknown> {
   const v = value as Partial<ArtifactValue> | null;
   if (!v || typeof v !== 'object' || typeof v.format !== 'string') return value;
@@ -140,16 +147,17 @@ export async function decodeArtifact(value: unknown, stores: ArtifactStores): Pr
     case 'repr':
       return v.data;
     case 'metadata':
+      if (typeof v.data !== 'object' || v.data === null) throw badReference(v);
       return Metadata.fromJSON(v.data as Record<string, unknown>);
     case 'model':
-      return stores.models.get(String(v.data));
+      return stores.models.get(artefactEntry(v));
     case 'dataset':
-      return stores.datasets.get(String(v.data));
+      return stores.datasets.get(artefactEntry(v));
     case 'binary':
-      return requireBlob(await stores.store.getBlob(blobKey(v.data)), v.name);
+      return requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name);
     case 'serialized':
       // v8.deserialize rebuilds data only; unlike pickle it cannot run code.
-      return v8.deserialize(requireBlob(await stores.store.getBlob(blobKey(v.data)), v.name));
+      return v8.deserialize(requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name));
     default:
       return v.data;
   }
@@ -163,6 +171,26 @@ export function artifactReferences(value: unknown): { model?: string; dataset?: 
   if (v.format === 'dataset') return { dataset: String(v.data) };
   if (v.format === 'binary' || v.format === 'serialized') return { blob: blobKey(v.data) };
   return {};
+}
+
+/** The entry a `model`/`dataset` value names, which must be one encodeArtifact wrote. */
+function artefactEntry(v: Partial<ArtifactValue>): string {
+  if (typeof v.data !== 'string' || !v.data.startsWith(ARTEFACT_PREFIX)) throw badReference(v);
+  return v.data;
+}
+
+/** The blob a `binary`/`serialized` value names, which must be an experiment's artifact blob. */
+function artefactBlob(v: Partial<ArtifactValue>): string {
+  const key = (v.data as { blob?: unknown } | null)?.blob;
+  // every experiment's artifact blobs live under `.experiments/` (artifactBlobPrefix)
+  if (typeof key !== 'string' || !key.startsWith('.experiments/')) throw badReference(v);
+  return key;
+}
+
+function badReference(v: Partial<ArtifactValue>): TrackingInputError {
+  return new TrackingInputError(
+    `artifact '${String(v.name)}' of format '${String(v.format)}' does not refer to stored artifact content: restore a value as data() gave it`,
+  );
 }
 
 function blobKey(data: unknown): string {

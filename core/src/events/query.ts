@@ -1,7 +1,8 @@
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { resolveTime } from './time';
+import type { EventLog } from '../store/Store';
 import type { EventQuery, ResolvedQuery } from './types';
-import { validateKey } from './validation';
+import { validateExperimentName, validateKey } from './validation';
 
 const QUERY_FIELDS = new Set(['run', 'event', 'key', 'step', 'since', 'end', 'limit', 'offset']);
 
@@ -95,11 +96,61 @@ export async function resolveQuery(query: EventQuery = {}, ctx: RunContext): Pro
     validateKey(field, 'query field');
     if (!EXTRA_FIELD.test(field))
       throw new TrackingInputError(`query field '${field}' may only use letters, digits and _ . : -`);
-    if (field === 'experiment' || field === 'value' || field === 'dt')
+    if (field === 'experiment')
+      throw new TrackingInputError(
+        `query field 'experiment' (another experiment's events) is taken by data(), iterate() and restoreArtifacts() only`,
+      );
+    if (field === 'value' || field === 'dt')
       throw new TrackingInputError(`query field '${field}' is not filterable`);
     (out.extras ??= {})[field] = list(value, field);
   }
   return out;
+}
+
+/** A query split into the experiment it reads and the rest: see `queryExperiment`. */
+export interface ExperimentQuery {
+  /** The experiment whose events are read. */
+  experiment: string;
+  /** Whether that is another experiment than the provider's own. */
+  other: boolean;
+  /** The query without its `experiment` field. */
+  query: EventQuery | undefined;
+}
+
+/**
+ * The experiment a `data()` / `iterate()` query reads (omega-ml's `data(experiment=…)`): its
+ * `experiment` field, another experiment of the same store, else `own`. A name that is not a
+ * valid experiment name is a TrackingInputError. Another experiment's runs are its own: a query
+ * naming none reads all of them (the handle's current run belongs to `own`), and `-1` is that
+ * experiment's latest run.
+ */
+export function queryExperiment(query: EventQuery | undefined, own: string): ExperimentQuery {
+  if (typeof query !== 'object' || query === null || Array.isArray(query) || !('experiment' in query))
+    return { experiment: own, other: false, query };
+  const { experiment, ...rest } = query;
+  if (experiment === undefined || experiment === null) return { experiment: own, other: false, query: rest };
+  const name = validateExperimentName(experiment);
+  return { experiment: name, other: name !== own, query: rest };
+}
+
+/**
+ * Resolves a `data()` / `iterate()` query that may name another experiment of the same log (see
+ * `queryExperiment`): the experiment to read and the resolved query. `resolveOwn` resolves a query
+ * against the provider's own runs; another experiment's query is resolved against its runs in `log`.
+ */
+export async function resolveExperimentQuery(
+  query: EventQuery | undefined,
+  own: string,
+  resolveOwn: (query: EventQuery | undefined) => Promise<ResolvedQuery>,
+  log: Pick<EventLog, 'latestRun'>,
+): Promise<{ experiment: string; query: ResolvedQuery }> {
+  const target = queryExperiment(query, own);
+  if (!target.other) return { experiment: own, query: await resolveOwn(target.query) };
+  const resolved = await resolveQuery(target.query, {
+    currentRun: undefined,
+    latestRun: () => log.latestRun(target.experiment),
+  });
+  return { experiment: target.experiment, query: resolved };
 }
 
 function relativeRun(run: number, latest: number): number {

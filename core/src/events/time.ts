@@ -37,14 +37,27 @@ export function resolveTime(spec: TimeSpec, field: string, now = Date.now()): nu
   return t;
 }
 
-/** Turns the `dt` option of a recording call into epoch milliseconds. */
+/** The latest time a JavaScript Date holds, in epoch milliseconds (±100,000,000 days). */
+export const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Turns the `dt` option of a recording call into epoch milliseconds: a Date, an ISO string or a
+ * number of epoch milliseconds, within what a Date holds (±8.64e15 ms). Anything else is a
+ * TrackingInputError: an out-of-range time would be stored as a time no reader can show.
+ */
 export function resolveEventTime(dt: unknown): number {
   if (dt === undefined || dt === null) return Date.now();
   if (typeof dt === 'number') {
     if (!Number.isFinite(dt)) throw new TrackingInputError('dt must be a finite epoch-millisecond number');
-    return dt;
+    if (Math.abs(dt) > MAX_DATE_MS)
+      throw new TrackingInputError(
+        `dt ${dt} is outside the range of a Date (±${MAX_DATE_MS} ms around 1970-01-01)`,
+      );
+    // times are kept to the millisecond, as a Date holds them (it truncates, too)
+    return Math.trunc(dt);
   }
   if (dt instanceof Date || typeof dt === 'string') {
+    // a Date or a date string outside that range is already an invalid time: NaN here
     const t = dt instanceof Date ? dt.getTime() : Date.parse(dt);
     if (Number.isNaN(t)) throw new TrackingInputError(`dt '${String(dt)}' is not a valid time`);
     return t;

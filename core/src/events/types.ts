@@ -92,22 +92,55 @@ export interface RunInfo {
   parent?: number;
 }
 
-/** Statistics of one key in one run, as given by `summary()`. */
+/**
+ * Statistics of one key in one run, as given by `summary()`. `count` counts every numeric value
+ * (NaN and ±Infinity included); the statistics (mean, std, min, quartiles, max) use the `finite`
+ * ones only, so one diverged step does not blank out a run. With no finite value they are NaN.
+ */
 export interface MetricSummary {
   run: number;
   event: string;
   key: string;
+  /** Numeric values logged, NaN and ±Infinity included. */
   count: number;
+  /** Finite values among them: the ones the statistics are computed from. */
+  finite: number;
   mean: number;
+  /** Sample standard deviation (n − 1); 0 for a single value. */
   std: number;
   min: number;
+  /** Quartiles by linear interpolation, as pandas and numpy compute them by default. */
   p25: number;
   p50: number;
   p75: number;
   max: number;
+  /** The latest numeric value (by time, ties in logging order), also when it is not finite. */
   last: unknown;
   /** The run's duration in milliseconds, when it has started. */
   duration: number | undefined;
+}
+
+/**
+ * Events of one run read column by column (`EventLog.queryColumns`), for reading many numbers
+ * without an object per event: typed arrays of equal `length`, one slot per event, in logging
+ * order within the batch (batches come in logging order too; neither is sorted by time).
+ */
+export interface EventColumnBatch {
+  run: number;
+  /** How many events the batch holds. */
+  length: number;
+  /** The event names and keys that `event` and `key` index into. */
+  names: readonly string[];
+  event: Uint32Array;
+  key: Uint32Array;
+  /** Each event's value where it is a number (NaN and ±Infinity included), else NaN: see `numeric`. */
+  values: Float64Array;
+  /** 1 where the event's value is a number, 0 where it is not; undefined when every value is one. */
+  numeric: Uint8Array | undefined;
+  /** Each event's step; NaN where it has none. */
+  step: Float64Array;
+  /** Each event's time in epoch milliseconds, as stored (not necessarily a valid Date). */
+  dt: Float64Array;
 }
 
 /** The value of an `artifact` or `data` event. */

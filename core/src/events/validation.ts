@@ -1,9 +1,21 @@
 import { TrackingInputError } from '../errors/TrackingInputError';
+import { MAX_VALUE_DEPTH, nestingExceeds } from '../objects/plainValues';
+
+export { MAX_VALUE_DEPTH };
 
 /** Longest key, experiment or extra-field name accepted (SPEC §1). */
 export const MAX_NAME_LENGTH = 250;
 
-/** Throws unless `key` is a non-empty string of at most 250 characters. */
+/**
+ * Event names the provider writes itself: a run's `start` and `stop` events decide its status,
+ * so a recording call may not forge them.
+ */
+export const RESERVED_EVENT_NAMES: ReadonlySet<string> = new Set(['start', 'stop']);
+
+/**
+ * Throws unless `key` is a non-empty string of at most 250 characters without a NUL character
+ * (a finite number is taken as its decimal text).
+ */
 export function validateKey(key: unknown, what = 'key'): string {
   if (typeof key === 'number' && Number.isFinite(key)) key = String(key);
   if (typeof key !== 'string') throw new TrackingInputError(`${what} must be a string, got ${typeof key}`);
@@ -12,27 +24,50 @@ export function validateKey(key: unknown, what = 'key'): string {
     throw new TrackingInputError(
       `${what} is ${key.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`,
     );
+  // NUL ends strings in C libraries, SQLite functions and MLflow: a key must mean one thing everywhere
+  if (key.includes('\0')) throw new TrackingInputError(`${what} must not contain a NUL character`);
   return key;
 }
 
-/** Throws unless `step` is null/undefined or a finite integer. */
+/**
+ * Throws unless `event` is a valid event name (see `validateKey`) that a recording call may use:
+ * `start` and `stop` are written by the provider only (`RESERVED_EVENT_NAMES`).
+ */
+export function validateEventName(event: unknown): string {
+  const name = validateKey(event, 'event');
+  if (RESERVED_EVENT_NAMES.has(name))
+    throw new TrackingInputError(
+      `event name '${name}' is reserved: runs are started and stopped with start()/stop() or run() (a provider class writes these events with logRunEvent)`,
+    );
+  return name;
+}
+
+/** Throws unless `step` is null/undefined or an integer within ±(2^53 − 1), the safe-integer range. */
 export function validateStep(step: unknown): number | null {
   if (step === undefined || step === null) return null;
   if (typeof step !== 'number' || !Number.isInteger(step))
     throw new TrackingInputError(
       `step must be an integer, got ${typeof step === 'number' ? step : typeof step}`,
     );
+  // beyond 2^53 neighbouring integers share one float: step 2**60 + 1 would be stored as 2**60
+  if (!Number.isSafeInteger(step))
+    throw new TrackingInputError(
+      `step ${step} is outside the safe-integer range ±${Number.MAX_SAFE_INTEGER}, where steps stay exact`,
+    );
   return step;
 }
 
 /**
- * Throws unless `name` is a valid experiment name: 1–250 characters, no NUL, and no `..` path
- * segment (`/` is allowed, as in `myapp/regmodel`).
+ * Throws unless `name` is a valid experiment name: a string of 1–250 characters, no NUL, and no
+ * `..` path segment (`/` is allowed, as in `myapp/regmodel`).
  */
 export function validateExperimentName(name: unknown): string {
-  validateKey(name, 'experiment name');
-  const s = name as string;
-  if (s.includes('\0')) throw new TrackingInputError('experiment name must not contain a NUL character');
+  // unlike keys, a number is not taken as its text: experiment(5) is a mistake, not a name
+  if (typeof name !== 'string')
+    throw new TrackingInputError(
+      `experiment name must be a string, got ${name === null ? 'null' : Array.isArray(name) ? 'an array' : typeof name}`,
+    );
+  const s = validateKey(name, 'experiment name');
   if (s.split('/').some((segment) => segment === '..' || segment === '.'))
     throw new TrackingInputError(`experiment name '${s}' must not contain a '.' or '..' path segment`);
   return s;
@@ -40,7 +75,8 @@ export function validateExperimentName(name: unknown): string {
 
 /**
  * Throws unless `value` can be stored as an event value: JSON data (numbers may be NaN or
- * ±Infinity; Dates become ISO strings) with no functions, symbols, bigints or cycles.
+ * ±Infinity; Dates become ISO strings) with no functions, symbols, bigints or cycles, nested at
+ * most `MAX_VALUE_DEPTH` levels.
  */
 export function validateValue(value: unknown, what = 'value'): void {
   switch (typeof value) {
@@ -51,7 +87,7 @@ export function validateValue(value: unknown, what = 'value'): void {
       return;
     case 'object':
       if (value === null) return;
-      checkObject(value, what, []);
+      checkObject(value, what, what, []);
       return;
     default:
       throw new TrackingInputError(`${what} cannot be stored: a ${typeof value} is not a JSON value`);
@@ -61,9 +97,12 @@ export function validateValue(value: unknown, what = 'value'): void {
 /** The key valueCodec tags non-finite numbers with; a user object may not use it. */
 const RESERVED_KEY = '$omega.nonfinite';
 
-function checkObject(value: object, path: string, stack: object[]): void {
+/** Checks an object of a value named `root`, at `path` in it, inside the objects on `stack`. */
+function checkObject(value: object, root: string, path: string, stack: object[]): void {
   if (stack.includes(value)) throw new TrackingInputError(`${path} is circular: it contains itself`);
   if (value instanceof Date) return;
+  // the error names the value, not the path into it (which would be 100 levels long)
+  if (stack.length >= MAX_VALUE_DEPTH) throw tooDeep(root);
   const proto = Object.getPrototypeOf(value);
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null)
     throw new TrackingInputError(
@@ -79,7 +118,21 @@ function checkObject(value: object, path: string, stack: object[]): void {
     const t = typeof v;
     if (t === 'function' || t === 'symbol' || t === 'bigint')
       throw new TrackingInputError(`${path}${suffix} cannot be stored: a ${t} is not a JSON value`);
-    if (t === 'object' && v !== null) checkObject(v as object, path + suffix, stack);
+    if (t === 'object' && v !== null) checkObject(v as object, root, path + suffix, stack);
   }
   stack.pop();
+}
+
+function tooDeep(what: string): TrackingInputError {
+  return new TrackingInputError(
+    `${what} is nested more than ${MAX_VALUE_DEPTH} levels deep (arrays and objects in one another); flatten it`,
+  );
+}
+
+/**
+ * Throws unless arrays, plain objects, Maps and Sets nest at most `MAX_VALUE_DEPTH` levels in
+ * `value` (an artifact: cycles are allowed there and do not count as depth).
+ */
+export function validateDepth(value: unknown, what = 'value'): void {
+  if (nestingExceeds(value, MAX_VALUE_DEPTH)) throw tooDeep(what);
 }

@@ -3,6 +3,8 @@ import { defaultErrorHandler } from '../diag/diag';
 import { NoActiveRunError } from '../errors/NoActiveRunError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import type { EncodedArtifact } from '../artifacts/ArtifactCodec';
+import type { ArtifactSource } from '../artifacts/artifactSources';
+import { artifactSourceOf } from '../artifacts/artifactSources';
 import { resolveEventTime } from '../events/time';
 import type {
   EventOptions,
@@ -17,6 +19,7 @@ import { BASE_FIELDS } from '../events/types';
 import { decodeValue, encodeValue } from '../events/valueCodec';
 import {
   MAX_NAME_LENGTH,
+  validateEventName,
   validateExperimentName,
   validateKey,
   validateStep,
@@ -155,8 +158,13 @@ export abstract class TrackingProvider {
   abstract runs(query?: EventQuery): Promise<RunInfo[]>;
   /** Statistics per run and key of numeric events (default: `metric`). */
   abstract summary(query?: EventQuery): Promise<MetricSummary[]>;
-  /** The artifacts matching `query` (default event `artifact`), restored, in logging order. */
-  abstract restoreArtifacts(query?: EventQuery): Promise<unknown[]>;
+  /**
+   * The artifacts matching `query` (default event `artifact`), restored, in logging order; given
+   * rows of `data()` (or `{ value }`, one or a list) instead, those, by format, without a query.
+   */
+  abstract restoreArtifacts(
+    query?: EventQuery | ArtifactSource | readonly ArtifactSource[],
+  ): Promise<unknown[]>;
   /** Deletes all events and artifacts of the experiment; requires `{ force: true }`. */
   abstract clear(opts?: { force?: boolean }): Promise<void>;
   /**
@@ -209,9 +217,18 @@ export abstract class TrackingProvider {
     return {};
   }
 
-  /** The last artifact named `name` (matching `query`), undefined when there is none. */
-  async restoreArtifact(name: string, query: EventQuery = {}): Promise<unknown> {
-    const all = await this.restoreArtifacts({ ...query, key: name });
+  /**
+   * The last artifact named `name` (matching `query`), undefined when there is none. Given a row
+   * of `data()` or `{ value: row.value }` — `restoreArtifact(row)`, `restoreArtifact('X', { value })`
+   * — it restores that value by its format, without a query (omega-ml's `value=`).
+   */
+  async restoreArtifact(
+    name: string | ArtifactSource,
+    query: EventQuery | ArtifactSource = {},
+  ): Promise<unknown> {
+    const source = artifactSourceOf(name, query);
+    if (source) return (await this.restoreArtifacts([source]))[0];
+    const all = await this.restoreArtifacts({ ...query, key: name as string });
     return all[all.length - 1];
   }
 
@@ -223,13 +240,22 @@ export abstract class TrackingProvider {
     );
   }
 
-  /** Records one event. */
+  /** Records one event; `start` and `stop` are reserved for the provider (TrackingInputError). */
   logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
+    this.logOne(validateEventName(event), key, value, opts);
+  }
+
+  /**
+   * Records a `start` or `stop` event of the current run: the provider's own way past the
+   * reserved names that `logEvent` refuses.
+   */
+  protected logRunEvent(event: 'start' | 'stop', key: string, value: unknown, opts?: EventOptions): void {
     this.logOne(event, key, value, opts);
   }
 
-  /** Records one event per value, all with the same time, step and extras. */
+  /** Records one event per value, all with the same time, step and extras (names as `logEvent`). */
   logEvents(event: string, key: string, values: readonly unknown[], opts?: EventOptions): void {
+    validateEventName(event);
     if (!Array.isArray(values)) throw new TrackingInputError('logEvents takes an array of values');
     const template = this.makeEvent(event, key, null, opts);
     const events = values.map((value) => ({ ...template, value: recordedValue(value) }));
@@ -295,7 +321,8 @@ export abstract class TrackingProvider {
       typeof key === 'string' &&
       key.length !== 0 &&
       key.length <= MAX_NAME_LENGTH &&
-      (opts === undefined || (typeof opts === 'number' && Number.isInteger(opts))) &&
+      key.indexOf('\0') === -1 &&
+      (opts === undefined || (typeof opts === 'number' && Number.isSafeInteger(opts))) &&
       event.length !== 0 &&
       event.length <= MAX_NAME_LENGTH
     ) {

@@ -4,7 +4,7 @@ import { container as rootContainer } from 'tsyringe';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { UnknownProviderError } from '../errors/UnknownProviderError';
 import type { ProviderContext } from '../providers/ProviderContext';
-import type { TrackingProvider } from '../providers/TrackingProvider';
+import { TrackingProvider } from '../providers/TrackingProvider';
 
 /** A provider class: anything extending `TrackingProvider` with its constructor. */
 export type ProviderClass<P extends TrackingProvider = TrackingProvider> = new (
@@ -20,6 +20,28 @@ function providerToken(name: string): string {
 }
 
 /**
+ * Whether `cls` is a class whose prototype chain holds TrackingProvider's (TrackingProvider itself,
+ * being abstract, is not). A second copy of @omega-track/core in node_modules has its own
+ * TrackingProvider: a class extending that one is recognized by the name in its chain.
+ */
+function extendsTrackingProvider(cls: unknown): boolean {
+  if (typeof cls !== 'function' || typeof cls.prototype !== 'object' || cls.prototype === null) return false;
+  if (cls.prototype instanceof TrackingProvider) return true;
+  for (
+    let p = Object.getPrototypeOf(cls.prototype);
+    p !== null && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  )
+    if ((p as { constructor?: { name?: unknown } }).constructor?.name === 'TrackingProvider') return true;
+  return false;
+}
+
+function describeClass(cls: unknown): string {
+  if (typeof cls === 'function') return cls.name ? `class ${cls.name}` : 'an anonymous class';
+  return cls === null ? 'null' : typeof cls;
+}
+
+/**
  * Provider classes by name (`default`, `profiling`, `notrack`, `mlflow`, or any custom name),
  * kept in a tsyringe child container so each `Omega` instance (and each test) has its own.
  */
@@ -32,15 +54,19 @@ export class ProviderRegistry {
     this.container = parent.createChildContainer();
   }
 
-  /** Registers (or replaces) the provider class used for `name`. */
+  /**
+   * Registers (or replaces) the provider class used for `name`. A name that is not a letter
+   * followed by up to 63 letters, digits, `_ . -`, or a class that does not extend
+   * `TrackingProvider`, is a TrackingInputError here rather than a failure at its first use.
+   */
   register(name: string, providerClass: ProviderClass): this {
     if (typeof name !== 'string' || !NAME.test(name))
       throw new TrackingInputError(
         `provider name '${String(name)}' must be a letter followed by letters, digits, _ . -`,
       );
-    if (typeof providerClass !== 'function')
+    if (!extendsTrackingProvider(providerClass))
       throw new TrackingInputError(
-        `provider '${name}' must be registered with a class extending TrackingProvider`,
+        `provider '${name}' must be registered with a class extending TrackingProvider, got ${describeClass(providerClass)}`,
       );
     this.container.register(providerToken(name), { useValue: providerClass });
     this.registered.add(name);

@@ -1,4 +1,4 @@
-import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
+import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
 
 /** Which collection of metadata entries: models (experiments live here too) or datasets. */
 export type Bucket = 'models' | 'datasets';
@@ -47,6 +47,13 @@ export interface EventLog {
   queryEvents(experiment: string, query: ResolvedQuery): Promise<TrackingEvent[]>;
   /** The same rows as `queryEvents`, in batches. */
   iterateEvents(experiment: string, query: ResolvedQuery, batchSize: number): AsyncIterable<TrackingEvent[]>;
+  /**
+   * The matching events column by column, a batch per stored chunk, in logging order (not sorted
+   * by time): numbers, steps and times in typed arrays, no object per event. For reading many
+   * numbers (`summary()`, long series). `limit`/`offset` are not taken (TrackingInputError).
+   * Optional: readers fall back to `queryEvents` where a log has no columnar form.
+   */
+  queryColumns?(experiment: string, query: ResolvedQuery): AsyncIterable<EventColumnBatch>;
   /** The highest run number of the experiment, undefined when it has none. */
   latestRun(experiment: string): Promise<number | undefined>;
   /** Deletes every event and the run counter of the experiment; returns how many events went. */

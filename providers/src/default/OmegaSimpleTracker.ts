@@ -429,7 +429,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     for (const e of events) if (typeof e.value !== 'number') bytes += estimateBytes(e.value);
     if (this.full(events.length, bytes) && !events.every((e) => e.event === 'stop') && this.storeStuck())
       return this.drop(events.length);
-    let target = this.batchFor(beforeWrite);
+    const target = this.batchFor(beforeWrite);
     for (const e of events) {
       target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
     }

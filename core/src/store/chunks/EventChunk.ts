@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
+import { MAX_DATE_MS } from '../../events/time';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
-import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
+import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 
 /**
  * Events are stored in chunks: up to CHUNK_SIZE events of one run, packed column by column
@@ -222,11 +223,142 @@ export function decodeChunk(
   return out;
 }
 
-/** Sorts rows by time, ties in insertion order (Array.prototype.sort is stable); skips sorted input. */
+/**
+ * A row's time for ordering: a stored time that is not a valid Date (written before such times
+ * were refused, or by another writer) sorts after every valid one, so reading never fails on it.
+ */
+export function orderTime(row: TrackingEvent): number {
+  const t = row.dt.getTime();
+  return t === t ? t : Infinity;
+}
+
+/**
+ * Sorts rows by time, ties in insertion order (Array.prototype.sort is stable); skips sorted
+ * input. Rows whose time is not a valid Date come last.
+ */
 export function sortByTime(rows: TrackingEvent[]): TrackingEvent[] {
-  for (let i = 1; i < rows.length; i++) {
-    if (rows[i].dt.getTime() < rows[i - 1].dt.getTime())
-      return rows.sort((a, b) => a.dt.getTime() - b.dt.getTime());
+  let previous = -Infinity;
+  for (let i = 0; i < rows.length; i++) {
+    const t = orderTime(rows[i]);
+    // Infinity - Infinity is NaN, which sort takes as a tie: invalid times keep insertion order
+    if (t < previous) return rows.sort((x, y) => orderTime(x) - orderTime(y) || 0);
+    previous = t;
   }
   return rows;
+}
+
+/**
+ * Unpacks the columns of a chunk (of `run`) that numeric reads need, keeping the events that
+ * `q` selects (event names, keys, steps, time window, extra fields; the run and limit/offset are
+ * the caller's): no object per event is built, and a chunk whose events all match is handed out
+ * as its own arrays, uncopied. `held` is the chunk's `events`/`keys` index columns, when the
+ * store has them at hand: a chunk that holds only wanted names is then not tested event by event.
+ */
+export function decodeChunkColumns(
+  run: number,
+  payload: Buffer,
+  q: ResolvedQuery,
+  held?: Pick<EncodedChunk, 'events' | 'keys'>,
+): EventColumnBatch {
+  const p = v8.deserialize(payload) as Packed;
+  const n = p.dt.length;
+  let values = p.numbers;
+  let numeric: Uint8Array | undefined;
+  if (!values) {
+    values = new Float64Array(n);
+    numeric = new Uint8Array(n);
+    // objects are stored as JSON text and strings as they are: only a number is a number here
+    for (let i = 0; i < n; i++) {
+      const v = p.values![i];
+      if (typeof v === 'number') {
+        values[i] = v;
+        numeric[i] = 1;
+      } else values[i] = NaN;
+    }
+  }
+  const all: EventColumnBatch = {
+    run,
+    length: n,
+    names: p.strings,
+    event: p.event,
+    key: p.key,
+    values,
+    numeric,
+    step: p.step,
+    dt: p.dt,
+  };
+  const keep = selection(p, q, held);
+  if (!keep) return all;
+  let m = 0;
+  for (let i = 0; i < n; i++) if (keep[i]) m++;
+  if (m === n) return all;
+  const pick = <A extends Float64Array | Uint32Array | Uint8Array>(src: A, out: A): A => {
+    for (let i = 0, j = 0; i < n; i++) if (keep[i]) out[j++] = src[i];
+    return out;
+  };
+  return {
+    run,
+    length: m,
+    names: p.strings,
+    event: pick(p.event, new Uint32Array(m)),
+    key: pick(p.key, new Uint32Array(m)),
+    values: pick(values, new Float64Array(m)),
+    numeric: numeric && pick(numeric, new Uint8Array(m)),
+    step: pick(p.step, new Float64Array(m)),
+    dt: pick(p.dt, new Float64Array(m)),
+  };
+}
+
+/** Which events of a chunk a query keeps (1 = kept), undefined when it keeps them all. */
+function selection(
+  p: Packed,
+  q: ResolvedQuery,
+  held: Pick<EncodedChunk, 'events' | 'keys'> | undefined,
+): Uint8Array | undefined {
+  const n = p.dt.length;
+  const tests: Array<(i: number) => boolean> = [];
+  // names are compared by their index in the chunk's dictionary: one lookup per name, not per event
+  const nameTest = (names: string[], column: Uint32Array, heldNames: string | undefined): void => {
+    const wanted = new Set(names);
+    if (
+      heldNames !== undefined &&
+      heldNames.split(NAME_MARK).every((name) => name === '' || wanted.has(name))
+    )
+      return;
+    const ids = new Uint8Array(p.strings.length);
+    p.strings.forEach((s, id) => (ids[id] = wanted.has(s) ? 1 : 0));
+    // a chunk holding only wanted names (a run of metrics, read for its metrics) is not tested per event
+    let all = true;
+    for (let i = 0; i < n && all; i++) all = ids[column[i]] === 1;
+    if (!all) tests.push((i) => ids[column[i]] === 1);
+  };
+  if (q.events) nameTest(q.events, p.event, held?.events);
+  if (q.keys) nameTest(q.keys, p.key, held?.keys);
+  if (q.steps) {
+    // NaN (no step) is in no set of numbers, as a null step matches no step filter in rowFilter
+    const steps = new Set<number>(q.steps);
+    tests.push((i) => steps.has(p.step[i]));
+  }
+  // a stored time a Date cannot hold reads back as an invalid Date, which no time window holds
+  if (q.since !== undefined) {
+    const since = q.since;
+    tests.push((i) => p.dt[i] >= since && p.dt[i] <= MAX_DATE_MS);
+  }
+  if (q.end !== undefined) {
+    const end = q.end;
+    tests.push((i) => p.dt[i] <= end && p.dt[i] >= -MAX_DATE_MS);
+  }
+  const extras = Object.entries(q.extras ?? {});
+  if (extras.length) {
+    const sets = extras.map(([field, values]) => [field, new Set<unknown>(values)] as const);
+    tests.push((i) => {
+      const text = p.extras?.[i];
+      const fields = (text ? decodeValue(text) : {}) as Record<string, unknown>;
+      return sets.every(([field, set]) => set.has(fields[field] ?? null));
+    });
+  }
+  if (tests.length === 0) return undefined;
+  const keep = new Uint8Array(n);
+  for (let i = 0; i < n; i++) keep[i] = tests.every((t) => t(i)) ? 1 : 0;
+  return keep;
 }

@@ -13,11 +13,13 @@ import {
   CHUNK_SIZE,
   NAME_MARK,
   decodeChunk,
+  decodeChunkColumns,
   encodeChunks,
+  orderTime,
   rowFilter,
   sortByTime,
 } from '../chunks/EventChunk';
-import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
+import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
 import { ensureSchema } from './sqliteSchema';
 import { SqliteWriter } from './SqliteWriter';
@@ -56,12 +58,20 @@ function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
     return db;
   }
   if (PSEUDO_FILE_SYSTEMS.some((p) => file === p || file.startsWith(p + '/')))
-    throw new StoreError('invalid-url', file, `store ${file}: ${file.split('/')[1] ? '/' + file.split('/')[1] : file} is not a place for a store file; point OMEGA_STORE / --store at a file on a disk`);
+    throw new StoreError(
+      'invalid-url',
+      file,
+      `store ${file}: ${file.split('/')[1] ? '/' + file.split('/')[1] : file} is not a place for a store file; point OMEGA_STORE / --store at a file on a disk`,
+    );
   const exists = fs.existsSync(file);
   if (!exists && !create)
     throw new StoreError('not-found', file, `no store at ${file}; set OMEGA_STORE or --store`);
   if (exists && fs.statSync(file).isDirectory())
-    throw new StoreError('cannot-open', file, `store ${file} is a folder: name the store file (e.g. ${path.join(file, 'omega.db')})`);
+    throw new StoreError(
+      'cannot-open',
+      file,
+      `store ${file} is a folder: name the store file (e.g. ${path.join(file, 'omega.db')})`,
+    );
   if (!exists) {
     try {
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -74,7 +84,8 @@ function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
     db = new Database(file, { fileMustExist: !create });
     db.pragma(`busy_timeout = ${MAIN_BUSY_TIMEOUT_MS}`);
     // switching to WAL needs the lock; a store that is in WAL mode already is left as it is
-    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') db.pragma('journal_mode = WAL');
+    if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal')
+      db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives any process crash; only a power loss can lose the last commit.
     db.pragma('synchronous = NORMAL');
     ensureSchema(db);
@@ -157,7 +168,9 @@ export class SqliteStore implements Store, ExitFlushable {
       lost.set(experiment, entry);
     }
     for (const [experiment, { events, reason }] of lost)
-      diag(`${events} event(s) of experiment '${experiment}' could not be written before exit and are lost: ${reason}`);
+      diag(
+        `${events} event(s) of experiment '${experiment}' could not be written before exit and are lost: ${reason}`,
+      );
   }
 
   /** Runs a synchronous step on the main connection, turning SQLite's errors into StoreErrors. */
@@ -237,7 +250,10 @@ export class SqliteStore implements Store, ExitFlushable {
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
     // packed here (CPU only); the writer thread does the I/O
     if (events.length)
-      await this.write({ op: 'append', experiment, chunks: encodeChunks(events) }, `writing events of '${experiment}'`);
+      await this.write(
+        { op: 'append', experiment, chunks: encodeChunks(events) },
+        `writing events of '${experiment}'`,
+      );
   }
 
   /**
@@ -247,7 +263,9 @@ export class SqliteStore implements Store, ExitFlushable {
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
     this.takeOverWrites();
     if (events.length)
-      this.guard(`writing events of '${experiment}'`, () => this.writes.append(experiment, encodeChunks(events)));
+      this.guard(`writing events of '${experiment}'`, () =>
+        this.writes.append(experiment, encodeChunks(events)),
+      );
   }
 
   async beat(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void> {
@@ -277,6 +295,26 @@ export class SqliteStore implements Store, ExitFlushable {
     return windowRows(rows, query);
   }
 
+  async *queryColumns(experiment: string, query: ResolvedQuery): AsyncIterable<EventColumnBatch> {
+    if (query.limit !== undefined || query.offset !== undefined)
+      throw new TrackingInputError(
+        'queryColumns reads in logging order, not by time: limit and offset are for queryEvents',
+      );
+    const { where, params } = chunkWhere(experiment, query);
+    // the chunk index first, then one payload at a time: memory stays at one chunk's worth
+    const chunks = this.db
+      .prepare(`SELECT id, run, events, keys FROM chunks WHERE ${where} ORDER BY id`)
+      .raw(true)
+      .all(params) as Array<[number, number, string, string]>;
+    for (const [id, run, events, keys] of chunks) {
+      // a chunk deleted since (clear(), deleteRun) is skipped
+      const payload = this.chunkPayload.get(id) as Buffer | undefined;
+      if (!payload) continue;
+      const batch = decodeChunkColumns(run, payload, query, { events, keys });
+      if (batch.length) yield batch;
+    }
+  }
+
   async *iterateEvents(
     experiment: string,
     query: ResolvedQuery,
@@ -297,8 +335,9 @@ export class SqliteStore implements Store, ExitFlushable {
     let batch: TrackingEvent[] = [];
     // ties in time keep insertion order, as in queryEvents: chunk id, then position in the chunk
     const order = new Map<TrackingEvent, number>();
+    // an invalid stored time orders last (orderTime), as in queryEvents
     const byTimeThenInsertion = (a: TrackingEvent, b: TrackingEvent): number =>
-      a.dt.getTime() - b.dt.getTime() || order.get(a)! - order.get(b)!;
+      orderTime(a) - orderTime(b) || order.get(a)! - order.get(b)!;
     for (let i = 0; i < metas.length && remaining > 0; i++) {
       const payload = this.chunkPayload.get(metas[i].id) as Buffer | undefined;
       const rows = payload ? decodeChunk(experiment, metas[i].run, payload, filter) : [];
@@ -308,7 +347,7 @@ export class SqliteStore implements Store, ExitFlushable {
       // earliest event can no longer be preceded by anything, so it goes out now.
       const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
       let ready = 0;
-      while (ready < pending.length && pending[ready].dt.getTime() < horizon) ready++;
+      while (ready < pending.length && (horizon === Infinity || orderTime(pending[ready]) < horizon)) ready++;
       for (let j = 0; j < ready && remaining > 0; j++) {
         if (skip > 0) {
           skip--;
@@ -333,7 +372,10 @@ export class SqliteStore implements Store, ExitFlushable {
   }
 
   async deleteEvents(experiment: string): Promise<number> {
-    return (await this.write({ op: 'deleteEvents', experiment }, `deleting the events of '${experiment}'`)) as number;
+    return (await this.write(
+      { op: 'deleteEvents', experiment },
+      `deleting the events of '${experiment}'`,
+    )) as number;
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
