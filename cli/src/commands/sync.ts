@@ -1,0 +1,78 @@
+/** `omega-track sync`: sends what waits in the MLflow spool. */
+import fs from 'node:fs';
+import { TrackingInputError, redactUrls } from '@omega-track/core';
+import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers';
+import type { Command } from './command';
+import { stringOption } from './options';
+
+/** Sends the batches that wait in the MLflow spool (after an outage or a crash). */
+export const syncCommand: Command = {
+  usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS] [--requeue]',
+  summary: 'send what waits in the MLflow spool (after an outage or a crash)',
+  options: {
+    spool: { type: 'string' },
+    uri: { type: 'string' },
+    timeout: { type: 'string' },
+    requeue: { type: 'boolean' },
+  },
+  help: [
+    '  --spool FILE   the spool (default: OMEGA_MLFLOW_SPOOL, else mlflow-spool.db beside the store)',
+    '  --uri URL      only the batches for this server, with these credentials (user:password@);',
+    '                 without it: every server in the spool, credentials from MLFLOW_TRACKING_URI,',
+    '                 MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN',
+    '  --timeout S    give up after S seconds (default 300)',
+    '  --requeue      first put the requests the server refused before (dead letters) back in line',
+  ],
+  // the spool is a file of its own: the store is not opened (and so never created)
+  store: 'none',
+  async run({ values, io, out, storeUrl }) {
+    const uriOption = stringOption(values, 'uri');
+    const timeoutMs = Number(stringOption(values, 'timeout') ?? 300) * 1000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new TrackingInputError('--timeout takes a positive number of seconds');
+    const named = stringOption(values, 'spool') ?? (io.env.OMEGA_MLFLOW_SPOOL || undefined);
+    const file = named ?? defaultSpoolPath(storeUrl);
+    // opening a spool creates it: a missing one is said so, and nothing is created
+    if (!fs.existsSync(file)) {
+      if (named !== undefined)
+        throw new TrackingInputError(`no MLflow spool at ${file}; set OMEGA_MLFLOW_SPOOL or --spool`);
+      out.write(`nothing waits: there is no MLflow spool at ${file}\n`);
+      return 0;
+    }
+    const spool = MlflowSpool.at(file);
+    // the spool keeps server URLs without credentials: they come from --uri or the environment
+    const given = [uriOption, io.env.MLFLOW_TRACKING_URI].filter((u): u is string => !!u);
+    const clients = new Map(given.map((u) => [new MlflowClient({ trackingUri: u }).baseUrl, u]));
+    const uris = uriOption ? [new MlflowClient({ trackingUri: uriOption }).baseUrl] : spool.uris();
+    if (values.requeue) for (const uri of uris.length ? uris : [...clients.keys()]) spool.requeue(uri);
+    const targets = uriOption ? uris : spool.uris();
+    if (targets.length === 0) {
+      out.write(`nothing waits in ${spool.file}\n`);
+      return 0;
+    }
+    let failed = false;
+    for (const uri of targets) {
+      const client = new MlflowClient({ trackingUri: clients.get(uri) ?? uri });
+      const before = spool.pending(uri);
+      const refusedBefore = spool.deadLetters(uri).length;
+      const sender = MlflowSender.for(spool, client, (error) => {
+        io.stderr(
+          `omega-track sync: ${redactUrls(error instanceof Error ? error.message : String(error))}\n`,
+        );
+      });
+      await sender.deliver(undefined, timeoutMs, true);
+      const left = spool.pending(uri);
+      const refused = spool.deadLetters(uri).length - refusedBefore;
+      failed ||= left > 0 || refused > 0;
+      out.write(
+        `${uri}: sent ${before - left} batch(es), ${left} still waiting` +
+          (refused
+            ? `, ${refused} request(s) refused by the server (kept as dead letters; fix the cause, then sync --requeue)`
+            : '') +
+          '\n',
+      );
+      await out.flush();
+    }
+    return failed ? 1 : 0;
+  },
+};
