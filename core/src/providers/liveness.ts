@@ -55,7 +55,8 @@ export function markCrashed(
     const beat = beats.get(info.run);
     if (!isCrashed(info.started, beat, crashAfter, now)) continue;
     info.status = 'CRASHED';
-    if (info.started) info.duration = Math.max(beat?.lastBeat ?? 0, info.started.getTime()) - info.started.getTime();
+    if (info.started)
+      info.duration = Math.max(beat?.lastBeat ?? 0, info.started.getTime()) - info.started.getTime();
   }
   return runs;
 }

@@ -50,7 +50,8 @@ export class SqliteWriter {
 
   /** Runs a write on the writer thread; rejects with a StoreError naming the file. */
   submit(write: WriteOp, doing: string): Promise<unknown> {
-    if (this.takenOver) return Promise.reject(new StoreError('io', this.file, `store ${this.file} is closing`));
+    if (this.takenOver)
+      return Promise.reject(new StoreError('io', this.file, `store ${this.file} is closing`));
     return new Promise((resolve, reject) => {
       const request: Outstanding = { seq: ++this.seq, write, doing, resolve, reject };
       this.outstanding.set(request.seq, request);

@@ -28,7 +28,11 @@ export type EntryRow = [
 export class SqliteWrites {
   private readonly insertChunk: BetterSqlite3.Statement;
   private readonly appendChunks: (experiment: string, chunks: readonly EncodedChunk[]) => void;
-  private readonly allocate: (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => number;
+  private readonly allocate: (
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast: number,
+  ) => number;
   private readonly upsertEntry: BetterSqlite3.Statement;
   private readonly removeEntry: BetterSqlite3.Statement;
   private readonly insertBlob: BetterSqlite3.Statement;
@@ -42,16 +46,27 @@ export class SqliteWrites {
     );
     this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {
       for (const c of chunks)
-        this.insertChunk.run(experiment, c.run, c.count, c.minDt, c.maxDt, c.events, c.keys, asBuffer(c.payload));
+        this.insertChunk.run(
+          experiment,
+          c.run,
+          c.count,
+          c.minDt,
+          c.maxDt,
+          c.events,
+          c.keys,
+          asBuffer(c.payload),
+        );
     });
     const maxRun = db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
     const insertRun = db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
-    const allocate = db.transaction((experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => {
-      const run = Math.max(((maxRun.get(experiment) as number | null) ?? 0) + 1, atLeast);
-      insertRun.run(experiment, run);
-      this.appendChunks(experiment, encodeChunks([{ ...start, run }]));
-      return run;
-    });
+    const allocate = db.transaction(
+      (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number) => {
+        const run = Math.max(((maxRun.get(experiment) as number | null) ?? 0) + 1, atLeast);
+        insertRun.run(experiment, run);
+        this.appendChunks(experiment, encodeChunks([{ ...start, run }]));
+        return run;
+      },
+    );
     // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
     this.allocate = (experiment, start, atLeast) => allocate.immediate(experiment, start, atLeast);
     this.upsertEntry = db.prepare(

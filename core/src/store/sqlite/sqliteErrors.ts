@@ -15,7 +15,12 @@ export function storeErrorCode(code: string): StoreErrorCode {
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return 'disk-full';
   if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) return 'not-a-database';
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'read-only';
-  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code === 'EACCES' || code === 'EPERM')
+  if (
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_PERM') ||
+    code === 'EACCES' ||
+    code === 'EPERM'
+  )
     return 'cannot-open';
   if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'ENOENT' || code === 'EEXIST') return 'cannot-open';
   return 'io';
@@ -95,7 +100,12 @@ export function toStoreError(error: unknown, file: string, doing: string): Store
   const code = storeErrorCode(codeOf(error));
   const raw = (error as CodedError | undefined)?.message;
   const reason = typeof raw === 'string' ? raw : String(error);
-  return new StoreError(code, file, `store ${file}: ${doing} failed (${reason}): ${advice(code, file)}`, error);
+  return new StoreError(
+    code,
+    file,
+    `store ${file}: ${doing} failed (${reason}): ${advice(code, file)}`,
+    error,
+  );
 }
 
 /**

@@ -21,5 +21,4 @@ export interface WriterRequest {
 
 /** The writer thread's answer to one request. */
 export type WriterReply =
-  | { seq: number; ok: true; result: unknown }
-  | { seq: number; ok: false; code: string; message: string };
+  { seq: number; ok: true; result: unknown } | { seq: number; ok: false; code: string; message: string };
