@@ -2,34 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { omega, parseRunOption, runCli } from 'omega-track';
 import { tempDir } from './helpers/tmp';
-
-/** A small RFC 4180 parser, to check that the CSV output parses back to the rows. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  return rows;
-}
+import { parseCsv } from './cli/cliRunner';
 
 describe('the omega-track command', () => {
   const tmp = tempDir();

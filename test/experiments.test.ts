@@ -19,8 +19,9 @@ import {
   setDiagWriter,
 } from '@omega-track/core';
 import { NoTrackTracker, OmegaSimpleTracker } from '@omega-track/providers';
-import { omega } from 'omega-track';
-import { collectDiag, tempDir } from './helpers/tmp';
+import { collectDiag } from './helpers/tmp';
+import { omegaPerTest } from './helpers/omegaPerTest';
+import type { Omega } from '@omega-track/core';
 
 /** A custom provider as a user would write one: keeps events in an array. */
 class ListTracker extends TrackingProvider {
@@ -69,16 +70,9 @@ class ListTracker extends TrackingProvider {
 }
 
 describe('registry, experiments and the proxy', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let om: ReturnType<typeof omega>;
-  beforeEach(() => {
-    tmp = tempDir();
-    om = omega({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
-  });
-  afterEach(async () => {
-    await om.close();
-    tmp.cleanup();
-  });
+  const fresh = omegaPerTest();
+  let om: Omega;
+  beforeEach(() => (om = fresh.om()));
 
   test('the built-in providers are registered by name', () => {
     expect(om.registry.names()).toEqual(['default', 'mlflow', 'notrack', 'profiling', 'simple']);
@@ -205,8 +199,8 @@ describe('registry, experiments and the proxy', () => {
     });
     expect((await exp.restoreArtifact('../../etc/passwd')) as Buffer).toEqual(Buffer.from('secret'));
     expect(await exp.restoreArtifact('/etc/passwd')).toBeDefined();
-    expect(fs.readdirSync(tmp.dir).sort()).toEqual(['omega.db', 'omega.db-shm', 'omega.db-wal']);
-    expect(fs.existsSync(path.join(tmp.dir, '..', '..', 'etc', 'passwd-secret'))).toBe(false);
+    expect(fs.readdirSync(fresh.dir()).sort()).toEqual(['omega.db', 'omega.db-shm', 'omega.db-wal']);
+    expect(fs.existsSync(path.join(fresh.dir(), '..', '..', 'etc', 'passwd-secret'))).toBe(false);
   });
 
   test('inside run(fn) the experiment is the active one, also across awaits; outside none is', async () => {

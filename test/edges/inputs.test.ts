@@ -14,7 +14,7 @@ import {
   UnknownProviderError,
   omega,
 } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
+import { omegaPerTest } from '../helpers/omegaPerTest';
 import { FakeMlflowServer } from '../mlflow/FakeMlflowServer';
 
 /** `levels` arrays in one another around 1: nest(1) is [1], nest(2) is [[1]]. */
@@ -39,16 +39,9 @@ function nestMaps(levels: number): unknown {
 }
 
 describe('inputs refused at the call', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  const fresh = omegaPerTest();
   let om: Omega;
-  beforeEach(() => {
-    tmp = tempDir();
-    om = omega({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
-  });
-  afterEach(async () => {
-    await om.close();
-    tmp.cleanup();
-  });
+  beforeEach(() => (om = fresh.om()));
 
   /** Runs `calls` in a fresh run, each expected to throw TrackingInputError; returns what was stored. */
   async function refused(name: string, calls: Array<(e: TrackingProvider) => void>): Promise<unknown[]> {
@@ -222,7 +215,7 @@ describe('inputs refused at the call', () => {
       const exp = om.runtime.experiment('forge-mlflow', {
         provider: 'mlflow',
         trackingUri: fake.url,
-        spool: path.join(tmp.dir, 'spool.db'),
+        spool: path.join(fresh.dir(), 'spool.db'),
       });
       await exp.start();
       expect(() => exp.logEvent('stop', 'stop', { status: 'FAILED' })).toThrow(TrackingInputError);

@@ -3,12 +3,11 @@
  * and summary() computed column by column (count and finite reported apart), giving the same
  * figures as the row path it replaces.
  */
-import path from 'node:path';
 import type { EventLog, MetricSummary, PendingEvent, ResolvedQuery } from '@omega-track/core';
 import { quantile, startEvent, summarize, summarizeLog } from '@omega-track/core';
 import type { Omega } from 'omega-track';
-import { TrackingInputError, omega } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
+import { TrackingInputError } from 'omega-track';
+import { omegaPerTest } from '../helpers/omegaPerTest';
 
 /** The same event log without its columnar reader: what the row fallback runs on. */
 function withoutColumns(log: EventLog): EventLog {
@@ -49,16 +48,9 @@ function expectSameSummaries(actual: MetricSummary[], expected: MetricSummary[])
 }
 
 describe('summary() and readers at the edges', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  const fresh = omegaPerTest();
   let om: Omega;
-  beforeEach(() => {
-    tmp = tempDir();
-    om = omega({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
-  });
-  afterEach(async () => {
-    await om.close();
-    tmp.cleanup();
-  });
+  beforeEach(() => (om = fresh.om()));
 
   test('a stored time no Date can hold reads back as an invalid Date; data, runs and summary do not throw', async () => {
     const start = startEvent();
