@@ -1,6 +1,7 @@
 import type { ErrorHandler } from './diag/diag';
 import type { ExperimentOptions } from './experiments/ExperimentBackend';
 import { ExperimentBackend } from './experiments/ExperimentBackend';
+import { ExperimentModelsBackend } from './experiments/ExperimentModelsBackend';
 import { ObjectStore } from './objects/ObjectStore';
 import type { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
 import type { TrackingProvider } from './providers/TrackingProvider';
@@ -33,6 +34,7 @@ export class OmegaRuntime {
   /**
    * The experiment `name`: a proxy that resolves its provider from the stored configuration
    * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
+   * `{ impliedRun: false }` makes its `run(fn)` / `enter()` join the latest STARTED run.
    */
   experiment<P extends TrackingProvider = TrackingProvider>(
     name: string,
@@ -56,7 +58,10 @@ export class Omega {
   private closing: Promise<void> | undefined;
 
   constructor(opts: OmegaOptions = {}) {
-    this.store = typeof opts.store === 'object' ? opts.store : openStore(opts.store, { create: opts.create, lockTimeoutMs: opts.lockTimeoutMs });
+    this.store =
+      typeof opts.store === 'object'
+        ? opts.store
+        : openStore(opts.store, { create: opts.create, lockTimeoutMs: opts.lockTimeoutMs });
     this.models = new ObjectStore(this.store, 'models');
     this.datasets = new ObjectStore(this.store, 'datasets');
     this.registry = opts.registry ?? new ProviderRegistry();
@@ -67,6 +72,8 @@ export class Omega {
       this.registry,
       opts.onError,
     );
+    // experiments live in the models store: om.models.get('experiments/<name>') is the experiment
+    this.models.registerBackend(new ExperimentModelsBackend(this.experiments, this.registry));
     this.runtime = new OmegaRuntime(this.experiments);
   }
 

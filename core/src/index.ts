@@ -15,6 +15,7 @@ export type {
   ArtifactFormat,
   ArtifactValue,
   EventOptions,
+  EventColumnBatch,
   EventQuery,
   EventValue,
   MetricSummary,
@@ -32,13 +33,24 @@ export {
   validateStep,
   validateValue,
   validateExperimentName,
+  validateEventName,
+  validateDepth,
   MAX_NAME_LENGTH,
+  MAX_VALUE_DEPTH,
+  RESERVED_EVENT_NAMES,
 } from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
-export { resolveTime, resolveEventTime } from './events/time';
-export { resolveQuery, windowRows } from './events/query';
-export type { RunContext } from './events/query';
-export { runsFromEvents, summarize, quantile, stopStatus } from './events/stats';
+export { resolveTime, resolveEventTime, MAX_DATE_MS } from './events/time';
+export { resolveQuery, windowRows, queryExperiment, resolveExperimentQuery } from './events/query';
+export type { RunContext, ExperimentQuery } from './events/query';
+export {
+  runsFromEvents,
+  summarize,
+  summarizeColumns,
+  summarizeLog,
+  quantile,
+  stopStatus,
+} from './events/stats';
 export { TrackingProvider } from './providers/TrackingProvider';
 export type {
   StartOptions,
@@ -63,10 +75,11 @@ export { systemInfo, installedPackages } from './providers/systemInfo';
 export { ProviderRegistry } from './registry/ProviderRegistry';
 export type { ProviderClass } from './registry/ProviderRegistry';
 export { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
-export type { ProviderResolver } from './proxy/OmegaTrackingProxy';
+export type { ProviderResolver, ProxyOptions } from './proxy/OmegaTrackingProxy';
 export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment';
 export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
+export { ExperimentModelsBackend } from './experiments/ExperimentModelsBackend';
 export { deleteExperimentData } from './experiments/deleteExperimentData';
 export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness } from './store/Store';
 export { SqliteStore, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/SqliteStore';
@@ -76,6 +89,8 @@ export {
   encodeChunks,
   groupByRun,
   decodeChunk,
+  decodeChunkColumns,
+  orderTime,
   rowFilter,
   sortByTime,
   CHUNK_SIZE,
@@ -85,9 +100,23 @@ export { openStore, storeUrl, DEFAULT_STORE_URL } from './store/openStore';
 export type { OpenStoreOptions } from './store/openStore';
 export { ObjectStore } from './objects/ObjectStore';
 export type { PutOptions } from './objects/ObjectStore';
-export type { ObjectBackend, ObjectPutResult, ObjectWriteContext, BlobStore } from './objects/ObjectBackend';
+export type {
+  ObjectBackend,
+  ObjectPutResult,
+  ObjectWriteContext,
+  BlobStore,
+  DropOptions,
+} from './objects/ObjectBackend';
+export { parseNamePattern } from './objects/namePattern';
+export type { NamePattern } from './objects/namePattern';
 export { Metadata } from './objects/Metadata';
-export { isJsonPlain, isStructuredClonable, isBinary, isTypedArray } from './objects/plainValues';
+export {
+  isJsonPlain,
+  isStructuredClonable,
+  isBinary,
+  isTypedArray,
+  nestingExceeds,
+} from './objects/plainValues';
 export { INLINE_LIMIT_BYTES } from './objects/builtinBackends';
 export {
   classifyArtifact,
@@ -99,5 +128,7 @@ export {
   ARTEFACT_PREFIX,
 } from './artifacts/ArtifactCodec';
 export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifacts/ArtifactCodec';
+export { isArtifactSource, artifactSourceValues, artifactSourceOf } from './artifacts/artifactSources';
+export type { ArtifactSource } from './artifacts/artifactSources';
 export { Omega, OmegaRuntime } from './Omega';
 export type { OmegaOptions, Experiment } from './Omega';

@@ -29,6 +29,14 @@ export interface ExperimentOptions {
   provider?: string;
   /** Drop the experiment (events, artifacts, configuration) and create it anew. */
   recreate?: boolean;
+  /**
+   * How this handle's `run(fn)` and `enter()` treat runs (omega-ml's `implied_run`). `true`
+   * (default): each starts a new run and stops it. `false`: each joins the latest run if it is
+   * STARTED (another process's run, e.g. the client's run a runtime worker tracks into), starts
+   * one only when there is none, and stops only a run it started itself. An option of the handle,
+   * not of the experiment: it is never stored with the configuration.
+   */
+  impliedRun?: boolean;
   /** Anything else is a provider option, stored with the configuration. */
   [option: string]: unknown;
 }
@@ -80,7 +88,8 @@ export class ExperimentBackend {
     await this.store.putEntry('models', {
       name: EXPERIMENT_PREFIX + name,
       kind: EXPERIMENT_KIND,
-      attributes: { tracking: config },
+      // attributes given with om.models.put(…, { attributes }) stay
+      attributes: { ...previous?.attributes, tracking: config },
       created: previous?.created ?? now,
       modified: now,
     });
@@ -161,6 +170,8 @@ export class ExperimentBackend {
   proxy(name: string, opts: ExperimentOptions = {}): OmegaTrackingProxy {
     validateExperimentName(name);
     if (opts.provider !== undefined) this.registry.resolveClass(opts.provider);
+    if (opts.impliedRun !== undefined && typeof opts.impliedRun !== 'boolean')
+      throw new TrackingInputError(`impliedRun must be true or false, got ${typeof opts.impliedRun}`);
     let resolved: TrackingProvider | undefined;
     let pending: Promise<TrackingProvider> | undefined;
     let unsaved: { stored: ExperimentConfig | undefined; config: ExperimentConfig } | undefined;
@@ -185,26 +196,30 @@ export class ExperimentBackend {
         pending = undefined;
         throw error;
       }));
-    return new OmegaTrackingProxy(name, {
-      resolve,
-      current: () => {
-        if (resolved) return resolved;
-        // The embedded store reads synchronously, so provider settings (exp.maxBuffer, …) can
-        // be set right after experiment(); the configuration is saved on the first async call.
-        const getSync = this.store.getEntrySync?.bind(this.store);
-        if (getSync && !opts.recreate) {
-          const entry = getSync('models', EXPERIMENT_PREFIX + name);
-          const stored = entry ? toConfig(entry) : undefined;
-          const config = this.configure(name, opts, stored);
-          resolved = this.createProvider(name, config);
-          unsaved = { stored, config };
-          return resolved;
-        }
-        throw new TrackingError(
-          `experiment '${name}' is not open yet: call start(), use(), run() or enter() first`,
-        );
+    return new OmegaTrackingProxy(
+      name,
+      {
+        resolve,
+        current: () => {
+          if (resolved) return resolved;
+          // The embedded store reads synchronously, so provider settings (exp.maxBuffer, …) can
+          // be set right after experiment(); the configuration is saved on the first async call.
+          const getSync = this.store.getEntrySync?.bind(this.store);
+          if (getSync && !opts.recreate) {
+            const entry = getSync('models', EXPERIMENT_PREFIX + name);
+            const stored = entry ? toConfig(entry) : undefined;
+            const config = this.configure(name, opts, stored);
+            resolved = this.createProvider(name, config);
+            unsaved = { stored, config };
+            return resolved;
+          }
+          throw new TrackingError(
+            `experiment '${name}' is not open yet: call start(), use(), run() or enter() first`,
+          );
+        },
       },
-    });
+      { impliedRun: opts.impliedRun ?? true },
+    );
   }
 
   private configure(
@@ -212,7 +227,8 @@ export class ExperimentBackend {
     opts: ExperimentOptions,
     stored: ExperimentConfig | undefined,
   ): ExperimentConfig {
-    const { provider: requested, recreate: _recreate, ...options } = opts;
+    // recreate and impliedRun say how to open this handle, not how the experiment is configured
+    const { provider: requested, recreate: _recreate, impliedRun: _impliedRun, ...options } = opts;
     if (requested !== undefined) this.registry.resolveClass(requested);
     if (!stored)
       return {

@@ -5,7 +5,8 @@ import { validateKey } from '../events/validation';
 import type { Bucket, MetadataEntry, Store } from '../store/Store';
 import { blobBackend, jsonBackend, typedArrayBackend } from './builtinBackends';
 import { Metadata } from './Metadata';
-import type { ObjectBackend, ObjectWriteContext } from './ObjectBackend';
+import type { DropOptions, ObjectBackend, ObjectWriteContext } from './ObjectBackend';
+import { parseNamePattern } from './namePattern';
 
 /** Options of `put`. */
 export interface PutOptions {
@@ -43,7 +44,11 @@ export class ObjectStore {
     return this.backends.find((b) => b.kind === kind);
   }
 
-  /** Stores `obj` under `name`, replacing what was there; returns its metadata. */
+  /**
+   * Stores `obj` under `name`, replacing what was there; returns its metadata. A backend may
+   * store its kind under a name of its own form: a `TrackingProvider` or an experiment handle
+   * goes to `experiments/<name>` (its configuration, never code).
+   */
   async put(obj: unknown, name: string, opts: PutOptions = {}): Promise<Metadata> {
     validateKey(name, 'name');
     const backend = this.backendFor(obj);
@@ -51,14 +56,23 @@ export class ObjectStore {
       throw new TrackingInputError(
         `om.${this.bucket} cannot store a ${describe(obj)}; supported kinds: ${this.backends.map((b) => b.kind).join(', ')}`,
       );
+    name = backend.entryName?.(name) ?? name;
     const previous = await this.store.getEntry(this.bucket, name);
-    const ctx = this.context(`${this.bucket}/${randomUUID()}/`);
+    // an entry that owns more than its content (an experiment: events, artifacts) is not
+    // replaced by another kind of object, which would orphan what it owns
+    if (previous && previous.kind !== backend.kind && this.backendOf(previous.kind)?.drop)
+      throw new TrackingInputError(
+        `om.${this.bucket} entry '${name}' is of kind '${previous.kind}': drop it first (om.${this.bucket}.drop('${name}', { force: true }))`,
+      );
+    const ctx = this.context(`${this.bucket}/${randomUUID()}/`, name);
     const result = await backend.put(obj, ctx);
     const now = new Date();
     const entry: MetadataEntry = {
       name,
       kind: result.kind,
-      attributes: { ...previous?.attributes, ...result.attributes, ...opts.attributes },
+      // what the backend says about the content (a typed array's type, an experiment's
+      // configuration) wins: a given attribute of that name would make the entry unreadable
+      attributes: { ...previous?.attributes, ...opts.attributes, ...result.attributes },
       blob: ctx.blobPrefix,
       created: previous?.created ?? now,
       modified: now,
@@ -79,7 +93,7 @@ export class ObjectStore {
       throw new TrackingError(
         `om.${this.bucket} entry '${name}' is of kind '${entry.kind}', which no registered backend reads`,
       );
-    return (await backend.get(entry, this.context(entry.blob ?? ''))) as T;
+    return (await backend.get(entry, this.context(entry.blob ?? '', entry.name))) as T;
   }
 
   /** The metadata of `name`, undefined when there is none. */
@@ -97,22 +111,37 @@ export class ObjectStore {
     return (await this.store.getEntry(this.bucket, name)) !== undefined;
   }
 
-  /** Names of the entries, optionally only those starting with `prefix`. */
-  async list(prefix?: string): Promise<string[]> {
-    return (await this.store.listEntries(this.bucket, prefix)).map((e) => e.name);
+  /**
+   * Names of the entries, sorted: all of them, those matching `pattern` when it holds a wildcard
+   * (`*`, `?`, `[…]`, as omega-ml's `list('experiments/*')`; see `parseNamePattern`), else those
+   * starting with it (a plain name or prefix, e.g. `'experiments/'`).
+   */
+  async list(pattern?: string): Promise<string[]> {
+    if (pattern === undefined) return (await this.store.listEntries(this.bucket)).map((e) => e.name);
+    const parsed = parseNamePattern(pattern);
+    if (!parsed.wildcard) return (await this.store.listEntries(this.bucket, pattern)).map((e) => e.name);
+    // the store narrows by the pattern's literal prefix (a parameter, never query text); the
+    // rest of the pattern is matched here
+    const names = (await this.store.listEntries(this.bucket, parsed.prefix)).map((e) => e.name);
+    return names.filter((n) => parsed.matches(n));
   }
 
-  /** Deletes an entry and its content; returns whether there was one. */
-  async drop(name: string): Promise<boolean> {
+  /**
+   * Deletes an entry and its content; returns whether there was one. An experiment
+   * (`experiments/<name>`) goes with its events and artifacts, and only with `{ force: true }`.
+   */
+  async drop(name: string, opts: DropOptions = {}): Promise<boolean> {
     const entry = await this.store.getEntry(this.bucket, name);
     if (!entry) return false;
+    const backend = this.backendOf(entry.kind);
+    if (backend?.drop) return backend.drop(entry, opts);
     await this.store.deleteEntry(this.bucket, name);
     if (entry.blob) await this.store.deleteBlobs(entry.blob);
     return true;
   }
 
-  private context(blobPrefix: string): ObjectWriteContext {
-    return { store: this.store, blobPrefix };
+  private context(blobPrefix: string, name: string): ObjectWriteContext {
+    return { store: this.store, blobPrefix, name };
   }
 }
 

@@ -18,6 +18,18 @@ export interface ProviderResolver {
   resolve(): Promise<TrackingProvider>;
 }
 
+/** Options of the handle itself (not of its provider). */
+export interface ProxyOptions {
+  /** See `ExperimentOptions.impliedRun`; default true. */
+  impliedRun?: boolean;
+}
+
+/** A run a scope (`run(fn)`, `enter()`) records to, and whether that scope started it. */
+interface ScopeRun {
+  run: number;
+  startedHere: boolean;
+}
+
 const boundMembers = new WeakMap<object, Map<PropertyKey, (...args: unknown[]) => unknown>>();
 
 /** Provider members that must wait for the configuration before they are forwarded. */
@@ -38,20 +50,30 @@ const ASYNC_MEMBERS: ReadonlySet<PropertyKey> = new Set([
 ]);
 
 /**
- * The handle `om.runtime.experiment(name)` returns. It forwards every member of the experiment's
- * provider (resolved lazily from the stored configuration), and adds the run scopes: `run(fn)`,
- * `enter()` with `await using`, and `start()`/`stop()` that also start and stop the provider's
- * runtime (the profiler). Inside `run(fn)` the proxy is the active experiment.
+ * The handle `om.runtime.experiment(name)` (and `om.models.get('experiments/<name>')`) returns.
+ * It forwards every member of the experiment's provider (resolved lazily from the stored
+ * configuration), and adds the run scopes: `run(fn)`, `enter()` with `await using`, and
+ * `start()`/`stop()` that also start and stop the provider's runtime (the profiler). Inside
+ * `run(fn)` the proxy is the active experiment. With `impliedRun: false` the scopes join the
+ * latest run if it is STARTED instead of starting their own (what runtime workers use).
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class OmegaTrackingProxy {
   /** The experiment name. */
   readonly experiment: string;
+  /**
+   * true: `run(fn)` and `enter()` always start a new run and stop it. false: they join the latest
+   * run if it is STARTED (starting one only when it is not) and stop only a run they started.
+   */
+  readonly impliedRun: boolean;
   private readonly resolver: ProviderResolver;
+  /** The runs of `enter()` calls not yet disposed, innermost last. */
+  private readonly entered: ScopeRun[] = [];
 
-  constructor(experiment: string, resolver: ProviderResolver) {
+  constructor(experiment: string, resolver: ProviderResolver, opts: ProxyOptions = {}) {
     this.experiment = experiment;
     this.resolver = resolver;
+    this.impliedRun = opts.impliedRun ?? true;
     return new Proxy(this, {
       get(target, prop, receiver) {
         if (prop in target) return Reflect.get(target, prop, receiver);
@@ -123,13 +145,13 @@ export class OmegaTrackingProxy {
 
   /**
    * Runs `fn` in a new run: start, startRuntime, fn, stopRuntime, stop. When `fn` throws, the
-   * run stops as FAILED with the error's message and the error is rethrown.
+   * run stops as FAILED with the error's message and the error is rethrown. With `impliedRun:
+   * false`, `fn` runs in the latest run if that is STARTED, which is then left running (also when
+   * `fn` throws); a run is started and stopped only when there is none.
    */
   async run<T>(fn: (exp: this) => T | Promise<T>): Promise<T> {
     const provider = await this.resolver.resolve();
-    // inside another run(fn) of this experiment: a child run of that one
-    const parent = scopedRun(provider);
-    const run = await provider.start(parent === undefined ? {} : { parent });
+    const { run, startedHere } = await this.scopeRun(provider);
     // the runtime (profiler) runs once for all the runs of a provider that are in flight
     const users = runtimeUsers.get(provider) ?? 0;
     runtimeUsers.set(provider, users + 1);
@@ -145,24 +167,57 @@ export class OmegaTrackingProxy {
         result = await withActiveExperiment(this, () => fn(this));
       } catch (error) {
         await stopRuntime();
-        await provider.stop({ status: 'FAILED', error });
+        if (startedHere) await provider.stop({ status: 'FAILED', error });
         throw error;
       }
       await stopRuntime();
-      await provider.stop();
+      if (startedHere) await provider.stop();
       return result;
     });
   }
 
-  /** Starts a new run like `run(fn)` does and returns this proxy; disposing it stops the run. */
+  /**
+   * Starts a new run like `run(fn)` does and returns this proxy; disposing it stops the run. With
+   * `impliedRun: false` it joins the latest run if that is STARTED, and disposing leaves that run
+   * running (it flushes).
+   */
   async enter(): Promise<this> {
-    await this.start();
+    if (this.impliedRun) {
+      this.entered.push({ run: await this.start(), startedHere: true });
+      return this;
+    }
+    const provider = await this.resolver.resolve();
+    const scope = await this.scopeRun(provider);
+    await provider.startRuntime();
+    this.entered.push(scope);
     return this;
   }
 
-  /** Stops the run begun by `enter()` (for `await using`). */
+  /** Ends the scope begun by `enter()` (for `await using`): stops its run if `enter()` started it. */
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
+    const scope = this.entered.pop();
+    if (scope === undefined || scope.startedHere) {
+      await this.stop();
+      return;
+    }
+    await (await this.resolver.resolve()).stopRuntime();
+  }
+
+  /**
+   * The run a new scope records to. impliedRun: a new run (a child run inside another run(fn)
+   * of this experiment). Otherwise the run of the enclosing run(fn), else the latest run when it
+   * is STARTED (not CRASHED: nobody keeps that one alive), else a new run.
+   */
+  private async scopeRun(provider: TrackingProvider): Promise<ScopeRun> {
+    const scoped = scopedRun(provider);
+    if (!this.impliedRun) {
+      if (scoped !== undefined) return { run: scoped, startedHere: false };
+      const [latest] = await provider.runs({ run: -1 });
+      if (latest?.status === 'STARTED')
+        return { run: await provider.activeRun(latest.run), startedHere: false };
+    }
+    const run = await provider.start(scoped === undefined ? {} : { parent: scoped });
+    return { run, startedHere: true };
   }
 }
 
