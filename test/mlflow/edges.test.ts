@@ -261,3 +261,20 @@ describe('a run whose process died', () => {
     }
   });
 });
+
+describe('restoring artifacts from rows', () => {
+  test('rows of data() (and { value }) restore without a query, from the row’s own run', async () => {
+    const exp = open('rows');
+    await exp.run(async (e) => {
+      e.logArtifact({ a: 1 }, 'json');
+      e.logArtifact(Buffer.from('bytes of run 1'), 'bin');
+    });
+    await exp.run(async (e) => e.logArtifact(Buffer.from('bytes of run 2'), 'bin'));
+    const rows = await exp.data({ run: 'all', event: 'artifact' });
+    const restored = await exp.restoreArtifacts(rows);
+    expect(restored[0]).toEqual({ a: 1 });
+    expect(Buffer.from(restored[1] as Uint8Array).toString()).toBe('bytes of run 1');
+    expect(Buffer.from(restored[2] as Uint8Array).toString()).toBe('bytes of run 2');
+    expect(await exp.restoreArtifact({ value: rows[0].value })).toEqual({ a: 1 });
+  });
+});

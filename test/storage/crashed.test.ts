@@ -101,4 +101,19 @@ describe('runs whose process died read as CRASHED', () => {
     await worker.exited;
     expect(await statusWithin(om, 'handed-over', 'CRASHED', 5000)).toBe('CRASHED');
   }, 30_000);
+
+  test('a scope that joined a run (impliedRun: false) stops keeping it alive when it ends', async () => {
+    const client = omega({ store: url });
+    await client.runtime.experiment('joined', { heartbeatIntervalMs: 100 }).start();
+    await client.close(); // the client goes away without stop()
+    const worker = om.runtime.experiment('joined', { impliedRun: false, heartbeatIntervalMs: 100 });
+    await worker.run(async (e) => {
+      expect(e.currentRun).toBe(1);
+      await sleep(1500);
+      // held by this scope: alive although the client stopped beating long ago
+      expect(await e.status(1)).toBe('STARTED');
+      e.logMetric('task', 1);
+    });
+    expect(await statusWithin(om, 'joined', 'CRASHED', 5000)).toBe('CRASHED');
+  }, 30_000);
 });

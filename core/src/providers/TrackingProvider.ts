@@ -204,6 +204,12 @@ export abstract class TrackingProvider {
     return this;
   }
 
+  /**
+   * A scope that joined `run` without starting it (`impliedRun: false`, a runtime task) is done
+   * with it: this process no longer keeps it alive on that scope's behalf. Default: nothing.
+   */
+  releaseRun(_run: number): void {}
+
   /** Called when a run begins in a process (by `run()`, `enter()`, runtime tasks). */
   async startRuntime(): Promise<void> {}
 

@@ -46,7 +46,7 @@ export function isCrashed(
 export function markCrashed(
   runs: RunInfo[],
   beats: Map<number, RunLiveness>,
-  held: ReadonlySet<number>,
+  held: { has(run: number): boolean },
   crashAfter: number,
   now = Date.now(),
 ): RunInfo[] {

@@ -28,6 +28,8 @@ export interface ProxyOptions {
 interface ScopeRun {
   run: number;
   startedHere: boolean;
+  /** Joined through activeRun (held for the scope): released when the scope ends. */
+  joined?: boolean;
 }
 
 const boundMembers = new WeakMap<object, Map<PropertyKey, (...args: unknown[]) => unknown>>();
@@ -151,7 +153,7 @@ export class OmegaTrackingProxy {
    */
   async run<T>(fn: (exp: this) => T | Promise<T>): Promise<T> {
     const provider = await this.resolver.resolve();
-    const { run, startedHere } = await this.scopeRun(provider);
+    const { run, startedHere, joined } = await this.scopeRun(provider);
     // the runtime (profiler) runs once for all the runs of a provider that are in flight
     const users = runtimeUsers.get(provider) ?? 0;
     runtimeUsers.set(provider, users + 1);
@@ -168,10 +170,12 @@ export class OmegaTrackingProxy {
       } catch (error) {
         await stopRuntime();
         if (startedHere) await provider.stop({ status: 'FAILED', error });
+        else if (joined) provider.releaseRun(run);
         throw error;
       }
       await stopRuntime();
       if (startedHere) await provider.stop();
+      else if (joined) provider.releaseRun(run);
       return result;
     });
   }
@@ -200,7 +204,9 @@ export class OmegaTrackingProxy {
       await this.stop();
       return;
     }
-    await (await this.resolver.resolve()).stopRuntime();
+    const provider = await this.resolver.resolve();
+    await provider.stopRuntime();
+    if (scope.joined) provider.releaseRun(scope.run);
   }
 
   /**
@@ -214,7 +220,7 @@ export class OmegaTrackingProxy {
       if (scoped !== undefined) return { run: scoped, startedHere: false };
       const [latest] = await provider.runs({ run: -1 });
       if (latest?.status === 'STARTED')
-        return { run: await provider.activeRun(latest.run), startedHere: false };
+        return { run: await provider.activeRun(latest.run), startedHere: false, joined: true };
     }
     const run = await provider.start(scoped === undefined ? {} : { parent: scoped });
     return { run, startedHere: true };

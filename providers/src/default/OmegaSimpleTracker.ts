@@ -124,7 +124,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private droppedSinceLine = 0;
   private readonly trouble: WriteTrouble;
   /** Runs this process holds (started or joined): they get heartbeats and never read CRASHED here. */
-  private readonly heldRuns = new Set<number>();
+  private readonly heldRuns = new Map<number, number>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly heartbeatMs: number;
   private readonly crashAfter: number;
@@ -229,7 +229,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     this.logRunEvent('stop', 'stop', value);
     const result = await this.flush();
     // a stop that is still waiting to be written keeps the run alive (heartbeats) until it is
-    if (run !== undefined && result.pending === 0) this.release(run);
+    if (run !== undefined && result.pending === 0) this.release(run, true);
     return result;
   }
 
@@ -257,7 +257,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   /** This process holds `run`: it beats for it now and every heartbeat interval. */
   private hold(run: number): void {
-    this.heldRuns.add(run);
+    this.heldRuns.set(run, (this.heldRuns.get(run) ?? 0) + 1);
     this.beat();
     if (this.heartbeat || !this.log.beat) return;
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
@@ -265,8 +265,16 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     this.heartbeat.unref();
   }
 
-  private release(run: number): void {
-    this.heldRuns.delete(run);
+  /** A scope that joined `run` (runtime task, impliedRun: false) is done with it. */
+  override releaseRun(run: number): void {
+    this.release(run, false);
+  }
+
+  /** This process holds `run` once less (`all`: not at all, the run has stopped). */
+  private release(run: number, all: boolean): void {
+    const left = all ? 0 : (this.heldRuns.get(run) ?? 1) - 1;
+    if (left > 0) this.heldRuns.set(run, left);
+    else this.heldRuns.delete(run);
     if (this.heldRuns.size === 0 && this.heartbeat) {
       clearInterval(this.heartbeat);
       this.heartbeat = undefined;
@@ -276,7 +284,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private beat(): void {
     if (!this.log.beat || this.heldRuns.size === 0) return;
     // a heartbeat that cannot be written is replaced by the next; the events' writes report trouble
-    this.log.beat(this.experiment, [...this.heldRuns], this.owner, this.heartbeatMs).catch(() => undefined);
+    this.log.beat(this.experiment, [...this.heldRuns.keys()], this.owner, this.heartbeatMs).catch(() => undefined);
   }
 
   /** STARTED, or CRASHED when no process has kept `run` alive (heartbeats) for too long. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import type {
+  ArtifactSource,
   BlobStore,
   EncodedArtifact,
   EventOptions,
@@ -15,6 +16,7 @@ import type {
 } from '@omega-track/core';
 import {
   TrackingError,
+  artifactSourceValues,
   TrackingInputError,
   classifyArtifact,
   decodeArtifact,
@@ -171,10 +173,23 @@ export class MlflowTracker extends OmegaProfilingTracker {
     this.params.clear();
   }
 
-  override async restoreArtifacts(query: EventQuery = {}): Promise<unknown[]> {
-    const rows = await this.data({ event: 'artifact', ...query });
+  override async restoreArtifacts(
+    query: EventQuery | ArtifactSource | readonly ArtifactSource[] = {},
+  ): Promise<unknown[]> {
+    // rows of data() (or { value }) are restored as given, without a query; their files live in
+    // the row's run (a bare { value } is taken from the current run)
+    const given = artifactSourceValues(query);
+    const sources: Array<{ value: unknown; run: unknown }> = given
+      ? (Array.isArray(query) ? (query as readonly ArtifactSource[]) : [query as ArtifactSource]).map(
+          (src, i) => ({
+            value: given[i],
+            run: src.run,
+          }),
+        )
+      : await this.data({ event: 'artifact', ...(query as EventQuery) });
     const out: unknown[] = [];
-    for (const row of rows) out.push(await this.decodeArtifact(row.value, row.run));
+    for (const { value, run } of sources)
+      out.push(await this.decodeArtifact(value, typeof run === 'number' ? run : (this.currentRun ?? 1)));
     return out;
   }
 
