@@ -92,6 +92,19 @@ describe('store errors are typed and name the place', () => {
     }
   });
 
+  test('a path that reaches /proc through a symlink is refused too, before any mkdir', () => {
+    const link = path.join(tmp.dir, 'to-proc');
+    fs.symlinkSync('/proc', link);
+    const error = storeErrorOf(() => openStore(`sqlite:${path.join(link, 'nope', 'x.db')}`));
+    expect(error.code).toBe('invalid-url');
+  });
+
+  test('a lock timeout that is not a number of milliseconds is refused', () => {
+    expect(() =>
+      openStore(`sqlite:${path.join(tmp.dir, 'lt.db')}`, { lockTimeoutMs: 'abc' as never }),
+    ).toThrow(/lockTimeoutMs must be a number/);
+  });
+
   test('a folder named as the store file: cannot-open, naming the file it should be', () => {
     const error = storeErrorOf(() => openStore(`sqlite:${tmp.dir}`));
     expect(error.code).toBe('cannot-open');

@@ -82,7 +82,8 @@ function estimateBytes(value: unknown, depth = 0): number {
   if (value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number')
     return 8;
   if (typeof value === 'string') return 16 + 2 * value.length;
-  if (depth > 8 || typeof value !== 'object') return 64;
+  // values are at most MAX_VALUE_DEPTH (100) deep: counting every level keeps deep ones honest
+  if (depth > 100 || typeof value !== 'object') return 64;
   let n = 32;
   if (Array.isArray(value)) for (const v of value) n += estimateBytes(v, depth + 1);
   else for (const [k, v] of Object.entries(value)) n += 16 + 2 * k.length + estimateBytes(v, depth + 1);
@@ -284,7 +285,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private beat(): void {
     if (!this.log.beat || this.heldRuns.size === 0) return;
     // a heartbeat that cannot be written is replaced by the next; the events' writes report trouble
-    this.log.beat(this.experiment, [...this.heldRuns.keys()], this.owner, this.heartbeatMs).catch(() => undefined);
+    this.log
+      .beat(this.experiment, [...this.heldRuns.keys()], this.owner, this.heartbeatMs)
+      .catch(() => undefined);
   }
 
   /** STARTED, or CRASHED when no process has kept `run` alive (heartbeats) for too long. */
@@ -373,6 +376,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
    * written and dropped so far and how many still wait.
    */
   async flush(opts: FlushOptions = {}): Promise<FlushResult> {
+    // another process holds the lock and the last write already waited lockTimeoutMs for it:
+    // waiting that long again on every flush (stop, data, close) would multiply the wait; the
+    // background retry writes the queue once the lock is gone
+    if (this.trouble.failing && this.trouble.lastLocked) return this.result();
     const work = this.drain();
     if (opts.timeoutMs === undefined) await work;
     else {
@@ -381,6 +388,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       await Promise.race([work, timeout]);
       clearTimeout(timer);
     }
+    return this.result();
+  }
+
+  private result(): FlushResult {
     return { written: this.written, pending: this.queuedEvents, dropped: this.dropped };
   }
 
@@ -423,7 +434,16 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   async shutdown(opts: FlushOptions = {}): Promise<void> {
     if (this.isShutdown) return;
     await this.stopRuntime();
-    await this.flush(opts);
+    const { pending } = await this.flush(opts);
+    if (pending) {
+      // shut down with events the store did not take: they are lost, and that is said and counted
+      this.dropped += pending;
+      this.onError(
+        new Error(this.trouble.lastError ?? 'the store did not take them in time'),
+        `${pending} event(s) of experiment '${this.experiment}' could not be written before shutdown() / close() and are lost`,
+      );
+      this.takeQueue();
+    }
     this.isShutdown = true;
     this.clearTimers();
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -494,6 +514,16 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     extra: Record<string, unknown> | undefined,
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
+    if (typeof value !== 'number') {
+      // a text or object value counts against the byte limit (numbers cost their slots only)
+      const bytes = estimateBytes(value);
+      if (this.full(1, bytes) && event !== 'stop' && this.storeStuck()) return this.drop(1);
+      const batch = this.batchFor(undefined);
+      batch.events.push(run, event, key, value, step, dt, userid, extra);
+      batch.extraBytes += bytes;
+      this.queuedExtraBytes += bytes;
+      return this.queued(1);
+    }
     if (this.full(1, 0) && event !== 'stop' && this.storeStuck()) return this.drop(1);
     this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra);
     this.queued(1);

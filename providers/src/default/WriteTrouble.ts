@@ -1,4 +1,5 @@
 import type { ErrorHandler } from '@omega-track/core';
+import { StoreError } from '@omega-track/core';
 
 /** Longest wait between two retries of a failing store (ms). */
 export const MAX_RETRY_DELAY_MS = 5000;
@@ -16,6 +17,10 @@ export class WriteTrouble {
   private lastLine = 0;
   private delay = 0;
   private failures = 0;
+  /** Whether the last failure was another process's write lock (a slow one: it waited). */
+  lastLocked = false;
+  /** The message of the last failure. */
+  lastError: string | undefined;
 
   constructor(
     private readonly experiment: string,
@@ -31,6 +36,8 @@ export class WriteTrouble {
   failed(error: unknown, pending: number, dropped: number): number {
     const now = Date.now();
     this.failures++;
+    this.lastLocked = error instanceof StoreError && error.code === 'locked';
+    this.lastError = error instanceof Error ? error.message : String(error);
     this.delay = this.delay ? Math.min(this.delay * 2, MAX_RETRY_DELAY_MS) : FIRST_RETRY_DELAY_MS;
     if (this.since === undefined) {
       this.since = now;
@@ -56,6 +63,7 @@ export class WriteTrouble {
     this.since = undefined;
     this.delay = 0;
     this.failures = 0;
+    this.lastLocked = false;
     this.onError(
       new Error(
         `the store takes writes again after ${seconds} s; ${waited} event(s) that waited are being written`,

@@ -46,6 +46,20 @@ export interface SqliteStoreOptions {
   lockTimeoutMs?: number;
 }
 
+/** Whether `file` is (or, through a symlink of an existing ancestor, leads) under /proc, /sys, /dev. */
+function isOnPseudoFileSystem(file: string): boolean {
+  const under = (p: string): boolean =>
+    PSEUDO_FILE_SYSTEMS.some((root) => p === root || p.startsWith(root + '/'));
+  if (under(file)) return true;
+  let dir = path.dirname(file);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  try {
+    return under(fs.realpathSync(dir));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Opens (or creates) the database file with typed errors: a path on a pseudo file system, a
  * missing store when reading, a folder that cannot be created, a file that is not a database.
@@ -57,7 +71,7 @@ function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
     ensureSchema(db);
     return db;
   }
-  if (PSEUDO_FILE_SYSTEMS.some((p) => file === p || file.startsWith(p + '/')))
+  if (isOnPseudoFileSystem(file))
     throw new StoreError(
       'invalid-url',
       file,
@@ -121,12 +135,22 @@ export class SqliteStore implements Store, ExitFlushable {
   private readonly chunkPayload: BetterSqlite3.Statement;
   private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
+  /** Writes waiting between two attempts for another process's lock. */
+  private readonly retrying = new Set<{ write: WriteOp; doing: string }>();
+  private takenOver = false;
+  /** An exit-time write found the store locked: later ones fail at once instead of waiting too. */
+  private lockedAtExit = false;
 
   /** @param file a database path, or `:memory:` */
   constructor(file: string, url = `sqlite:${file}`, opts: SqliteStoreOptions = {}) {
     this.url = url;
     this.file = file === ':memory:' ? file : path.resolve(file);
-    this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    const timeout = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)
+      throw new TrackingInputError(
+        `lockTimeoutMs must be a number of milliseconds >= 0, got ${String(timeout)}`,
+      );
+    this.lockTimeoutMs = timeout;
     this.db = openDatabase(this.file, opts.create ?? true);
     this.writes = this.guard('opening', () => new SqliteWrites(this.db));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
@@ -157,8 +181,21 @@ export class SqliteStore implements Store, ExitFlushable {
   }
 
   private takeOverWrites(): void {
-    if (!this.writer || this.closed) return;
+    if (!this.writer || this.closed || this.takenOver) return;
+    this.takenOver = true;
     const failures = this.writer.takeOver(this.writes, EXIT_TAKEOVER_WAIT_MS);
+    if (failures.some((f) => f.error.code === 'locked')) this.lockedAtExit = true;
+    for (const r of this.retrying) {
+      try {
+        if (this.lockedAtExit) throw lockedError(this.file, 0, r.doing);
+        applyWrite(this.writes, r.write);
+      } catch (error) {
+        const e = toStoreError(error, this.file, r.doing);
+        if (e.code === 'locked') this.lockedAtExit = true;
+        failures.push({ write: r.write, error: e });
+      }
+    }
+    this.retrying.clear();
     const lost = new Map<string, { events: number; reason: string }>();
     for (const { write, error } of failures) {
       const experiment = 'experiment' in write ? write.experiment : '(store entries)';
@@ -198,7 +235,15 @@ export class SqliteStore implements Store, ExitFlushable {
         if (!isLocked(error)) throw error;
         const waited = Date.now() - began;
         if (waited >= this.lockTimeoutMs) throw lockedError(this.file, waited, doing);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, this.lockTimeoutMs - waited)));
+        // between attempts the write is ours, not the thread's: the exit takeover replays it too
+        const retry = { write: w, doing };
+        this.retrying.add(retry);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(delay, this.lockTimeoutMs - waited)));
+        } finally {
+          this.retrying.delete(retry);
+        }
+        if (this.takenOver) throw new StoreError('io', this.file, `store ${this.file} is closing`);
         delay = Math.min(delay * 2, 1000);
       }
     }
@@ -262,10 +307,17 @@ export class SqliteStore implements Store, ExitFlushable {
    */
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
     this.takeOverWrites();
-    if (events.length)
-      this.guard(`writing events of '${experiment}'`, () =>
-        this.writes.append(experiment, encodeChunks(events)),
-      );
+    if (!events.length) return;
+    const doing = `writing events of '${experiment}'`;
+    // one wait for a lock at exit is enough: the next experiments would only wait in vain
+    if (this.lockedAtExit) throw lockedError(this.file, 0, doing);
+    try {
+      this.writes.append(experiment, encodeChunks(events));
+    } catch (error) {
+      const e = toStoreError(error, this.file, doing);
+      if (e.code === 'locked') this.lockedAtExit = true;
+      throw e;
+    }
   }
 
   async beat(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void> {

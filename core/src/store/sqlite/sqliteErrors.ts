@@ -114,11 +114,13 @@ export function toStoreError(error: unknown, file: string, doing: string): Store
  */
 export function lockedError(file: string, waitedMs: number, doing: string): StoreError {
   const holders = fileHolders(file);
+  const seconds = waitedMs < 10_000 ? (waitedMs / 1000).toFixed(1) : String(Math.round(waitedMs / 1000));
+  const held = waitedMs > 0 ? `has held its write lock for more than ${seconds} s` : 'holds its write lock';
   const who = holders.length ? `held open by ${holders.join(', ')}` : 'by which process could not be told';
   return new StoreError(
     'locked',
     file,
-    `store ${file} is locked: another process has held its write lock for more than ${waitedMs < 10_000 ? (waitedMs / 1000).toFixed(1) : Math.round(waitedMs / 1000)} s (${who}); ${doing} gave up waiting. Wait for that process, or raise lockTimeoutMs`,
+    `store ${file} is locked: another process ${held} (${who}); ${doing} gave up waiting. Wait for that process, or raise lockTimeoutMs`,
   );
 }
 
