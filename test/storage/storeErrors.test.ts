@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StoreError, TrackingError, openStore } from '@omega-track/core';
+import Database from 'better-sqlite3';
+import { StoreError, TrackingError, openStore, startEvent } from '@omega-track/core';
 import { tempDir } from '../helpers/tmp';
 
 /** The StoreError that `fn` throws (fails the test when it throws something else or nothing). */
@@ -103,6 +104,44 @@ describe('store errors are typed and name the place', () => {
     expect(() =>
       openStore(`sqlite:${path.join(tmp.dir, 'lt.db')}`, { lockTimeoutMs: 'abc' as never }),
     ).toThrow(/lockTimeoutMs must be a number/);
+  });
+
+  test('a store damaged in the middle: reads fail with not-a-database naming the file, not a raw SqliteError', async () => {
+    const file = path.join(tmp.dir, 'damaged.db');
+    const store = openStore(`sqlite:${file}`);
+    const start = startEvent();
+    await store.startRun('d', start);
+    const events = Array.from({ length: 200_000 }, (_, i) => ({
+      ...start,
+      run: 1,
+      event: 'metric',
+      key: 'm',
+      value: i,
+      step: i,
+      dt: start.dt + i,
+    }));
+    await store.appendEvents('d', events);
+    await store.close();
+    // fold the WAL into the file, then zero pages in its middle
+    const db = new Database(file);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096 * 8), 0, 4096 * 8, Math.floor(size / 2 / 4096) * 4096);
+    fs.closeSync(fd);
+    const damaged = openStore(`sqlite:${file}`);
+    try {
+      const error = await damaged.queryEvents('d', { events: ['metric'] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('not-a-database');
+      expect((error as StoreError).message).toContain(file);
+    } finally {
+      await damaged.close();
+    }
   });
 
   test('a folder named as the store file: cannot-open, naming the file it should be', () => {

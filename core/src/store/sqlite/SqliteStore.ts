@@ -507,3 +507,48 @@ function chunkWhere(experiment: string, q: ResolvedQuery): { where: string; para
   }
   return { where: clauses.join(' AND '), params };
 }
+
+/**
+ * Reads of a damaged store (a corrupt page is found only when it is read) fail with a StoreError
+ * that names the file, never a raw SqliteError: the read methods are wrapped here, in one place,
+ * for a plain result, a promise and an async iterator alike.
+ */
+function typedReads(names: readonly string[]): void {
+  const proto = SqliteStore.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of names) {
+    const read = proto[name];
+    const doing = `reading (${name})`;
+    proto[name] = function (this: SqliteStore, ...args: unknown[]): unknown {
+      const fail = (error: unknown): never => {
+        throw toStoreError(error, this.file, doing);
+      };
+      let result: unknown;
+      try {
+        result = read.apply(this, args);
+      } catch (error) {
+        return fail(error);
+      }
+      if (result instanceof Promise) return result.catch(fail);
+      const iterator = result as AsyncIterableIterator<unknown> | undefined;
+      if (
+        iterator &&
+        typeof iterator[Symbol.asyncIterator] === 'function' &&
+        typeof iterator.next === 'function'
+      ) {
+        const next = iterator.next.bind(iterator);
+        iterator.next = (...a: [] | [unknown]) => next(...a).catch(fail);
+      }
+      return result;
+    };
+  }
+}
+typedReads([
+  'getEntrySync',
+  'listEntries',
+  'liveness',
+  'queryEvents',
+  'queryColumns',
+  'iterateEvents',
+  'latestRun',
+  'getBlob',
+]);
