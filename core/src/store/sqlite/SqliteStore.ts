@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { diag } from '../../diag/diag';
 import { StoreError } from '../../errors/StoreError';
+import { TrackingError } from '../../errors/TrackingError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import type { ExitFlushable } from '../../providers/exitFlush';
@@ -520,7 +521,8 @@ function typedReads(names: readonly string[]): void {
     const doing = `reading (${name})`;
     proto[name] = function (this: SqliteStore, ...args: unknown[]): unknown {
       const fail = (error: unknown): never => {
-        throw toStoreError(error, this.file, doing);
+        // omega-track's own errors (bad input) stay as they are
+        throw error instanceof TrackingError ? error : toStoreError(error, this.file, doing);
       };
       let result: unknown;
       try {
