@@ -4,6 +4,7 @@ export {
   tensorflowCallback,
   autolog,
   tfjsModelBackend,
+  TfjsLayersBackend,
   isLayersModel,
   loadTfjs,
   useTfjs,

@@ -1,5 +1,4 @@
 import type { ErrorHandler } from './diag/diag';
-import type { ExperimentOptions } from './experiments/ExperimentBackend';
 import { ExperimentBackend } from './experiments/ExperimentBackend';
 import { ExperimentModelsBackend } from './experiments/ExperimentModelsBackend';
 import { ObjectStore } from './objects/ObjectStore';
@@ -8,9 +7,12 @@ import type { TrackingProvider } from './providers/TrackingProvider';
 import { ProviderRegistry } from './registry/ProviderRegistry';
 import type { Store } from './store/Store';
 import { openStore } from './store/openStore';
+import { ModelBackendRegistry } from './runtime/ModelBackendRegistry';
+import { OmegaRuntime } from './runtime/OmegaRuntime';
+import type { RuntimeOptions } from './runtime/OmegaRuntime';
 
 /** Options of `new Omega()` / `omega()`. */
-export interface OmegaOptions {
+export interface OmegaOptions extends RuntimeOptions {
   /** A store URL (`sqlite:<path>`, `memory:`) or an open Store. Default: OMEGA_STORE, else `sqlite:.omega/omega.db`. */
   store?: string | Store;
   /** The registry to use; default: a fresh one (the `omega-track` package registers the built-ins). */
@@ -27,26 +29,9 @@ export interface OmegaOptions {
 export type Experiment<P extends TrackingProvider = TrackingProvider> = OmegaTrackingProxy &
   Omit<P, keyof OmegaTrackingProxy>;
 
-/** The runtime side of `om`: experiments (and, later, model tasks). */
-export class OmegaRuntime {
-  constructor(private readonly experiments: ExperimentBackend) {}
-
-  /**
-   * The experiment `name`: a proxy that resolves its provider from the stored configuration
-   * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
-   * `{ impliedRun: false }` makes its `run(fn)` / `enter()` join the latest STARTED run.
-   */
-  experiment<P extends TrackingProvider = TrackingProvider>(
-    name: string,
-    opts: ExperimentOptions = {},
-  ): Experiment<P> {
-    return this.experiments.proxy(name, opts) as Experiment<P>;
-  }
-}
-
 /**
  * The facade: one store, the models and datasets stores on it, the provider registry, the
- * experiment backend and the runtime. `close()` shuts down providers and the store.
+ * experiment backend, the model backends and the runtime. `close()` shuts down providers and the store.
  */
 export class Omega {
   readonly store: Store;
@@ -55,6 +40,8 @@ export class Omega {
   readonly registry: ProviderRegistry;
   readonly experiments: ExperimentBackend;
   readonly runtime: OmegaRuntime;
+  /** Model backends by kind: what runtime tasks use to fit, score and predict (see ModelBackend). */
+  readonly backends: ModelBackendRegistry;
   private closing: Promise<void> | undefined;
 
   constructor(opts: OmegaOptions = {}) {
@@ -74,12 +61,15 @@ export class Omega {
     );
     // experiments live in the models store: om.models.get('experiments/<name>') is the experiment
     this.models.registerBackend(new ExperimentModelsBackend(this.experiments, this.registry));
-    this.runtime = new OmegaRuntime(this.experiments);
+    this.backends = new ModelBackendRegistry();
+    this.runtime = new OmegaRuntime(this, { runtime: opts.runtime, runtimeQueue: opts.runtimeQueue });
   }
 
   /** Flushes and shuts down every provider handed out, then closes the store. Idempotent. */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
+      // tasks in flight finish (and record) before the providers they record to shut down
+      await this.runtime.close();
       await this.experiments.shutdownAll();
       await this.store.close();
     })());

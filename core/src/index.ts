@@ -75,7 +75,8 @@ export { systemInfo, installedPackages } from './providers/systemInfo';
 export { ProviderRegistry } from './registry/ProviderRegistry';
 export type { ProviderClass } from './registry/ProviderRegistry';
 export { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
-export type { ProviderResolver, ProxyOptions } from './proxy/OmegaTrackingProxy';
+export type { ProviderResolver, ProxyOptions, RunOptions } from './proxy/OmegaTrackingProxy';
+export type { ScopeStamp, RunScope } from './providers/runScope';
 export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment';
 export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
@@ -130,5 +131,43 @@ export {
 export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifacts/ArtifactCodec';
 export { isArtifactSource, artifactSourceValues, artifactSourceOf } from './artifacts/artifactSources';
 export type { ArtifactSource } from './artifacts/artifactSources';
-export { Omega, OmegaRuntime } from './Omega';
+export { Omega } from './Omega';
+export { OmegaRuntime, DEFAULT_RUNTIME_QUEUE } from './runtime/OmegaRuntime';
+export type { RuntimeOptions } from './runtime/OmegaRuntime';
+export { OmegaModelProxy } from './runtime/OmegaModelProxy';
+export { ModelBackend } from './runtime/ModelBackend';
+export type {
+  ModelBackendClass,
+  ModelBackendContext,
+  FitResult,
+  ScoreResult,
+  TaskTrackingHandle,
+} from './runtime/ModelBackend';
+export { ModelBackendRegistry } from './runtime/ModelBackendRegistry';
+export { TaskRunner, headlineScore } from './runtime/TaskRunner';
+export type { RuntimeContext, TaskAttempt } from './runtime/TaskRunner';
+export { encodeTaskArgument, resolveTaskInput, describeTaskData, arrayShape } from './runtime/taskData';
+export type { TaskInput, TaskArgument, TensorLike } from './runtime/taskData';
+export { encodeWire, decodeWire, decodeTaskWire } from './runtime/taskWire';
+export { TASK_METHODS } from './runtime/types';
+export type {
+  TaskMethod,
+  TaskData,
+  TaskRequest,
+  TaskOutcome,
+  TaskTracking,
+  TaskRun,
+  TypedArray,
+} from './runtime/types';
+export type { TaskExecutor } from './runtime/executors/TaskExecutor';
+export { LocalExecutor } from './runtime/executors/local/LocalExecutor';
+export { RedisExecutor, MAX_TASK_BYTES } from './runtime/executors/redis/RedisExecutor';
+export type { TaskProgress } from './runtime/executors/redis/RedisExecutor';
+export { startRedisWorker } from './runtime/executors/redis/RedisWorker';
+export type { RedisWorkerOptions, RedisWorkerHandle } from './runtime/executors/redis/RedisWorker';
+export { processRedisJob } from './runtime/executors/redis/processRedisJob';
+export { loadBullmq, redisConnection, connectTimeoutMs } from './runtime/executors/redis/redisConnection';
+export { TaskError } from './errors/TaskError';
+export type { TaskErrorDetails } from './errors/TaskError';
+export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
 export type { OmegaOptions, Experiment } from './Omega';

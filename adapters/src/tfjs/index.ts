@@ -4,3 +4,4 @@ export { autolog } from './autolog';
 export { tfjsModelBackend, isLayersModel } from './TfjsModelBackend';
 export { loadTfjs, useTfjs } from './loadTfjs';
 export type { Tfjs } from './loadTfjs';
+export { TfjsLayersBackend } from './TfjsLayersBackend';

@@ -15,6 +15,7 @@ import { Output, safeLine } from './output';
 import { runsCommand } from './runs';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
+import { workerCommand } from './worker';
 
 export type { CliIO } from './command';
 export { parseRunOption } from './options';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   summary: summaryCommand,
   sync: syncCommand,
   drop: dropCommand,
+  worker: workerCommand,
 };
 
 function mainHelp(): string {

@@ -52,6 +52,7 @@ export const STORE_HELP =
   '  --store URL               the store (default: OMEGA_STORE, else sqlite:.omega/omega.db)';
 /** The help lines of `--require`. */
 export const REQUIRE_HELP = [
-  '  --require FILE            load a module that registers custom providers (module.exports =',
-  '                            (registry) => …, or an exported register(registry)); repeatable',
+  '  --require FILE            load a module that registers custom providers or model backends',
+  '                            (module.exports = (registry, om) => …, or an exported',
+  '                            register(registry, om)); repeatable',
 ];

@@ -50,7 +50,7 @@ export async function readerFor(
   return om.experiments.createProvider(name, { provider: 'default', options: {} });
 }
 
-type Registrar = (registry: ProviderRegistry) => unknown;
+type Registrar = (registry: ProviderRegistry, om: Omega) => unknown;
 
 function isClass(fn: unknown): boolean {
   return typeof fn === 'function' && /^class\b/.test(Function.prototype.toString.call(fn));
@@ -66,7 +66,8 @@ function registrarOf(mod: unknown): Registrar | undefined {
 
 /**
  * Loads each `--require` module (a path relative to the working directory, or a package name)
- * and calls the function it exports with `om.registry`, so the command can use the providers it
+ * and calls the function it exports with `om.registry` and `om`, so the command can use the providers
+ * (and runtime model backends, `om.runtime.registerBackend`) it
  * registers. A module is CommonJS: `module.exports = (registry) => …` or `exports.register = …`.
  */
 export async function loadRegistrations(om: Omega, specs: readonly string[]): Promise<void> {
@@ -96,6 +97,6 @@ export async function loadRegistrations(om: Omega, specs: readonly string[]): Pr
         `--require ${spec} exports no registration function: use module.exports = (registry) => ` +
           `registry.register('mine', MyTracker), or export a function register(registry)`,
       );
-    await register(om.registry);
+    await register(om.registry, om);
   }
 }

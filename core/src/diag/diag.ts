@@ -47,5 +47,5 @@ export function describeValue(value: unknown): string {
 
 /** Removes passwords from URLs in a text, so credentials never reach a log line. */
 export function redactUrls(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]+):([^/\s@]+)@/gi, '$1$2:***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s@]+)@/gi, '$1$2:***@');
 }

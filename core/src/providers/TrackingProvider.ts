@@ -1,6 +1,8 @@
 import type { ErrorHandler } from '../diag/diag';
 import { defaultErrorHandler } from '../diag/diag';
 import { NoActiveRunError } from '../errors/NoActiveRunError';
+import { TrackingError } from '../errors/TrackingError';
+import type { ObjectStore } from '../objects/ObjectStore';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import type { EncodedArtifact } from '../artifacts/ArtifactCodec';
 import type { ArtifactSource } from '../artifacts/artifactSources';
@@ -28,7 +30,8 @@ import {
 import type { ProviderContext } from './ProviderContext';
 import { NODE_NAME, currentUserId } from './identity';
 import { systemInfo } from './systemInfo';
-import { scopedRun, withRunScope } from './runScope';
+import { runScopeOf, scopedRun, withRunScope } from './runScope';
+import type { ScopeStamp } from './runScope';
 
 /** Options of `start()`. */
 export interface StartOptions {
@@ -97,6 +100,8 @@ export abstract class TrackingProvider {
   readonly experiment: string;
   /** Options from the experiment's configuration. */
   protected readonly options: Record<string, unknown>;
+  /** The models store, where `track()` links models to this experiment. */
+  private readonly trackedModels: ObjectStore | undefined;
   /** Where recording-time failures go. */
   protected readonly onError: ErrorHandler;
   /** The run recording calls go to; undefined until start(), use() or run(). */
@@ -110,6 +115,7 @@ export abstract class TrackingProvider {
   constructor(experiment: string, context: ProviderContext) {
     this.experiment = validateExperimentName(experiment);
     this.options = context.options;
+    this.trackedModels = context.models;
     const handler = context.onError ?? defaultErrorHandler;
     // the handler is called from timers and exit hooks: if it throws, that must go nowhere
     this.onError = (error, ctx) => {
@@ -128,13 +134,14 @@ export abstract class TrackingProvider {
 
   /**
    * Runs `fn` with `run` as the run of every recording call made inside it (across awaits),
-   * whatever other runs this provider starts meanwhile: what `run(fn)` of the proxy uses.
+   * whatever other runs this provider starts meanwhile: what `run(fn)` of the proxy uses. With
+   * `stamp`, those events also carry its user and extra fields (a runtime task's `taskid`).
    */
-  async inRunScope<T>(run: number, fn: () => Promise<T>): Promise<T> {
+  async inRunScope<T>(run: number, fn: () => Promise<T>, stamp?: ScopeStamp): Promise<T> {
     const outer = scopedRun(this);
     this.scopesInFlight++;
     try {
-      return await withRunScope(this, run, fn);
+      return await withRunScope(this, run, fn, stamp);
     } finally {
       this.scopesInFlight--;
       // a child run ended: the handle's current run is its parent again, which goes on
@@ -209,6 +216,31 @@ export abstract class TrackingProvider {
    * with it: this process no longer keeps it alive on that scope's behalf. Default: nothing.
    */
   releaseRun(_run: number): void {}
+
+  /**
+   * Links the `om.models` entry `model` to this experiment (omega-ml's `exp.track`): runtime tasks
+   * on it outside any `exp.run(...)` are then tracked here, each in a run of its own. The link is
+   * kept in the model's metadata (`attributes.tracking`: `{ [label]: experiment, experiments }`).
+   * Returns the updated attributes' `tracking`.
+   */
+  async track(model: string, opts: { label?: string } = {}): Promise<Record<string, unknown>> {
+    const label = validateKey(opts.label ?? 'default', 'label');
+    if (label === 'experiments' || label === 'monitors')
+      throw new TrackingInputError(`'${label}' is not a runtime label`);
+    if (!this.trackedModels)
+      throw new TrackingError(`experiment '${this.experiment}' has no models store to track '${model}' in`);
+    const meta = await this.trackedModels.metadata(validateKey(model, 'model'));
+    if (!meta) throw new TrackingError(`om.models has no entry '${model}' to track`);
+    const previous = (meta.attributes.tracking ?? {}) as Record<string, unknown>;
+    const experiments = Array.isArray(previous.experiments) ? (previous.experiments as unknown[]) : [];
+    const tracking = {
+      ...previous,
+      [label]: this.experiment,
+      experiments: experiments.includes(this.experiment) ? experiments : [...experiments, this.experiment],
+    };
+    await this.trackedModels.putMetadata({ ...meta, attributes: { ...meta.attributes, tracking } });
+    return tracking;
+  }
 
   /** Called when a run begins in a process (by `run()`, `enter()`, runtime tasks). */
   async startRuntime(): Promise<void> {}
@@ -332,10 +364,21 @@ export abstract class TrackingProvider {
       event.length !== 0 &&
       event.length <= MAX_NAME_LENGTH
     ) {
-      const run = this.scopesInFlight === 0 ? this.run_ : this.currentRun;
-      if (run !== undefined) {
-        this.recordEvent(run, event, key, value, opts ?? null, Date.now(), this.userid, this.extras);
-        return;
+      if (this.scopesInFlight === 0) {
+        if (this.run_ !== undefined) {
+          this.recordEvent(this.run_, event, key, value, opts ?? null, Date.now(), this.userid, this.extras);
+          return;
+        }
+      } else {
+        const scope = runScopeOf(this);
+        const run = scope?.run ?? this.run_;
+        if (run !== undefined) {
+          const stamp = scope?.stamp;
+          const userid = stamp?.userid ?? this.userid;
+          const extra = stamp?.extra ? { ...this.extras, ...stamp.extra } : this.extras;
+          this.recordEvent(run, event, key, value, opts ?? null, Date.now(), userid, extra);
+          return;
+        }
       }
     }
     const e = this.makeEvent(event, key, value, opts);
@@ -381,10 +424,13 @@ export abstract class TrackingProvider {
         extra = snapshot(rest) as Record<string, unknown>;
       }
     } else throw new TrackingInputError(`options must be a step number or an object, got ${typeof opts}`);
-    const run = this.currentRun;
+    const scope = this.scopesInFlight === 0 ? undefined : runScopeOf(this);
+    const run = scope?.run ?? this.run_;
     if (run === undefined) throw new NoActiveRunError(this.experiment);
-    if (this.extras) extra = extra ? { ...this.extras, ...extra } : this.extras;
-    return { run, event, key, value, step, dt, node: NODE_NAME, userid: this.userid, extra };
+    const stamp = scope?.stamp;
+    const defaults = stamp?.extra ? { ...this.extras, ...stamp.extra } : this.extras;
+    if (defaults) extra = extra ? { ...defaults, ...extra } : defaults;
+    return { run, event, key, value, step, dt, node: NODE_NAME, userid: stamp?.userid ?? this.userid, extra };
   }
 
   private checkExtras(fields: Record<string, unknown>): void {

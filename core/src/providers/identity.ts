@@ -3,8 +3,11 @@ import os from 'node:os';
 
 let cachedUser: string | undefined;
 
-/** The host name stamped on events. */
-export const NODE_NAME = process.env.HOSTNAME || os.hostname();
+/**
+ * The node stamped on events: OMEGA_NODE (a runtime worker's own name, so that two workers on one
+ * host tell apart), else the host name.
+ */
+export const NODE_NAME = process.env.OMEGA_NODE || process.env.HOSTNAME || os.hostname();
 
 /** The user id stamped on events: OMEGA_USERID, else the OS user (SPEC §1). */
 export function currentUserId(): string {

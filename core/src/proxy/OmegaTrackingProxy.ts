@@ -1,7 +1,8 @@
 import type { EventQuery, TrackingEvent } from '../events/types';
 import type { IterateOptions, TrackingProvider } from '../providers/TrackingProvider';
 import { scopedRun } from '../providers/runScope';
-import { withActiveExperiment } from './activeExperiment';
+import type { ScopeStamp } from '../providers/runScope';
+import { enterExperiment, leaveExperiment, withActiveExperiment } from './activeExperiment';
 
 /** How many run(fn) scopes use each provider's runtime now (it starts with the first, stops with the last). */
 const runtimeUsers = new WeakMap<TrackingProvider, number>();
@@ -22,6 +23,17 @@ export interface ProviderResolver {
 export interface ProxyOptions {
   /** See `ExperimentOptions.impliedRun`; default true. */
   impliedRun?: boolean;
+}
+
+/** Options of `run(fn, opts)`. */
+export interface RunOptions {
+  /**
+   * Record into this run if it is STARTED and, with `started`, began at that time (a runtime task
+   * joining its caller's run); else a new run is started and stopped. The run is left running.
+   */
+  join?: { run: number; started?: number };
+  /** Fields stamped on every event recorded inside the scope (a task's `taskid`, its caller). */
+  stamp?: ScopeStamp;
 }
 
 /** A run a scope (`run(fn)`, `enter()`) records to, and whether that scope started it. */
@@ -49,6 +61,7 @@ const ASYNC_MEMBERS: ReadonlySet<PropertyKey> = new Set([
   'shutdown',
   'startRuntime',
   'stopRuntime',
+  'track',
 ]);
 
 /**
@@ -124,12 +137,14 @@ export class OmegaTrackingProxy {
     const provider = await this.resolver.resolve();
     const run = await provider.start();
     await provider.startRuntime();
+    enterExperiment(this);
     return run;
   }
 
   /** Stops the provider's runtime and the current run. */
   async stop(opts?: Parameters<TrackingProvider['stop']>[0]): ReturnType<TrackingProvider['stop']> {
     const provider = await this.resolver.resolve();
+    leaveExperiment(this);
     await provider.stopRuntime();
     return provider.stop(opts);
   }
@@ -151,9 +166,11 @@ export class OmegaTrackingProxy {
    * false`, `fn` runs in the latest run if that is STARTED, which is then left running (also when
    * `fn` throws); a run is started and stopped only when there is none.
    */
-  async run<T>(fn: (exp: this) => T | Promise<T>): Promise<T> {
+  async run<T>(fn: (exp: this) => T | Promise<T>, opts: RunOptions = {}): Promise<T> {
     const provider = await this.resolver.resolve();
-    const { run, startedHere, joined } = await this.scopeRun(provider);
+    const { run, startedHere, joined } = opts.join
+      ? await this.joinRun(provider, opts.join)
+      : await this.scopeRun(provider);
     // the runtime (profiler) runs once for all the runs of a provider that are in flight
     const users = runtimeUsers.get(provider) ?? 0;
     runtimeUsers.set(provider, users + 1);
@@ -163,21 +180,25 @@ export class OmegaTrackingProxy {
       runtimeUsers.set(provider, left);
       if (left === 0) await provider.stopRuntime();
     };
-    return provider.inRunScope(run, async () => {
-      let result: T;
-      try {
-        result = await withActiveExperiment(this, () => fn(this));
-      } catch (error) {
+    return provider.inRunScope(
+      run,
+      async () => {
+        let result: T;
+        try {
+          result = await withActiveExperiment(this, () => fn(this));
+        } catch (error) {
+          await stopRuntime();
+          if (startedHere) await provider.stop({ status: 'FAILED', error });
+          else if (joined) provider.releaseRun(run);
+          throw error;
+        }
         await stopRuntime();
-        if (startedHere) await provider.stop({ status: 'FAILED', error });
+        if (startedHere) await provider.stop();
         else if (joined) provider.releaseRun(run);
-        throw error;
-      }
-      await stopRuntime();
-      if (startedHere) await provider.stop();
-      else if (joined) provider.releaseRun(run);
-      return result;
-    });
+        return result;
+      },
+      opts.stamp,
+    );
   }
 
   /**
@@ -194,6 +215,7 @@ export class OmegaTrackingProxy {
     const scope = await this.scopeRun(provider);
     await provider.startRuntime();
     this.entered.push(scope);
+    enterExperiment(this);
     return this;
   }
 
@@ -204,9 +226,24 @@ export class OmegaTrackingProxy {
       await this.stop();
       return;
     }
+    leaveExperiment(this);
     const provider = await this.resolver.resolve();
     await provider.stopRuntime();
     if (scope.joined) provider.releaseRun(scope.run);
+  }
+
+  /** The run `join` names if it is STARTED (and began at `join.started`), else a new run. */
+  private async joinRun(
+    provider: TrackingProvider,
+    join: NonNullable<RunOptions['join']>,
+  ): Promise<ScopeRun> {
+    const [info] = await provider.runs({ run: join.run });
+    if (
+      info?.status === 'STARTED' &&
+      (join.started === undefined || info.started === undefined || info.started.getTime() === join.started)
+    )
+      return { run: await provider.activeRun(join.run), startedHere: false, joined: true };
+    return { run: await provider.start(), startedHere: true };
   }
 
   /**

@@ -1,0 +1,86 @@
+import { TrackingInputError } from '../errors/TrackingInputError';
+import type { ExperimentOptions } from '../experiments/ExperimentBackend';
+import type { Experiment } from '../Omega';
+import type { TrackingProvider } from '../providers/TrackingProvider';
+import { redactUrls } from '../diag/diag';
+import { LocalExecutor } from './executors/local/LocalExecutor';
+import { RedisExecutor } from './executors/redis/RedisExecutor';
+import type { TaskExecutor } from './executors/TaskExecutor';
+import type { ModelBackendClass } from './ModelBackend';
+import { OmegaModelProxy } from './OmegaModelProxy';
+import { TaskRunner } from './TaskRunner';
+import type { RuntimeContext } from './TaskRunner';
+
+/** Options of the runtime (`omega({ runtime, runtimeQueue })`). */
+export interface RuntimeOptions {
+  /** `local` (default; OMEGA_RUNTIME) or `redis://[user:password@]host:port[/db]` (`rediss://` for TLS). */
+  runtime?: string;
+  /** The BullMQ queue tasks go to (default OMEGA_RUNTIME_QUEUE, else `omega-track`). */
+  runtimeQueue?: string;
+}
+
+/** The queue tasks go to when none is named. */
+export const DEFAULT_RUNTIME_QUEUE = 'omega-track';
+
+/**
+ * The runtime side of `om`: experiments, and models whose `fit`, `score` and `predict` run as
+ * tasks on the runtime's executor (in-process by default, BullMQ workers with `redis://…`).
+ */
+export class OmegaRuntime {
+  /** The runtime URL (`local` or `redis://…`), as given. */
+  readonly url: string;
+  readonly queue: string;
+  private executor_: TaskExecutor | undefined;
+
+  constructor(
+    readonly context: RuntimeContext,
+    opts: RuntimeOptions = {},
+  ) {
+    this.url = opts.runtime ?? (process.env.OMEGA_RUNTIME || 'local');
+    this.queue = opts.runtimeQueue ?? (process.env.OMEGA_RUNTIME_QUEUE || DEFAULT_RUNTIME_QUEUE);
+    if (this.url !== 'local' && !/^rediss?:\/\//.test(this.url))
+      throw new TrackingInputError(
+        `runtime '${redactUrls(this.url)}' is neither 'local' nor a redis:// or rediss:// URL`,
+      );
+  }
+
+  /**
+   * The experiment `name`: a proxy that resolves its provider from the stored configuration
+   * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
+   * `{ impliedRun: false }` makes its `run(fn)` / `enter()` join the latest STARTED run.
+   */
+  experiment<P extends TrackingProvider = TrackingProvider>(
+    name: string,
+    opts: ExperimentOptions = {},
+  ): Experiment<P> {
+    return this.context.experiments.proxy(name, opts) as Experiment<P>;
+  }
+
+  /** The model `name` of `om.models`, whose methods run as runtime tasks. */
+  model(name: string): OmegaModelProxy {
+    if (typeof name !== 'string' || name.length === 0)
+      throw new TrackingInputError('om.runtime.model needs the name of an om.models entry');
+    return new OmegaModelProxy(name, this);
+  }
+
+  /** Registers the backend that runs models of `kind` (see ModelBackend). */
+  registerBackend<M>(kind: string, backendClass: ModelBackendClass<M>): this {
+    this.context.backends.register(kind, backendClass);
+    return this;
+  }
+
+  /** The executor tasks go to, created on first use. */
+  executor(): TaskExecutor {
+    return (this.executor_ ??=
+      this.url === 'local'
+        ? new LocalExecutor(new TaskRunner(this.context))
+        : new RedisExecutor(this.url, this.queue));
+  }
+
+  /** Waits for tasks in flight and closes the executor's connections. */
+  async close(): Promise<void> {
+    const executor = this.executor_;
+    this.executor_ = undefined;
+    await executor?.close();
+  }
+}

@@ -1,0 +1,166 @@
+import { describeValue } from '../diag/diag';
+import { TrackingError } from '../errors/TrackingError';
+import type { ExperimentBackend } from '../experiments/ExperimentBackend';
+import type { ObjectStore } from '../objects/ObjectStore';
+import type { OmegaTrackingProxy } from '../proxy/OmegaTrackingProxy';
+import { NODE_NAME } from '../providers/identity';
+import type { TrackingProvider } from '../providers/TrackingProvider';
+import type { ProviderRegistry } from '../registry/ProviderRegistry';
+import type { ModelBackend, ModelBackendContext, TaskTrackingHandle } from './ModelBackend';
+import type { ModelBackendRegistry } from './ModelBackendRegistry';
+import { arrayShape, describeTaskData, resolveTaskInput } from './taskData';
+import type { TaskInput } from './taskData';
+import type { TaskOutcome, TaskRequest } from './types';
+
+/** What the task runner reads and writes: the parts of `Omega` a worker has. */
+export interface RuntimeContext {
+  models: ObjectStore;
+  datasets: ObjectStore;
+  experiments: ExperimentBackend;
+  registry: ProviderRegistry;
+  backends: ModelBackendRegistry;
+}
+
+/** How one attempt of a task is run. */
+export interface TaskAttempt {
+  /** 1 for the first attempt (BullMQ's attemptsStarted on a worker). */
+  attempt: number;
+  /**
+   * The caller's own experiment handle, when the task runs in the caller's process (the local
+   * executor): its provider records the task's events, as it does the caller's.
+   */
+  exp?: OmegaTrackingProxy;
+}
+
+/**
+ * Runs tasks where they execute (in-process for `local`, in a worker for Redis), as SPEC §7 says:
+ * joins the caller's run when it is STARTED (else a run of the task's own), stamps `taskid`,
+ * `attempt` and the caller's `userid` on the task's events, logs `task_call`, the model's metadata
+ * as artifact `related`, then `task_success` or `task_failure`; `score` also logs metric `score`.
+ */
+export class TaskRunner {
+  /** One handle per experiment and provider: tasks running at once share its provider. */
+  private readonly handles = new Map<string, OmegaTrackingProxy>();
+  private notrack: TrackingProvider | undefined;
+
+  constructor(private readonly om: RuntimeContext) {}
+
+  async execute(task: TaskRequest, attempt: TaskAttempt): Promise<TaskOutcome> {
+    const outcome = (result: unknown): TaskOutcome => ({
+      result,
+      taskid: task.taskid,
+      node: NODE_NAME,
+      attempt: attempt.attempt,
+    });
+    const tracking = task.tracking;
+    if (!tracking) return outcome(await this.perform(task, this.untracked(), false));
+    const exp =
+      attempt.exp && tracking.run ? attempt.exp : this.handle(tracking.experiment, tracking.provider);
+    const result = await exp.run((e) => this.perform(task, e, true), {
+      ...(tracking.run ? { join: tracking.run } : {}),
+      stamp: { userid: task.userid, extra: { taskid: task.taskid, attempt: attempt.attempt } },
+    });
+    return outcome(result);
+  }
+
+  /** Shuts down the providers this runner opened (a worker leaving). */
+  async close(): Promise<void> {
+    for (const exp of this.handles.values()) await (await exp.provider()).shutdown();
+    this.handles.clear();
+    await this.notrack?.shutdown();
+  }
+
+  private async perform(task: TaskRequest, tracking: TaskTrackingHandle, tracked: boolean): Promise<unknown> {
+    tracking.logEvent('task_call', task.method, {
+      model: task.model,
+      args: { X: describeTaskData(task.X), Y: describeTaskData(task.Y) },
+      opts: task.opts,
+    });
+    try {
+      const result = await this.call(task, tracking, tracked);
+      tracking.logEvent('task_success', task.method, {
+        result: summarizeResult(result),
+        taskid: task.taskid,
+      });
+      return result;
+    } catch (error) {
+      tracking.logEvent('task_failure', task.method, { error: describeValue(error), taskid: task.taskid });
+      throw error;
+    }
+  }
+
+  private async call(task: TaskRequest, tracking: TaskTrackingHandle, tracked: boolean): Promise<unknown> {
+    const { models, datasets } = this.om;
+    const meta = await models.metadata(task.model);
+    if (!meta) throw new TrackingError(`om.models has no entry '${task.model}'`);
+    tracking.logArtifact(meta, 'related');
+    const Backend = this.om.backends.resolveClass(meta.kind);
+    const model = await models.get(task.model);
+    const context: ModelBackendContext = { meta, tracking, tracked, models, datasets };
+    const backend = new Backend(model, context);
+    const X = await resolveTaskInput(task.X, datasets);
+    const Y = await resolveTaskInput(task.Y, datasets);
+    if (!X) throw new TrackingError(`${task.method} needs X`);
+    switch (task.method) {
+      case 'fit': {
+        const result = await required(backend, 'fit', meta.kind)(X, Y, task.opts);
+        await models.put(backend.model, task.model);
+        return result ?? { model: task.model };
+      }
+      case 'score': {
+        const score = await required(backend, 'score', meta.kind)(X, Y, task.opts);
+        tracking.logMetric('score', headlineScore(score));
+        return score;
+      }
+      case 'predict':
+        return required(backend, 'predict', meta.kind)(X, task.opts);
+    }
+  }
+
+  private handle(experiment: string, provider: string): OmegaTrackingProxy {
+    const key = `${provider}\0${experiment}`;
+    let exp = this.handles.get(key);
+    if (!exp) this.handles.set(key, (exp = this.om.experiments.proxy(experiment, { provider })));
+    return exp;
+  }
+
+  /** Untracked tasks log to the notrack provider: a backend's `this.tracking` always works. */
+  private untracked(): TrackingProvider {
+    return (this.notrack ??= this.om.experiments.createProvider('.notrack', {
+      provider: 'notrack',
+      options: {},
+    }));
+  }
+}
+
+type BackendMethod<K extends 'fit' | 'score' | 'predict'> = NonNullable<ModelBackend[K]>;
+
+function required<K extends 'fit' | 'score' | 'predict'>(
+  backend: ModelBackend,
+  method: K,
+  kind: string,
+): BackendMethod<K> {
+  const fn = backend[method] as BackendMethod<K> | undefined;
+  if (typeof fn !== 'function') throw new TrackingError(`models of kind '${kind}' do not support ${method}`);
+  return fn.bind(backend) as BackendMethod<K>;
+}
+
+/**
+ * The number logged as metric `score`: the score itself, or of named scores the `loss` (tfjs'
+ * evaluate), else the first; the whole record goes to `task_success`.
+ */
+export function headlineScore(score: unknown): unknown {
+  if (typeof score !== 'object' || score === null || Array.isArray(score)) return score;
+  const record = score as Record<string, unknown>;
+  return 'loss' in record ? record.loss : Object.values(record)[0];
+}
+
+/** What `task_success` records of a result: predictions are described by shape, never stored. */
+function summarizeResult(result: unknown): unknown {
+  if (Array.isArray(result)) return { type: 'Array', shape: arrayShape(result) };
+  if (ArrayBuffer.isView(result))
+    return { type: result.constructor.name, length: (result as Uint8Array).length };
+  return result ?? null;
+}
+
+export type { TaskInput };

@@ -1,0 +1,215 @@
+import type { Queue, QueueEvents } from 'bullmq';
+import { describeValue } from '../../../diag/diag';
+import { RuntimeUnavailableError } from '../../../errors/RuntimeUnavailableError';
+import { TaskError } from '../../../errors/TaskError';
+import { TrackingError } from '../../../errors/TrackingError';
+import { TrackingInputError } from '../../../errors/TrackingInputError';
+import { decodeWire, encodeWire } from '../../taskWire';
+import type { TaskOutcome, TaskRequest } from '../../types';
+import type { TaskExecutor } from '../TaskExecutor';
+import { connectTimeoutMs, displayUrl, loadBullmq, redisConnection, withTimeout } from './redisConnection';
+
+/** The most a task may carry through Redis; larger X and Y go by name through om.datasets. */
+export const MAX_TASK_BYTES = 8 * 1024 * 1024;
+
+/** How long finished jobs stay in Redis (for inspection with BullMQ tools). */
+const KEEP_COMPLETED = { age: 3600, count: 10_000 };
+const KEEP_FAILED = { age: 7 * 24 * 3600 };
+
+interface Pending {
+  task: TaskRequest;
+  resolve: (outcome: TaskOutcome) => void;
+  reject: (error: Error) => void;
+  /** Settles with the task (never rejects): what close() waits for. */
+  settled?: Promise<unknown>;
+}
+
+/** What a worker reports of a running task through the job's progress. */
+export interface TaskProgress {
+  node: string;
+  attempt: number;
+}
+
+/**
+ * Sends tasks to a BullMQ queue on Redis, where `omega-track worker` processes take them, and
+ * waits for their outcome through the queue's events. Connecting, and reaching Redis at all,
+ * fail within OMEGA_RUNTIME_CONNECT_TIMEOUT_MS (default 3 s) with a RuntimeUnavailableError;
+ * losing Redis while tasks are in flight rejects them after as long again.
+ */
+export class RedisExecutor implements TaskExecutor {
+  readonly name: string;
+  private connected: Promise<{ queue: Queue; events: QueueEvents }> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastError: string | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly queueName: string,
+  ) {
+    redisConnection(url); // a malformed URL is reported here, not at the first task
+    this.name = displayUrl(url);
+  }
+
+  async submit(task: TaskRequest): Promise<TaskOutcome> {
+    if (this.closed) throw new TrackingError(`the runtime at ${this.name} is closed`);
+    const wire = encodeWire(task);
+    if (wire.length > MAX_TASK_BYTES)
+      throw new TrackingInputError(
+        `this ${task.method} task carries ${(wire.length / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_TASK_BYTES / 2 ** 20} MiB a task may carry through Redis: store X and Y with om.datasets.put(X, 'name') and pass their names`,
+      );
+    const { queue } = await this.connect();
+    const entry = { task } as Pending;
+    const done = new Promise<TaskOutcome>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    entry.settled = done.catch(() => undefined);
+    this.pending.set(task.taskid, entry);
+    this.watch();
+    try {
+      await withTimeout(
+        queue.add(
+          task.method,
+          { wire },
+          { jobId: task.taskid, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
+        ),
+        connectTimeoutMs(),
+        () => this.unavailable('no answer to adding the task'),
+      );
+    } catch (error) {
+      this.pending.delete(task.taskid);
+      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
+    }
+    return done;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // tasks in flight are waited for: their results may still come
+    await Promise.all([...this.pending.values()].map((p) => p.settled ?? Promise.resolve()));
+    clearInterval(this.watchdog);
+    const connected = this.connected;
+    this.connected = undefined;
+    if (!connected) return;
+    const { queue, events } = await connected.catch(() => ({ queue: undefined, events: undefined }));
+    await Promise.allSettled([events?.close(), queue?.close()]);
+  }
+
+  private connect(): Promise<{ queue: Queue; events: QueueEvents }> {
+    return (this.connected ??= this.open().catch((error: unknown) => {
+      this.connected = undefined;
+      throw error;
+    }));
+  }
+
+  private async open(): Promise<{ queue: Queue; events: QueueEvents }> {
+    const { Queue, QueueEvents } = loadBullmq();
+    const connection = redisConnection(this.url);
+    const queue = new Queue(this.queueName, { connection });
+    const events = new QueueEvents(this.queueName, { connection });
+    // without listeners, an 'error' event would throw; the watchdog reports lasting trouble
+    const onError = (error: Error): void => {
+      this.lastError = error.message || (error as { code?: string }).code || String(error);
+    };
+    queue.on('error', onError);
+    events.on('error', onError);
+    events.on('completed', ({ jobId, returnvalue }) => this.completed(jobId, returnvalue));
+    events.on('failed', ({ jobId, failedReason }) => void this.failed(jobId, failedReason));
+    try {
+      await withTimeout(
+        Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
+        connectTimeoutMs(),
+        () => this.unavailable(`no connection within ${connectTimeoutMs()} ms`),
+      );
+    } catch (error) {
+      await Promise.allSettled([queue.disconnect(), events.disconnect()]);
+      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
+    }
+    return { queue, events };
+  }
+
+  private completed(jobId: string, returnvalue: unknown): void {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    this.pending.delete(jobId);
+    try {
+      const outcome = (
+        typeof returnvalue === 'string' ? decodeWire(returnvalue) : returnvalue
+      ) as TaskOutcome;
+      p.resolve(outcome);
+    } catch (error) {
+      p.reject(TaskError.of(error, { taskid: jobId, method: p.task.method, model: p.task.model }));
+    }
+  }
+
+  /** A failed job: the worker's message, with the node and attempt it reported while it ran. */
+  private async failed(jobId: string, failedReason: string): Promise<void> {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    this.pending.delete(jobId);
+    let progress: Partial<TaskProgress> = {};
+    try {
+      const { queue } = await this.connect();
+      const job = await queue.getJob(jobId);
+      if (job && typeof job.progress === 'object') progress = job.progress;
+      if (job && progress.attempt === undefined) progress.attempt = job.attemptsStarted;
+    } catch {
+      // the failure is reported all the same, without where it happened
+    }
+    p.reject(
+      new TaskError(failedReason || 'the worker gave no reason', {
+        taskid: jobId,
+        method: p.task.method,
+        model: p.task.model,
+        node: progress.node,
+        attempt: progress.attempt,
+      }),
+    );
+  }
+
+  /**
+   * While tasks are in flight, asks Redis for the queue length every second: when it has not answered for the
+   * connect timeout, the tasks waiting are rejected rather than left hanging.
+   */
+  private watch(): void {
+    if (this.watchdog) return;
+    let failingSince: number | undefined;
+    let busy = false;
+    this.watchdog = setInterval(() => {
+      if (this.pending.size === 0) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+        return;
+      }
+      if (busy || !this.connected) return;
+      busy = true;
+      void this.connected
+        .then(async ({ queue }) => {
+          await withTimeout(queue.count(), 1000, () => new Error('no answer from Redis'));
+          failingSince = undefined;
+        })
+        .catch((error: unknown) => {
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince < connectTimeoutMs()) return;
+          const reason = `lost the connection while tasks were waiting (${this.lastError ?? describeValue(error)})`;
+          for (const [id, p] of this.pending) {
+            this.pending.delete(id);
+            p.reject(this.unavailable(reason));
+          }
+        })
+        .finally(() => {
+          busy = false;
+        });
+    }, 1000);
+    this.watchdog.unref();
+  }
+
+  private unavailable(reason: string): RuntimeUnavailableError {
+    const detail =
+      this.lastError && !reason.includes(this.lastError) ? `${reason}; ${this.lastError}` : reason;
+    return new RuntimeUnavailableError(this.name, detail);
+  }
+}
