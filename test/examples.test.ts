@@ -31,8 +31,21 @@ describe('examples run as smoke tests', () => {
       'custom-provider',
       'mlflow',
       'quickstart',
+      'runtime',
       'tensorflow-callback',
     ]);
+  });
+
+  test('runtime fits, scores and predicts a custom model as tracked tasks', () => {
+    const out = runExample('runtime');
+    const r2 = Number(/R² on the training data: (\S+)/.exec(out)?.[1]);
+    expect(r2).toBeGreaterThan(0.99);
+    expect(out).toMatch(
+      /prediction for \[0\.5, 0\.5\]: \[ 1\.49\d*|prediction for \[0\.5, 0\.5\]: \[ 1\.50\d*/,
+    );
+    expect(out).toMatch(
+      /run 1: start, task_call, artifact, (metric:loss, )+task_success, task_call, artifact, metric:score, task_success, task_call, artifact, task_success, stop/,
+    );
   });
 
   test('quickstart trains a tfjs classifier, tracks it and prints the summary', () => {

@@ -2,15 +2,39 @@
  * The omega-ml reference text (shared/seed/) as TypeScript: each snippet in the order the seed
  * gives it, one test, against the embedded SQLite store. Python's `with … as exp:` is
  * `await exp.run(async (exp) => …)`; snake_case names are camelCase.
- *
- * Not translated yet: `om.runtime.model('mymodel').fit(X, Y)` / `.score(X, Y)` — the runtime is
- * issue 10 and `om.runtime.model` does not exist yet. Those lines are marked where they belong.
+ * `mymodel` is a plain linear model stored as JSON, run by a small custom model backend (the seed
+ * uses a scikit-learn model; ours has no scikit-learn).
  */
-import type { Experiment, Metadata, OmegaProfilingTracker } from 'omega-track';
-import { OmegaSimpleTracker, setDiagWriter } from 'omega-track';
+import type { Experiment, Metadata, OmegaProfilingTracker, TaskInput } from 'omega-track';
+import { ModelBackend, OmegaSimpleTracker, setDiagWriter } from 'omega-track';
 import { collectDiag, sleep } from '../helpers/tmp';
 import type { ParityStore } from './parityStore';
 import { parityStore } from './parityStore';
+
+/** y = x · coef, fitted by least squares on two features; score = R² (as scikit-learn's regressors). */
+class LinearModelBackend extends ModelBackend<{ coef: number[] }> {
+  override async fit(X: TaskInput, Y: TaskInput | undefined): Promise<Record<string, unknown>> {
+    const x = X.values as number[][];
+    const y = Y!.values as number[];
+    // the normal equations of two features, solved directly
+    const [a, b, c] = [0, 1, 2].map((k) =>
+      x.reduce((s, r) => s + (k === 0 ? r[0] * r[0] : k === 1 ? r[0] * r[1] : r[1] * r[1]), 0),
+    );
+    const [d, e] = [0, 1].map((k) => x.reduce((s, r, i) => s + r[k] * y[i], 0));
+    const det = a * c - b * b;
+    this.model = { coef: [(d * c - b * e) / det, (a * e - b * d) / det] };
+    return { coef: this.model.coef };
+  }
+  override async score(X: TaskInput, Y: TaskInput | undefined): Promise<number> {
+    const x = X.values as number[][];
+    const y = Y!.values as number[];
+    const mean = y.reduce((s, v) => s + v, 0) / y.length;
+    const predicted = x.map((r) => r[0] * this.model.coef[0] + r[1] * this.model.coef[1]);
+    const residual = y.reduce((s, v, i) => s + (v - predicted[i]) ** 2, 0);
+    const total = y.reduce((s, v) => s + (v - mean) ** 2, 0);
+    return 1 - residual / total;
+  }
+}
 
 describe('the omega-ml seed, translated', () => {
   let s: ParityStore;
@@ -32,12 +56,13 @@ describe('the omega-ml seed, translated', () => {
     ];
     const Y = [1, 0];
     const value = 0.78;
+    om.runtime.registerBackend('json', LinearModelBackend);
     await om.models.put({ coef: [0.5, 0.25] }, 'mymodel');
 
     // "To log metrics and other data"
     await om.runtime.experiment('myexp').run(async (exp) => {
-      // om.runtime.model('mymodel').fit(X, Y)    — the runtime (issue 10)
-      // om.runtime.model('mymodel').score(X, Y)  — the runtime (issue 10)
+      await om.runtime.model('mymodel').fit(X, Y);
+      await om.runtime.model('mymodel').score(X, Y); // automatically log score result
       exp.logMetric('mymetric', value);
       exp.logParam('myparam', value);
       exp.logArtifact(X, 'X');
@@ -84,8 +109,25 @@ describe('the omega-ml seed, translated', () => {
       // a handle with no current run reads every run
       expect([...new Set(expDf.map((r) => r.run))]).toEqual([1, 2, 3]);
       const logged = expDf.filter((r) => r.event !== 'profile').map((r) => [r.run, r.event, r.key]);
+      // run 1 holds the runtime tasks: fit adds task_call, related, task_success; score also the
+      // metric `score` (SPEC §7, as omega-ml's tests count them)
+      expect(logged.filter(([r]) => r === 1).slice(1, 8)).toEqual([
+        [1, 'task_call', 'fit'],
+        [1, 'artifact', 'related'],
+        [1, 'task_success', 'fit'],
+        [1, 'task_call', 'score'],
+        [1, 'artifact', 'related'],
+        [1, 'metric', 'score'],
+        [1, 'task_success', 'score'],
+      ]);
+      // the score is R² of the fitted model: X, Y fit exactly
+      expect(expDf.find((r) => r.event === 'metric' && r.key === 'score')?.value).toBeCloseTo(1);
       for (const run of [1, 2])
-        expect(logged.filter(([r]) => r === run)).toEqual([
+        expect(
+          logged.filter(
+            ([r, e, k]) => r === run && !String(e).startsWith('task_') && k !== 'related' && k !== 'score',
+          ),
+        ).toEqual([
           [run, 'start', 'start'],
           [run, 'metric', 'mymetric'],
           [run, 'param', 'myparam'],

@@ -19,7 +19,8 @@ export function isLayersModel(obj: unknown): obj is LayersModel {
 /**
  * Stores TensorFlow.js `LayersModel`s in `om.models`: topology and weights go through a tfjs
  * IOHandler into two blobs (`model.json`, `weights.bin`) of the entry; `get` loads them back with
- * `tf.loadLayersModel`. Kind `tfjs.layers`; artifacts of such models get the format `model`.
+ * `tf.loadLayersModel`, compiled as it was when stored. Kind `tfjs.layers`; artifacts of such models
+ * get the format `model`.
  */
 export const tfjsModelBackend: ObjectBackend = {
   kind: 'tfjs.layers',
@@ -38,6 +39,9 @@ export const tfjsModelBackend: ObjectBackend = {
         layers = model.layers.length;
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       }),
+      // a compiled model keeps its loss, metrics and optimizer state: loaded again (by a runtime
+      // worker) it trains on where it left off instead of asking to be compiled
+      { includeOptimizer: (model as { optimizer?: unknown }).optimizer != null },
     );
     return {
       kind: 'tfjs.layers',
