@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TaskInput, TrackingEvent } from 'omega-track';
+import type { OmegaProfilingTracker, TaskInput, TrackingEvent } from 'omega-track';
 import {
   ModelBackend,
   NODE_NAME,
@@ -223,6 +223,26 @@ describe('runtime tasks, local executor (SPEC §7)', () => {
     const rows = await a.data({ run: 'all', event: 'task_success' });
     expect(rows.filter((r) => r.run === runA)).toHaveLength(5);
     expect(rows.filter((r) => r.run === runB)).toHaveLength(5);
+  });
+
+  test('with the profiling provider, the profiler runs while a task runs in a run of its own', async () => {
+    class Busy extends ModelBackend<{ mean: number }> {
+      override async predict(): Promise<number> {
+        await new Promise((r) => setTimeout(r, 400));
+        return 1;
+      }
+    }
+    om().runtime.registerBackend('json', Busy);
+    await om().models.put({ mean: 0 }, 'busy');
+    const exp = om().runtime.experiment<OmegaProfilingTracker>('prof', { provider: 'profiling' });
+    exp.profiler.interval = 0.05;
+    await exp.track('busy');
+    await exp.flush();
+    await om().runtime.model('busy').predict([[1]]);
+    const rows = await exp.data({ run: 'all' });
+    expect(new Set(rows.map((r) => r.run))).toEqual(new Set([1]));
+    expect(rows.filter((r) => r.event === 'profile').length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.event)).toEqual(expect.arrayContaining(['task_call', 'task_success', 'stop']));
   });
 
   test('the local executor runs one task at a time per model', async () => {
