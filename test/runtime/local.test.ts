@@ -8,6 +8,7 @@ import {
   TrackingInputError,
   currentUserId,
 } from 'omega-track';
+import { runFixture } from '../helpers/child';
 import { omegaPerTest } from '../helpers/omegaPerTest';
 
 /**
@@ -238,7 +239,9 @@ describe('runtime tasks, local executor (SPEC §7)', () => {
     exp.profiler.interval = 0.05;
     await exp.track('busy');
     await exp.flush();
-    await om().runtime.model('busy').predict([[1]]);
+    await om()
+      .runtime.model('busy')
+      .predict([[1]]);
     const rows = await exp.data({ run: 'all' });
     expect(new Set(rows.map((r) => r.run))).toEqual(new Set([1]));
     expect(rows.filter((r) => r.event === 'profile').length).toBeGreaterThan(0);
@@ -456,6 +459,15 @@ describe('runtime tasks that fail', () => {
 });
 
 describe('runtime configuration', () => {
+  test('without bullmq installed, the Redis runtime says how to install it', async () => {
+    const { stdout } = await runFixture('runtime-without-bullmq.js', []);
+    expect(JSON.parse(stdout)).toEqual({
+      name: 'ProviderPackageNotInstalledError',
+      message:
+        "The Redis runtime needs the package 'bullmq', which is not installed. Run: npm install bullmq",
+    });
+  });
+
   test('an unknown runtime scheme is a TrackingInputError with the password hidden', async () => {
     const { omega } = await import('omega-track');
     expect(() => omega({ store: 'memory:', runtime: 'amqp://user:secret@host/' })).toThrow(
