@@ -22,6 +22,8 @@ export type {
   PendingEvent,
   ResolvedQuery,
   RunInfo,
+  RunQuery,
+  MetricAggregate,
   RunSelector,
   RunStatus,
   TimeSpec,
@@ -132,6 +134,21 @@ export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifac
 export { isArtifactSource, artifactSourceValues, artifactSourceOf } from './artifacts/artifactSources';
 export type { ArtifactSource } from './artifacts/artifactSources';
 export { Omega } from './Omega';
+export { parseRunFilter, parseRunOrder, FilterSyntaxError, RUN_ATTRIBUTES } from './search/runFilter';
+export type {
+  RunField,
+  FilterOperator,
+  FilterLiteral,
+  FilterComparison,
+  RunFilter,
+  RunOrderKey,
+} from './search/runFilter';
+export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
+export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
+export { parseRunSearch, searchRunTable, readRunTable } from './search/searchRuns';
+export type { RunSearch, ParsedRunSearch } from './search/searchRuns';
+export { STATS_EVENTS } from './store/chunks/runStats';
+export type { RunStatsRow, RunStatsDelta } from './store/chunks/runStats';
 export { OmegaRuntime, DEFAULT_RUNTIME_QUEUE } from './runtime/OmegaRuntime';
 export type { RuntimeOptions } from './runtime/OmegaRuntime';
 export { OmegaModelProxy } from './runtime/OmegaModelProxy';

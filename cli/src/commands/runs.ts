@@ -11,7 +11,7 @@ import { writeRows } from './output';
 const RUN_COLUMNS = ['run', 'status', 'started', 'stopped', 'duration', 'node', 'userid'];
 
 /** A run as listed: its fields and, for a FAILED run, the error message it stopped with. */
-type RunRow = RunInfo & { error?: unknown };
+type RunRow = RunInfo;
 
 /**
  * The error message of each FAILED run. Providers that list it with the run are taken at their
@@ -20,11 +20,11 @@ type RunRow = RunInfo & { error?: unknown };
 async function withErrors(reader: TrackingProvider, runs: RunRow[]): Promise<RunRow[]> {
   const failed = runs.filter((r) => r.status === 'FAILED' && r.error === undefined).map((r) => r.run);
   if (failed.length === 0) return runs;
-  const errors = new Map<number, unknown>();
+  const errors = new Map<number, string>();
   try {
     for (const stop of await reader.data({ run: failed, event: 'stop' })) {
       const error = (stop.value as { error?: unknown } | null)?.error;
-      if (error !== undefined) errors.set(stop.run, error);
+      if (error !== undefined) errors.set(stop.run, String(error));
     }
   } catch {
     // the list itself is the answer; a reason that cannot be read (a server away) stays blank

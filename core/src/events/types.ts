@@ -63,6 +63,15 @@ export interface EventQuery {
 }
 
 /**
+ * What `runs()` takes: the runs to consider (`run`, as in EventQuery) and a search over them —
+ * `filter` in MLflow's search syntax, `orderBy`, and `limit` / `offset` counting runs.
+ */
+export interface RunQuery extends EventQuery {
+  filter?: string;
+  orderBy?: string | readonly string[];
+}
+
+/**
  * A query with every relative part resolved, as stores receive it: concrete run numbers,
  * absolute times, and extra-field filters separated out.
  */
@@ -90,6 +99,33 @@ export interface RunInfo {
   userid: string | undefined;
   /** The run this one is a child of (a `run(fn)` inside another run of the experiment). */
   parent?: number;
+  /** The error message a FAILED run stopped with. */
+  error?: string;
+  /** The run's name (`setName`, `start({ name })`), the latest given. */
+  name?: string;
+  /** The run's tags, the latest value per key. */
+  tags?: Record<string, unknown>;
+  /** The run's note (`setNote`), the latest given. */
+  note?: string;
+  /** The latest value of each param. */
+  params?: Record<string, unknown>;
+  /** Per metric key: its last value (by time), the smallest and largest, and how many there are. */
+  metrics?: Record<string, MetricAggregate>;
+  /** The experiment the run belongs to (in results of `om.runs.search` across experiments). */
+  experiment?: string;
+}
+
+/** What `runs()` keeps of one metric key of a run (MLflow's latest_metrics, with min and max). */
+export interface MetricAggregate {
+  /** The latest value by time (NaN and ±Infinity as logged). */
+  last: number;
+  /** The step of the latest value, null when it had none. */
+  step: number | null;
+  /** Smallest and largest finite value (NaN when there is none). */
+  min: number;
+  max: number;
+  /** Numeric values logged. */
+  count: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
   MetricSummary,
   PendingEvent,
   RunInfo,
+  RunQuery,
   RunStatus,
   TrackingEvent,
 } from '../events/types';
@@ -162,7 +163,7 @@ export abstract class TrackingProvider {
   /** The rows of `data(query)` in batches, never all in memory. */
   abstract iterate(query?: EventQuery, opts?: IterateOptions): AsyncIterable<TrackingEvent[]>;
   /** The experiment's runs with status, times, node and user. */
-  abstract runs(query?: EventQuery): Promise<RunInfo[]>;
+  abstract runs(query?: RunQuery): Promise<RunInfo[]>;
   /** Statistics per run and key of numeric events (default: `metric`). */
   abstract summary(query?: EventQuery): Promise<MetricSummary[]>;
   /**

@@ -1,3 +1,4 @@
+import type { RunStatsRow } from './chunks/runStats';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
 
 /** Which collection of metadata entries: models (experiments live here too) or datasets. */
@@ -58,6 +59,14 @@ export interface EventLog {
   latestRun(experiment: string): Promise<number | undefined>;
   /** Deletes every event and the run counter of the experiment; returns how many events went. */
   deleteEvents(experiment: string): Promise<number>;
+  /** Deletes the events of one run; its number is never given out again. Returns how many went. */
+  deleteRun?(experiment: string, run: number): Promise<number>;
+  /**
+   * The per-run aggregates kept as events are written (latest value per event and key; metrics
+   * also min, max, count), for `runs()`; `unaggregated` lists the runs written before the log
+   * kept them, whose table comes from their events.
+   */
+  runStats?(experiment: string): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
   /**
    * Records that the process `owner` holds `runs` and is alive now; it beats again within
    * `intervalMs`. Logs that keep no heartbeats leave it undefined (their runs never read CRASHED).

@@ -11,6 +11,7 @@ import type {
   ProviderContext,
   ResolvedQuery,
   RunInfo,
+  RunQuery,
   RunStatus,
   StartOptions,
   StopOptions,
@@ -40,7 +41,9 @@ import {
   artifactSourceValues,
   startEvent,
   systemInfo,
-  runsFromEvents,
+  parseRunSearch,
+  readRunTable,
+  searchRunTable,
   stopStatus,
   summarizeLog,
 } from '@omega-track/core';
@@ -327,12 +330,15 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     yield* this.log.iterateEvents(target.experiment, target.query, opts.batchSize ?? 10_000);
   }
 
-  async runs(query: EventQuery = {}): Promise<RunInfo[]> {
+  async runs(query: RunQuery = {}): Promise<RunInfo[]> {
+    const { filter, orderBy, limit, offset, ...selection } = query;
+    const search = parseRunSearch({ filter, orderBy, limit, offset });
     await this.flush();
-    const resolved = await this.resolve({ run: 'all', ...query, event: ['start', 'stop'] });
-    const runs = runsFromEvents(await this.log.queryEvents(this.experiment, resolved));
-    if (!this.log.liveness || !runs.some((r) => r.status === 'STARTED')) return runs;
-    return markCrashed(runs, await this.log.liveness(this.experiment), this.heldRuns, this.crashAfter);
+    const resolved = await this.resolve({ run: 'all', ...selection });
+    let runs = await readRunTable(this.log, this.experiment, resolved.runs);
+    if (this.log.liveness && runs.some((r) => r.status === 'STARTED'))
+      runs = markCrashed(runs, await this.log.liveness(this.experiment), this.heldRuns, this.crashAfter);
+    return searchRunTable(runs, search);
   }
 
   async summary(query: EventQuery = {}): Promise<MetricSummary[]> {

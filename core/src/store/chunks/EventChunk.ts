@@ -2,6 +2,8 @@ import v8 from 'node:v8';
 import { MAX_DATE_MS } from '../../events/time';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
+import { STATS_EVENTS } from './runStats';
+import type { RunStatsDelta } from './runStats';
 
 /**
  * Events are stored in chunks: up to CHUNK_SIZE events of one run, packed column by column
@@ -23,6 +25,8 @@ export interface EncodedChunk {
   /** The distinct keys, each wrapped in \u0001. */
   keys: string;
   payload: Buffer;
+  /** What the chunk adds to its run's aggregates (runs()); one entry per event name and key. */
+  stats: RunStatsDelta[];
 }
 
 interface Packed {
@@ -97,10 +101,13 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
   let allNumbers = true;
   let minDt = Infinity;
   let maxDt = -Infinity;
+  // aggregates per (event, key), keyed by their dictionary indexes: no string built per event
+  const stats = new Map<number, { delta: RunStatsDelta; at: number }>();
   for (let i = 0; i < n; i++) {
     const e = events[i];
-    packed.event[i] = intern(e.event);
-    packed.key[i] = intern(e.key);
+    const eventIdx = (packed.event[i] = intern(e.event));
+    const keyIdx = (packed.key[i] = intern(e.key));
+    if (STATS_EVENTS.has(e.event)) addStats(stats, eventIdx * 0x100000 + keyIdx, e, i);
     packed.node[i] = intern(e.node);
     packed.userid[i] = intern(e.userid);
     packed.dt[i] = e.dt;
@@ -135,7 +142,56 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
     events: wrapNames(eventNames),
     keys: wrapNames(keyNames),
     payload: v8.serialize(packed),
+    stats: [...stats.values()].map((s) => {
+      s.delta.last = encodeValue(events[s.at].value);
+      return s.delta;
+    }),
   };
+}
+
+/** Folds one event into the chunk's aggregate of its event name and key. */
+function addStats(
+  stats: Map<number, { delta: RunStatsDelta; at: number }>,
+  id: number,
+  e: PendingEvent,
+  i: number,
+): void {
+  const v = e.value;
+  const finite = typeof v === 'number' && Number.isFinite(v);
+  const counted = e.event !== 'metric' || typeof v === 'number' ? 1 : 0;
+  let s = stats.get(id);
+  if (!s) {
+    stats.set(id, {
+      at: i,
+      delta: {
+        event: e.event,
+        key: e.key,
+        last: '',
+        lastDt: e.dt,
+        lastStep: e.step,
+        min: finite ? v : null,
+        max: finite ? v : null,
+        count: counted,
+        node: e.node,
+        userid: e.userid,
+      },
+    });
+    return;
+  }
+  const d = s.delta;
+  d.count += counted;
+  if (finite) {
+    if (d.min === null || v < d.min) d.min = v;
+    if (d.max === null || v > d.max) d.max = v;
+  }
+  // the latest by time; of equal times the one logged later
+  if (e.dt >= d.lastDt || Number.isNaN(d.lastDt)) {
+    s.at = i;
+    d.lastDt = e.dt;
+    d.lastStep = e.step;
+    d.node = e.node;
+    d.userid = e.userid;
+  }
 }
 
 function wrapNames(names: Set<string>): string {

@@ -1,3 +1,5 @@
+import type { RunStatsRow } from '../chunks/runStats';
+import { decodeStatsValue } from '../chunks/runStats';
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -134,6 +136,8 @@ export class SqliteStore implements Store, ExitFlushable {
   private readonly writer: SqliteWriter | undefined;
   private readonly lockTimeoutMs: number;
   private readonly chunkPayload: BetterSqlite3.Statement;
+  private readonly statsOf: BetterSqlite3.Statement;
+  private readonly unaggregatedRuns: BetterSqlite3.Statement;
   private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
   /** Writes waiting between two attempts for another process's lock. */
@@ -155,6 +159,18 @@ export class SqliteStore implements Store, ExitFlushable {
     this.db = openDatabase(this.file, opts.create ?? true);
     this.writes = this.guard('opening', () => new SqliteWrites(this.db));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
+    this.statsOf = this.db
+      .prepare(
+        'SELECT run, event, key, last, last_dt, last_step, min, max, count, node, userid FROM run_stats WHERE experiment = ? ORDER BY run',
+      )
+      .raw(true);
+    // runs with events but no aggregated start: written by a version that kept no aggregates
+    this.unaggregatedRuns = this.db
+      .prepare(
+        `SELECT DISTINCT run FROM chunks WHERE experiment = ? AND run NOT IN
+           (SELECT run FROM run_stats WHERE experiment = ? AND event = 'start' AND key = 'start')`,
+      )
+      .pluck();
     this.beatsOf = this.db.prepare(
       'SELECT run, MAX(beat) AS beat, MAX(interval_ms) AS intervalMs FROM heartbeats WHERE experiment = ? GROUP BY run',
     );
@@ -431,6 +447,36 @@ export class SqliteStore implements Store, ExitFlushable {
     )) as number;
   }
 
+  async deleteRun(experiment: string, run: number): Promise<number> {
+    return (await this.write(
+      { op: 'deleteRun', experiment, run },
+      `deleting run ${run} of '${experiment}'`,
+    )) as number;
+  }
+
+  async runStats(experiment: string): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }> {
+    const rows = this.statsOf.all(experiment) as Array<
+      [number, string, string, string | null, number, number | null, number | null, number | null, number, string, string]
+    >;
+    const unaggregated = this.unaggregatedRuns.all(experiment, experiment) as number[];
+    return {
+      rows: rows.map(([run, event, key, last, lastDt, lastStep, min, max, count, node, userid]) => ({
+        run,
+        event,
+        key,
+        last: decodeStatsValue(last),
+        lastDt,
+        lastStep,
+        min,
+        max,
+        count,
+        node,
+        userid,
+      })),
+      unaggregated,
+    };
+  }
+
   async putBlob(key: string, data: Uint8Array): Promise<void> {
     await this.write({ op: 'putBlob', key, data }, 'saving a blob');
   }
@@ -548,6 +594,7 @@ typedReads([
   'getEntrySync',
   'listEntries',
   'liveness',
+  'runStats',
   'queryEvents',
   'queryColumns',
   'iterateEvents',

@@ -39,13 +39,45 @@ export class SqliteWrites {
   private readonly removeBlobs: BetterSqlite3.Statement;
   private readonly upsertBeat: BetterSqlite3.Statement;
   private readonly removeExperiment: (experiment: string) => number;
+  private readonly upsertStats: BetterSqlite3.Statement;
+  private readonly removeRun: (experiment: string, run: number) => number;
 
   constructor(db: BetterSqlite3.Database) {
     this.insertChunk = db.prepare(
       'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)',
     );
+    // the aggregate of a run and key: the latest value by time (of equal times, the later write),
+    // min and max of finite values (NULL until there is one), and the count
+    this.upsertStats = db.prepare(
+      `INSERT INTO run_stats (experiment, run, event, key, last, last_dt, last_step, min, max, count, node, userid)
+       VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+       ON CONFLICT (experiment, run, event, key) DO UPDATE SET
+         last = CASE WHEN excluded.last_dt >= last_dt THEN excluded.last ELSE last END,
+         last_step = CASE WHEN excluded.last_dt >= last_dt THEN excluded.last_step ELSE last_step END,
+         node = CASE WHEN excluded.last_dt >= last_dt THEN excluded.node ELSE node END,
+         userid = CASE WHEN excluded.last_dt >= last_dt THEN excluded.userid ELSE userid END,
+         last_dt = MAX(last_dt, excluded.last_dt),
+         min = CASE WHEN min IS NULL OR excluded.min < min THEN excluded.min ELSE min END,
+         max = CASE WHEN max IS NULL OR excluded.max > max THEN excluded.max ELSE max END,
+         count = count + excluded.count`,
+    );
     this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {
-      for (const c of chunks)
+      for (const c of chunks) {
+        for (const d of c.stats)
+          this.upsertStats.run(
+            experiment,
+            c.run,
+            d.event,
+            d.key,
+            d.last,
+            d.lastDt,
+            d.lastStep,
+            d.min,
+            d.max,
+            d.count,
+            d.node,
+            d.userid,
+          );
         this.insertChunk.run(
           experiment,
           c.run,
@@ -56,6 +88,7 @@ export class SqliteWrites {
           c.keys,
           asBuffer(c.payload),
         );
+      }
     });
     const maxRun = db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
     const insertRun = db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
@@ -84,11 +117,24 @@ export class SqliteWrites {
     );
     const deleteRuns = db.prepare('DELETE FROM runs WHERE experiment = ?');
     const deleteBeats = db.prepare('DELETE FROM heartbeats WHERE experiment = ?');
+    const deleteStats = db.prepare('DELETE FROM run_stats WHERE experiment = ?');
     const deleteChunks = db.prepare('DELETE FROM chunks WHERE experiment = ? RETURNING count').pluck();
     this.removeExperiment = db.transaction((name: string) => {
       deleteRuns.run(name);
       deleteBeats.run(name);
+      deleteStats.run(name);
       return deleteChunks.all(name).reduce((n: number, c) => n + (c as number), 0);
+    });
+    // the run's row in `runs` stays: it is what keeps its number from being given out again
+    const deleteRunBeats = db.prepare('DELETE FROM heartbeats WHERE experiment = ? AND run = ?');
+    const deleteRunStats = db.prepare('DELETE FROM run_stats WHERE experiment = ? AND run = ?');
+    const deleteRunChunks = db
+      .prepare('DELETE FROM chunks WHERE experiment = ? AND run = ? RETURNING count')
+      .pluck();
+    this.removeRun = db.transaction((name: string, run: number) => {
+      deleteRunBeats.run(name, run);
+      deleteRunStats.run(name, run);
+      return deleteRunChunks.all(name, run).reduce((n: number, c) => n + (c as number), 0);
     });
   }
 
@@ -123,6 +169,11 @@ export class SqliteWrites {
     return this.removeExperiment(experiment);
   }
 
+  /** Deletes one run's events, aggregates and heartbeats (its number stays taken); returns how many events went. */
+  deleteRun(experiment: string, run: number): number {
+    return this.removeRun(experiment, run);
+  }
+
   /** Records that `owner` holds `runs` and is alive at `at`. */
   beat(experiment: string, runs: readonly number[], owner: string, at: number, intervalMs: number): void {
     for (const run of runs) this.upsertBeat.run(experiment, run, owner, at, intervalMs);
@@ -138,6 +189,7 @@ export type WriteOp =
   | { op: 'putBlob'; key: string; data: Uint8Array }
   | { op: 'deleteBlobs'; prefix: string }
   | { op: 'deleteEvents'; experiment: string }
+  | { op: 'deleteRun'; experiment: string; run: number }
   | { op: 'beat'; experiment: string; runs: number[]; owner: string; at: number; intervalMs: number };
 
 /** Runs one write operation; returns its result (a run number, a count, a flag, or nothing). */
@@ -157,6 +209,8 @@ export function applyWrite(writes: SqliteWrites, w: WriteOp): unknown {
       return writes.deleteBlobs(w.prefix);
     case 'deleteEvents':
       return writes.deleteEvents(w.experiment);
+    case 'deleteRun':
+      return writes.deleteRun(w.experiment, w.run);
     case 'beat':
       return writes.beat(w.experiment, w.runs, w.owner, w.at, w.intervalMs);
   }

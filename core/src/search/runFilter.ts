@@ -1,0 +1,371 @@
+import { TrackingInputError } from '../errors/TrackingInputError';
+
+/** What a filter or an ordering names: a metric, a param, a tag or an attribute of a run. */
+export interface RunField {
+  entity: 'metric' | 'param' | 'tag' | 'attribute';
+  key: string;
+}
+
+/** The comparison operators of MLflow's run filter syntax. */
+export type FilterOperator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
+
+/** A literal of a filter: text or a number. */
+export type FilterLiteral = string | number;
+
+/** One comparison: `metrics.acc > 0.9`, `params.lr IN ('0.1', '0.01')`. */
+export interface FilterComparison {
+  field: RunField;
+  op: FilterOperator;
+  value: FilterLiteral | FilterLiteral[];
+}
+
+/** A parsed filter: comparisons that must all hold (MLflow's syntax has AND only). */
+export interface RunFilter {
+  all: FilterComparison[];
+  /** The text it was parsed from. */
+  text: string;
+}
+
+/** One key of an ordering: `metrics.acc DESC`. */
+export interface RunOrderKey {
+  field: RunField;
+  descending: boolean;
+}
+
+/**
+ * A filter or ordering that does not parse: `position` is the 0-based character offset in the
+ * text where the parser stopped, `expected` what it would have taken there.
+ */
+export class FilterSyntaxError extends TrackingInputError {
+  constructor(
+    readonly text: string,
+    readonly position: number,
+    readonly expected: string,
+    found?: string,
+  ) {
+    super(
+      `filter ${JSON.stringify(text)} at position ${position}: expected ${expected}${found ? `, found ${found}` : ''}`,
+    );
+  }
+}
+
+/** The attributes a filter can name (MLflow's, and ours: run number, duration, node, user, parent). */
+export const RUN_ATTRIBUTES = [
+  'run',
+  'run_name',
+  'status',
+  'start_time',
+  'end_time',
+  'duration',
+  'node',
+  'userid',
+  'parent',
+] as const;
+
+/** The attributes that hold numbers (times in ms since the epoch, durations in ms). */
+export const NUMERIC_ATTRIBUTES: ReadonlySet<string> = new Set(['run', 'start_time', 'end_time', 'duration', 'parent']);
+
+/** The attributes that hold times: they also compare with ISO dates ('2026-12-01'). */
+export const TIME_ATTRIBUTES: ReadonlySet<string> = new Set(['start_time', 'end_time']);
+
+/** Other names MLflow users write for some attributes. */
+const ATTRIBUTE_ALIASES: Record<string, string> = {
+  name: 'run_name',
+  run_number: 'run',
+  user: 'userid',
+  user_id: 'userid',
+};
+
+const ENTITIES: Record<string, RunField['entity']> = {
+  metric: 'metric',
+  metrics: 'metric',
+  param: 'param',
+  params: 'param',
+  parameter: 'param',
+  parameters: 'param',
+  tag: 'tag',
+  tags: 'tag',
+  attribute: 'attribute',
+  attributes: 'attribute',
+  attr: 'attribute',
+  run: 'attribute',
+};
+
+type Token =
+  | { kind: 'word'; text: string; at: number }
+  | { kind: 'quoted'; text: string; at: number; quote: string }
+  | { kind: 'number'; value: number; text: string; at: number }
+  | { kind: 'op'; text: string; at: number }
+  | { kind: 'punct'; text: '(' | ')' | ',' | '.'; at: number }
+  | { kind: 'end'; at: number };
+
+const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+const NUMBER = /[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/y;
+const OPERATOR = /!=|<>|<=|>=|==|=|<|>/y;
+
+/** Splits filter text into tokens; an unterminated string or a stray character is a FilterSyntaxError. */
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') {
+      const start = i;
+      let out = '';
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new FilterSyntaxError(text, start, `the closing ${c} of the text that starts here`);
+        if (text[i] === c) {
+          // a doubled quote stands for itself, as in SQL
+          if (text[i + 1] === c) {
+            out += c;
+            i += 2;
+            continue;
+          }
+          break;
+        }
+        if (text[i] === '\\' && i + 1 < text.length) {
+          out += text[i + 1];
+          i += 2;
+          continue;
+        }
+        out += text[i++];
+      }
+      i++;
+      tokens.push({ kind: 'quoted', text: out, at: start, quote: c });
+      continue;
+    }
+    if ('(),.'.includes(c) && !(c === '.' && /\d/.test(text[i + 1] ?? ''))) {
+      tokens.push({ kind: 'punct', text: c as '(' | ')' | ',' | '.', at: i });
+      i++;
+      continue;
+    }
+    OPERATOR.lastIndex = i;
+    const op = OPERATOR.exec(text);
+    if (op) {
+      tokens.push({ kind: 'op', text: op[0] === '==' ? '=' : op[0] === '<>' ? '!=' : op[0], at: i });
+      i += op[0].length;
+      continue;
+    }
+    NUMBER.lastIndex = i;
+    const num = NUMBER.exec(text);
+    if (num && (/[\d.]/.test(c) || ((c === '-' || c === '+') && /[\d.]/.test(text[i + 1] ?? '')))) {
+      tokens.push({ kind: 'number', value: Number(num[0]), text: num[0], at: i });
+      i += num[0].length;
+      continue;
+    }
+    WORD.lastIndex = i;
+    const word = WORD.exec(text);
+    if (word) {
+      tokens.push({ kind: 'word', text: word[0], at: i });
+      i += word[0].length;
+      continue;
+    }
+    throw new FilterSyntaxError(text, i, 'a name, a value or an operator', `'${c}'`);
+  }
+  tokens.push({ kind: 'end', at: text.length });
+  return tokens;
+}
+
+function describe(token: Token): string {
+  switch (token.kind) {
+    case 'end':
+      return 'the end of the filter';
+    case 'quoted':
+      return `${token.quote}${token.text}${token.quote}`;
+    case 'number':
+      return token.text;
+    default:
+      return `'${token.text}'`;
+  }
+}
+
+/** A cursor over the tokens with the text, for errors that point at a position. */
+class Parser {
+  private i = 0;
+  constructor(
+    readonly text: string,
+    private readonly tokens: Token[],
+  ) {}
+
+  peek(): Token {
+    return this.tokens[this.i];
+  }
+
+  next(): Token {
+    return this.tokens[this.i++];
+  }
+
+  fail(expected: string, token = this.peek()): never {
+    throw new FilterSyntaxError(this.text, token.at, expected, describe(token));
+  }
+
+  isWord(word: string): boolean {
+    const t = this.peek();
+    return t.kind === 'word' && t.text.toUpperCase() === word;
+  }
+
+  /** `entity.key`, with the key plain (dots allowed), backticked or double-quoted. */
+  field(defaultEntity?: RunField['entity']): RunField {
+    const first = this.next();
+    if (first.kind !== 'word' && !(first.kind === 'quoted' && first.quote === '`' && defaultEntity))
+      this.fail('a name such as metrics.acc, params.lr, tags.team or attributes.status', first);
+    const dot = this.peek();
+    if (!(dot.kind === 'punct' && dot.text === '.')) {
+      // a bare name: allowed only where MLflow allows it (order_by: `start_time DESC`)
+      if (!defaultEntity) this.fail(`'.' after '${first.text}' (as in metrics.${first.text})`, dot);
+      return this.attribute(first.text, first);
+    }
+    const entity = ENTITIES[first.text.toLowerCase()];
+    if (!entity)
+      throw new FilterSyntaxError(this.text, first.at, 'metrics, params, tags or attributes', `'${first.text}'`);
+    this.next();
+    const keyToken = this.next();
+    let key: string;
+    if (keyToken.kind === 'quoted' && keyToken.quote !== "'") key = keyToken.text;
+    else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
+      // a plain key runs on through dots: metrics.val.loss is the metric 'val.loss'
+      key = keyToken.kind === 'word' ? keyToken.text : keyToken.text;
+      for (;;) {
+        const d = this.peek();
+        const after = this.tokens[this.i + 1];
+        if (d.kind !== 'punct' || d.text !== '.' || d.at !== keyToken.at + key.length) break;
+        if (!after || (after.kind !== 'word' && after.kind !== 'number') || after.at !== d.at + 1) break;
+        this.next();
+        this.next();
+        key += '.' + after.text;
+      }
+      // a number token may have eaten a leading dot: keep the text as written
+      if (keyToken.kind === 'number' && !/^[0-9A-Za-z_.]+$/.test(key)) this.fail('a key name', keyToken);
+    } else this.fail(`the name of a ${entity} after '${first.text}.' (use backticks for other characters)`, keyToken);
+    if (key.length === 0) this.fail('a key name', keyToken);
+    return entity === 'attribute' ? this.attribute(key, keyToken) : { entity, key };
+  }
+
+  private attribute(name: string, token: Token): RunField {
+    const key = ATTRIBUTE_ALIASES[name.toLowerCase()] ?? name.toLowerCase();
+    if (!(RUN_ATTRIBUTES as readonly string[]).includes(key))
+      throw new FilterSyntaxError(this.text, token.at, `an attribute: ${RUN_ATTRIBUTES.join(', ')}`, `'${name}'`);
+    return { entity: 'attribute', key };
+  }
+
+  literal(after: string): FilterLiteral {
+    const t = this.next();
+    if (t.kind === 'number') return t.value;
+    if (t.kind === 'quoted' && t.quote !== '`') return t.text;
+    return this.fail(`a value (a 'quoted text' or a number) after ${after}`, t);
+  }
+
+  comparison(): FilterComparison {
+    const field = this.field();
+    const opToken = this.next();
+    let op: FilterOperator;
+    if (opToken.kind === 'op') op = opToken.text as FilterOperator;
+    else if (opToken.kind === 'word') {
+      const word = opToken.text.toUpperCase();
+      if (word === 'NOT') {
+        if (!this.isWord('IN')) this.fail("IN after 'NOT'");
+        this.next();
+        op = 'NOT IN';
+      } else if (word === 'LIKE' || word === 'ILIKE' || word === 'IN') op = word;
+      else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
+    } else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
+    let value: FilterLiteral | FilterLiteral[];
+    if (op === 'IN' || op === 'NOT IN') {
+      const open = this.next();
+      if (!(open.kind === 'punct' && open.text === '(')) this.fail(`'(' after ${op}`, open);
+      value = [this.literal(`'('`)];
+      for (;;) {
+        const t = this.next();
+        if (t.kind === 'punct' && t.text === ')') break;
+        if (!(t.kind === 'punct' && t.text === ',')) this.fail("',' or ')' in the list", t);
+        value.push(this.literal("','"));
+      }
+    } else value = this.literal(`'${op}'`);
+    checkTypes(this, field, op, value, opToken);
+    return { field, op, value };
+  }
+}
+
+function checkTypes(p: Parser, field: RunField, op: FilterOperator, value: FilterLiteral | FilterLiteral[], at: Token): void {
+  const values = Array.isArray(value) ? value : [value];
+  const numeric = field.entity === 'metric' || (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key));
+  if (numeric && (op === 'LIKE' || op === 'ILIKE'))
+    throw new FilterSyntaxError(p.text, at.at, `a comparison of numbers (${op} compares text; ${label(field)} is a number)`, `'${op}'`);
+  if (field.entity === 'metric' && values.some((v) => typeof v !== 'number'))
+    throw new FilterSyntaxError(p.text, at.at, `a number to compare ${label(field)} with`, JSON.stringify(values.find((v) => typeof v !== 'number')));
+  if (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key))
+    for (const v of values)
+      if (typeof v === 'string' && (!TIME_ATTRIBUTES.has(field.key) || Number.isNaN(Date.parse(v))))
+        throw new FilterSyntaxError(
+          p.text,
+          at.at,
+          TIME_ATTRIBUTES.has(field.key)
+            ? `a time to compare ${label(field)} with: ms since the epoch or an ISO date`
+            : `a number to compare ${label(field)} with`,
+          JSON.stringify(v),
+        );
+  if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
+    throw new FilterSyntaxError(p.text, at.at, `a 'quoted' pattern after ${op}`, String(value));
+}
+
+function label(field: RunField): string {
+  return `${field.entity === 'attribute' ? 'attributes' : field.entity + 's'}.${field.key}`;
+}
+
+/**
+ * Parses a run filter in MLflow's search syntax: comparisons joined by AND, each
+ * `<entity>.<key> <op> <value>` with entity `metrics`, `params`, `tags` or `attributes` (MLflow's
+ * aliases too), keys plain or in backticks, operators `= != < <= > >= LIKE ILIKE IN NOT IN`,
+ * values 'quoted' or numbers. An empty filter matches every run. No text ever becomes code or
+ * SQL: the result is data, which the stores evaluate.
+ */
+export function parseRunFilter(text: string | undefined): RunFilter {
+  if (text === undefined) return { all: [], text: '' };
+  if (typeof text !== 'string') throw new TrackingInputError(`a filter is text, got ${typeof text}`);
+  const p = new Parser(text, tokenize(text));
+  const all: FilterComparison[] = [];
+  if (p.peek().kind === 'end') return { all, text };
+  for (;;) {
+    all.push(p.comparison());
+    const t = p.peek();
+    if (t.kind === 'end') return { all, text };
+    if (p.isWord('AND')) {
+      p.next();
+      continue;
+    }
+    if (p.isWord('OR')) p.fail("AND (MLflow's filter syntax has no OR: run two searches)");
+    p.fail('AND or the end of the filter');
+  }
+}
+
+/**
+ * Parses an ordering: each entry `<field> [ASC|DESC]` (`'metrics.acc DESC'`, `'start_time'`,
+ * `'-metrics.acc'` for descending, as the CLI's `--sort`), bare names being attributes.
+ */
+export function parseRunOrder(orderBy: string | readonly string[] | undefined): RunOrderKey[] {
+  if (orderBy === undefined) return [];
+  const entries = typeof orderBy === 'string' ? [orderBy] : orderBy;
+  if (!Array.isArray(entries)) throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+  return entries.map((entry: unknown) => {
+    if (typeof entry !== 'string') throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+    let text = entry.trim();
+    let descending = false;
+    if (text.startsWith('-')) {
+      descending = true;
+      text = text.slice(1);
+    }
+    const p = new Parser(text, tokenize(text));
+    const field = p.field('attribute');
+    if (p.isWord('DESC')) {
+      descending = true;
+      p.next();
+    } else if (p.isWord('ASC')) p.next();
+    if (p.peek().kind !== 'end') p.fail('ASC, DESC or the end of the ordering');
+    return { field, descending };
+  });
+}

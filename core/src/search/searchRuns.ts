@@ -1,0 +1,82 @@
+import { TrackingInputError } from '../errors/TrackingInputError';
+import type { ResolvedQuery, RunInfo } from '../events/types';
+import type { EventLog } from '../store/Store';
+import { matchesRunFilter, sortRuns } from './matchRuns';
+import { parseRunFilter, parseRunOrder } from './runFilter';
+import type { RunFilter, RunOrderKey } from './runFilter';
+import { RUN_TABLE_EVENTS, runTableFromEvents, runTableFromStats } from './runTable';
+
+/** What `runs()` takes besides the run selection: an MLflow-style filter, an ordering, a page. */
+export interface RunSearch {
+  /** MLflow's search syntax: `metrics.acc > 0.9 AND params.lr = '0.01'` (see parseRunFilter). */
+  filter?: string;
+  /** `['metrics.acc DESC', 'start_time']`; default: by run number. */
+  orderBy?: string | readonly string[];
+  /** At most this many runs (after filter and order). */
+  limit?: number;
+  /** Skip this many first. */
+  offset?: number;
+}
+
+/** A search parsed and checked up front, so that a bad filter fails before any read. */
+export interface ParsedRunSearch {
+  filter: RunFilter;
+  order: RunOrderKey[];
+  limit: number | undefined;
+  offset: number;
+}
+
+function count(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new TrackingInputError(`${name} must be a whole number of at least 0, got ${String(value)}`);
+  return value;
+}
+
+/** Parses the filter and ordering of a search and checks its page; TrackingInputError (FilterSyntaxError) when bad. */
+export function parseRunSearch(search: RunSearch): ParsedRunSearch {
+  return {
+    filter: parseRunFilter(search.filter),
+    order: parseRunOrder(search.orderBy),
+    limit: count(search.limit, 'limit'),
+    offset: count(search.offset, 'offset') ?? 0,
+  };
+}
+
+/** Filters, orders and pages a run table. */
+export function searchRunTable<T extends RunInfo>(table: T[], search: ParsedRunSearch): T[] {
+  const matched = search.filter.all.length ? table.filter((r) => matchesRunFilter(r, search.filter)) : table;
+  const ordered = sortRuns(matched, search.order);
+  return search.limit === undefined && search.offset === 0
+    ? ordered
+    : ordered.slice(search.offset, search.limit === undefined ? undefined : search.offset + search.limit);
+}
+
+/** Whether `run` is among the runs a resolved query selects. */
+function selects(runs: ResolvedQuery['runs'], run: number): boolean {
+  if (runs === undefined) return true;
+  return Array.isArray(runs) ? runs.includes(run) : run >= runs.from && run <= runs.to;
+}
+
+/**
+ * The run table of an experiment from its log: from the aggregates where the log keeps them
+ * (plus, read from their events, runs written before it did), else from the events.
+ */
+export async function readRunTable(
+  log: EventLog,
+  experiment: string,
+  runs: ResolvedQuery['runs'],
+  now = Date.now(),
+): Promise<RunInfo[]> {
+  if (!log.runStats) {
+    const events = await log.queryEvents(experiment, { runs, events: [...RUN_TABLE_EVENTS] });
+    return runTableFromEvents(events, now);
+  }
+  const { rows, unaggregated } = await log.runStats(experiment);
+  const wanted = runs === undefined ? rows : rows.filter((r) => selects(runs, r.run));
+  const table = runTableFromStats(wanted, now);
+  const legacy = unaggregated.filter((r) => selects(runs, r));
+  if (legacy.length === 0) return table;
+  const events = await log.queryEvents(experiment, { runs: legacy, events: [...RUN_TABLE_EVENTS] });
+  return [...table, ...runTableFromEvents(events, now)].sort((a, b) => a.run - b.run);
+}
