@@ -139,6 +139,10 @@ export {
   searchRunTable,
   readRunTable,
   STATS_EVENTS,
+  validateRunMetadata,
+  checkDeleteRun,
+  OmegaRuns,
+  MAX_NOTE_LENGTH,
 } from '@omega-track/core';
 export type {
   ArtifactSource,
@@ -232,6 +236,8 @@ export type {
   ParsedRunSearch,
   RunStatsRow,
   RunStatsDelta,
+  RunMetadata,
+  RunsSearchOptions,
 } from '@omega-track/core';
 export {
   OmegaSimpleTracker,

@@ -9,6 +9,7 @@ import type { Store } from './store/Store';
 import { openStore } from './store/openStore';
 import { ModelBackendRegistry } from './runtime/ModelBackendRegistry';
 import { OmegaRuntime } from './runtime/OmegaRuntime';
+import { OmegaRuns } from './search/OmegaRuns';
 import type { RuntimeOptions } from './runtime/OmegaRuntime';
 
 /** Options of `new Omega()` / `omega()`. */
@@ -40,6 +41,8 @@ export class Omega {
   readonly registry: ProviderRegistry;
   readonly experiments: ExperimentBackend;
   readonly runtime: OmegaRuntime;
+  /** Runs across experiments: `om.runs.search({ experiments: 'team/*', filter, orderBy, limit })`. */
+  readonly runs: OmegaRuns;
   /** Model backends by kind: what runtime tasks use to fit, score and predict (see ModelBackend). */
   readonly backends: ModelBackendRegistry;
   private closing: Promise<void> | undefined;
@@ -62,6 +65,7 @@ export class Omega {
     // experiments live in the models store: om.models.get('experiments/<name>') is the experiment
     this.models.registerBackend(new ExperimentModelsBackend(this.experiments, this.registry));
     this.backends = new ModelBackendRegistry();
+    this.runs = new OmegaRuns(this.experiments);
     this.runtime = new OmegaRuntime(this, { runtime: opts.runtime, runtimeQueue: opts.runtimeQueue });
   }
 

@@ -53,8 +53,14 @@ export {
   quantile,
   stopStatus,
 } from './events/stats';
-export { TrackingProvider } from './providers/TrackingProvider';
+export {
+  TrackingProvider,
+  validateRunMetadata,
+  checkDeleteRun,
+  MAX_NOTE_LENGTH,
+} from './providers/TrackingProvider';
 export type {
+  RunMetadata,
   StartOptions,
   StopOptions,
   FlushOptions,
@@ -146,6 +152,8 @@ export type {
 export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
 export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
 export { parseRunSearch, searchRunTable, readRunTable } from './search/searchRuns';
+export { OmegaRuns } from './search/OmegaRuns';
+export type { RunsSearchOptions } from './search/OmegaRuns';
 export type { RunSearch, ParsedRunSearch } from './search/searchRuns';
 export { STATS_EVENTS } from './store/chunks/runStats';
 export type { RunStatsRow, RunStatsDelta } from './store/chunks/runStats';

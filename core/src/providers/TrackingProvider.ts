@@ -35,9 +35,42 @@ import { runScopeOf, scopedRun, withRunScope } from './runScope';
 import type { ScopeStamp } from './runScope';
 
 /** Options of `start()`. */
-export interface StartOptions {
+export interface StartOptions extends RunMetadata {
   /** The run this one is a child of (`run(fn)` inside another run of the experiment sets it). */
   parent?: number;
+}
+
+/** A run's name, tags and note, as `start()` and `run(fn, …)` take them. */
+export interface RunMetadata {
+  /** A name for the run (`runs()` shows it; MLflow's run name). */
+  name?: string;
+  /** Tags: key → value, validated like params (the latest value per key wins). */
+  tags?: Record<string, unknown>;
+  /** A free-text note (MLflow's description). */
+  note?: string;
+}
+
+/** The longest note a run takes (64 KiB of text). */
+export const MAX_NOTE_LENGTH = 65_536;
+
+/** Checks a run's name, tags and note before anything is recorded; TrackingInputError when bad. */
+export function validateRunMetadata(meta: RunMetadata): void {
+  if (meta.name !== undefined && (typeof meta.name !== 'string' || meta.name.length === 0))
+    throw new TrackingInputError('a run name is a non-empty text');
+  if (meta.name !== undefined) validateKey(meta.name, 'run name');
+  if (meta.note !== undefined) {
+    if (typeof meta.note !== 'string') throw new TrackingInputError('a run note is a text');
+    if (meta.note.length > MAX_NOTE_LENGTH)
+      throw new TrackingInputError(`a run note is at most ${MAX_NOTE_LENGTH} characters, got ${meta.note.length}`);
+  }
+  if (meta.tags !== undefined) {
+    if (typeof meta.tags !== 'object' || meta.tags === null || Array.isArray(meta.tags))
+      throw new TrackingInputError('tags are an object of key: value');
+    for (const [key, value] of Object.entries(meta.tags)) {
+      validateKey(key, 'tag key');
+      validateValue(value, `tag '${key}'`);
+    }
+  }
 }
 
 /** A deep copy as the value will be read back (JSON, non-finite numbers kept, Dates as text). */
@@ -311,6 +344,57 @@ export abstract class TrackingProvider {
     this.record(this.makeEvents('metric', record, opts));
   }
 
+  /** Names the current run (event `name`; the latest name wins). */
+  setName(name: string): void {
+    validateRunMetadata({ name });
+    this.logOne('name', 'name', name, undefined);
+  }
+
+  /** Sets one tag of the current run (event `tag`, key = the tag; the latest value wins). */
+  setTag(key: string, value: unknown): void {
+    validateRunMetadata({ tags: { [key]: value } });
+    this.logOne('tag', key, value, undefined);
+  }
+
+  /** Sets tags of the current run, all or none. */
+  setTags(tags: Record<string, unknown>): void {
+    validateRunMetadata({ tags });
+    const events = Object.keys(tags).map((k) => this.makeEvent('tag', k, tags[k]));
+    if (events.length) this.record(events);
+  }
+
+  /** Sets the note of the current run (event `note`; the latest note wins). */
+  setNote(note: string): void {
+    validateRunMetadata({ note });
+    this.logOne('note', 'note', note, undefined);
+  }
+
+  /**
+   * Records the name, tags and note given to `start()` in `run` (not the current run of a scope:
+   * a child run's metadata must not land in its parent).
+   */
+  protected logRunMetadata(run: number, meta: RunMetadata): void {
+    const events: PendingEvent[] = [];
+    const add = (event: string, key: string, value: unknown): void => {
+      const e = this.makeEventIn(run, event, key, value);
+      events.push(e);
+    };
+    if (meta.name !== undefined) add('name', 'name', meta.name);
+    for (const [key, value] of Object.entries(meta.tags ?? {})) add('tag', key, value);
+    if (meta.note !== undefined) add('note', 'note', meta.note);
+    if (events.length) this.record(events);
+  }
+
+  /**
+   * Deletes run `run`: its events, and the content its artifacts stored. Requires
+   * `{ force: true }`; the run number is never given out again. Providers that keep runs
+   * somewhere they cannot delete from say so with a TrackingError.
+   */
+  async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
+    checkDeleteRun(this.experiment, run, opts);
+    throw new TrackingError(`the '${this.constructor.name}' provider of '${this.experiment}' cannot delete runs`);
+  }
+
   /** Records a `param` event. */
   logParam(key: string, value: unknown, opts?: EventOptions): void {
     this.logOne('param', key, value, opts);
@@ -403,6 +487,24 @@ export abstract class TrackingProvider {
     return keys.map((k) => this.makeEvent(event, k, record[k], opts));
   }
 
+  /** makeEvent for a given run, whatever run the current scope records to. */
+  private makeEventIn(run: number, event: string, key: string, value: unknown): PendingEvent {
+    const scope = this.scopesInFlight === 0 ? undefined : runScopeOf(this);
+    const stamp = scope?.stamp;
+    const extra = stamp?.extra ? { ...this.extras, ...stamp.extra } : this.extras;
+    return {
+      run,
+      event,
+      key: validateKey(key),
+      value: recordedValue(value),
+      step: null,
+      dt: Date.now(),
+      node: NODE_NAME,
+      userid: stamp?.userid ?? this.userid,
+      extra,
+    };
+  }
+
   /** Validates one event and builds it; throws TrackingInputError, NoActiveRunError. */
   protected makeEvent(event: string, key: string, value: unknown, opts?: EventOptions): PendingEvent {
     validateKey(event, 'event');
@@ -444,4 +546,14 @@ export abstract class TrackingProvider {
       validateValue(value, `extra field '${name}'`);
     }
   }
+}
+
+/** The checks every `deleteRun` makes first: `{ force: true }` and a run number. */
+export function checkDeleteRun(experiment: string, run: unknown, opts: { force?: boolean }): void {
+  if (typeof run !== 'number' || !Number.isSafeInteger(run) || run < 1)
+    throw new TrackingInputError(`deleteRun takes a run number of at least 1, got ${String(run)}`);
+  if (opts?.force !== true)
+    throw new TrackingInputError(
+      `deleting run ${run} of '${experiment}' removes its events and artifacts: pass { force: true }`,
+    );
 }

@@ -1,5 +1,6 @@
 import type { EventQuery, TrackingEvent } from '../events/types';
-import type { IterateOptions, TrackingProvider } from '../providers/TrackingProvider';
+import type { IterateOptions, RunMetadata, StartOptions, TrackingProvider } from '../providers/TrackingProvider';
+import { validateRunMetadata } from '../providers/TrackingProvider';
 import { scopedRun } from '../providers/runScope';
 import type { ScopeStamp } from '../providers/runScope';
 import { enterExperiment, leaveExperiment, withActiveExperiment } from './activeExperiment';
@@ -25,8 +26,8 @@ export interface ProxyOptions {
   impliedRun?: boolean;
 }
 
-/** Options of `run(fn, opts)`. */
-export interface RunOptions {
+/** Options of `run(fn, opts)`: the new run's name, tags and note, and for runtime tasks a run to join. */
+export interface RunOptions extends RunMetadata {
   /**
    * Record into this run if it is STARTED and, with `started`, began at that time (a runtime task
    * joining its caller's run); else a new run is started and stopped. The run is left running.
@@ -62,6 +63,7 @@ const ASYNC_MEMBERS: ReadonlySet<PropertyKey> = new Set([
   'startRuntime',
   'stopRuntime',
   'track',
+  'deleteRun',
 ]);
 
 /**
@@ -132,10 +134,10 @@ export class OmegaTrackingProxy {
     return this.resolver.resolve();
   }
 
-  /** Starts a new run and the provider's runtime (e.g. the profiler); returns the run number. */
-  async start(): Promise<number> {
+  /** Starts a new run (with a name, tags, note) and the provider's runtime (e.g. the profiler); returns the run number. */
+  async start(opts: StartOptions = {}): Promise<number> {
     const provider = await this.resolver.resolve();
-    const run = await provider.start();
+    const run = await provider.start(opts);
     await provider.startRuntime();
     enterExperiment(this);
     return run;
@@ -167,10 +169,10 @@ export class OmegaTrackingProxy {
    * `fn` throws); a run is started and stopped only when there is none.
    */
   async run<T>(fn: (exp: this) => T | Promise<T>, opts: RunOptions = {}): Promise<T> {
+    const { join, stamp, ...meta } = opts;
+    validateRunMetadata(meta);
     const provider = await this.resolver.resolve();
-    const { run, startedHere, joined } = opts.join
-      ? await this.joinRun(provider, opts.join)
-      : await this.scopeRun(provider);
+    const { run, startedHere, joined } = join ? await this.joinRun(provider, join) : await this.scopeRun(provider, meta);
     // the runtime (profiler) runs once for all the runs of a provider that are in flight
     const users = runtimeUsers.get(provider) ?? 0;
     runtimeUsers.set(provider, users + 1);
@@ -251,7 +253,7 @@ export class OmegaTrackingProxy {
    * of this experiment). Otherwise the run of the enclosing run(fn), else the latest run when it
    * is STARTED (not CRASHED: nobody keeps that one alive), else a new run.
    */
-  private async scopeRun(provider: TrackingProvider): Promise<ScopeRun> {
+  private async scopeRun(provider: TrackingProvider, meta: RunMetadata = {}): Promise<ScopeRun> {
     const scoped = scopedRun(provider);
     if (!this.impliedRun) {
       if (scoped !== undefined) return { run: scoped, startedHere: false };
@@ -259,7 +261,7 @@ export class OmegaTrackingProxy {
       if (latest?.status === 'STARTED')
         return { run: await provider.activeRun(latest.run), startedHere: false, joined: true };
     }
-    const run = await provider.start(scoped === undefined ? {} : { parent: scoped });
+    const run = await provider.start(scoped === undefined ? meta : { ...meta, parent: scoped });
     return { run, startedHere: true };
   }
 }

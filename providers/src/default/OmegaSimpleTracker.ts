@@ -42,6 +42,10 @@ import {
   startEvent,
   systemInfo,
   parseRunSearch,
+  validateRunMetadata,
+  checkDeleteRun,
+  artifactReferences,
+  TrackingError,
   readRunTable,
   searchRunTable,
   stopStatus,
@@ -210,6 +214,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   async start(opts: StartOptions = {}): Promise<number> {
+    validateRunMetadata(opts);
     // settings changed on the handle (exp.maxBuffer = …) are stored with the experiment
     await this.persistSettings?.(this.settings()).catch((error: unknown) =>
       this.onError(error, 'saving settings'),
@@ -219,9 +224,28 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       positiveInt(opts.parent, 'parent', 1);
       start.value = { parent: opts.parent };
     }
-    this.run_ = await this.log.startRun(this.experiment, start);
-    this.hold(this.run_);
-    return this.run_;
+    const run = await this.log.startRun(this.experiment, start);
+    this.run_ = run;
+    this.hold(run);
+    this.logRunMetadata(run, opts);
+    return run;
+  }
+
+  override async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
+    checkDeleteRun(this.experiment, run, opts);
+    if (this.heldRuns.has(run) && (await this.status(run)) === 'STARTED')
+      throw new TrackingInputError(`run ${run} of '${this.experiment}' is running here: stop it before deleting it`);
+    await this.flush();
+    if (!this.log.deleteRun)
+      throw new TrackingError(`the event log of '${this.experiment}' cannot delete single runs`);
+    // what the run's artifacts stored goes with it (as an experiment's does when it is dropped)
+    for (const e of await this.log.queryEvents(this.experiment, { runs: [run], events: ['artifact', 'data'] })) {
+      const refs = artifactReferences(e.value);
+      if (refs.model) await this.stores.models.drop(refs.model);
+      if (refs.dataset) await this.stores.datasets.drop(refs.dataset);
+      if (refs.blob) await this.stores.store.deleteBlobs(refs.blob);
+    }
+    return (await this.log.deleteRun(this.experiment, run)) > 0;
   }
 
   async stop(opts: StopOptions = {}): Promise<FlushResult> {
