@@ -143,7 +143,7 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
     keys: wrapNames(keyNames),
     payload: v8.serialize(packed),
     stats: [...stats.values()].map((s) => {
-      s.delta.last = encodeValue(events[s.at].value);
+      s.delta.last = events[s.at].value ?? null;
       return s.delta;
     }),
   };
@@ -166,7 +166,7 @@ function addStats(
       delta: {
         event: e.event,
         key: e.key,
-        last: '',
+        last: null,
         lastDt: e.dt,
         lastStep: e.step,
         min: finite ? v : null,

@@ -1,18 +1,26 @@
-import { decodeValue } from '../../events/valueCodec';
+import { decodeValue, encodeValue } from '../../events/valueCodec';
 
 /**
  * The events whose latest value (and, for metrics, min, max and count) a store keeps per run
  * and key as they are written, so that `runs()` reads one row per run and key instead of every
  * event (as MLflow keeps `latest_metrics`).
  */
-export const STATS_EVENTS: ReadonlySet<string> = new Set(['start', 'stop', 'metric', 'param', 'tag', 'name', 'note']);
+export const STATS_EVENTS: ReadonlySet<string> = new Set([
+  'start',
+  'stop',
+  'metric',
+  'param',
+  'tag',
+  'name',
+  'note',
+]);
 
 /** What one written batch adds to the aggregate of one run, event and key. */
 export interface RunStatsDelta {
   event: string;
   key: string;
-  /** The value with the latest time (JSON text, as valueCodec writes it: NaN kept). */
-  last: string;
+  /** The value with the latest time. */
+  last: unknown;
   lastDt: number;
   lastStep: number | null;
   /** Smallest and largest finite numeric value, null when there is none. */
@@ -40,7 +48,113 @@ export interface RunStatsRow {
   userid: string;
 }
 
-/** Decodes the `last` text of a stored aggregate. */
-export function decodeStatsValue(text: string | null): unknown {
-  return text === null ? null : decodeValue(text);
+/**
+ * How a run's aggregates are stored, one entry per event and key (JSON, non-finite numbers
+ * kept), as short as each kind allows, because runs() parses them for every run: metrics
+ * `[event, key, last, lastDt, lastStep, min, max, count]`, the start event also its node and
+ * user, everything else `[event, key, last, lastDt, count]`.
+ */
+type StatsEntry =
+  | [event: string, key: string, last: unknown, lastDt: number, count: number]
+  | [
+      event: string,
+      key: string,
+      last: unknown,
+      lastDt: number,
+      lastStep: number | null,
+      min: number | null,
+      max: number | null,
+      count: number,
+      node?: string,
+      userid?: string,
+    ];
+
+/** Where an entry keeps its count, by kind. */
+function countAt(e: StatsEntry): number {
+  return e.length === 5 ? 4 : 7;
+}
+
+function entryOf(d: RunStatsDelta): StatsEntry {
+  if (d.event === 'metric') return [d.event, d.key, d.last, d.lastDt, d.lastStep, d.min, d.max, d.count];
+  if (d.event === 'start')
+    return [d.event, d.key, d.last, d.lastDt, d.lastStep, d.min, d.max, d.count, d.node, d.userid];
+  return [d.event, d.key, d.last, d.lastDt, d.count];
+}
+
+/** A run's stored aggregates (or none) with what newly written events add; the text to store. */
+export function mergeRunStats(before: string | undefined, deltas: readonly RunStatsDelta[]): string {
+  const entries = before ? (decodeValue(before) as StatsEntry[]) : [];
+  const index = new Map<string, StatsEntry>();
+  for (const e of entries) index.set(`${e[0]}\u0000${e[1]}`, e);
+  for (const d of deltas) {
+    const id = `${d.event}\u0000${d.key}`;
+    const e = index.get(id);
+    if (!e) {
+      const entry = entryOf(d);
+      entries.push(entry);
+      index.set(id, entry);
+      continue;
+    }
+    // the latest by time; of equal times the later write
+    const latest = d.lastDt >= e[3];
+    if (latest) {
+      e[2] = d.last;
+      e[3] = d.lastDt;
+    }
+    const c = countAt(e);
+    (e[c] as number) += d.count;
+    if (e.length === 5) continue;
+    if (latest) {
+      e[4] = d.lastStep;
+      if (e.length > 8) {
+        e[8] = d.node;
+        e[9] = d.userid;
+      }
+    }
+    if (d.min !== null && (e[5] === null || d.min < (e[5] as number))) e[5] = d.min;
+    if (d.max !== null && (e[6] === null || d.max > (e[6] as number))) e[6] = d.max;
+  }
+  return encodeValue(entries);
+}
+
+/** The aggregates of runs as stored by `mergeRunStats`, as rows: one JSON parse for them all. */
+export function decodeRunStats(runs: readonly number[], texts: readonly string[]): RunStatsRow[] {
+  const rows: RunStatsRow[] = [];
+  if (runs.length === 0) return rows;
+  const all = decodeValue(`[${texts.join(',')}]`) as StatsEntry[][];
+  all.forEach((entries, i) => {
+    const run = runs[i];
+    for (const e of entries) {
+      if (e.length === 5) {
+        rows.push({
+          run,
+          event: e[0],
+          key: e[1],
+          last: e[2],
+          lastDt: e[3],
+          lastStep: null,
+          min: null,
+          max: null,
+          count: e[4],
+          node: '',
+          userid: '',
+        });
+        continue;
+      }
+      rows.push({
+        run,
+        event: e[0],
+        key: e[1],
+        last: e[2],
+        lastDt: e[3],
+        lastStep: e[4],
+        min: e[5],
+        max: e[6],
+        count: e[7],
+        node: e[8] ?? '',
+        userid: e[9] ?? '',
+      });
+    }
+  });
+  return rows;
 }

@@ -1,5 +1,5 @@
 import type { RunStatsRow } from '../chunks/runStats';
-import { decodeStatsValue } from '../chunks/runStats';
+import { decodeRunStats } from '../chunks/runStats';
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -161,14 +161,14 @@ export class SqliteStore implements Store, ExitFlushable {
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
     this.statsOf = this.db
       .prepare(
-        'SELECT run, event, key, last, last_dt, last_step, min, max, count, node, userid FROM run_stats WHERE experiment = ? ORDER BY run',
+        'SELECT run, stats FROM run_stats WHERE experiment = ? ORDER BY run',
       )
       .raw(true);
     // runs with events but no aggregated start: written by a version that kept no aggregates
     this.unaggregatedRuns = this.db
       .prepare(
         `SELECT DISTINCT run FROM chunks WHERE experiment = ? AND run NOT IN
-           (SELECT run FROM run_stats WHERE experiment = ? AND event = 'start' AND key = 'start')`,
+           (SELECT run FROM run_stats WHERE experiment = ?)`,
       )
       .pluck();
     this.beatsOf = this.db.prepare(
@@ -455,26 +455,12 @@ export class SqliteStore implements Store, ExitFlushable {
   }
 
   async runStats(experiment: string): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }> {
-    const rows = this.statsOf.all(experiment) as Array<
-      [number, string, string, string | null, number, number | null, number | null, number | null, number, string, string]
-    >;
-    const unaggregated = this.unaggregatedRuns.all(experiment, experiment) as number[];
-    return {
-      rows: rows.map(([run, event, key, last, lastDt, lastStep, min, max, count, node, userid]) => ({
-        run,
-        event,
-        key,
-        last: decodeStatsValue(last),
-        lastDt,
-        lastStep,
-        min,
-        max,
-        count,
-        node,
-        userid,
-      })),
-      unaggregated,
-    };
+    const stored = this.statsOf.all(experiment) as Array<[number, string]>;
+    const rows = decodeRunStats(
+      stored.map(([run]) => run),
+      stored.map(([, stats]) => stats),
+    );
+    return { rows, unaggregated: this.unaggregatedRuns.all(experiment, experiment) as number[] };
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {

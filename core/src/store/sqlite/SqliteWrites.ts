@@ -1,6 +1,8 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { encodeChunks } from '../chunks/EventChunk';
 import type { EncodedChunk } from '../chunks/EventChunk';
+import { mergeRunStats } from '../chunks/runStats';
+import type { RunStatsDelta } from '../chunks/runStats';
 import type { PendingEvent } from '../../events/types';
 
 /** A message from another thread carries a Buffer as a plain Uint8Array; SQLite binds Buffers. */
@@ -27,7 +29,8 @@ export type EntryRow = [
  */
 export class SqliteWrites {
   private readonly insertChunk: BetterSqlite3.Statement;
-  private readonly appendChunks: (experiment: string, chunks: readonly EncodedChunk[]) => void;
+  private readonly appendChunks: BetterSqlite3.Transaction<(experiment: string, chunks: readonly EncodedChunk[]) => void>;
+  private readonly appendImmediate: (experiment: string, chunks: readonly EncodedChunk[]) => void;
   private readonly allocate: (
     experiment: string,
     start: Omit<PendingEvent, 'run'>,
@@ -39,45 +42,33 @@ export class SqliteWrites {
   private readonly removeBlobs: BetterSqlite3.Statement;
   private readonly upsertBeat: BetterSqlite3.Statement;
   private readonly removeExperiment: (experiment: string) => number;
-  private readonly upsertStats: BetterSqlite3.Statement;
+  private readonly mergeStats: (experiment: string, chunks: readonly EncodedChunk[]) => void;
   private readonly removeRun: (experiment: string, run: number) => number;
 
   constructor(db: BetterSqlite3.Database) {
     this.insertChunk = db.prepare(
       'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)',
     );
-    // the aggregate of a run and key: the latest value by time (of equal times, the later write),
-    // min and max of finite values (NULL until there is one), and the count
-    this.upsertStats = db.prepare(
-      `INSERT INTO run_stats (experiment, run, event, key, last, last_dt, last_step, min, max, count, node, userid)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-       ON CONFLICT (experiment, run, event, key) DO UPDATE SET
-         last = CASE WHEN excluded.last_dt >= last_dt THEN excluded.last ELSE last END,
-         last_step = CASE WHEN excluded.last_dt >= last_dt THEN excluded.last_step ELSE last_step END,
-         node = CASE WHEN excluded.last_dt >= last_dt THEN excluded.node ELSE node END,
-         userid = CASE WHEN excluded.last_dt >= last_dt THEN excluded.userid ELSE userid END,
-         last_dt = MAX(last_dt, excluded.last_dt),
-         min = CASE WHEN min IS NULL OR excluded.min < min THEN excluded.min ELSE min END,
-         max = CASE WHEN max IS NULL OR excluded.max > max THEN excluded.max ELSE max END,
-         count = count + excluded.count`,
-    );
-    this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {
+    const statsOfRun = db.prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?').pluck();
+    const putStats = db.prepare('INSERT OR REPLACE INTO run_stats (experiment, run, stats) VALUES (?, ?, ?)');
+    // one row per run, read, merged with what the chunks add and written back, in the
+    // transaction that appends them (taken IMMEDIATE: another process cannot write in between)
+    this.mergeStats = (experiment, chunks) => {
+      const byRun = new Map<number, RunStatsDelta[]>();
       for (const c of chunks) {
-        for (const d of c.stats)
-          this.upsertStats.run(
-            experiment,
-            c.run,
-            d.event,
-            d.key,
-            d.last,
-            d.lastDt,
-            d.lastStep,
-            d.min,
-            d.max,
-            d.count,
-            d.node,
-            d.userid,
-          );
+        let list = byRun.get(c.run);
+        if (!list) byRun.set(c.run, (list = []));
+        for (const d of c.stats) list.push(d);
+      }
+      for (const [run, deltas] of byRun) {
+        if (deltas.length === 0) continue;
+        const before = statsOfRun.get(experiment, run) as string | undefined;
+        putStats.run(experiment, run, mergeRunStats(before, deltas));
+      }
+    };
+    this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {
+      this.mergeStats(experiment, chunks);
+      for (const c of chunks) {
         this.insertChunk.run(
           experiment,
           c.run,
@@ -90,6 +81,7 @@ export class SqliteWrites {
         );
       }
     });
+    this.appendImmediate = (experiment, chunks) => this.appendChunks.immediate(experiment, chunks);
     const maxRun = db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck();
     const insertRun = db.prepare('INSERT INTO runs (experiment, run) VALUES (?, ?)');
     const allocate = db.transaction(
@@ -140,7 +132,7 @@ export class SqliteWrites {
 
   /** Appends encoded chunks, all or none. */
   append(experiment: string, chunks: readonly EncodedChunk[]): void {
-    if (chunks.length) this.appendChunks(experiment, chunks);
+    if (chunks.length) this.appendImmediate(experiment, chunks);
   }
 
   /** Allocates the next run number and writes its start event, atomically. */

@@ -3,9 +3,10 @@ import type BetterSqlite3 from 'better-sqlite3';
 /**
  * The tables of the embedded store. `heartbeats` holds, per run and process that holds it, the
  * last time that process was known alive (a run without a stop event whose heartbeats stopped
- * reads as CRASHED). `run_stats` holds per run, event and key the latest value (metrics also min,
- * max and count), kept up to date in the same transaction as the chunks (runs() reads it); a run
- * without a `start` row there was written before it existed and is read from its events.
+ * reads as CRASHED). `run_stats` holds one row per run: per event and key the latest value (metrics also
+ * min, max and count), as JSON, kept up to date in the same transaction as the chunks (runs()
+ * reads one row per run); a run without a row there was written before it existed and is read
+ * from its events.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
@@ -24,9 +25,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_run ON chunks (experiment, run, min_dt);
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_stats (
-  experiment TEXT NOT NULL, run INTEGER NOT NULL, event TEXT NOT NULL, key TEXT NOT NULL,
-  last TEXT, last_dt REAL NOT NULL, last_step REAL, min REAL, max REAL, count INTEGER NOT NULL,
-  node TEXT NOT NULL, userid TEXT NOT NULL, PRIMARY KEY (experiment, run, event, key)
+  experiment TEXT NOT NULL, run INTEGER NOT NULL, stats TEXT NOT NULL, PRIMARY KEY (experiment, run)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heartbeats (
   experiment TEXT NOT NULL, run INTEGER NOT NULL, owner TEXT NOT NULL, beat INTEGER NOT NULL,
