@@ -12,7 +12,10 @@
  * It starts its own redis-server on a free loopback port and its own worker processes, in a temp
  * dir, and stops them at the end (also on error or Ctrl-C).
  *
- *   npm run build && node bench/dist/runtime.js [--tasks N] [--throughput N] [--in-flight N]
+ *   npm run build && node bench/dist/runtime.js [--tasks N] [--long-run N] [--throughput N] [--in-flight N]
+ *
+ * BENCH_WORKER_NODE_ARGS (space-separated) go to the worker processes' node, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which also profiles their task threads.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -36,6 +39,8 @@ const WARMUP = 100;
 const ROUNDS = 5;
 const THROUGHPUT_TASKS = option('throughput', 2000);
 const IN_FLIGHT = option('in-flight', 64);
+/** Tracked tasks in one long run (does a task's cost grow with the tasks its run already holds?). */
+const LONG_RUN = option('long-run', 1500);
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'cli', 'bin', 'omega-track.js');
@@ -49,6 +54,8 @@ const EXPECTED = 9;
 const now = (): number => performance.now();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omega-bench-runtime-'));
 const children = new Set<ChildProcess>();
+/** Closed at the end, also on error (their Redis connections would otherwise retry forever). */
+const opened: Omega[] = [];
 
 // ---------------------------------------------------------------------------------- processes
 
@@ -119,7 +126,11 @@ function spawnUntil(
     let isReady = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${path.basename(argv[0] ?? command)} was not ready within 60 s:\n${err}`));
+      reject(
+        new Error(
+          `${path.basename(argv.find((a) => !a.startsWith('-')) ?? command)} was not ready within 60 s:\n${err}`,
+        ),
+      );
     }, 60_000);
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
@@ -131,7 +142,12 @@ function spawnUntil(
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      if (!isReady) reject(new Error(`${path.basename(argv[0] ?? command)} exited with ${code}:\n${err}`));
+      if (!isReady)
+        reject(
+          new Error(
+            `${path.basename(argv.find((a) => !a.startsWith('-')) ?? command)} exited with ${code}:\n${err}`,
+          ),
+        );
     });
   });
 }
@@ -140,6 +156,8 @@ function startWorker(url: string, store: string, node: string, concurrency: numb
   return spawnUntil(
     process.execPath,
     [
+      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the workers (NODE_OPTIONS may not carry it)
+      ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       CLI,
       'worker',
       '--runtime',
@@ -154,8 +172,6 @@ function startWorker(url: string, store: string, node: string, concurrency: numb
       String(concurrency),
     ],
     'omega-track worker: node',
-    // BENCH_WORKER_NODE_OPTIONS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the workers
-    { ...process.env, NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
   );
 }
 
@@ -172,6 +188,27 @@ async function stop(child: ChildProcess): Promise<void> {
 async function stopAll(): Promise<void> {
   await Promise.all([...children].map(stop));
 }
+
+/**
+ * CPU time (user + system, ms) a process has used so far, all its threads: from /proc (Linux;
+ * undefined elsewhere), in clock ticks of 10 ms (USER_HZ 100), plenty over 2,000 tasks.
+ */
+function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name (which may hold spaces): state is the first, utime the 12th
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+const selfCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 // ---------------------------------------------------------------------------------- figures
 
@@ -256,7 +293,7 @@ async function latencyByMode(om: Omega, label: string): Promise<Record<Mode, Sta
   let recorded = 0;
   const deadline = Date.now() + 10_000;
   do {
-    recorded = (await exps.default.data({ event: 'task_success' })).length;
+    recorded = (await exps.default.data({ run: 'all', event: 'task_success' })).length;
     if (recorded >= tasks) break;
     await new Promise((r) => setTimeout(r, 200));
   } while (Date.now() < deadline);
@@ -268,6 +305,13 @@ async function latencyByMode(om: Omega, label: string): Promise<Record<Mode, Sta
     notrack: stats(samples.notrack),
     default: stats(samples.default),
   };
+}
+
+/** Stats of the first and the last 100 of LONG_RUN sequential tasks inside one `exp.run` of a default experiment. */
+async function oneLongRun(om: Omega, label: string): Promise<{ first: Stats; last: Stats }> {
+  const model = om.runtime.model(MODEL);
+  const times = await om.runtime.experiment(`bench-${label}-long`).run(() => sequential(model, LONG_RUN));
+  return { first: stats(times.slice(0, 100)), last: stats(times.slice(-100)) };
 }
 
 // ---------------------------------------------------------------------------------- baselines
@@ -370,12 +414,14 @@ async function main(): Promise<void> {
     `${TASKS} timed sequential predict tasks per mode after ${WARMUP} untimed, in ${ROUNDS} interleaved rounds; throughput: ${THROUGHPUT_TASKS} tasks, ${IN_FLIGHT} in flight\n`,
   );
   const began = now();
+  const load = os.loadavg()[0];
   const redis = await startRedis();
   const url = `redis://127.0.0.1:${redis.port}`;
   const store = `sqlite:${path.join(dir, 'omega.db')}`;
 
   const omLocal = omega({ store: `sqlite:${path.join(dir, 'local.db')}`, runtime: 'local' });
   const omRedis = omega({ store, runtime: url });
+  opened.push(omLocal, omRedis);
   await setUpModel(omLocal);
   await setUpModel(omRedis);
 
@@ -384,29 +430,41 @@ async function main(): Promise<void> {
   console.log('latency (sequential tasks):');
   const local = await latencyByMode(omLocal, 'local');
   const bull = await latencyByMode(omRedis, 'bullmq');
+  const localLong = await oneLongRun(omLocal, 'local');
+  const bullLong = await oneLongRun(omRedis, 'bullmq');
   const floors = await bullmqFloors(redis.port);
 
   console.log('throughput:');
-  const rates: { label: string; rate: number }[] = [];
-  const rate = async (label: string, om: Omega): Promise<void> => {
+  const rates: { label: string; rate: number; cpu: string }[] = [];
+  /** Tasks per second, and the CPU each process spent per task meanwhile (where the cores went). */
+  const rate = async (label: string, om: Omega, workers: ChildProcess[]): Promise<void> => {
     const model = om.runtime.model(MODEL);
     // every worker thread is started (and its store opened) before the clock runs
     await concurrent(model, Math.min(THROUGHPUT_TASKS, 4 * IN_FLIGHT), IN_FLIGHT);
+    const cpu = (): number[] => [selfCpuMs(), ...[redis.child, ...workers].map((c) => cpuMsOf(c.pid) ?? NaN)];
+    const before = cpu();
     const r = await concurrent(model, THROUGHPUT_TASKS, IN_FLIGHT);
-    rates.push({ label, rate: r });
+    const used = cpu().map((v, i) => (v - before[i]) / THROUGHPUT_TASKS);
+    const [client, server, ...perWorker] = used;
+    const total = used.reduce((a, b) => a + b, 0);
+    const cpuText = Number.isNaN(total)
+      ? ''
+      : `CPU per task: client ${client.toFixed(2)} ms, redis ${server.toFixed(2)} ms` +
+        (perWorker.length ? `, workers ${perWorker.map((w) => w.toFixed(2)).join(' + ')} ms` : '') +
+        `; total ${total.toFixed(2)} ms`;
+    rates.push({ label, rate: r, cpu: cpuText });
     console.log(`  ${label}: ${Math.round(r).toLocaleString('en-US')} tasks/s`);
   };
-  await rate('local executor (in-process, one task at a time per model)', omLocal);
-  await rate('BullMQ, 1 worker, concurrency 1', omRedis);
+  await rate('local executor (in-process, one task at a time per model)', omLocal, []);
+  await rate('BullMQ, 1 worker, concurrency 1', omRedis, [w1]);
   let w2 = await startWorker(url, store, 'bench-w2', 1);
-  await rate('BullMQ, 2 workers, concurrency 1 each', omRedis);
+  await rate('BullMQ, 2 workers, concurrency 1 each', omRedis, [w1, w2]);
   await Promise.all([stop(w1), stop(w2)]);
   w1 = await startWorker(url, store, 'bench-w1', 2);
-  await rate('BullMQ, 1 worker, concurrency 2', omRedis);
+  await rate('BullMQ, 1 worker, concurrency 2', omRedis, [w1]);
   w2 = await startWorker(url, store, 'bench-w2', 2);
-  await rate('BullMQ, 2 workers, concurrency 2 each', omRedis);
-  await omLocal.close();
-  await omRedis.close();
+  await rate('BullMQ, 2 workers, concurrency 2 each', omRedis, [w1, w2]);
+  await closeAll();
   await stopAll();
 
   // ------------------------------------------------------------------------------ the table
@@ -444,13 +502,22 @@ async function main(): Promise<void> {
     );
   }
 
+  console.log(`\n-- ${LONG_RUN} tracked tasks in one exp.run (default): the first 100 vs the last 100 --`);
+  for (const [label, s] of [
+    ['local executor', localLong],
+    ['BullMQ 1 worker', bullLong],
+  ] as const)
+    console.log(
+      `${label.padEnd(16)} tasks 1-100: p50 ${ms(s.first.p50)} (p95 ${ms(s.first.p95)}); tasks ${LONG_RUN - 99}-${LONG_RUN}: p50 ${ms(s.last.p50)} (p95 ${ms(s.last.p95)})`,
+    );
+
   console.log(
     `\n-- tasks per second, ${THROUGHPUT_TASKS} untracked predict tasks, ${IN_FLIGHT} in flight --`,
   );
   const oneWorker = rates.find((r) => r.label.startsWith('BullMQ, 1 worker, concurrency 1'))!.rate;
   for (const r of rates)
     console.log(
-      `${r.label.padEnd(58)} ${Math.round(r.rate).toLocaleString('en-US').padStart(7)}/s  (${(r.rate / oneWorker).toFixed(2)}x 1 worker)`,
+      `${r.label.padEnd(58)} ${Math.round(r.rate).toLocaleString('en-US').padStart(7)}/s  (${(r.rate / oneWorker).toFixed(2)}x 1 worker)  ${r.cpu}`,
     );
 
   const f = (v: number): string => v.toFixed(2);
@@ -460,11 +527,24 @@ async function main(): Promise<void> {
       `localTrackingMs=${f(local.default.p50 - local.notrack.p50)} bullmqTrackingMs=${f(bull.default.p50 - bull.notrack.p50)} ` +
       `rawBullmqP50=${f(floors.inline.p50)} rawSandboxedP50=${f(floors.sandboxed.p50)} ` +
       rates.map((r, i) => `rate${i}=${Math.round(r.rate)}`).join(' ') +
+      ` localLongFirstP50=${f(localLong.first.p50)} localLongLastP50=${f(localLong.last.p50)}` +
+      ` bullmqLongFirstP50=${f(bullLong.first.p50)} bullmqLongLastP50=${f(bullLong.last.p50)}` +
       ` benchSeconds=${((now() - began) / 1000).toFixed(0)}`,
+  );
+  // other work on the machine moves every figure here: say how busy it was
+  console.log(
+    `load average (1 min): ${load.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end, on ${os.cpus().length} cores`,
   );
 }
 
+/** Closes the Omegas (at most 5 s each: a task of a dead worker would be waited for forever). */
+async function closeAll(): Promise<void> {
+  for (const om of opened.splice(0))
+    await Promise.race([om.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+}
+
 const cleanUp = async (): Promise<void> => {
+  await closeAll();
   await stopAll();
   fs.rmSync(dir, { recursive: true, force: true });
 };
@@ -478,4 +558,8 @@ main()
     console.error(error);
     process.exitCode = 1;
   })
-  .finally(() => cleanUp());
+  .finally(async () => {
+    await cleanUp();
+    // after an error something may still hold the event loop (a reconnecting client): leave anyway
+    if (process.exitCode) process.exit();
+  });
