@@ -63,7 +63,13 @@ export const RUN_ATTRIBUTES = [
 ] as const;
 
 /** The attributes that hold numbers (times in ms since the epoch, durations in ms). */
-export const NUMERIC_ATTRIBUTES: ReadonlySet<string> = new Set(['run', 'start_time', 'end_time', 'duration', 'parent']);
+export const NUMERIC_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'run',
+  'start_time',
+  'end_time',
+  'duration',
+  'parent',
+]);
 
 /** The attributes that hold times: they also compare with ISO dates ('2026-12-01'). */
 export const TIME_ATTRIBUTES: ReadonlySet<string> = new Set(['start_time', 'end_time']);
@@ -118,7 +124,8 @@ function tokenize(text: string): Token[] {
       let out = '';
       i++;
       for (;;) {
-        if (i >= text.length) throw new FilterSyntaxError(text, start, `the closing ${c} of the text that starts here`);
+        if (i >= text.length)
+          throw new FilterSyntaxError(text, start, `the closing ${c} of the text that starts here`);
         if (text[i] === c) {
           // a doubled quote stands for itself, as in SQL
           if (text[i + 1] === c) {
@@ -139,7 +146,10 @@ function tokenize(text: string): Token[] {
       tokens.push({ kind: 'quoted', text: out, at: start, quote: c });
       continue;
     }
-    if ('(),.'.includes(c) && !(c === '.' && /\d/.test(text[i + 1] ?? ''))) {
+    // a '.' right after a name joins the parts of a key (metrics.layer.0.units); elsewhere
+    // before a digit it starts a number (.5)
+    const joinsKey = c === '.' && /[A-Za-z0-9_]/.test(text[i - 1] ?? '');
+    if ('(),.'.includes(c) && (joinsKey || !(c === '.' && /\d/.test(text[i + 1] ?? '')))) {
       tokens.push({ kind: 'punct', text: c as '(' | ')' | ',' | '.', at: i });
       i++;
       continue;
@@ -222,26 +232,45 @@ class Parser {
     }
     const entity = ENTITIES[first.text.toLowerCase()];
     if (!entity)
-      throw new FilterSyntaxError(this.text, first.at, 'metrics, params, tags or attributes', `'${first.text}'`);
+      throw new FilterSyntaxError(
+        this.text,
+        first.at,
+        'metrics, params, tags or attributes',
+        `'${first.text}'`,
+      );
     this.next();
     const keyToken = this.next();
     let key: string;
     if (keyToken.kind === 'quoted' && keyToken.quote !== "'") key = keyToken.text;
     else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
-      // a plain key runs on through dots: metrics.val.loss is the metric 'val.loss'
-      key = keyToken.kind === 'word' ? keyToken.text : keyToken.text;
+      // a plain key runs on through dots, as written: metrics.val.loss is the metric 'val.loss',
+      // params.layer.0.units the param 'layer.0.units' (its parts may have been read as numbers)
+      key = keyToken.text;
+      let end = keyToken.at + key.length;
       for (;;) {
-        const d = this.peek();
-        const after = this.tokens[this.i + 1];
-        if (d.kind !== 'punct' || d.text !== '.' || d.at !== keyToken.at + key.length) break;
-        if (!after || (after.kind !== 'word' && after.kind !== 'number') || after.at !== d.at + 1) break;
+        const t = this.peek();
+        if (t.at !== end) break;
+        if (!(
+          t.kind === 'word' ||
+          (t.kind === 'number' && /^[0-9.]/.test(t.text)) ||
+          (t.kind === 'punct' && t.text === '.')
+        ))
+          break;
         this.next();
-        this.next();
-        key += '.' + after.text;
+        const part = t.kind === 'punct' ? '.' : t.text;
+        key += part;
+        end += part.length;
       }
-      // a number token may have eaten a leading dot: keep the text as written
-      if (keyToken.kind === 'number' && !/^[0-9A-Za-z_.]+$/.test(key)) this.fail('a key name', keyToken);
-    } else this.fail(`the name of a ${entity} after '${first.text}.' (use backticks for other characters)`, keyToken);
+      if (!/^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/.test(key))
+        this.fail(
+          `a key name: letters, digits and _ in parts joined by single dots (use backticks for other characters)`,
+          keyToken,
+        );
+    } else
+      this.fail(
+        `the name of a ${entity} after '${first.text}.' (use backticks for other characters)`,
+        keyToken,
+      );
     if (key.length === 0) this.fail('a key name', keyToken);
     return entity === 'attribute' ? this.attribute(key, keyToken) : { entity, key };
   }
@@ -249,12 +278,19 @@ class Parser {
   private attribute(name: string, token: Token): RunField {
     const key = ATTRIBUTE_ALIASES[name.toLowerCase()] ?? name.toLowerCase();
     if (!(RUN_ATTRIBUTES as readonly string[]).includes(key))
-      throw new FilterSyntaxError(this.text, token.at, `an attribute: ${RUN_ATTRIBUTES.join(', ')}`, `'${name}'`);
+      throw new FilterSyntaxError(
+        this.text,
+        token.at,
+        `an attribute: ${RUN_ATTRIBUTES.join(', ')}`,
+        `'${name}'`,
+      );
     return { entity: 'attribute', key };
   }
 
-  literal(after: string): FilterLiteral {
+  /** A value; its position is pushed on `at`, for errors about it. */
+  literal(after: string, at: number[]): FilterLiteral {
     const t = this.next();
+    at.push(t.at);
     if (t.kind === 'number') return t.value;
     if (t.kind === 'quoted' && t.quote !== '`') return t.text;
     return this.fail(`a value (a 'quoted text' or a number) after ${after}`, t);
@@ -275,42 +311,70 @@ class Parser {
       else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
     } else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
     let value: FilterLiteral | FilterLiteral[];
+    const at: number[] = [];
     if (op === 'IN' || op === 'NOT IN') {
       const open = this.next();
       if (!(open.kind === 'punct' && open.text === '(')) this.fail(`'(' after ${op}`, open);
-      value = [this.literal(`'('`)];
+      value = [this.literal(`'('`, at)];
       for (;;) {
         const t = this.next();
         if (t.kind === 'punct' && t.text === ')') break;
         if (!(t.kind === 'punct' && t.text === ',')) this.fail("',' or ')' in the list", t);
-        value.push(this.literal("','"));
+        value.push(this.literal("','", at));
       }
-    } else value = this.literal(`'${op}'`);
-    checkTypes(this, field, op, value, opToken);
+    } else value = this.literal(`'${op}'`, at);
+    checkTypes(this, field, op, value, opToken, at);
     return { field, op, value };
   }
 }
 
-function checkTypes(p: Parser, field: RunField, op: FilterOperator, value: FilterLiteral | FilterLiteral[], at: Token): void {
+/**
+ * Refuses comparisons that can never mean anything: text patterns on numbers, text for a metric
+ * or a numeric attribute. An error about a value points at that value, one about the operator at it.
+ */
+function checkTypes(
+  p: Parser,
+  field: RunField,
+  op: FilterOperator,
+  value: FilterLiteral | FilterLiteral[],
+  opToken: Token,
+  at: readonly number[],
+): void {
   const values = Array.isArray(value) ? value : [value];
-  const numeric = field.entity === 'metric' || (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key));
+  const numeric =
+    field.entity === 'metric' || (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key));
   if (numeric && (op === 'LIKE' || op === 'ILIKE'))
-    throw new FilterSyntaxError(p.text, at.at, `a comparison of numbers (${op} compares text; ${label(field)} is a number)`, `'${op}'`);
-  if (field.entity === 'metric' && values.some((v) => typeof v !== 'number'))
-    throw new FilterSyntaxError(p.text, at.at, `a number to compare ${label(field)} with`, JSON.stringify(values.find((v) => typeof v !== 'number')));
-  if (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key))
-    for (const v of values)
-      if (typeof v === 'string' && (!TIME_ATTRIBUTES.has(field.key) || Number.isNaN(Date.parse(v))))
-        throw new FilterSyntaxError(
-          p.text,
-          at.at,
-          TIME_ATTRIBUTES.has(field.key)
-            ? `a time to compare ${label(field)} with: ms since the epoch or an ISO date`
-            : `a number to compare ${label(field)} with`,
-          JSON.stringify(v),
-        );
+    throw new FilterSyntaxError(
+      p.text,
+      opToken.at,
+      `a comparison of numbers (${op} compares text; ${label(field)} is a number)`,
+      `'${op}'`,
+    );
+  values.forEach((v, i) => {
+    if (typeof v !== 'string') return;
+    if (field.entity === 'metric')
+      throw new FilterSyntaxError(
+        p.text,
+        at[i],
+        `a number to compare ${label(field)} with`,
+        JSON.stringify(v),
+      );
+    if (
+      field.entity === 'attribute' &&
+      NUMERIC_ATTRIBUTES.has(field.key) &&
+      (!TIME_ATTRIBUTES.has(field.key) || Number.isNaN(Date.parse(v)))
+    )
+      throw new FilterSyntaxError(
+        p.text,
+        at[i],
+        TIME_ATTRIBUTES.has(field.key)
+          ? `a time to compare ${label(field)} with: ms since the epoch or an ISO date`
+          : `a number to compare ${label(field)} with`,
+        JSON.stringify(v),
+      );
+  });
   if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
-    throw new FilterSyntaxError(p.text, at.at, `a 'quoted' pattern after ${op}`, String(value));
+    throw new FilterSyntaxError(p.text, at[0], `a 'quoted' pattern after ${op}`, String(value));
 }
 
 function label(field: RunField): string {
@@ -350,9 +414,11 @@ export function parseRunFilter(text: string | undefined): RunFilter {
 export function parseRunOrder(orderBy: string | readonly string[] | undefined): RunOrderKey[] {
   if (orderBy === undefined) return [];
   const entries = typeof orderBy === 'string' ? [orderBy] : orderBy;
-  if (!Array.isArray(entries)) throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+  if (!Array.isArray(entries))
+    throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
   return entries.map((entry: unknown) => {
-    if (typeof entry !== 'string') throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+    if (typeof entry !== 'string')
+      throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
     let text = entry.trim();
     let descending = false;
     if (text.startsWith('-')) {

@@ -72,8 +72,10 @@ export async function readRunTable(
     const events = await log.queryEvents(experiment, { runs, events: [...RUN_TABLE_EVENTS] });
     return runTableFromEvents(events, now);
   }
-  const { rows, unaggregated } = await log.runStats(experiment);
-  const wanted = runs === undefined ? rows : rows.filter((r) => selects(runs, r.run));
+  // a short list of runs is read run by run; anything else whole, then narrowed
+  const few = Array.isArray(runs) && runs.length <= 16 ? runs : undefined;
+  const { rows, unaggregated } = await log.runStats(experiment, few);
+  const wanted = runs === undefined || few ? rows : rows.filter((r) => selects(runs, r.run));
   const table = runTableFromStats(wanted, now);
   const legacy = unaggregated.filter((r) => selects(runs, r));
   if (legacy.length === 0) return table;

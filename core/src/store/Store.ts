@@ -64,9 +64,9 @@ export interface EventLog {
   /**
    * The per-run aggregates kept as events are written (latest value per event and key; metrics
    * also min, max, count), for `runs()`; `unaggregated` lists the runs written before the log
-   * kept them, whose table comes from their events.
+   * kept them, whose table comes from their events. With `runs`, only those runs.
    */
-  runStats?(experiment: string): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
+  runStats?(experiment: string, runs?: readonly number[]): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
   /**
    * Records that the process `owner` holds `runs` and is alive now; it beats again within
    * `intervalMs`. Logs that keep no heartbeats leave it undefined (their runs never read CRASHED).

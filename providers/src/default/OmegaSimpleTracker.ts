@@ -284,9 +284,15 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   }
 
   /** This process holds `run`: it beats for it now and every heartbeat interval. */
+  /** When each run was last beaten for by this handle. */
+  private readonly beatenAt = new Map<number, number>();
+
   private hold(run: number): void {
     this.heldRuns.set(run, (this.heldRuns.get(run) ?? 0) + 1);
-    this.beat();
+    // a run held again soon after its last beat (a worker's tasks, one after the other, in one
+    // caller's run) needs no beat of its own: the last one still says this process is alive
+    const beaten = this.beatenAt.get(run);
+    if (beaten === undefined || Date.now() - beaten > this.heartbeatMs / 2) this.beat();
     if (this.heartbeat || !this.log.beat) return;
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     // heartbeats must not keep a finished program alive
@@ -311,6 +317,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   private beat(): void {
     if (!this.log.beat || this.heldRuns.size === 0) return;
+    const now = Date.now();
+    for (const run of this.heldRuns.keys()) this.beatenAt.set(run, now);
+    if (this.beatenAt.size > 4 * this.heldRuns.size + 64)
+      for (const run of this.beatenAt.keys()) if (!this.heldRuns.has(run)) this.beatenAt.delete(run);
     // a heartbeat that cannot be written is replaced by the next; the events' writes report trouble
     this.log
       .beat(this.experiment, [...this.heldRuns.keys()], this.owner, this.heartbeatMs)

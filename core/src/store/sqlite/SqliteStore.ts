@@ -137,6 +137,9 @@ export class SqliteStore implements Store, ExitFlushable {
   private readonly lockTimeoutMs: number;
   private readonly chunkPayload: BetterSqlite3.Statement;
   private readonly statsOf: BetterSqlite3.Statement;
+  private entryOf: BetterSqlite3.Statement | undefined;
+  private statsOfRun: BetterSqlite3.Statement | undefined;
+  private hasChunks: BetterSqlite3.Statement | undefined;
   private readonly unaggregatedRuns: BetterSqlite3.Statement;
   private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
@@ -285,7 +288,9 @@ export class SqliteStore implements Store, ExitFlushable {
   }
 
   getEntrySync(bucket: Bucket, name: string): MetadataEntry | undefined {
-    const row = this.db.prepare('SELECT * FROM entries WHERE bucket = ? AND name = ?').get(bucket, name);
+    // prepared once: experiment handles and runtime tasks read entries on every call
+    this.entryOf ??= this.db.prepare('SELECT * FROM entries WHERE bucket = ? AND name = ?');
+    const row = this.entryOf.get(bucket, name);
     return row ? toEntry(row as EntryRow) : undefined;
   }
 
@@ -454,13 +459,34 @@ export class SqliteStore implements Store, ExitFlushable {
     )) as number;
   }
 
-  async runStats(experiment: string): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }> {
+  async runStats(
+    experiment: string,
+    runs?: readonly number[],
+  ): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }> {
+    if (runs !== undefined) return this.statsOfRuns(experiment, runs);
     const stored = this.statsOf.all(experiment) as Array<[number, string]>;
     const rows = decodeRunStats(
       stored.map(([run]) => run),
       stored.map(([, stats]) => stats),
     );
     return { rows, unaggregated: this.unaggregatedRuns.all(experiment, experiment) as number[] };
+  }
+
+  /** The aggregates of a few runs (a runtime task checking its caller's run): one row each. */
+  private statsOfRuns(experiment: string, runs: readonly number[]): { rows: RunStatsRow[]; unaggregated: number[] } {
+    this.statsOfRun ??= this.db.prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?').pluck();
+    this.hasChunks ??= this.db.prepare('SELECT 1 FROM chunks WHERE experiment = ? AND run = ? LIMIT 1').pluck();
+    const found: number[] = [];
+    const texts: string[] = [];
+    const unaggregated: number[] = [];
+    for (const run of new Set(runs)) {
+      const text = this.statsOfRun.get(experiment, run) as string | undefined;
+      if (text !== undefined) {
+        found.push(run);
+        texts.push(text);
+      } else if (this.hasChunks.get(experiment, run) !== undefined) unaggregated.push(run);
+    }
+    return { rows: decodeRunStats(found, texts), unaggregated };
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
