@@ -346,6 +346,7 @@ export abstract class TrackingProvider {
 
   /** Names the current run (event `name`; the latest name wins). */
   setName(name: string): void {
+    if (typeof name !== 'string') throw new TrackingInputError('a run name is a non-empty text');
     validateRunMetadata({ name });
     this.logOne('name', 'name', name, undefined);
   }
@@ -365,6 +366,7 @@ export abstract class TrackingProvider {
 
   /** Sets the note of the current run (event `note`; the latest note wins). */
   setNote(note: string): void {
+    if (typeof note !== 'string') throw new TrackingInputError('a run note is a text');
     validateRunMetadata({ note });
     this.logOne('note', 'note', note, undefined);
   }

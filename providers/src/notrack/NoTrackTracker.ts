@@ -6,7 +6,7 @@ import type {
   RunStatus,
   TrackingEvent,
 } from '@omega-track/core';
-import { TrackingProvider } from '@omega-track/core';
+import { checkDeleteRun, TrackingProvider } from '@omega-track/core';
 
 const NOTHING: Promise<unknown[]> = Promise.resolve([]);
 
@@ -43,6 +43,15 @@ export class NoTrackTracker extends TrackingProvider {
   async shutdown(): Promise<void> {}
 
   override logEvent(_event: string, _key: string, _value: unknown, _opts?: EventOptions): void {}
+  override setName(_name: string): void {}
+  override setTag(_key: string, _value: unknown): void {}
+  override setTags(_tags: Record<string, unknown>): void {}
+  override setNote(_note: string): void {}
+  protected override logRunMetadata(): void {}
+  override async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
+    checkDeleteRun(this.experiment, run, opts);
+    return false;
+  }
   override logEvents(_event: string, _key: string, _values: readonly unknown[], _opts?: EventOptions): void {}
   override logMetric(_key: string, _value: unknown, _opts?: EventOptions): void {}
   override logMetrics(_record: Record<string, unknown>, _opts?: EventOptions): void {}
