@@ -50,7 +50,10 @@ describe('omega-track runs', () => {
     const table = await cliIn(env, ['runs', 'fails']);
     expect(table.code).toBe(0);
     const lines = table.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^run\s+status\s+started\s+stopped\s+duration\s+node\s+userid\s+error$/);
+    // run 1 logged metric m: its last value is a column of its own, after the run's fields
+    expect(lines[0]).toMatch(
+      /^run\s+status\s+started\s+stopped\s+duration\s+node\s+userid\s+error\s+metrics\.m$/,
+    );
     expect(lines[3]).toMatch(/^2\s+FAILED\s.*CUDA out of memory \\x1b\[2J \(batch 512\)$/);
     expect(lines[2]).toMatch(/^1\s+STOPPED\s/);
     expect(lines[2]).not.toMatch(/CUDA/);
@@ -64,7 +67,7 @@ describe('omega-track runs', () => {
     });
     expect(json[0].error).toBeUndefined();
     const csv = (await cliIn(env, ['runs', 'fails', '--format', 'csv'])).out;
-    expect(csv.split('\n')[0]).toMatch(/,error$/);
+    expect(csv.split('\n')[0]).toMatch(/,error,metrics\.m$/);
     expect(csv).toContain('CUDA out of memory');
   });
 

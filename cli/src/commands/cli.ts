@@ -5,7 +5,9 @@ import { DEFAULT_STORE_URL, TrackingError, redactUrls } from '@omega-track/core'
 import { omega } from '../omega';
 import type { CliIO, Command } from './command';
 import { STORE_HELP } from './command';
+import { compareCommand } from './compare';
 import { dataCommand } from './data';
+import { deleteRunCommand } from './deleteRun';
 import { dropCommand } from './drop';
 import { loadRegistrations } from './experiment';
 import { experimentsCommand } from './experiments';
@@ -15,6 +17,7 @@ import { Output, safeLine } from './output';
 import { runsCommand } from './runs';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
+import { tagCommand } from './tag';
 import { workerCommand } from './worker';
 
 export type { CliIO } from './command';
@@ -23,6 +26,9 @@ export { parseRunOption } from './options';
 const COMMANDS: Record<string, Command> = {
   experiments: experimentsCommand,
   runs: runsCommand,
+  compare: compareCommand,
+  tag: tagCommand,
+  'delete-run': deleteRunCommand,
   data: dataCommand,
   summary: summaryCommand,
   sync: syncCommand,

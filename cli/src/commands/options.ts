@@ -102,7 +102,7 @@ export function joinDashValues(argv: readonly string[], options: Record<string, 
       spec?.type === 'string' &&
       next !== undefined &&
       next.startsWith('-') &&
-      (name === 'run' ? next !== '--' && !isOption(next, options) : /^-[\d.]/.test(next))
+      (name === 'run' || name === 'sort' ? next !== '--' && !isOption(next, options) : /^-[\d.]/.test(next))
     ) {
       out.push(`${arg}=${next}`);
       i++;
