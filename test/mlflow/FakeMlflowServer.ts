@@ -648,7 +648,11 @@ function parseFilter(filter: string | undefined, aliases: Record<string, EntityT
     } else {
       throw invalidParameter(`Invalid filter '${filter}'. Could not be parsed.`);
     }
-    return { entity, key, op: op[1].toUpperCase().replace(/\s+/g, ' ').replace('<>', '!='), value, raw };
+    const comparator = op[1].toUpperCase().replace(/\s+/g, ' ');
+    // sqlparse only makes `x IN (...)` a comparison when a parenthesised list follows, and a list only there
+    if ((comparator === 'IN' || comparator === 'NOT IN') !== (value.kind === 'list'))
+      throw invalidParameter(`Invalid filter '${filter}'. Could not be parsed.`);
+    return { entity, key, op: comparator, value, raw };
   });
 }
 
@@ -724,6 +728,58 @@ function compareString(actual: string, op: string, value: FilterValue): boolean 
       return value.kind === 'list' && !value.v.includes(actual);
     default:
       return false;
+  }
+}
+
+/** The value of a clause as the message of a refused filter shows it (the token's text). */
+const valueToken = (c: Clause): string => c.raw.slice(c.raw.search(/\S+$/));
+
+/** The attribute names runs/search also takes for others (SearchUtils.translate_key_alias). */
+const RUN_ATTRIBUTE_ALIASES: Record<string, string> = { created: 'start_time', Created: 'start_time' };
+
+/**
+ * Checks a runs/search clause as SearchUtils does while it parses the filter, before any run is
+ * looked at (so an empty experiment refuses a bad filter too): the attribute must exist, the
+ * value must be of the entity's type (numbers for metrics and start_time/end_time, quoted text
+ * for the rest; a list only for attributes.run_id), and the comparator one the entity takes.
+ */
+function validateRunClause(c: Clause): void {
+  switch (c.entity) {
+    case 'metric':
+      if (c.value.kind !== 'number')
+        throw invalidParameter(`Expected numeric value type for metric. Found ${valueToken(c)}`);
+      requireOp(c.op, NUMERIC_OPS);
+      return;
+    case 'param':
+    case 'tag':
+      if (c.value.kind !== 'string')
+        throw invalidParameter(
+          `Expected a quoted string value for ${c.entity === 'param' ? 'parameter' : 'tag'} (e.g. 'my-value'). Got value ${valueToken(c)}`,
+        );
+      requireOp(c.op, STRING_OPS);
+      return;
+    default: {
+      c.key = RUN_ATTRIBUTE_ALIASES[c.key] ?? c.key;
+      if (RUN_NUMERIC_ATTRIBUTES.includes(c.key)) {
+        if (c.value.kind !== 'number')
+          throw invalidParameter(
+            `Expected numeric value type for numeric attribute: ${c.key}. Found ${valueToken(c)}`,
+          );
+        requireOp(c.op, NUMERIC_OPS);
+        return;
+      }
+      if (!RUN_STRING_ATTRIBUTES.includes(c.key))
+        throw invalidParameter(
+          `Invalid attribute key '${c.key}' specified. Valid keys are '${pyRepr([...RUN_STRING_ATTRIBUTES, ...RUN_NUMERIC_ATTRIBUTES])}'`,
+        );
+      if (c.value.kind === 'list' && c.key !== 'run_id')
+        throw invalidParameter(
+          "Only the 'run_id' attribute supports comparison with a list of quoted string values.",
+        );
+      if (c.value.kind === 'number')
+        throw invalidParameter(`Expected a quoted string value for attributes. Got value ${valueToken(c)}`);
+      requireOp(c.op, STRING_ATTRIBUTE_OPS);
+    }
   }
 }
 
@@ -1647,8 +1703,11 @@ export class FakeMlflowServer {
     const pageToken = readString(body, 'page_token', false);
 
     const clauses = parseFilter(filter, RUN_ENTITY_ALIASES);
+    for (const c of clauses) validateRunClause(c);
     const attributes = [...RUN_STRING_ATTRIBUTES, ...RUN_NUMERIC_ATTRIBUTES];
-    const order = parseOrderBy(orderBy, RUN_ENTITY_ALIASES, attributes);
+    const order = parseOrderBy(orderBy, RUN_ENTITY_ALIASES, [...attributes, 'created']).map((o) =>
+      o.entity === 'attribute' ? { ...o, key: RUN_ATTRIBUTE_ALIASES[o.key] ?? o.key } : o,
+    );
     // The SQL store's tie-breakers: newest first, then run id.
     if (!order.some((o) => o.entity === 'attribute' && o.key === 'start_time')) {
       order.push({ entity: 'attribute', key: 'start_time', ascending: false });
@@ -1699,36 +1758,25 @@ export class FakeMlflowServer {
     }
   }
 
+  /** Whether run `r` satisfies clause `c` (checked by validateRunClause). A run lacking the key never does. */
   private runMatches(r: RunRecord, c: Clause): boolean {
     switch (c.entity) {
       case 'metric': {
-        requireOp(c.op, NUMERIC_OPS);
-        const expected = requireNumber(c, 'metric');
         const latest = r.latest.get(c.key);
-        return latest !== undefined && compareNumber(comparableValue(latest.value), c.op, expected);
+        return (
+          latest !== undefined && compareNumber(comparableValue(latest.value), c.op, c.value.v as number)
+        );
       }
       case 'param':
       case 'tag': {
-        requireOp(c.op, STRING_OPS);
-        const value = requireString(c, c.entity === 'param' ? 'Parameter' : 'Tag');
         const actual = (c.entity === 'param' ? r.params : r.tags).get(c.key);
-        return actual !== undefined && compareString(actual, c.op, value);
+        return actual !== undefined && compareString(actual, c.op, c.value);
       }
       default: {
-        if (RUN_NUMERIC_ATTRIBUTES.includes(c.key)) {
-          requireOp(c.op, NUMERIC_OPS);
-          const expected = requireNumber(c, c.key);
-          const actual = this.runAttribute(r, c.key);
-          return typeof actual === 'number' && compareNumber(actual, c.op, expected);
-        }
-        if (RUN_STRING_ATTRIBUTES.includes(c.key)) {
-          requireOp(c.op, STRING_ATTRIBUTE_OPS);
-          const value = requireString(c, 'Attribute');
-          return compareString(String(this.runAttribute(r, c.key)), c.op, value);
-        }
-        throw invalidParameter(
-          `Invalid attribute key '${c.key}' specified. Valid keys are '${pyRepr([...RUN_STRING_ATTRIBUTES, ...RUN_NUMERIC_ATTRIBUTES])}'`,
-        );
+        const actual = this.runAttribute(r, c.key);
+        if (RUN_NUMERIC_ATTRIBUTES.includes(c.key))
+          return typeof actual === 'number' && compareNumber(actual, c.op, c.value.v as number);
+        return actual !== undefined && compareString(String(actual), c.op, c.value);
       }
     }
   }

@@ -9,6 +9,7 @@ import type {
   MlflowRun,
   MlflowRunInfo,
   MlflowRunStatus,
+  MlflowViewType,
 } from './MlflowTypes';
 import { MLFLOW_LIMITS } from './MlflowTypes';
 
@@ -147,6 +148,12 @@ export class MlflowClient {
     return experiment;
   }
 
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'experiments/set-experiment-tag', {
+      body: { experiment_id: experimentId, key, value },
+    });
+  }
+
   // ---- runs --------------------------------------------------------------------------------
 
   /**
@@ -182,24 +189,46 @@ export class MlflowClient {
     await this.call('POST', 'runs/delete', { body: { run_id: runId } });
   }
 
-  /** All runs matching `filter` in the experiments, following pagination. */
-  async searchRuns(experimentIds: string[], filter?: string, orderBy?: string[]): Promise<MlflowRun[]> {
+  /**
+   * All runs matching `filter` in the experiments, following pagination; `viewType` ALL also
+   * finds deleted runs (which still hold their run numbers).
+   */
+  async searchRuns(
+    experimentIds: string[],
+    filter?: string,
+    orderBy?: string[],
+    viewType: MlflowViewType = 'ACTIVE_ONLY',
+  ): Promise<MlflowRun[]> {
     const runs: MlflowRun[] = [];
     let pageToken: string | undefined;
     do {
-      const r = await this.call<{ runs?: MlflowRun[]; next_page_token?: string }>('POST', 'runs/search', {
-        body: {
-          experiment_ids: experimentIds,
-          filter,
-          order_by: orderBy,
-          max_results: 1000,
-          page_token: pageToken,
-        },
-      });
-      runs.push(...(r.runs ?? []));
-      pageToken = r.next_page_token;
+      const page = await this.searchRunsPage({ experimentIds, filter, orderBy, viewType, pageToken });
+      runs.push(...page.runs);
+      pageToken = page.nextPageToken;
     } while (pageToken);
     return runs;
+  }
+
+  /** One page of runs/search; `nextPageToken` is set while more may follow (a last page may be empty). */
+  async searchRunsPage(opts: {
+    experimentIds: string[];
+    filter?: string;
+    orderBy?: string[];
+    viewType?: MlflowViewType;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<{ runs: MlflowRun[]; nextPageToken?: string }> {
+    const r = await this.call<{ runs?: MlflowRun[]; next_page_token?: string }>('POST', 'runs/search', {
+      body: {
+        experiment_ids: opts.experimentIds,
+        filter: opts.filter || undefined,
+        order_by: opts.orderBy?.length ? opts.orderBy : undefined,
+        run_view_type: opts.viewType && opts.viewType !== 'ACTIVE_ONLY' ? opts.viewType : undefined,
+        max_results: opts.maxResults ?? 1000,
+        page_token: opts.pageToken,
+      },
+    });
+    return { runs: r.runs ?? [], nextPageToken: r.next_page_token || undefined };
   }
 
   /** One log-batch request; callers keep within MLFLOW_LIMITS (see chunkBatch). */
@@ -243,6 +272,25 @@ export class MlflowClient {
       pageToken = r.metrics?.length ? r.next_page_token : undefined;
     } while (pageToken);
     return points;
+  }
+
+  /**
+   * The histories of one metric in up to 100 runs, in one request (the `ajax-api` endpoint
+   * MLflow's UI uses). MLflow answers at most `maxResults` points in all (25,000 at most): when
+   * `complete` is false some were left out, and the caller reads run by run instead.
+   */
+  async getMetricHistoryBulk(
+    runIds: readonly string[],
+    key: string,
+    maxResults = 25_000,
+  ): Promise<{ points: Array<MlflowMetric & { run_id: string }>; complete: boolean }> {
+    const url = new URL(`${this.baseUrl}/ajax-api/2.0/mlflow/metrics/get-history-bulk`);
+    for (const id of runIds) url.searchParams.append('run_id', id);
+    url.searchParams.set('metric_key', key);
+    url.searchParams.set('max_results', String(maxResults));
+    const r = await this.call<{ metrics?: Array<MlflowMetric & { run_id: string }> }>('GET', url.toString());
+    const points = r.metrics ?? [];
+    return { points, complete: points.length < maxResults };
   }
 
   // ---- artifacts (mlflow-artifacts proxy) ----------------------------------------------------
@@ -326,7 +374,11 @@ export class MlflowClient {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
-    const name = endpoint.startsWith('http') ? 'artifacts' : endpoint;
+    const name = !endpoint.startsWith('http')
+      ? endpoint
+      : url.pathname.includes('/ajax-api/')
+        ? url.pathname.slice(url.pathname.indexOf('/mlflow/') + '/mlflow/'.length)
+        : 'artifacts';
     const timeoutMs = Math.ceil(this.timeoutMs + (opts.raw ? opts.raw.byteLength * MS_PER_UPLOAD_BYTE : 0));
     const maxRetries = opts.retries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type {
   RunLiveness,
   EventLog,
+  ParsedRunSearch,
   PendingEvent,
   ResolvedQuery,
+  RunInfo,
   Store,
   TrackingEvent,
 } from '@omega-track/core';
@@ -13,6 +15,8 @@ import {
   encodeValue,
   groupByRun,
   rowFilter,
+  runTableFromEvents,
+  searchRunTable,
   windowRows,
 } from '@omega-track/core';
 import type { MlflowClient } from './MlflowClient';
@@ -20,7 +24,12 @@ import type { MlflowSender, EventLine } from './MlflowSender';
 import { EVENTS_DIR } from './MlflowSender';
 import type { MlflowSpool } from './MlflowSpool';
 import type { MlflowRun } from './MlflowTypes';
-import { decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
+import { PARENT_RUN_TAG, decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
+import type { MappedRun } from './mlflowSearch';
+import { searchMlflowRuns } from './mlflowSearch';
+
+/** The experiment tag holding the highest run number deleted with deleteRun (so it is not given out again). */
+export const DELETED_RUNS_TAG = 'omega.deleted_runs_upto';
 
 /** `promise`, or a rejection after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -91,9 +100,16 @@ export class MlflowEventLog implements EventLog {
     return run;
   }
 
+  /**
+   * The highest run number MLflow has of the experiment: of its runs, and of the runs deleted
+   * with deleteRun (the experiment's tag DELETED_RUNS_TAG), whose numbers stay taken.
+   */
   private async remoteLatestRun(experiment: string): Promise<number | undefined> {
+    const exp = await this.client.getExperimentByName(experiment);
     const runs = await this.omegaRuns(experiment);
-    return runs.length ? runs[runs.length - 1].number : undefined;
+    const deleted = Number(exp?.tags?.find((t) => t.key === DELETED_RUNS_TAG)?.value ?? 0) || 0;
+    const latest = Math.max(runs.length ? runs[runs.length - 1].number : 0, deleted);
+    return latest > 0 ? latest : undefined;
   }
 
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
@@ -137,14 +153,69 @@ export class MlflowEventLog implements EventLog {
   }
 
   /**
-   * Sets a crashed run's MLflow status to KILLED (MLflow's word for it), ending at its last sign
-   * of life; a run MLflow no longer shows as RUNNING is left as it is.
+   * Deletes omega run `run` in MLflow (`runs/delete`: MLflow keeps it as deleted, out of every
+   * search, until its garbage collection) and the local bookkeeping of it: its mapping, spooled
+   * stop, start and heartbeats. Its number stays taken (remoteLatestRun sees deleted runs, the
+   * local store keeps its counter). What the run still had waiting is sent first, so nothing of
+   * it lands after the delete; while MLflow is away nothing is deleted.
    */
-  async markKilled(experiment: string, run: number, endTime: number): Promise<boolean> {
-    const found = (await this.omegaRuns(experiment)).find((r) => r.number === run);
-    if (!found || found.run.info.status !== 'RUNNING') return false;
-    await this.client.updateRun(found.run.info.run_id, 'KILLED', endTime);
-    return true;
+  async deleteRun(experiment: string, run: number): Promise<number> {
+    if (!(await this.sender.deliver(experiment, this.readTimeoutMs, true)))
+      throw new TrackingError(
+        `MLflow at ${this.client.baseUrl} is not reachable: run ${run} of '${experiment}' was not deleted (try again when it answers)`,
+      );
+    await this.sender.idle();
+    const exp = await this.client.getExperimentByName(experiment);
+    const found = (await this.omegaRuns(experiment)).filter((r) => r.number === run);
+    if (exp && found.length) {
+      // first the number is kept taken, then the run goes: a failure between loses no number
+      const before = Number(exp.tags?.find((t) => t.key === DELETED_RUNS_TAG)?.value ?? 0) || 0;
+      if (run > before) await this.client.setExperimentTag(exp.experiment_id, DELETED_RUNS_TAG, String(run));
+    }
+    for (const r of found) await this.client.deleteRun(r.run.info.run_id);
+    this.spool.forgetRun(this.client.baseUrl, experiment, run);
+    await this.local.deleteRun?.(experiment, run);
+    return found.length;
+  }
+
+  /**
+   * The run table for `runs()`: searched in MLflow (see searchMlflowRuns), or — while MLflow
+   * cannot be read — from the local bookkeeping: numbers, starts, parents and the spooled stops,
+   * so status and use() go on during an outage. A search that needs more than that (names,
+   * tags, params, metrics) fails then, as data() does, rather than answering from half the runs.
+   */
+  async runTable(
+    experiment: string,
+    search: ParsedRunSearch,
+    runs: ResolvedQuery['runs'],
+    live: (runs: RunInfo[]) => Promise<void>,
+    statsRuns?: number,
+  ): Promise<{ runs: RunInfo[]; mapped: Map<number, MappedRun> }> {
+    if (!(await this.sender.deliver(experiment, this.readTimeoutMs, true))) {
+      const fields = [...search.filter.all.map((c) => c.field), ...search.order.map((o) => o.field)];
+      if (fields.some((f) => f.entity !== 'attribute' || f.key === 'run_name'))
+        throw new TrackingError(
+          `MLflow at ${this.client.baseUrl} has not received all events of '${experiment}' yet (they wait in ${this.spool.file}); ` +
+            'a search by names, tags, params or metrics would miss them — try again when the server answers, or run `omega-track sync`',
+        );
+      const table = runTableFromEvents(
+        await this.runEventsOffline(experiment, { runs, events: ['start', 'stop'] }),
+      );
+      await live(table);
+      return { runs: searchRunTable(table, search), mapped: new Map() };
+    }
+    const exp = await this.client.getExperimentByName(experiment);
+    if (!exp || exp.lifecycle_stage === 'deleted') return { runs: [], mapped: new Map() };
+    return searchMlflowRuns(
+      { client: this.client, experimentId: exp.experiment_id, live, statsRuns },
+      search,
+      runs,
+    );
+  }
+
+  /** Sets MLflow run `runId` KILLED (MLflow's word for a crashed run), ending at `endTime`. */
+  async killRun(runId: string, endTime: number): Promise<void> {
+    await this.client.updateRun(runId, 'KILLED', endTime);
   }
 
   async deleteEvents(experiment: string): Promise<number> {
@@ -153,6 +224,10 @@ export class MlflowEventLog implements EventLog {
     await this.sender.idle();
     const runs = await this.omegaRuns(experiment);
     for (const r of runs) await this.client.deleteRun(r.run.info.run_id);
+    // a cleared experiment numbers its runs from 1 again, as the embedded store's does
+    const exp = await this.client.getExperimentByName(experiment);
+    if (exp?.tags?.some((t) => t.key === DELETED_RUNS_TAG && t.value !== '0'))
+      await this.client.setExperimentTag(exp.experiment_id, DELETED_RUNS_TAG, '0');
     await this.local.deleteEvents(experiment);
     return runs.length;
   }
@@ -188,7 +263,9 @@ export class MlflowEventLog implements EventLog {
     }
     const wanted = (name: string): boolean => !q.events || q.events.includes(name);
     const rows: OrderedRow[] = [];
-    for (const { number, run } of await this.omegaRuns(experiment)) {
+    const listed = await this.omegaRuns(experiment);
+    const numbers = new Map(listed.map((r) => [r.run.info.run_id, r.number]));
+    for (const { number, run } of listed) {
       if (
         q.runs !== undefined &&
         !(Array.isArray(q.runs) ? q.runs.includes(number) : number >= q.runs.from && number <= q.runs.to)
@@ -210,7 +287,8 @@ export class MlflowEventLog implements EventLog {
             ...base,
             event: 'start',
             key: 'start',
-            value: null,
+            // a child run's start names its parent, as the embedded store's does
+            value: numbers.has(tags[PARENT_RUN_TAG]) ? { parent: numbers.get(tags[PARENT_RUN_TAG]) } : null,
             step: null,
             dt: new Date(info.start_time ?? 0),
           },

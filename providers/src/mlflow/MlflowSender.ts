@@ -5,6 +5,7 @@ import { decodeValue, encodeValue } from '@omega-track/core';
 import type { MlflowClient } from './MlflowClient';
 import { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
 import type { MlflowKeyValue, MlflowMetric } from './MlflowTypes';
+import { MLFLOW_LIMITS } from './MlflowTypes';
 import type { RunMapping, SpoolOp } from './MlflowSpool';
 import type { MlflowSpool } from './MlflowSpool';
 import {
@@ -12,8 +13,10 @@ import {
   encodeMetricValue,
   jsonArtifactFile,
   jsonArtifactText,
+  metadataTagKey,
   paramText,
   profileToSystemMetric,
+  tagText,
 } from './mlflowMapping';
 
 /** A line of an events file: what MLflow has no place for, kept as JSON lines in the run's artifacts. */
@@ -247,6 +250,12 @@ export class MlflowSender {
         { key: 'omega.node', value: node },
       ];
       if (uid) tags.push({ key: 'omega.run_uid', value: uid });
+      // a child run (run(fn) inside a run) nests under its parent in MLflow's UI
+      const parent = (start?.value as { parent?: unknown } | null | undefined)?.parent;
+      if (typeof parent === 'number') {
+        const parentId = await this.existingRunId(experiment, experimentId, parent);
+        if (parentId) tags.push({ key: 'mlflow.parentRunId', value: parentId });
+      }
       const created = await this.client.createRun(
         experimentId,
         `run-${run}`,
@@ -258,6 +267,23 @@ export class MlflowSender {
     }
     this.spool.saveMapping(uri, experiment, run, mapping);
     return mapping;
+  }
+
+  /**
+   * The MLflow run id of omega run `run`, if MLflow has it: remembered, or the newest active run
+   * with that number. Unlike runOf it never creates one (a parent deleted meanwhile stays gone).
+   */
+  private async existingRunId(
+    experiment: string,
+    experimentId: string,
+    run: number,
+  ): Promise<string | undefined> {
+    const known = this.spool.mapping(this.client.baseUrl, experiment, run);
+    if (known) return known.runId;
+    const [found] = await this.client.searchRuns([experimentId], `tags.\`omega.run\` = '${run}'`, [
+      'start_time DESC',
+    ]);
+    return found?.info.run_id;
   }
 
   /** Sends an op's remaining requests; false when the server is away (the op stays, with its progress). */
@@ -313,17 +339,19 @@ export class MlflowSender {
     const requests: Array<() => Promise<void>> = [];
     let metrics: MlflowMetric[] = [];
     let params: MlflowKeyValue[] = [];
-    let tags: MlflowKeyValue[] = [];
+    /** Run tags by key: the latest value of a key in the op wins, as it does in MLflow. */
+    let tags = new Map<string, string>();
     const lines: EventLine[] = [];
     /** JSON artifacts as files `<name>.json`, the last one logged under a name winning. */
     const jsonFiles = new Map<string, string>();
     const seenParams = new Set<string>();
     const cut = (): void => {
-      for (const chunk of chunkBatch(metrics, params, tags))
+      const tagList = [...tags].map(([key, value]) => ({ key, value }));
+      for (const chunk of chunkBatch(metrics, params, tagList))
         requests.push(() => this.client.logBatch(run.runId, chunk));
       metrics = [];
       params = [];
-      tags = [];
+      tags = new Map();
     };
     // What MLflow's metric points cannot hold goes into a note: no step, extra fields, another
     // user or node than the run's, a point identical to an earlier one (MLflow keeps it once),
@@ -372,11 +400,16 @@ export class MlflowSender {
         if (!seenParams.has(e.key)) params.push({ key: e.key, value: paramText(e.value) });
         seenParams.add(e.key);
         lines.push({ t: 'event', o, e });
+      } else if (e.event === 'name' || e.event === 'tag' || e.event === 'note') {
+        // run metadata becomes MLflow's own: its run name, a run tag, its description; the
+        // events file keeps the values as logged, for data()
+        tags.set(metadataTagKey(e.event, e.key), tagText(e.value));
+        lines.push({ t: 'event', o, e });
       } else if (e.event === 'start') {
         // the run was created (or found) above with this start time
       } else if (e.event === 'stop') {
         const value = (e.value ?? {}) as { status?: string; error?: string };
-        if (value.error) tags.push({ key: 'omega.error', value: value.error.slice(0, 8000) });
+        if (value.error) tags.set('omega.error', value.error.slice(0, MLFLOW_LIMITS.tagValueLength));
         cut();
         const failed = value.status === 'FAILED';
         requests.push(

@@ -232,6 +232,16 @@ export class MlflowSpool {
     this.db.prepare('DELETE FROM stops WHERE uri = ? AND experiment = ?').run(uri, experiment);
   }
 
+  /** Forgets a deleted run: where it was in MLflow, and its spooled stop. */
+  forgetRun(uri: string, experiment: string, run: number): void {
+    this.db
+      .prepare('DELETE FROM runs WHERE uri = ? AND experiment = ? AND run = ?')
+      .run(uri, experiment, run);
+    this.db
+      .prepare('DELETE FROM stops WHERE uri = ? AND experiment = ? AND run = ?')
+      .run(uri, experiment, run);
+  }
+
   mapping(uri: string, experiment: string, run: number): RunMapping | undefined {
     const row = this.db
       .prepare(

@@ -12,10 +12,16 @@ import type {
   PendingEvent,
   ProviderContext,
   RunInfo,
+  RunQuery,
   RunStatus,
+  StartOptions,
 } from '@omega-track/core';
 import {
   TrackingError,
+  checkDeleteRun,
+  crashAfterMs,
+  markCrashed,
+  parseRunSearch,
   artifactSourceValues,
   TrackingInputError,
   classifyArtifact,
@@ -34,7 +40,8 @@ import { MlflowEventLog, withTimeout } from './MlflowEventLog';
 import type { SpooledFiles } from './MlflowSender';
 import { MlflowSender } from './MlflowSender';
 import { MlflowSpool } from './MlflowSpool';
-import { validateMlflowKey } from './mlflowMapping';
+import { OMEGA_TAGS, validateMlflowKey } from './mlflowMapping';
+import type { MappedRun } from './mlflowSearch';
 
 /** Options of the `mlflow` provider (given with the experiment, stored with it). */
 export interface MlflowTrackerOptions {
@@ -50,6 +57,12 @@ export interface MlflowTrackerOptions {
   flushTimeoutMs?: number;
   /** Per request to the server (default 10 s; uploads get more time by size). */
   requestTimeoutMs?: number;
+  /**
+   * runs() answers of at most this many runs get each metric's min, max and count, read from
+   * the metric histories (one request per metric key); larger answers have MLflow's latest value
+   * only (min, max, count NaN). Default 16; 0 never reads histories.
+   */
+  metricStatsRuns?: number;
 }
 
 /** Where the spool goes when no option names it: OMEGA_MLFLOW_SPOOL, beside the embedded store, or `.omega/`. */
@@ -77,6 +90,10 @@ class FileCollector implements BlobStore {
  * artifacts and the events MLflow has no place for are files of the run. Everything passes through
  * a durable spool first, so an outage or a crash loses nothing: it is sent, in order and once,
  * when the server answers again (also by a later process, or `omega-track sync`).
+ * A run's name, tags and note become MLflow's run name (`mlflow.runName`), run tags and
+ * description (`mlflow.note.content`), a child run nests under its parent (`mlflow.parentRunId`);
+ * runs({ filter, orderBy, limit }) asks MLflow's runs/search (see mlflowSearch.ts) and
+ * deleteRun deletes the MLflow run.
  * With `{ profile: true }` the profiler runs too and its samples become MLflow system metrics.
  */
 export class MlflowTracker extends OmegaProfilingTracker {
@@ -90,6 +107,9 @@ export class MlflowTracker extends OmegaProfilingTracker {
   private readonly params = new Map<number, Map<string, string>>();
   /** Crashed runs already set KILLED in MLflow by this provider. */
   private readonly killed = new Set<number>();
+  /** How long a run may go without a heartbeat before it counts as crashed (as the default provider). */
+  private readonly staleAfterMs: number;
+  private readonly metricStatsRuns: number | undefined;
 
   constructor(experiment: string, context: ProviderContext) {
     const opts = context.options as MlflowTrackerOptions;
@@ -109,6 +129,15 @@ export class MlflowTracker extends OmegaProfilingTracker {
     this.datasets = context.datasets;
     this.profile = opts.profile === true;
     this.flushTimeoutMs = opts.flushTimeoutMs ?? 10_000;
+    this.staleAfterMs = crashAfterMs(context.options.crashAfterMs);
+    if (
+      opts.metricStatsRuns !== undefined &&
+      !(Number.isInteger(opts.metricStatsRuns) && opts.metricStatsRuns >= 0)
+    )
+      throw new TrackingInputError(
+        `metricStatsRuns must be a whole number of at least 0, got ${String(opts.metricStatsRuns)}`,
+      );
+    this.metricStatsRuns = opts.metricStatsRuns;
     sender.handle(experiment, this.onError);
   }
 
@@ -132,17 +161,65 @@ export class MlflowTracker extends OmegaProfilingTracker {
     return result;
   }
 
-  /** Runs, with the crashed ones (no heartbeat for too long) also set KILLED in MLflow. */
-  override async runs(query?: EventQuery): Promise<RunInfo[]> {
-    const runs = await super.runs(query);
-    await this.reportKilled(runs);
+  /**
+   * The run table, searched in MLflow: `filter` goes to MLflow's runs/search as far as MLflow can
+   * evaluate it, the answer is mapped back and checked against the whole filter (see
+   * mlflowSearch.ts). Crashed runs (no heartbeat for too long) are also set KILLED in MLflow.
+   */
+  override async runs(query: RunQuery = {}): Promise<RunInfo[]> {
+    const { filter, orderBy, limit, offset, ...selection } = query;
+    // a bad filter fails before anything is read
+    const search = parseRunSearch({ filter, orderBy, limit, offset });
+    await this.flush();
+    const resolved = await this.resolve({ run: 'all', ...selection });
+    const { runs, mapped } = await this.mlflow.runTable(
+      this.experiment,
+      search,
+      resolved.runs,
+      (table) => this.markLive(table),
+      this.metricStatsRuns,
+    );
+    await this.reportKilled(runs, mapped);
     return runs;
   }
 
   override async status(run?: number): Promise<RunStatus> {
     const status = await super.status(run);
-    if (status === 'CRASHED') await this.reportKilled(await super.runs({ run: 'all' }));
+    if (status === 'CRASHED') await this.runs({ run: run ?? 'all' }).catch(() => undefined);
     return status;
+  }
+
+  /**
+   * Deletes run `run` in MLflow (`runs/delete`; MLflow keeps it as deleted until its garbage
+   * collection) and forgets it locally; its number is not given out again. Requires
+   * `{ force: true }`; a run this process is still running is not deleted.
+   */
+  override async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
+    checkDeleteRun(this.experiment, run, opts);
+    if (this.ownRuns().has(run) && (await this.status(run)) === 'STARTED')
+      throw new TrackingInputError(
+        `run ${run} of '${this.experiment}' is running here: stop it before deleting it`,
+      );
+    await this.flush();
+    const deleted = await this.mlflow.deleteRun(this.experiment, run);
+    this.params.delete(run);
+    this.killed.delete(run);
+    return deleted > 0;
+  }
+
+  /**
+   * The runs this process holds (started, joined or in a scope): they are alive whatever their
+   * heartbeats say. The default provider keeps them privately; read through an index so that
+   * MLflow's run table judges crashes exactly as the embedded one does.
+   */
+  private ownRuns(): { has(run: number): boolean } {
+    return this['heldRuns'];
+  }
+
+  /** Marks the STARTED runs among `table` that no process keeps alive CRASHED (as the default provider's runs()). */
+  private async markLive(table: RunInfo[]): Promise<void> {
+    if (!table.some((r) => r.status === 'STARTED')) return;
+    markCrashed(table, await this.mlflow.liveness(this.experiment), this.ownRuns(), this.staleAfterMs);
   }
 
   /**
@@ -150,12 +227,17 @@ export class MlflowTracker extends OmegaProfilingTracker {
    * MLflow run is set KILLED, ending at its last sign of life. Best effort: a server that is away
    * hears of it at the next read.
    */
-  private async reportKilled(runs: readonly RunInfo[]): Promise<void> {
+  private async reportKilled(
+    runs: readonly RunInfo[],
+    mapped: ReadonlyMap<number, MappedRun>,
+  ): Promise<void> {
     for (const info of runs) {
-      if (info.status !== 'CRASHED' || this.killed.has(info.run) || !info.started) continue;
+      const remote = mapped.get(info.run);
+      if (info.status !== 'CRASHED' || this.killed.has(info.run) || !info.started || !remote) continue;
+      if (remote.status !== 'RUNNING') continue;
       const end = info.started.getTime() + (info.duration ?? 0);
       try {
-        await withTimeout(this.mlflow.markKilled(this.experiment, info.run, end), 5000);
+        await withTimeout(this.mlflow.killRun(remote.runId, end), 5000);
         this.killed.add(info.run);
       } catch {
         // the server is away or slow: the next read tries again
@@ -193,6 +275,23 @@ export class MlflowTracker extends OmegaProfilingTracker {
     return out;
   }
 
+  /** Checks the tags for MLflow before the run starts: a start that then failed would leave a run behind. */
+  override async start(opts: StartOptions = {}): Promise<number> {
+    if (typeof opts === 'object' && opts !== null && typeof opts.tags === 'object' && opts.tags !== null)
+      for (const key of Object.keys(opts.tags)) checkTagKey(key);
+    return super.start(opts);
+  }
+
+  override setTag(key: string, value: unknown): void {
+    if (typeof key === 'string') checkTagKey(key);
+    super.setTag(key, value);
+  }
+
+  override setTags(tags: Record<string, unknown>): void {
+    if (typeof tags === 'object' && tags !== null) for (const key of Object.keys(tags)) checkTagKey(key);
+    super.setTags(tags);
+  }
+
   override logParam(key: string, value: unknown, opts?: EventOptions): void {
     this.checkParam(key, value);
     super.logParam(key, value, opts);
@@ -212,6 +311,7 @@ export class MlflowTracker extends OmegaProfilingTracker {
   override logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
     if (event === 'metric') checkMetric(key, value);
     if (event === 'param') this.checkParam(key, value);
+    if (event === 'tag' && typeof key === 'string') checkTagKey(key);
     super.logEvent(event, key, value, opts);
   }
 
@@ -359,5 +459,14 @@ function checkMetric(key: string, value: unknown): void {
   if (typeof value !== 'number')
     throw new TrackingInputError(
       `metric '${String(key)}' must be a number for MLflow, got ${value === null ? 'null' : typeof value}`,
+    );
+}
+
+/** A tag key MLflow takes, and none of those omega-track keeps its bookkeeping in (the run number…). */
+function checkTagKey(key: string): void {
+  if (key) validateMlflowKey(key, 'tag key');
+  if (OMEGA_TAGS.has(key))
+    throw new TrackingInputError(
+      `tag '${key}' is where omega-track keeps its own bookkeeping of the run in MLflow: choose another key`,
     );
 }

@@ -2,6 +2,9 @@
 
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
+/** Which runs a search sees: the active ones (MLflow's default), the deleted ones, or all. */
+export type MlflowViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
 /** A metric value as MLflow takes it: a number, or one of the strings for non-finite values. */
 export type MlflowMetricValue = number | 'NaN' | 'Infinity' | '-Infinity';
 

@@ -14,5 +14,8 @@ export type {
   MlflowRun,
   MlflowRunInfo,
   MlflowRunStatus,
+  MlflowViewType,
 } from './MlflowTypes';
+export { mlflowClause, mlflowOrder, planMlflowSearch, searchMlflowRuns, STATS_RUNS } from './mlflowSearch';
+export type { MappedRun, MlflowSearchPlan, MlflowSearchContext } from './mlflowSearch';
 export { chunkBatch, validateMlflowKey, encodeMetricValue, decodeMetricValue } from './mlflowMapping';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TrackingInputError, encodeValue } from '@omega-track/core';
+import { TrackingInputError, decodeValue, encodeValue } from '@omega-track/core';
 import type { MlflowKeyValue, MlflowMetric, MlflowMetricValue } from './MlflowTypes';
 import { MLFLOW_LIMITS } from './MlflowTypes';
 
@@ -51,6 +51,45 @@ export function decodeMetricValue(value: unknown): number {
 export function paramText(value: unknown): string {
   const text = typeof value === 'string' ? value : encodeValue(value);
   return text.length > MLFLOW_LIMITS.paramValueLength ? text.slice(0, MLFLOW_LIMITS.paramValueLength) : text;
+}
+
+/** A tag value as the string MLflow stores: strings as they are, anything else as JSON (at most 8000 characters). */
+export function tagText(value: unknown): string {
+  const text = typeof value === 'string' ? value : encodeValue(value);
+  return text.length > MLFLOW_LIMITS.tagValueLength ? text.slice(0, MLFLOW_LIMITS.tagValueLength) : text;
+}
+
+/** MLflow's tags for a run's name and note (what its UI shows as the run name and description). */
+export const RUN_NAME_TAG = 'mlflow.runName';
+export const RUN_NOTE_TAG = 'mlflow.note.content';
+export const PARENT_RUN_TAG = 'mlflow.parentRunId';
+
+/** The tags omega-track keeps its own bookkeeping in: the run number, its unique id, node and error. */
+export const OMEGA_TAGS: ReadonlySet<string> = new Set([
+  'omega.run',
+  'omega.run_uid',
+  'omega.node',
+  'omega.error',
+]);
+
+/** The MLflow tag a `name`, `tag` or `note` event sets. */
+export function metadataTagKey(event: 'name' | 'tag' | 'note', key: string): string {
+  return event === 'name' ? RUN_NAME_TAG : event === 'note' ? RUN_NOTE_TAG : key;
+}
+
+/**
+ * A param or tag value read back from MLflow, which keeps text only: what omega-track sent as
+ * JSON (a number, a boolean, a list…) is that value again when the text is exactly its JSON,
+ * anything else stays text. A text that looks like JSON (`'3'`) comes back as the value (3).
+ */
+export function valueFromText(text: string): unknown {
+  if (!/^[-\d[{tfn"]/.test(text)) return text;
+  try {
+    const value = decodeValue(text);
+    return typeof value !== 'string' && encodeValue(value) === text ? value : text;
+  } catch {
+    return text;
+  }
 }
 
 /** One log-batch request's worth of entities. */
