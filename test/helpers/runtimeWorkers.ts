@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Omega, ProviderRegistry } from 'omega-track';
 
 const ROOT = path.join(__dirname, '..', '..');
 /** The CLI as users run it: the worker processes use the built dist (`npx tsc -b` first). */
@@ -184,5 +185,81 @@ export async function waitFor<T>(
     if (Date.now() > deadline)
       throw new Error(`timed out waiting for ${what}${opts.logs ? `\n${opts.logs()}` : ''}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
+  }
+}
+
+/** The example backend's exports the tests use (loaded from its build, as the workers load it). */
+export interface LinregModule {
+  LinearRegression: new (weights?: number[], bias?: number) => { weights: number[]; bias: number };
+  LinearRegressionBackend: new (
+    model: unknown,
+    context: Record<string, unknown>,
+  ) => { fit(X: unknown, Y: unknown, opts: Record<string, unknown>): Promise<unknown> };
+  register: (registry: ProviderRegistry, om: Omega) => void;
+}
+
+/**
+ * The example linear-regression backend, required from its build like the workers' `--require`
+ * (under jest its `omega-track` import maps to the sources, so it registers with the test's omega()).
+ */
+export function loadLinreg(): LinregModule {
+  if (!fs.existsSync(LINREG_MODULE)) throw new Error(`${LINREG_MODULE} is missing: run \`npx tsc -b\` first`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(LINREG_MODULE) as LinregModule;
+}
+
+/** Training data for the linear regression: y = 1 + 3·x0 − 2·x1, 200 rows. */
+export function linregData(): { X: number[][]; Y: number[] } {
+  const X = Array.from({ length: 200 }, (_, i) => [i / 200, (i % 7) / 7]);
+  return { X, Y: X.map(([a, b]) => 1 + 3 * a - 2 * b) };
+}
+
+/**
+ * How many epochs of the example fit on `linregData()` take about `ms` here, measured in this
+ * process: the tests that need a task still running when they act (kill, SIGTERM, outlast the
+ * lock) size it to the machine instead of guessing, so a fast machine does not finish early.
+ */
+export async function linregEpochsFor(ms: number): Promise<number> {
+  const { LinearRegressionBackend } = loadLinreg();
+  const { X, Y } = linregData();
+  // a backend outside any task: untracked, nothing to log to
+  const backend = new LinearRegressionBackend(undefined, { tracked: false });
+  const probe = 20_000;
+  let elapsed = Infinity;
+  for (let i = 0; i < 3; i++) {
+    // the first rounds warm the JIT up; the fastest round is what an idle worker thread does
+    const t0 = performance.now();
+    await backend.fit({ values: X }, { values: Y }, { epochs: probe });
+    elapsed = Math.min(elapsed, performance.now() - t0);
+  }
+  // whole thousands: the example logs its loss every tenth of the epochs, 10 times exactly
+  return Math.max(probe, Math.round((probe * ms) / Math.max(elapsed, 1) / 1000) * 1000);
+}
+
+/** A task a worker is running right now, as BullMQ has it in Redis. */
+export interface ActiveTask {
+  taskid: string;
+  /** What the worker reported when it took the task (processRedisJob's job progress). */
+  node?: string;
+  attempt?: number;
+}
+
+/**
+ * The queue's active jobs and the node and attempt each worker reported, read from Redis with
+ * BullMQ: how a test knows a task is running (and where) even while the worker's task thread is
+ * too busy training to write events.
+ */
+export async function activeTasks(url: string, queue: string): Promise<ActiveTask[]> {
+  const { Queue } = await import('bullmq');
+  const { port, hostname } = new URL(url);
+  const q = new Queue(queue, { connection: { host: hostname, port: Number(port) } });
+  try {
+    const jobs = await q.getJobs(['active']);
+    return jobs.map((job) => {
+      const progress = (typeof job.progress === 'object' ? job.progress : {}) as Partial<ActiveTask>;
+      return { taskid: String(job.id), node: progress.node, attempt: progress.attempt };
+    });
+  } finally {
+    await q.close();
   }
 }

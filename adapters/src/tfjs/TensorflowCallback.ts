@@ -239,6 +239,10 @@ export class TensorflowCallback {
 
   async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
     if (this.exp) await this.logValues(logs, { step: epoch, phase: 'epoch' }, 'epoch end');
+    // tfjs yields to the event loop only through its own callback wrapper, which a list of
+    // callbacks like this one bypasses: without a turn of the loop per epoch, the provider's
+    // timed writes (and heartbeats) wait for the end of training, and nobody sees it live
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   async onTrainEnd(_logs?: Logs): Promise<void> {

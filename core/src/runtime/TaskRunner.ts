@@ -94,6 +94,9 @@ export class TaskRunner {
     const meta = await models.metadata(task.model);
     if (!meta) throw new TrackingError(`om.models has no entry '${task.model}'`);
     tracking.logArtifact(meta, 'related');
+    // a fit trains for long, often without yielding: what it was asked is written before it
+    // starts, so an attempt that a killed worker leaves behind is visible in the run
+    if (task.method === 'fit' && tracked) await tracking.flush();
     const Backend = this.om.backends.resolveClass(meta.kind);
     const model = await models.get(task.model);
     const context: ModelBackendContext = { meta, tracking, tracked, models, datasets };

@@ -68,6 +68,16 @@ export interface EventLog {
    */
   runStats?(experiment: string, runs?: readonly number[]): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
   /**
+   * A cheap watermark of what the log holds of `experiment` (or of one run): `mark` changes
+   * whenever events are added or deleted; `runs` counts the runs with events; `lastDt` is the
+   * latest time of the last written batch (undefined when there is none). For watchers (the web
+   * UI's live updates, its caches); logs that cannot tell cheaply leave it undefined.
+   */
+  changeMark?(
+    experiment: string,
+    run?: number,
+  ): Promise<{ mark: string; runs: number; lastDt: number | undefined }>;
+  /**
    * Records that the process `owner` holds `runs` and is alive now; it beats again within
    * `intervalMs`. Logs that keep no heartbeats leave it undefined (their runs never read CRASHED).
    */

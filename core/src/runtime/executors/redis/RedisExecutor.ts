@@ -95,7 +95,7 @@ export class RedisExecutor implements TaskExecutor {
     this.connected = undefined;
     if (!connected) return;
     const { queue, events } = await connected.catch(() => ({ queue: undefined, events: undefined }));
-    await Promise.allSettled([events?.close(), queue?.close()]);
+    if (queue && events) await closeConnected(queue, events);
   }
 
   private connect(): Promise<{ queue: Queue; events: QueueEvents }> {
@@ -125,7 +125,7 @@ export class RedisExecutor implements TaskExecutor {
         () => this.unavailable(`no connection within ${connectTimeoutMs()} ms`),
       );
     } catch (error) {
-      await Promise.allSettled([queue.disconnect(), events.disconnect()]);
+      await closeUnready(queue, events);
       throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
     }
     return { queue, events };
@@ -212,4 +212,39 @@ export class RedisExecutor implements TaskExecutor {
       this.lastError && !reason.includes(this.lastError) ? `${reason}; ${this.lastError}` : reason;
     return new RuntimeUnavailableError(this.name, detail);
   }
+}
+
+/**
+ * Closes a Queue and QueueEvents whose connection never became ready. BullMQ's `disconnect()`
+ * and `QueueEvents.close()` first wait for that connection, that is forever when Redis cannot be
+ * reached, and its client would go on reconnecting and keep the process alive. Closing the
+ * underlying connection with `force` disconnects the client without waiting for it.
+ */
+async function closeUnready(...parts: Array<Queue | QueueEvents>): Promise<void> {
+  await Promise.allSettled(
+    parts.map((part) => {
+      // `connection` is BullMQ's protected RedisConnection (QueueBase); close(true) is its forced close
+      const connection = (part as unknown as { connection?: { close(force?: boolean): Promise<void> } })
+        .connection;
+      return typeof connection?.close === 'function' ? connection.close(true) : part.close();
+    }),
+  );
+}
+
+/**
+ * Closes a Queue and QueueEvents that were connected. A graceful close sends QUIT, which waits
+ * forever for a Redis that has gone away (BullMQ's connections retry every command without
+ * end). After the connect timeout their clients are disconnected instead: that stops the
+ * reconnecting, so nothing keeps the process alive, but ioredis leaves the QUIT of a client that
+ * was between reconnects unanswered, so the graceful close is not waited for any longer.
+ */
+async function closeConnected(queue: Queue, events: QueueEvents): Promise<void> {
+  const graceful = Promise.allSettled([events.close(), queue.close()]);
+  let timer: NodeJS.Timeout | undefined;
+  const lost = await Promise.race([
+    graceful.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), connectTimeoutMs()))),
+  ]).finally(() => clearTimeout(timer));
+  if (!lost) return;
+  await Promise.allSettled([queue, events].map(async (part) => (await part.client).disconnect()));
 }

@@ -84,6 +84,51 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RedisW
   return {
     worker,
     close: () => worker.close(),
-    abort: () => worker.close(true),
+    abort: async () => {
+      const closing = worker.close(true).then(
+        () => true,
+        () => true,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        closing,
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), connectTimeoutMs()))),
+      ]).finally(() => clearTimeout(timer));
+      if (!closed) await tearDown(worker);
+    },
   };
+}
+
+/** The parts of a BullMQ Worker (protected or private in its types) that keep a process alive. */
+interface WorkerInternals {
+  connection?: { client: Promise<{ disconnect(): void }> };
+  blockingConnection?: { client: Promise<{ disconnect(): void }> };
+  lockManager?: { close(): Promise<void> | void };
+  stalledCheckStopper?: () => void;
+  childPool?: { clean(): Promise<void> };
+}
+
+/**
+ * Stops a worker whose close does not finish. BullMQ's `close(true)` returns a close already
+ * under way (the graceful one of the first SIGTERM, which waits for running tasks), and a close
+ * waits for Redis without end when Redis has gone away. Here the task threads are terminated
+ * and the connections' clients disconnected (that also ends their reconnecting), so nothing
+ * keeps the process alive; the tasks left running go to another worker once their lock expires.
+ */
+async function tearDown(worker: Worker): Promise<void> {
+  const internals = worker as unknown as WorkerInternals;
+  // a client that never connected has nothing to disconnect: its promise may never settle
+  const soon = <T>(promise: Promise<T> | undefined): Promise<T | undefined> =>
+    Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200).unref()),
+    ]);
+  await Promise.allSettled([
+    ...[internals.connection, internals.blockingConnection].map(async (connection) =>
+      (await soon(connection?.client))?.disconnect(),
+    ),
+    soon(Promise.resolve(internals.lockManager?.close())),
+    soon(internals.childPool?.clean()),
+  ]);
+  internals.stalledCheckStopper?.();
 }
