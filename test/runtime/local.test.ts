@@ -414,7 +414,7 @@ describe('runtime tasks that fail', () => {
       /X must be an array, a typed array, a tensor/,
     );
     await expect(m.predict({ a: 1 } as never)).rejects.toThrow(TrackingInputError);
-    await expect(m.fit([[1]], [1], { cb: () => 1 } as never)).rejects.toThrow(
+    await expect(m.fit([[1]], [1], { cb: () => 1 })).rejects.toThrow(
       /options must be a JSON object/,
     );
     await expect(m.predict('')).rejects.toThrow(TrackingInputError);
