@@ -10,6 +10,8 @@ import {
 } from 'omega-track';
 import { runFixture } from '../helpers/child';
 import { omegaPerTest } from '../helpers/omegaPerTest';
+import path from 'node:path';
+import { omega } from 'omega-track';
 
 /**
  * A model that predicts the mean of Y, stored as plain JSON (kind `json`): a custom backend that
@@ -37,7 +39,7 @@ class PredictOnly extends ModelBackend<{ mean: number }> {
   }
 }
 
-const { om } = omegaPerTest();
+const { om, dir } = omegaPerTest();
 
 async function setup(): Promise<void> {
   om().runtime.registerBackend('json', MeanBackend);
@@ -414,9 +416,7 @@ describe('runtime tasks that fail', () => {
       /X must be an array, a typed array, a tensor/,
     );
     await expect(m.predict({ a: 1 } as never)).rejects.toThrow(TrackingInputError);
-    await expect(m.fit([[1]], [1], { cb: () => 1 })).rejects.toThrow(
-      /options must be a JSON object/,
-    );
+    await expect(m.fit([[1]], [1], { cb: () => 1 })).rejects.toThrow(/options must be a JSON object/);
     await expect(m.predict('')).rejects.toThrow(TrackingInputError);
     expect(() => om().runtime.model('')).toThrow(TrackingInputError);
     // a dataset that does not exist fails the task (the worker looks it up)
@@ -455,6 +455,71 @@ describe('runtime tasks that fail', () => {
       /must be a class extending ModelBackend/,
     );
     expect(() => om().runtime.registerBackend('bad kind', MeanBackend)).toThrow(TrackingInputError);
+  });
+});
+
+describe('runtime results and arguments at the edges', () => {
+  test('a backend result that is not plain JSON is its TaskError; typed arrays come back as arrays', async () => {
+    class Odd extends ModelBackend<{ kind: string }> {
+      override async predict(): Promise<unknown> {
+        return this.model.kind === 'map' ? new Map([[1, 2]]) : new Float32Array([1, 2]);
+      }
+    }
+    om().runtime.registerBackend('json', Odd);
+    await om().models.put({ kind: 'map' }, 'map');
+    await om().models.put({ kind: 'typed' }, 'typed');
+    await expect(
+      om()
+        .runtime.model('map')
+        .predict([[1]]),
+    ).rejects.toThrow(/returned a Map, not plain JSON values/);
+    expect(
+      await om()
+        .runtime.model('typed')
+        .predict([[1]]),
+    ).toEqual([1, 2]);
+  });
+
+  test('{ values, shape } must agree; a Map or a Set is no X', async () => {
+    await setup();
+    const m = om().runtime.model('mean');
+    await expect(m.predict({ values: [1, 2, 3, 4], shape: [3, 3] })).rejects.toThrow(
+      /shape \[3, 3\] holds 9 values, but 4 were given/,
+    );
+    await expect(m.predict({ values: [['a', 'b']], shape: [1, 2] })).rejects.toThrow(/takes numbers only/);
+    await expect(m.predict(new Map() as never)).rejects.toThrow(/got Map/);
+    await expect(m.predict(new Set() as never)).rejects.toThrow(/got Set/);
+  });
+
+  test('om.close() waits for tasks issued just before it; after it, tasks are refused', async () => {
+    await setup();
+    const exp = om().runtime.experiment('closing');
+    await exp.track('mean');
+    const pending = om()
+      .runtime.model('mean')
+      .score([[1]], [1]);
+    await om().close();
+    await expect(pending).resolves.toBe(-1);
+    await expect(
+      om()
+        .runtime.model('mean')
+        .predict([[1]]),
+    ).rejects.toThrow(/om is closed/);
+    // the task's events were written before the store closed
+    const again = omega({ store: `sqlite:${path.join(dir(), 'omega.db')}` });
+    try {
+      const events = await again.runtime.experiment('closing').data({ run: 'all' });
+      expect(events.map((e) => e.event)).toEqual([
+        'start',
+        'task_call',
+        'artifact',
+        'metric',
+        'task_success',
+        'stop',
+      ]);
+    } finally {
+      await again.close();
+    }
   });
 });
 

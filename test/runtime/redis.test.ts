@@ -9,7 +9,9 @@ import type { Omega, OmegaTrackingProxy, TrackingEvent } from 'omega-track';
 import { TaskError, omega } from 'omega-track';
 import { startRedisServer, stopAllRedisServers } from '../helpers/redisServer';
 import type { RedisServer } from '../helpers/redisServer';
-import { WorkerPool, loadLinreg, waitFor } from '../helpers/runtimeWorkers';
+import { LINREG_MODULE, WorkerPool, loadLinreg, waitFor } from '../helpers/runtimeWorkers';
+
+const COUNTING_MODULE = path.join(__dirname, '..', 'fixtures', 'countingBackend.js');
 import { tempDir } from '../helpers/tmp';
 
 // tfjs prints an 'install tfjs-node' banner unless it knows it runs under test
@@ -45,7 +47,15 @@ beforeAll(async () => {
   register(om.registry, om);
   await om.models.put(new LinearRegression([2, 0.5], 1), 'linreg');
   // concurrency 1: a worker holds one task at a time, so the other one takes the next
-  await pool.startAll(NODES.map((node) => ({ node, url: redis.url, queue: QUEUE, store })));
+  await pool.startAll(
+    NODES.map((node) => ({
+      node,
+      url: redis.url,
+      queue: QUEUE,
+      store,
+      require: [LINREG_MODULE, COUNTING_MODULE],
+    })),
+  );
 });
 
 afterAll(async () => {
@@ -290,4 +300,21 @@ test("X of the wrong shape for a tfjs model: TaskError with tfjs' message, task_
   expect(kinds(taskRows)).toEqual(['artifact', 'task_call', 'task_failure']);
   for (const r of taskRows) expect(r.taskid).toBe(err.taskid);
   expect(JSON.stringify(rows.find((r) => r.event === 'task_failure')!.value)).toMatch(/\[5,3\]/);
+});
+
+test('fits of one model from one caller run one after the other on two workers: none is lost', async () => {
+  const countingOm = omega({ store, runtime: redis.url, runtimeQueue: QUEUE });
+  try {
+    // the caller needs the backend only to store the model: a plain JSON entry
+    await countingOm.models.put({ fits: 0 }, 'counted');
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => countingOm.runtime.model('counted').fit([[1]], [1])),
+    );
+    expect(results.map((r) => r.fits).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await countingOm.models.get('counted')).toEqual({ fits: 6 });
+    // a predict issued after them sees the last fit's model
+    expect(await countingOm.runtime.model('counted').predict([[1]])).toEqual([6]);
+  } finally {
+    await countingOm.close();
+  }
 });

@@ -47,7 +47,11 @@ export class OmegaModelProxy {
     return this.call('predict', X, undefined, opts);
   }
 
-  private async call(method: TaskMethod, X: unknown, Y: unknown, opts: unknown): Promise<unknown> {
+  private call(method: TaskMethod, X: unknown, Y: unknown, opts: unknown): Promise<unknown> {
+    return this.runtime.track(() => this.issue(method, X, Y, opts));
+  }
+
+  private async issue(method: TaskMethod, X: unknown, Y: unknown, opts: unknown): Promise<unknown> {
     if (X === undefined || X === null) throw new TrackingInputError(`${method} needs X`);
     if (typeof opts !== 'object' || opts === null || Array.isArray(opts) || !isJsonPlain(opts))
       throw new TrackingInputError(`${method} options must be a JSON object (e.g. { epochs: 5 })`);

@@ -1,3 +1,4 @@
+import { TrackingError } from '../errors/TrackingError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import type { ExperimentOptions } from '../experiments/ExperimentBackend';
 import type { Experiment } from '../Omega';
@@ -31,6 +32,9 @@ export class OmegaRuntime {
   readonly url: string;
   readonly queue: string;
   private executor_: TaskExecutor | undefined;
+  /** Tasks issued and not settled: close() waits for them, also those still being prepared. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
 
   constructor(
     readonly context: RuntimeContext,
@@ -77,8 +81,22 @@ export class OmegaRuntime {
         : new RedisExecutor(this.url, this.queue));
   }
 
+  /** Runs a task's call, counted as in flight until it settles; refused once closed. */
+  track<T>(call: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new TrackingError('om is closed: runtime tasks can no longer be issued'));
+    const promise = call();
+    this.inFlight.add(promise);
+    void promise.then(
+      () => this.inFlight.delete(promise),
+      () => this.inFlight.delete(promise),
+    );
+    return promise;
+  }
+
   /** Waits for tasks in flight and closes the executor's connections. */
   async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
     const executor = this.executor_;
     this.executor_ = undefined;
     await executor?.close();

@@ -1,4 +1,5 @@
 import { describeValue } from '../diag/diag';
+import { isJsonPlain } from '../objects/plainValues';
 import { TrackingError } from '../errors/TrackingError';
 import type { ExperimentBackend } from '../experiments/ExperimentBackend';
 import type { ObjectStore } from '../objects/ObjectStore';
@@ -77,7 +78,7 @@ export class TaskRunner {
       opts: task.opts,
     });
     try {
-      const result = await this.call(task, tracking, tracked);
+      const result = plainResult(await this.call(task, tracking, tracked), task);
       tracking.logEvent('task_success', task.method, {
         result: summarizeResult(result),
         taskid: task.taskid,
@@ -156,6 +157,26 @@ export function headlineScore(score: unknown): unknown {
   if (typeof score !== 'object' || score === null || Array.isArray(score)) return score;
   const record = score as Record<string, unknown>;
   return 'loss' in record ? record.loss : Object.values(record)[0];
+}
+
+/**
+ * A backend's result as it goes back to the caller: plain JSON values (typed arrays become
+ * arrays), the same whether the task ran here or on a worker; anything else is the backend's
+ * mistake, said as such.
+ */
+function plainResult(result: unknown, task: TaskRequest): unknown {
+  if (result === undefined) return null;
+  if (ArrayBuffer.isView(result) && !(result instanceof DataView)) return Array.from(result as Uint8Array);
+  if (!isJsonPlain(result))
+    throw new TrackingError(
+      `the ${task.method} of this model's backend returned a ${describeKind(result)}, not plain JSON values (numbers, arrays, records)`,
+    );
+  return result;
+}
+
+function describeKind(x: unknown): string {
+  if (x === null || typeof x !== 'object') return typeof x;
+  return (x as object).constructor?.name ?? 'object';
 }
 
 /** What `task_success` records of a result: predictions are described by shape, never stored. */

@@ -61,15 +61,27 @@ export function encodeTaskArgument(x: unknown, role: 'X' | 'Y'): TaskData | unde
     if (x.dtype === 'string') throw new TrackingInputError(`${role}: string tensors cannot be task input`);
     return { typed: x.dataSync() as TypedArray, shape: [...x.shape] };
   }
-  if (typeof x === 'object' && 'values' in x) {
+  if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype && 'values' in x) {
     const { values, shape } = x as { values: unknown; shape?: unknown };
     const data = encodeTaskArgument(values, role);
     if (!data || 'dataset' in data)
       throw new TrackingInputError(`${role}: { values, shape } needs values as an array or a typed array`);
     if (shape === undefined) return data;
-    return 'typed' in data
-      ? { typed: data.typed, shape: checkShape(shape, role) }
-      : { typed: Float64Array.from(data.array.flat(Infinity) as number[]), shape: checkShape(shape, role) };
+    const dims = checkShape(shape, role);
+    let typed: TypedArray;
+    if ('typed' in data) typed = data.typed;
+    else {
+      const flat = data.array.flat(Infinity);
+      if (!flat.every((v) => typeof v === 'number'))
+        throw new TrackingInputError(`${role}: { values, shape } takes numbers only`);
+      typed = Float64Array.from(flat as number[]);
+    }
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (size !== typed.length)
+      throw new TrackingInputError(
+        `${role}: shape [${dims.join(', ')}] holds ${size} values, but ${typed.length} were given`,
+      );
+    return { typed, shape: dims };
   }
   throw new TrackingInputError(
     `${role} must be an array, a typed array, a tensor, { values, shape } or the name of an om.datasets entry; got ${describeKind(x)}`,

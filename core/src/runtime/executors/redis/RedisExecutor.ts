@@ -40,6 +40,8 @@ export class RedisExecutor implements TaskExecutor {
   readonly name: string;
   private connected: Promise<{ queue: Queue; events: QueueEvents }> | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** The last fit sent per model, settled or not (see submit). */
+  private readonly fits = new Map<string, Promise<void>>();
   private watchdog: NodeJS.Timeout | undefined;
   private lastError: string | undefined;
   private closed = false;
@@ -52,9 +54,37 @@ export class RedisExecutor implements TaskExecutor {
     this.name = displayUrl(url);
   }
 
-  async submit(task: TaskRequest): Promise<TaskOutcome> {
+  /**
+   * Fits of one model from this process go one after the other, and later tasks on that model
+   * wait for the fit before them: each fit starts from the model the one before stored (as
+   * the local executor runs them), instead of workers training copies side by side and the
+   * last to finish overwriting the others. Other tasks on a model run side by side.
+   */
+  submit(task: TaskRequest): Promise<TaskOutcome> {
+    const before = this.fits.get(task.model) ?? Promise.resolve();
+    const sent = before.then(() => this.send(task));
+    if (task.method === 'fit') {
+      const settled = sent.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.fits.set(task.model, settled);
+      void settled.then(() => {
+        if (this.fits.get(task.model) === settled) this.fits.delete(task.model);
+      });
+    }
+    return sent;
+  }
+
+  private async send(task: TaskRequest): Promise<TaskOutcome> {
     if (this.closed) throw new TrackingError(`the runtime at ${this.name} is closed`);
-    const wire = encodeWire(task);
+    let wire: string;
+    try {
+      wire = encodeWire(task);
+    } catch (error) {
+      // a BigInt, a cycle: nothing that JSON can carry
+      throw new TrackingInputError(`this ${task.method} task cannot be sent: ${describeValue(error)}`);
+    }
     if (wire.length > MAX_TASK_BYTES)
       throw new TrackingInputError(
         `this ${task.method} task carries ${(wire.length / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_TASK_BYTES / 2 ** 20} MiB a task may carry through Redis: store X and Y with om.datasets.put(X, 'name') and pass their names`,
@@ -87,6 +117,8 @@ export class RedisExecutor implements TaskExecutor {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // fits waiting for an earlier fit are sent before the door closes
+    await Promise.all([...this.fits.values()]);
     this.closed = true;
     // tasks in flight are waited for: their results may still come
     await Promise.all([...this.pending.values()].map((p) => p.settled ?? Promise.resolve()));
