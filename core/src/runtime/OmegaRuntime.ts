@@ -83,7 +83,8 @@ export class OmegaRuntime {
 
   /** Runs a task's call, counted as in flight until it settles; refused once closed. */
   track<T>(call: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new TrackingError('om is closed: runtime tasks can no longer be issued'));
+    if (this.closed)
+      return Promise.reject(new TrackingError('om is closed: runtime tasks can no longer be issued'));
     const promise = call();
     this.inFlight.add(promise);
     void promise.then(

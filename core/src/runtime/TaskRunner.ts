@@ -176,7 +176,7 @@ function plainResult(result: unknown, task: TaskRequest): unknown {
 
 function describeKind(x: unknown): string {
   if (x === null || typeof x !== 'object') return typeof x;
-  return (x as object).constructor?.name ?? 'object';
+  return x.constructor?.name ?? 'object';
 }
 
 /** What `task_success` records of a result: predictions are described by shape, never stored. */

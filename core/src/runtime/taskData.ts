@@ -74,7 +74,7 @@ export function encodeTaskArgument(x: unknown, role: 'X' | 'Y'): TaskData | unde
       const flat = data.array.flat(Infinity);
       if (!flat.every((v) => typeof v === 'number'))
         throw new TrackingInputError(`${role}: { values, shape } takes numbers only`);
-      typed = Float64Array.from(flat as number[]);
+      typed = Float64Array.from(flat);
     }
     const size = dims.reduce((a, b) => a * b, 1);
     if (size !== typed.length)
