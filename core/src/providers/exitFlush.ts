@@ -45,7 +45,9 @@ function install(): void {
       flushAllSync();
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     };
-    process.once(signal, onSignal);
+    // first in line: a program's own `process.once(signal, …)` handler is still registered (and
+    // counted) when this one runs, whether it was added before or after
+    process.prependOnceListener(signal, onSignal);
   }
   // process.exit() or the last moment: only synchronous writes can still happen.
   process.on('exit', flushAllSync);
