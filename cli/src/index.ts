@@ -5,6 +5,10 @@
 export { omega } from './omega';
 export { runCli, parseRunOption } from './commands/cli';
 export type { CliIO } from './commands/cli';
+export { startUiServer } from './ui/server/UiServer';
+export type { UiServerOptions, UiServerHandle } from './ui/server/UiServer';
+export { downsampleSeries, minMaxLttb, minMaxPreselect, MAX_NON_FINITE } from './ui/server/downsample';
+export type { DownsampledSeries, DownsampleOptions, NonFinitePoint } from './ui/server/downsample';
 export {
   TrackingError,
   TrackingInputError,
@@ -50,6 +54,7 @@ export {
   EXPERIMENT_PREFIX,
   deleteExperimentData,
   SqliteStore,
+  MongoStore,
   encodeChunk,
   encodeChunks,
   groupByRun,
@@ -155,6 +160,7 @@ export type {
   ProxyOptions,
   RunLiveness,
   SqliteStoreOptions,
+  MongoStoreOptions,
   StoreErrorCode,
   ErrorHandler,
   DiagWriter,

@@ -93,6 +93,41 @@ export { deleteExperimentData } from './experiments/deleteExperimentData';
 export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness } from './store/Store';
 export { SqliteStore, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/SqliteStore';
 export type { SqliteStoreOptions } from './store/sqlite/SqliteStore';
+export { MongoStore } from './store/mongodb/MongoStore';
+export type { MongoStoreOptions } from './store/mongodb/MongoStore';
+export {
+  eventFilter as mongoEventFilter,
+  eventFindOptions as mongoFindOptions,
+  prefixRange as mongoPrefixRange,
+  runComparisonFilter as mongoRunComparisonFilter,
+  runFilterConditions as mongoRunFilterConditions,
+  EVENT_SORT as MONGO_EVENT_SORT,
+} from './store/mongodb/mongoQuery';
+export type { MongoFilter } from './store/mongodb/mongoQuery';
+export {
+  parseMongoUrl,
+  scrubSecrets as scrubMongoSecrets,
+  mongoClientOptions,
+  isMongoUrl,
+  DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+} from './store/mongodb/mongoUrl';
+export type { MongoUrl } from './store/mongodb/mongoUrl';
+export { toMongoStoreError } from './store/mongodb/mongoErrors';
+export {
+  eventsCollectionName as mongoEventsCollection,
+  COLLECTIONS as MONGO_COLLECTIONS,
+  BLOB_BUCKET as MONGO_BLOB_BUCKET,
+  EVENT_INDEXES as MONGO_EVENT_INDEXES,
+} from './store/mongodb/mongoSchema';
+export {
+  storeValue as mongoStoreValue,
+  readValue as mongoReadValue,
+  eventDoc as mongoEventDoc,
+  eventFromDoc as mongoEventFromDoc,
+  entryUpdate as mongoEntryUpdate,
+  statsUpdate as mongoStatsUpdate,
+  EventIds as MongoEventIds,
+} from './store/mongodb/mongoDocuments';
 export {
   encodeChunk,
   encodeChunks,

@@ -18,6 +18,7 @@ import { runsCommand } from './runs';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
+import { uiCommand } from './ui';
 import { workerCommand } from './worker';
 
 export type { CliIO } from './command';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   sync: syncCommand,
   drop: dropCommand,
   worker: workerCommand,
+  ui: uiCommand,
 };
 
 function mainHelp(): string {
@@ -96,12 +98,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   const options = optionsOf(command);
   let parsed: { values: OptionValues; positionals: string[] };
   try {
+    // a run such as -1 (the latest) given as a positional is not an option: parseArgs would
+    // take it for one, so it is masked through parsing
+    const NEGATIVE = '\u0000';
     parsed = parseArgs({
-      args: joinDashValues(rest, options),
+      args: joinDashValues(rest, options).map((a) => (/^-\d/.test(a) ? NEGATIVE + a : a)),
       options,
       allowPositionals: true,
       strict: true,
     }) as { values: OptionValues; positionals: string[] };
+    parsed.positionals = parsed.positionals.map((a) => (a.startsWith(NEGATIVE) ? a.slice(1) : a));
   } catch (error) {
     io.stderr(`omega-track ${name}: ${safeLine((error as Error).message)}\n\n${commandHelp(command)}`);
     return 2;

@@ -61,7 +61,9 @@ export function validateRunMetadata(meta: RunMetadata): void {
   if (meta.note !== undefined) {
     if (typeof meta.note !== 'string') throw new TrackingInputError('a run note is a text');
     if (meta.note.length > MAX_NOTE_LENGTH)
-      throw new TrackingInputError(`a run note is at most ${MAX_NOTE_LENGTH} characters, got ${meta.note.length}`);
+      throw new TrackingInputError(
+        `a run note is at most ${MAX_NOTE_LENGTH} characters, got ${meta.note.length}`,
+      );
   }
   if (meta.tags !== undefined) {
     if (typeof meta.tags !== 'object' || meta.tags === null || Array.isArray(meta.tags))
@@ -394,7 +396,9 @@ export abstract class TrackingProvider {
    */
   async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
     checkDeleteRun(this.experiment, run, opts);
-    throw new TrackingError(`the '${this.constructor.name}' provider of '${this.experiment}' cannot delete runs`);
+    throw new TrackingError(
+      `the '${this.constructor.name}' provider of '${this.experiment}' cannot delete runs`,
+    );
   }
 
   /** Records a `param` event. */

@@ -1,5 +1,10 @@
 import type { EventQuery, TrackingEvent } from '../events/types';
-import type { IterateOptions, RunMetadata, StartOptions, TrackingProvider } from '../providers/TrackingProvider';
+import type {
+  IterateOptions,
+  RunMetadata,
+  StartOptions,
+  TrackingProvider,
+} from '../providers/TrackingProvider';
 import { validateRunMetadata } from '../providers/TrackingProvider';
 import { scopedRun } from '../providers/runScope';
 import type { ScopeStamp } from '../providers/runScope';
@@ -172,7 +177,9 @@ export class OmegaTrackingProxy {
     const { join, stamp, ...meta } = opts;
     validateRunMetadata(meta);
     const provider = await this.resolver.resolve();
-    const { run, startedHere, joined } = join ? await this.joinRun(provider, join) : await this.scopeRun(provider, meta);
+    const { run, startedHere, joined } = join
+      ? await this.joinRun(provider, join)
+      : await this.scopeRun(provider, meta);
     // the runtime (profiler) runs once for all the runs of a provider that are in flight
     const users = runtimeUsers.get(provider) ?? 0;
     runtimeUsers.set(provider, users + 1);
@@ -199,7 +206,7 @@ export class OmegaTrackingProxy {
         else if (joined) provider.releaseRun(run);
         return result;
       },
-      opts.stamp,
+      stamp,
     );
   }
 

@@ -69,7 +69,8 @@ function asNumber(value: unknown): number | undefined {
 
 function likePattern(pattern: string, caseless: boolean): RegExp {
   let source = '';
-  for (const c of pattern) source += c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const c of pattern)
+    source += c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`^${source}$`, caseless ? 'is' : 's');
 }
 
@@ -83,7 +84,8 @@ function normalize(field: RunField, literal: FilterLiteral): FilterLiteral {
 }
 
 function compare(value: unknown, op: FilterComparison['op'], literal: FilterLiteral): boolean {
-  if (op === 'LIKE' || op === 'ILIKE') return likePattern(String(literal), op === 'ILIKE').test(asText(value));
+  if (op === 'LIKE' || op === 'ILIKE')
+    return likePattern(String(literal), op === 'ILIKE').test(asText(value));
   if (typeof literal === 'number') {
     const n = asNumber(value);
     if (n === undefined || Number.isNaN(n)) return false;

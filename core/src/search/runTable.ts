@@ -39,7 +39,8 @@ function apply(info: RunInfo, row: Omit<RunStatsRow, 'run'>): void {
       info.stopped = validDate(row.lastDt);
       info.status = stopStatus(row.last);
       const error = (row.last as { error?: unknown } | null)?.error;
-      if (info.status === 'FAILED' && error !== undefined) info.error = String(error);
+      if (info.status === 'FAILED' && error !== undefined)
+        info.error = typeof error === 'string' ? error : JSON.stringify(error);
       return;
     }
     case 'param':

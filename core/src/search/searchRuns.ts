@@ -29,7 +29,9 @@ export interface ParsedRunSearch {
 function count(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
-    throw new TrackingInputError(`${name} must be a whole number of at least 0, got ${String(value)}`);
+    throw new TrackingInputError(
+      `${name} must be a whole number of at least 0, got ${JSON.stringify(value) ?? typeof value}`,
+    );
   return value;
 }
 

@@ -66,7 +66,10 @@ export interface EventLog {
    * also min, max, count), for `runs()`; `unaggregated` lists the runs written before the log
    * kept them, whose table comes from their events. With `runs`, only those runs.
    */
-  runStats?(experiment: string, runs?: readonly number[]): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
+  runStats?(
+    experiment: string,
+    runs?: readonly number[],
+  ): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
   /**
    * A cheap watermark of what the log holds of `experiment` (or of one run): `mark` changes
    * whenever events are added or deleted; `runs` counts the runs with events; `lastDt` is the

@@ -2,6 +2,8 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import { redactUrls } from '../diag/diag';
 import type { Store } from './Store';
 import { SqliteStore } from './sqlite/SqliteStore';
+import { MongoStore } from './mongodb/MongoStore';
+import { isMongoUrl } from './mongodb/mongoUrl';
 
 /** The store used when neither an option nor OMEGA_STORE names one. */
 export const DEFAULT_STORE_URL = 'sqlite:.omega/omega.db';
@@ -23,7 +25,12 @@ export function storeUrl(url?: string): string {
   return url || process.env.OMEGA_STORE || DEFAULT_STORE_URL;
 }
 
-/** Opens a store by URL: `sqlite:<path>` (default `sqlite:.omega/omega.db`) or `memory:`. */
+/**
+ * Opens a store by URL: `sqlite:<path>` (default `sqlite:.omega/omega.db`), `memory:`, or
+ * `mongodb://…` / `mongodb+srv://…` (the MongoDB store, for many machines: it needs the
+ * `mongodb` package, connects on first use and fails an operation within a few seconds when no
+ * server answers).
+ */
 export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   const u = storeUrl(url);
   if (u === 'memory:' || u === 'sqlite::memory:') return new SqliteStore(':memory:', 'memory:');
@@ -36,7 +43,8 @@ export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
       lockTimeoutMs: opts.lockTimeoutMs ?? (envTimeout > 0 ? envTimeout : undefined),
     });
   }
+  if (isMongoUrl(u)) return new MongoStore(u, { create: opts.create ?? true });
   throw new TrackingInputError(
-    `unknown store URL '${redactUrls(u)}': use sqlite:<path> or memory: (mongodb:// comes with the MongoDB store)`,
+    `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, or mongodb://host/database (mongodb+srv:// too)`,
   );
 }

@@ -234,12 +234,17 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   override async deleteRun(run: number, opts: { force?: boolean } = {}): Promise<boolean> {
     checkDeleteRun(this.experiment, run, opts);
     if (this.heldRuns.has(run) && (await this.status(run)) === 'STARTED')
-      throw new TrackingInputError(`run ${run} of '${this.experiment}' is running here: stop it before deleting it`);
+      throw new TrackingInputError(
+        `run ${run} of '${this.experiment}' is running here: stop it before deleting it`,
+      );
     await this.flush();
     if (!this.log.deleteRun)
       throw new TrackingError(`the event log of '${this.experiment}' cannot delete single runs`);
     // what the run's artifacts stored goes with it (as an experiment's does when it is dropped)
-    for (const e of await this.log.queryEvents(this.experiment, { runs: [run], events: ['artifact', 'data'] })) {
+    for (const e of await this.log.queryEvents(this.experiment, {
+      runs: [run],
+      events: ['artifact', 'data'],
+    })) {
       const refs = artifactReferences(e.value);
       if (refs.model) await this.stores.models.drop(refs.model);
       if (refs.dataset) await this.stores.datasets.drop(refs.dataset);

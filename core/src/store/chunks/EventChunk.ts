@@ -159,7 +159,7 @@ function addStats(
   const v = e.value;
   const finite = typeof v === 'number' && Number.isFinite(v);
   const counted = e.event !== 'metric' || typeof v === 'number' ? 1 : 0;
-  let s = stats.get(id);
+  const s = stats.get(id);
   if (!s) {
     stats.set(id, {
       at: i,

@@ -111,8 +111,8 @@ export function mergeRunStats(before: string | undefined, deltas: readonly RunSt
         e[9] = d.userid;
       }
     }
-    if (d.min !== null && (e[5] === null || d.min < (e[5] as number))) e[5] = d.min;
-    if (d.max !== null && (e[6] === null || d.max > (e[6] as number))) e[6] = d.max;
+    if (d.min !== null && (e[5] === null || d.min < e[5])) e[5] = d.min;
+    if (d.max !== null && (e[6] === null || d.max > e[6])) e[6] = d.max;
   }
   return encodeValue(entries);
 }

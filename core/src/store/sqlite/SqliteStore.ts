@@ -140,6 +140,7 @@ export class SqliteStore implements Store, ExitFlushable {
   private entryOf: BetterSqlite3.Statement | undefined;
   private statsOfRun: BetterSqlite3.Statement | undefined;
   private hasChunks: BetterSqlite3.Statement | undefined;
+  private marks: [BetterSqlite3.Statement, BetterSqlite3.Statement, BetterSqlite3.Statement] | undefined;
   private readonly unaggregatedRuns: BetterSqlite3.Statement;
   private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
@@ -163,9 +164,7 @@ export class SqliteStore implements Store, ExitFlushable {
     this.writes = this.guard('opening', () => new SqliteWrites(this.db));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
     this.statsOf = this.db
-      .prepare(
-        'SELECT run, stats FROM run_stats WHERE experiment = ? ORDER BY run',
-      )
+      .prepare('SELECT run, stats FROM run_stats WHERE experiment = ? ORDER BY run')
       .raw(true);
     // runs with events but no aggregated start: written by a version that kept no aggregates
     this.unaggregatedRuns = this.db
@@ -440,6 +439,25 @@ export class SqliteStore implements Store, ExitFlushable {
     if (batch.length) yield batch;
   }
 
+  async changeMark(
+    experiment: string,
+    run?: number,
+  ): Promise<{ mark: string; runs: number; lastDt: number | undefined }> {
+    // the chunk index only (experiment, run, rowid), then one row: cheap enough to poll
+    const counts = 'SELECT MAX(id), COUNT(*), COUNT(DISTINCT run) FROM chunks WHERE experiment = ?';
+    this.marks ??= [
+      this.db.prepare(counts).raw(true),
+      this.db.prepare(`${counts} AND run = ?`).raw(true),
+      this.db.prepare('SELECT max_dt FROM chunks WHERE id = ?').pluck(),
+    ];
+    const [last, chunks, runs] = (
+      run === undefined ? this.marks[0].get(experiment) : this.marks[1].get(experiment, run)
+    ) as [number | null, number, number];
+    const lastDt = last === null ? undefined : (this.marks[2].get(last) as number | undefined);
+    // ids of deleted chunks can be given out again: the last chunk's time tells such a new one apart
+    return { mark: `${last ?? 0}:${chunks}:${lastDt ?? ''}`, runs, lastDt };
+  }
+
   async latestRun(experiment: string): Promise<number | undefined> {
     const run = this.db.prepare('SELECT MAX(run) FROM runs WHERE experiment = ?').pluck().get(experiment);
     return (run as number | null) ?? undefined;
@@ -473,9 +491,16 @@ export class SqliteStore implements Store, ExitFlushable {
   }
 
   /** The aggregates of a few runs (a runtime task checking its caller's run): one row each. */
-  private statsOfRuns(experiment: string, runs: readonly number[]): { rows: RunStatsRow[]; unaggregated: number[] } {
-    this.statsOfRun ??= this.db.prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?').pluck();
-    this.hasChunks ??= this.db.prepare('SELECT 1 FROM chunks WHERE experiment = ? AND run = ? LIMIT 1').pluck();
+  private statsOfRuns(
+    experiment: string,
+    runs: readonly number[],
+  ): { rows: RunStatsRow[]; unaggregated: number[] } {
+    this.statsOfRun ??= this.db
+      .prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?')
+      .pluck();
+    this.hasChunks ??= this.db
+      .prepare('SELECT 1 FROM chunks WHERE experiment = ? AND run = ? LIMIT 1')
+      .pluck();
     const found: number[] = [];
     const texts: string[] = [];
     const unaggregated: number[] = [];
@@ -611,5 +636,6 @@ typedReads([
   'queryColumns',
   'iterateEvents',
   'latestRun',
+  'changeMark',
   'getBlob',
 ]);

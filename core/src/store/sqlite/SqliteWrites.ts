@@ -29,7 +29,9 @@ export type EntryRow = [
  */
 export class SqliteWrites {
   private readonly insertChunk: BetterSqlite3.Statement;
-  private readonly appendChunks: BetterSqlite3.Transaction<(experiment: string, chunks: readonly EncodedChunk[]) => void>;
+  private readonly appendChunks: BetterSqlite3.Transaction<
+    (experiment: string, chunks: readonly EncodedChunk[]) => void
+  >;
   private readonly appendImmediate: (experiment: string, chunks: readonly EncodedChunk[]) => void;
   private readonly allocate: (
     experiment: string,

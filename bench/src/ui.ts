@@ -1,0 +1,368 @@
+/**
+ * bench/ui: the web UI on big runs (issue 12). One experiment of 10 runs × 1,000,000 points of
+ * `loss` (with spikes) in a SQLite store of its own, served by `startUiServer`:
+ * 1. /series of one 1,000,000-point run downsampled to 2,000 points — the first (cold) request of
+ *    a fresh server and the median of 10 warm ones — beside the baseline of reading the same
+ *    series as rows with `data()` in this process;
+ * 2. the same for the 10 runs in one request;
+ * 3. the compare page of the 10 runs in headless Chromium: navigation start to the first chart
+ *    drawn, served by a fresh server process (cold) and then again (warm).
+ * "Cold" for the API is the first /series of a server just started in this process (no series
+ * decoded or cached, a store connection of its own; the OS file cache is warm, the store having
+ * just been written); for the page, a server process of its own and a browser with a new profile.
+ *
+ *   npm run build && node bench/dist/ui.js
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import type { UiServerHandle } from 'omega-track';
+import { omega, startUiServer } from 'omega-track';
+
+const RUNS = 10;
+const POINTS = 1_000_000;
+const DOWN = 2000;
+const EXPERIMENT = 'ui-bench';
+const API_TARGET_MS = 100;
+const PAGE_TARGET_MS = 2000;
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const ms = (t: number): string => `${t.toFixed(1)} ms`;
+const medianOf = (times: readonly number[]): number => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+const list = (times: readonly number[]): string => times.map((t) => t.toFixed(0)).join(', ');
+const verdict = (value: number, target: number): string => (value <= target ? 'meets' : 'MISSES');
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omega-bench-ui-'));
+const store = `sqlite:${path.join(dir, 'omega.db')}`;
+
+/** What has to be stopped at the end, whatever happened. */
+const open: {
+  servers: Set<UiServerHandle>;
+  child?: ChildProcess;
+  browser?: BrowserContext;
+} = { servers: new Set() };
+
+/**
+ * Logs the store: each run one loop of logMetric calls, flushed every 100,000 (the queue's
+ * default bound is 500,000 events). The curve decays with a ripple; every 99,991 steps a spike
+ * of +1, the kind of point an evenly sampled chart would hide.
+ */
+async function prepare(): Promise<number> {
+  const t0 = now();
+  const om = omega({ store });
+  const exp = om.runtime.experiment(EXPERIMENT);
+  for (let r = 0; r < RUNS; r++) {
+    await exp.start({ name: `run-${r + 1}` });
+    exp.logParams({ lr: 0.001 * (r + 1) });
+    for (let s = 0; s < POINTS; s++) {
+      const spike = s % 99_991 === 0 && s > 0 ? 1 : 0;
+      exp.logMetric('loss', Math.exp(-s / (POINTS / 3)) + 0.05 * Math.sin(s / 50) + spike + r * 0.05, s);
+      if (s % 100_000 === 99_999) await exp.flush();
+    }
+    await exp.stop();
+  }
+  await om.close();
+  return now() - t0;
+}
+
+/** GET `url` over plain node:http (no fetch: its lazy load would land in the cold figure); the body as text. */
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+interface SeriesReply {
+  series: { run: number; x: number[]; y: number[]; total: number; shown: number }[];
+}
+
+/** One /series request, timed from sending to the last byte; checked for what it must hold. */
+async function timedSeries(base: string, runs: readonly number[]): Promise<number> {
+  const url = `${base}api/experiments/${encodeURIComponent(EXPERIMENT)}/series?key=loss&runs=${runs.join(',')}&points=${DOWN}`;
+  const t0 = now();
+  const { status, body } = await get(url);
+  const t = now() - t0;
+  if (status !== 200) throw new Error(`/series answered ${status}: ${body.slice(0, 200)}`);
+  const reply = JSON.parse(body) as SeriesReply;
+  if (reply.series.length !== runs.length) throw new Error(`/series sent ${reply.series.length} series`);
+  for (const s of reply.series) {
+    if (s.total !== POINTS) throw new Error(`run ${s.run}: total ${s.total}, not ${POINTS}`);
+    if (s.shown > DOWN) throw new Error(`run ${s.run}: ${s.shown} points sent, more than ${DOWN}`);
+    // the spikes (+1 over the curve) must survive downsampling
+    if (Math.max(...s.y) < 1 + 0.05 * (s.run - 1)) throw new Error(`run ${s.run}: the spikes were lost`);
+  }
+  return t;
+}
+
+/** A fresh in-process server (an empty series cache, its own store connection). */
+async function freshServer(): Promise<UiServerHandle> {
+  const server = await startUiServer({
+    store,
+    port: 0,
+    host: '127.0.0.1',
+    log: (line) => console.error(`  server: ${line}`),
+  });
+  open.servers.add(server);
+  // the page asks for the experiment list and the runs before any series: the reader of the
+  // experiment is set up by then, and the connection is open
+  await get(`${server.url}api/experiments`);
+  return server;
+}
+
+async function stopServer(server: UiServerHandle): Promise<void> {
+  open.servers.delete(server);
+  await server.close();
+}
+
+/** `runs` read as rows with data(), one run after another; the time of the whole pass. */
+async function rowsBaseline(runs: readonly number[]): Promise<number> {
+  const om = omega({ store, create: false });
+  const exp = om.runtime.experiment(EXPERIMENT);
+  try {
+    const t0 = now();
+    for (const run of runs) {
+      const rows = await exp.data({ run, key: 'loss' });
+      if (rows.length !== POINTS) throw new Error(`data() read ${rows.length} rows of run ${run}`);
+    }
+    return now() - t0;
+  } finally {
+    await om.close();
+  }
+}
+
+interface ApiFigures {
+  cold: number;
+  warm: number;
+  warmAll: number[];
+}
+
+async function apiLatency(runs: readonly number[]): Promise<ApiFigures> {
+  const server = await freshServer();
+  try {
+    const cold = await timedSeries(server.url, runs);
+    const warmAll: number[] = [];
+    for (let i = 0; i < 10; i++) warmAll.push(await timedSeries(server.url, runs));
+    return { cold, warm: medianOf(warmAll), warmAll };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/**
+ * A server in a process of its own, started for the page (a fresh process: nothing decoded,
+ * nothing compiled); it stops on SIGTERM.
+ */
+async function serverProcess(): Promise<string> {
+  const script = `const { startUiServer } = require(process.argv[1]);
+    startUiServer({ store: process.argv[2], port: 0, host: '127.0.0.1' }).then((s) => {
+      process.stdout.write(JSON.stringify({ url: s.url }) + '\\n');
+      process.once('SIGTERM', () => s.close().then(() => process.exit(0)));
+    }, (e) => { console.error(e); process.exit(1); });`;
+  const child = spawn(process.execPath, ['-e', script, require.resolve('omega-track'), store], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  open.child = child;
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the server process exited (${code})`)));
+  });
+}
+
+async function stopChild(): Promise<void> {
+  const child = open.child;
+  open.child = undefined;
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** What the page's document is asked for. */
+interface PageDocument {
+  querySelector(selector: string): { dataset: Record<string, string | undefined> } | null;
+}
+
+interface PageLoad {
+  /** Navigation start to the first chart's draw (the client's `omega:first-chart` mark). */
+  firstChart: number;
+  /** The page's /series request: its duration as the browser saw it. */
+  series: number;
+  /** The points per run the page asked for (about two per pixel of the chart's width). */
+  asked: string;
+  points: string;
+  total: string;
+}
+
+/**
+ * The compare page of every run, time to first chart. The client marks the moment uPlot first
+ * drew a chart (`performance.mark('omega:first-chart')` in its draw hook) and sets the chart
+ * card's data-state to "drawn"; the figure is that mark's time since navigation start.
+ */
+async function pageTimes(): Promise<{ cold: PageLoad; warm: PageLoad[] }> {
+  const base = await serverProcess();
+  const profile = fs.mkdtempSync(path.join(dir, 'chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 800 },
+    // the bench's own signal handlers stop everything (playwright's would exit first)
+    handleSIGINT: false,
+    handleSIGTERM: false,
+  });
+  open.browser = browser;
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const compare = `${base}#/e/${encodeURIComponent(EXPERIMENT)}/compare?runs=${Array.from({ length: RUNS }, (_, i) => i + 1).join(',')}`;
+  const load = async (): Promise<PageLoad> => {
+    // a new document each time: its own performance timeline, its own navigation start
+    await page.goto('about:blank');
+    await page.goto(compare);
+    await page.locator('section.chart-card[data-state="drawn"]').first().waitFor({ timeout: 60_000 });
+    const measured = await page.evaluate(() => {
+      const mark = performance.getEntriesByName('omega:first-chart')[0];
+      const series = performance.getEntriesByType('resource').find((e) => e.name.includes('/series'));
+      // the bench compiles without the DOM's types: the one element read, typed by hand
+      const doc = (globalThis as unknown as { document: PageDocument }).document;
+      const card = doc.querySelector('section.chart-card[data-state="drawn"]');
+      return {
+        firstChart: mark ? mark.startTime : NaN,
+        series: series ? series.duration : NaN,
+        asked: series ? (new URL(series.name).searchParams.get('points') ?? '?') : '?',
+        points: card?.dataset.points ?? '?',
+        total: card?.dataset.total ?? '?',
+      };
+    });
+    if (errors.length) throw new Error(`the page failed: ${errors.join('; ')}`);
+    return measured;
+  };
+  try {
+    const cold = await load();
+    const warm: PageLoad[] = [];
+    for (let i = 0; i < 5; i++) warm.push(await load());
+    return { cold, warm };
+  } finally {
+    open.browser = undefined;
+    await browser.close();
+    await stopChild();
+  }
+}
+
+async function cleanup(): Promise<void> {
+  await open.browser?.close().catch(() => undefined);
+  await stopChild().catch(() => undefined);
+  for (const server of open.servers) await server.close().catch(() => undefined);
+  open.servers.clear();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  console.log(`bench/ui — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  const uiBuilt = path.join(path.dirname(require.resolve('omega-track')), 'ui', 'assets', 'app.js');
+  if (!fs.existsSync(uiBuilt)) throw new Error(`the UI is not built (${uiBuilt}): run npm run build`);
+  const prepared = await prepare();
+  console.log(
+    `store: ${RUNS} runs × ${POINTS.toLocaleString('en-US')} points of loss, logged and flushed in ${(prepared / 1000).toFixed(1)} s\n`,
+  );
+
+  const all = Array.from({ length: RUNS }, (_, i) => i + 1);
+  const one = await apiLatency([1]);
+  const rowTimes: number[] = [];
+  for (let i = 0; i < 3; i++) rowTimes.push(await rowsBaseline([1]));
+  const rows = medianOf(rowTimes);
+  console.log(`-- /series, 1 run of 1,000,000 points → ${DOWN.toLocaleString('en-US')} --`);
+  console.log(
+    `  cold (first request, fresh server)  ${ms(one.cold).padStart(10)}   target ≤ ${API_TARGET_MS} ms (${verdict(one.cold, API_TARGET_MS)})`,
+  );
+  console.log(
+    `  warm (median of 10)                 ${ms(one.warm).padStart(10)}   target ≤ ${API_TARGET_MS} ms (${verdict(one.warm, API_TARGET_MS)}; ${list(one.warmAll)})`,
+  );
+  console.log(
+    `  baseline: data({ run: 1, key })     ${ms(rows).padStart(10)}   (1,000,000 rows, median of 3: ${list(rowTimes)}; cold /series is ${(rows / one.cold).toFixed(1)}× faster)`,
+  );
+
+  const ten = await apiLatency(all);
+  const rowsAll = await rowsBaseline(all);
+  console.log(
+    `\n-- /series, ${RUNS} runs of 1,000,000 points → ${DOWN.toLocaleString('en-US')} each, one request --`,
+  );
+  console.log(`  cold (first request, fresh server)  ${ms(ten.cold).padStart(10)}`);
+  console.log(`  warm (median of 10)                 ${ms(ten.warm).padStart(10)}   (${list(ten.warmAll)})`);
+  console.log(
+    `  baseline: data() of each run        ${ms(rowsAll).padStart(10)}   (10 × 1,000,000 rows, one pass; cold /series is ${(rowsAll / ten.cold).toFixed(1)}× faster)`,
+  );
+
+  const pageFigures = await pageTimes();
+  const warmFirst = medianOf(pageFigures.warm.map((p) => p.firstChart));
+  const warmSeries = medianOf(pageFigures.warm.map((p) => p.series));
+  const { cold } = pageFigures;
+  console.log(
+    `\n-- compare page of ${RUNS} runs × 1,000,000 points, headless Chromium, time to first chart --`,
+  );
+  console.log(
+    `  cold (fresh server process)         ${ms(cold.firstChart).padStart(10)}   target < ${PAGE_TARGET_MS} ms (${verdict(cold.firstChart, PAGE_TARGET_MS)}; its /series took ${ms(cold.series)}; ${cold.points} of ${cold.total} points drawn, ${cold.asked} per run asked)`,
+  );
+  console.log(
+    `  warm (median of 5 reloads)          ${ms(warmFirst).padStart(10)}   target < ${PAGE_TARGET_MS} ms (${verdict(warmFirst, PAGE_TARGET_MS)}; ${list(pageFigures.warm.map((p) => p.firstChart))}; /series ${ms(warmSeries)})`,
+  );
+
+  console.log(
+    `\napi1ColdMs=${one.cold.toFixed(1)} api1WarmMs=${one.warm.toFixed(1)} rows1Ms=${rows.toFixed(1)} api10ColdMs=${ten.cold.toFixed(1)} api10WarmMs=${ten.warm.toFixed(1)} rows10Ms=${rowsAll.toFixed(1)} pageColdMs=${cold.firstChart.toFixed(0)} pageWarmMs=${warmFirst.toFixed(0)}`,
+  );
+}
+
+// `on`, not `once`: the provider's exit hook re-raises a signal that no listener is left for,
+// which would kill the process before the cleanup ran; a second signal ends it at once
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    void cleanup().finally(() => process.exit(130));
+  });
+// whatever way the process ends: no server process and no temp dir left behind
+process.once('exit', () => {
+  open.child?.kill('SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+main()
+  .catch((error: unknown) => {
+    // stopped by a signal: what broke then is the stopping, not the bench
+    if (stopping) return;
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());

@@ -1,0 +1,80 @@
+/** How values are written in tables, legends and axes. */
+import type { JsonNumber } from './api';
+import { toNumber } from './api';
+
+/** A number with up to 6 significant digits (NaN and ±Infinity by name). */
+export function formatNumber(value: JsonNumber | null | undefined): string {
+  const n = toNumber(value);
+  if (n === undefined) return '';
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
+  const abs = Math.abs(n);
+  if (abs !== 0 && (abs < 1e-4 || abs >= 1e9)) return n.toExponential(4);
+  return String(Number(n.toPrecision(6)));
+}
+
+/** A short axis label: 1.2k, 3.4M, 0.0012. */
+export function formatAxis(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 1e9) return `${Number((n / 1e9).toPrecision(3))}G`;
+  if (abs >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
+  if (abs >= 1e4) return `${Number((n / 1e3).toPrecision(3))}k`;
+  return formatNumber(n);
+}
+
+/** A duration in ms as `1h 02m`, `3m 20s`, `4.2s`, `120ms`. */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '';
+  const sign = ms < 0 ? '-' : '';
+  const abs = Math.abs(ms);
+  if (abs < 1000) return `${sign}${Math.round(abs)}ms`;
+  const s = abs / 1000;
+  if (s < 60) return `${sign}${Number(s.toPrecision(3))}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${sign}${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  const hours = Math.floor(m / 60);
+  if (hours < 48) return `${sign}${hours}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${sign}${Math.floor(hours / 24)}d ${String(hours % 24).padStart(2, '0')}h`;
+}
+
+/** An ISO time as local `YYYY-MM-DD HH:MM:SS`. */
+export function formatTime(iso: string | number | null | undefined): string {
+  if (iso === null || iso === undefined || iso === '') return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Any event value, param or tag as one line of text. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return formatNumber(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  try {
+    return JSON.stringify(value) ?? '';
+  } catch {
+    // a cycle or a BigInt inside: the server sends JSON, so this does not happen with its data
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Text cut to `max` characters, with an ellipsis. */
+export function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A byte count as `12.3 kB`. */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '';
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${Number(v.toPrecision(3))} ${units[u]}`;
+}

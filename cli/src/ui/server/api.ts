@@ -1,0 +1,547 @@
+/**
+ * The UI's JSON API: read-only handlers over an open `Omega`. Experiments are read through their
+ * provider (as the CLI reads them), long series column-wise from the store where the events are
+ * there, and nothing is ever written.
+ */
+import v8 from 'node:v8';
+import type { EventQuery, Omega, RunInfo, TrackingEvent, TrackingProvider } from '@omega-track/core';
+import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@omega-track/core';
+import { jsonRow } from '../../commands/format';
+import { rowWriter } from '../../commands/output';
+import { defaultColumns, keysOf, splitList, withErrors } from '../../commands/runs';
+import { downsampleSeries, MIN_POINTS } from './downsample';
+import type { DownsampledSeries } from './downsample';
+import type { Reply } from './respond';
+import { HttpError, jsonText } from './respond';
+import type { SeriesSource, XMode } from './series';
+import { SeriesCache, changeMarkOf, readProfile, sliceRange } from './series';
+
+/** Points per series unless the page asks for another number. */
+export const DEFAULT_POINTS = 2000;
+/** The most points a series is sent with. */
+export const MAX_POINTS = 20_000;
+/** The most runs one /series request reads. */
+export const MAX_SERIES_RUNS = 100;
+/** Rows of the events table per page unless asked otherwise, and the most. */
+const DEFAULT_EVENT_ROWS = 100;
+const MAX_EVENT_ROWS = 1000;
+/** The columns the events table and its CSV begin with (as `omega-track data`). */
+const EVENT_COLUMNS = ['experiment', 'run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'];
+/** The artifact events: `logArtifact` and `logData`. */
+const ARTIFACT_EVENTS = ['artifact', 'data'];
+/** Bytes per element of the typed arrays a dataset artifact can hold. */
+const TYPED_ARRAY_BYTES: Record<string, number> = {
+  Int8Array: 1,
+  Uint8Array: 1,
+  Uint8ClampedArray: 1,
+  Int16Array: 2,
+  Uint16Array: 2,
+  Int32Array: 4,
+  Uint32Array: 4,
+  Float32Array: 4,
+  Float64Array: 8,
+  BigInt64Array: 8,
+  BigUint64Array: 8,
+};
+/** The parts of a tfjs model that can be downloaded: its topology and its weights. */
+const TFJS_PARTS = ['model.json', 'weights.bin'];
+
+/** Options of the API. */
+export interface ApiOptions {
+  /** Bytes of decoded series kept between requests (default 256 MiB). */
+  cacheBytes?: number;
+}
+
+/** A whole number from the query: `fallback` when absent, a 400 when it is not one in range. */
+export function intParam(
+  q: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const text = q.get(name);
+  if (text === null || text.trim() === '') return fallback;
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text)))
+    throw new HttpError(400, `${name} takes a whole number, got '${text}'`);
+  const n = Number(text);
+  if (n < min || n > max) throw new HttpError(400, `${name} takes a number from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+/** A number (an x range end) from the query; undefined when absent. */
+function numberParam(q: URLSearchParams, name: string): number | undefined {
+  const text = q.get(name);
+  if (text === null || text.trim() === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new HttpError(400, `${name} takes a number, got '${text}'`);
+  return n;
+}
+
+/** A comma-separated list from the query; undefined when absent or empty. */
+function listParam(q: URLSearchParams, name: string): string[] | undefined {
+  const text = q.get(name);
+  if (text === null) return undefined;
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return list.length ? list : undefined;
+}
+
+/** A run number from a path. */
+export function runParam(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1)
+    throw new HttpError(400, `a run is a number from 1, got '${text}'`);
+  return Number(text);
+}
+
+/** The points a series is sent with: the page's wish within MIN_POINTS … MAX_POINTS. */
+function pointsParam(q: URLSearchParams): number {
+  return Math.min(MAX_POINTS, Math.max(MIN_POINTS, intParam(q, 'points', DEFAULT_POINTS, 1)));
+}
+
+/** Whether the CSV form of a table was asked for (`?format=csv`). */
+function wantsCsv(q: URLSearchParams): boolean {
+  const format = q.get('format');
+  if (format === null || format === 'json') return false;
+  if (format === 'csv') return true;
+  throw new HttpError(400, `format takes json or csv, got '${format}'`);
+}
+
+/** A table of rows as a CSV download. */
+function csvReply(
+  filename: string,
+  columns: readonly string[],
+  rows: Iterable<Record<string, unknown>>,
+): Reply {
+  return {
+    kind: 'stream',
+    contentType: 'text/csv; charset=utf-8',
+    filename,
+    async write(out) {
+      const writer = rowWriter(out, 'csv', columns);
+      for (const row of rows) {
+        writer.row(row);
+        await out.drain();
+      }
+      writer.end();
+    },
+  };
+}
+
+/** How an experiment is read. */
+interface Reader extends SeriesSource {
+  /** The configuration it was made for (provider and options), as JSON. */
+  configured: string;
+}
+
+/** The handlers, with the readers and caches they share. */
+export class UiApi {
+  readonly cache: SeriesCache;
+  private readonly readers = new Map<string, Reader>();
+  /** Run tables by experiment, filter and order, while the experiment's mark stays (see runTable). */
+  private readonly tables = new Map<string, { mark: string; runs: RunInfo[]; until: number | undefined }>();
+  /** Event counts of the events table, by query, while the run's mark stays. */
+  private readonly counts = new Map<string, { mark: string; count: number }>();
+
+  constructor(
+    private readonly om: Omega,
+    opts: ApiOptions = {},
+  ) {
+    this.cache = new SeriesCache(opts.cacheBytes);
+  }
+
+  /**
+   * The reader of experiment `name` (404 when there is none): its provider as configured, without
+   * changing the configuration; one whose provider is not registered here is read from the store
+   * with the default provider, as the CLI does.
+   */
+  async reader(name: string): Promise<Reader> {
+    validateExperimentName(name);
+    const config = await this.om.experiments.get(name);
+    if (!config) throw new HttpError(404, `no experiment '${name}'`);
+    const configured = JSON.stringify([config.provider, config.options]);
+    const known = this.readers.get(name);
+    if (known && known.configured === configured) return known;
+    // the experiment was configured anew (another provider, other options): the old reader goes
+    if (known) void known.reader.shutdown().catch(() => undefined);
+    const reader = this.om.registry.has(config.provider)
+      ? this.om.experiments.createProvider(name, config)
+      : this.om.experiments.createProvider(name, { provider: 'default', options: {} });
+    // the built-in providers keep their event log in `log`: when that is this store, the
+    // events are read column-wise from it; others (MLflow's log) are read through the provider
+    const log = (reader as unknown as { log?: unknown }).log;
+    const inStore = log === this.om.store && this.om.store.queryColumns !== undefined;
+    const made: Reader = {
+      experiment: name,
+      configured,
+      reader,
+      store: inStore ? this.om.store : undefined,
+    };
+    this.readers.set(name, made);
+    return made;
+  }
+
+  /** The change mark of an experiment (for live updates); undefined when its log cannot tell. */
+  async mark(name: string): Promise<string | undefined> {
+    if (!(await this.om.experiments.get(name))) return undefined;
+    const r = await this.reader(name);
+    return (await changeMarkOf(r.store, name))?.mark;
+  }
+
+  /** `GET /api/experiments`: name, provider, runs and last activity of each. */
+  async experiments(q: URLSearchParams): Promise<Reply> {
+    const csv = wantsCsv(q);
+    const rows: Array<{ name: string; provider: string; runs: number; lastActivity: string | null }> = [];
+    for (const name of await this.om.experiments.list()) {
+      const config = await this.om.experiments.get(name);
+      if (!config) continue;
+      let runs = 0;
+      let lastActivity: string | null = null;
+      // a provider that cannot be set up here (its options, its package) leaves its row plain
+      const r = await this.reader(name).catch(() => undefined);
+      const mark = await changeMarkOf(r?.store, name).catch(() => undefined);
+      if (mark) {
+        runs = mark.runs;
+        const at = mark.lastDt === undefined ? NaN : new Date(mark.lastDt).getTime();
+        lastActivity = Number.isNaN(at) ? null : new Date(at).toISOString();
+      } else runs = (await this.om.store.latestRun(name)) ?? 0;
+      rows.push({ name, provider: config.provider, runs, lastActivity });
+    }
+    if (csv) return csvReply('experiments.csv', ['name', 'provider', 'runs', 'lastActivity'], rows);
+    return { kind: 'json', body: { experiments: rows } };
+  }
+
+  /** `GET /api/experiments/:exp/runs`: the run table, filtered, ordered and paged. */
+  async runs(name: string, q: URLSearchParams): Promise<Reply> {
+    const csv = wantsCsv(q);
+    const filter = q.get('filter')?.trim() || undefined;
+    const orderText = q.get('orderBy')?.trim();
+    const orderBy = orderText ? splitList(orderText) : undefined;
+    const limit = q.has('limit') ? intParam(q, 'limit', 0, 0) : undefined;
+    const offset = intParam(q, 'offset', 0, 0);
+    const source = await this.reader(name);
+    const reader = source.reader;
+    // a filter that does not parse is a 400 with its position (FilterSyntaxError)
+    const all = await this.runTable(source, filter, orderBy);
+    const page = await withErrors(
+      reader,
+      offset || limit !== undefined
+        ? all.slice(offset, limit === undefined ? undefined : offset + limit)
+        : all,
+    );
+    if (csv) {
+      const columns = defaultColumns(page);
+      const rows = page.map((r) => {
+        const row: Record<string, unknown> = {};
+        for (const c of columns) row[c.header] = c.value(r);
+        return row;
+      });
+      return csvReply(
+        `${name}-runs.csv`,
+        columns.map((c) => c.header),
+        rows,
+      );
+    }
+    return { kind: 'json', body: { runs: page, total: all.length } };
+  }
+
+  /**
+   * The runs of an experiment, filtered and ordered. Pages of a large table are asked for one
+   * after the other: the table is kept while the experiment's events stay as they are — and, as
+   * long as a run is STARTED (its duration grows, it may be found CRASHED), for a second at most.
+   */
+  private async runTable(source: Reader, filter?: string, orderBy?: string[]): Promise<RunInfo[]> {
+    const mark = (await changeMarkOf(source.store, source.experiment))?.mark;
+    if (mark === undefined) return source.reader.runs({ filter, orderBy });
+    const id = JSON.stringify([source.experiment, filter ?? '', orderBy ?? []]);
+    const known = this.tables.get(id);
+    if (known && known.mark === mark && (known.until === undefined || Date.now() < known.until))
+      return known.runs;
+    const runs = await source.reader.runs({ filter, orderBy });
+    if (this.tables.size >= 32) this.tables.clear();
+    const live = runs.some((r) => r.status === 'STARTED');
+    this.tables.set(id, { mark, runs, until: live ? Date.now() + 1000 : undefined });
+    return runs;
+  }
+
+  /** `GET /api/experiments/:exp/keys`: the metric, param and tag keys of its runs. */
+  async keys(name: string): Promise<Reply> {
+    const runs = await this.runTable(await this.reader(name));
+    const sorted = (field: 'metrics' | 'params' | 'tags'): string[] => keysOf(runs, field).sort();
+    return {
+      kind: 'json',
+      body: { metrics: sorted('metrics'), params: sorted('params'), tags: sorted('tags') },
+    };
+  }
+
+  /** `GET /api/experiments/:exp/series`: one key of some runs, downsampled for a chart. */
+  async series(name: string, q: URLSearchParams): Promise<Reply> {
+    const key = q.get('key');
+    if (!key) throw new HttpError(400, 'name the series: key=<metric key>');
+    const event = q.get('event') || 'metric';
+    const modeText = q.get('x') || 'step';
+    if (modeText !== 'step' && modeText !== 'time' && modeText !== 'relative')
+      throw new HttpError(400, `x takes step, time or relative, got '${modeText}'`);
+    const mode: XMode = modeText;
+    const points = pointsParam(q);
+    const runs = [...new Set((listParam(q, 'runs') ?? []).map(runParam))];
+    if (runs.length === 0) throw new HttpError(400, 'name the runs: runs=1,2,3');
+    if (runs.length > MAX_SERIES_RUNS)
+      throw new HttpError(400, `at most ${MAX_SERIES_RUNS} runs per request, got ${runs.length}`);
+    const from = numberParam(q, 'from');
+    const to = numberParam(q, 'to');
+    const source = await this.reader(name);
+    const starts = new Map<number, number>();
+    if (mode === 'relative')
+      for (const r of await source.reader.runs({ run: runs }))
+        if (r.started) starts.set(r.run, r.started.getTime());
+    const series: Array<DownsampledSeries & { run: number; start?: number }> = [];
+    for (const run of runs) {
+      const whole = await this.cache.series(source, run, event, key, mode === 'step' ? 'step' : 'time');
+      // time since the start: the run's start event, else its first point
+      const start = mode === 'relative' ? (starts.get(run) ?? (whole.x.length ? whole.x[0] : 0)) : 0;
+      const part = sliceRange(
+        whole,
+        from === undefined ? undefined : from + start,
+        to === undefined ? undefined : to + start,
+      );
+      const down = downsampleSeries(part.x, part.y, points, { finite: part.finite });
+      if (start) {
+        for (let i = 0; i < down.x.length; i++) down.x[i] -= start;
+        for (const p of down.nonFinite) p.x -= start;
+      }
+      series.push({ run, ...down, ...(mode === 'relative' ? { start } : {}) });
+    }
+    return { kind: 'json', body: { key, event, x: mode, points, series } };
+  }
+
+  /** `GET /api/experiments/:exp/runs/:run/profile`: the run's profile series over time. */
+  async profile(name: string, run: number, q: URLSearchParams): Promise<Reply> {
+    const points = pointsParam(q);
+    const source = await this.reader(name);
+    const series: Record<string, { x: number[]; y: number[]; total: number; shown: number }> = {};
+    for (const [key, s] of await readProfile(source, run)) {
+      const down = downsampleSeries(s.x, s.y, points, { finite: s.finite });
+      series[key] = { x: down.x, y: down.y, total: down.total, shown: down.shown };
+    }
+    return { kind: 'json', body: { run, series } };
+  }
+
+  /** How many events of `run` match `query`: counted column-wise where the store can, kept while the run is unchanged. */
+  private async countEvents(source: Reader, run: number, query: EventQuery): Promise<number> {
+    const store = source.store;
+    if (!store?.queryColumns) return (await source.reader.data(query)).length;
+    const id = JSON.stringify([source.experiment, run, query.event ?? null, query.key ?? null]);
+    const mark = (await changeMarkOf(store, source.experiment, run))?.mark;
+    const known = this.counts.get(id);
+    if (known && mark !== undefined && known.mark === mark) return known.count;
+    let count = 0;
+    const events = query.event as string[] | undefined;
+    const keys = query.key as string[] | undefined;
+    for await (const b of store.queryColumns(source.experiment, { runs: [run], events, keys }))
+      count += b.length;
+    if (mark !== undefined) {
+      if (this.counts.size >= 1000) this.counts.clear();
+      this.counts.set(id, { mark, count });
+    }
+    return count;
+  }
+
+  /** `GET /api/experiments/:exp/runs/:run/events`: the raw events, a page, or all as CSV. */
+  async events(name: string, run: number, q: URLSearchParams): Promise<Reply> {
+    const csv = wantsCsv(q);
+    const query: EventQuery = { run };
+    const events = listParam(q, 'event');
+    const keys = listParam(q, 'key');
+    if (events) query.event = events;
+    if (keys) query.key = keys;
+    const source = await this.reader(name);
+    const reader = source.reader;
+    if (csv) {
+      // every column of the rows first (extra fields included), since the header comes first
+      const columns = new Set(EVENT_COLUMNS);
+      for await (const batch of reader.iterate(query, { batchSize: 10_000 }))
+        for (const row of batch) for (const k in row) columns.add(k);
+      return {
+        kind: 'stream',
+        contentType: 'text/csv; charset=utf-8',
+        filename: `${name}-run${run}-events.csv`,
+        async write(out) {
+          const writer = rowWriter(out, 'csv', [...columns]);
+          for await (const batch of reader.iterate(query, { batchSize: 10_000 })) {
+            for (const row of batch) writer.row(row);
+            await out.drain();
+          }
+          writer.end();
+        },
+      };
+    }
+    const offset = intParam(q, 'offset', 0, 0);
+    const limit = intParam(q, 'limit', DEFAULT_EVENT_ROWS, 1, MAX_EVENT_ROWS);
+    const total = await this.countEvents(source, run, query);
+    const rows: TrackingEvent[] = [];
+    if (offset < total)
+      for await (const batch of reader.iterate({ ...query, offset, limit }, { batchSize: limit }))
+        rows.push(...batch);
+    return {
+      kind: 'jsonText',
+      text: `{"events":[${rows.map((r) => jsonRow(r)).join(',')}],"total":${total}}`,
+    };
+  }
+
+  /** The artifact events of a run, in logging order. */
+  private async artifactRows(
+    reader: TrackingProvider,
+    run: number,
+    key?: string,
+    event?: string,
+  ): Promise<TrackingEvent[]> {
+    return reader.data({ run, event: event ?? ARTIFACT_EVENTS, ...(key !== undefined ? { key } : {}) });
+  }
+
+  /** What the models store says of a model artifact (its kind, class, layers, parameters). */
+  private async modelInfo(source: Reader, value: unknown): Promise<Record<string, unknown> | undefined> {
+    const data = (value as { data?: unknown }).data;
+    if (data && typeof data === 'object' && typeof (data as { kind?: unknown }).kind === 'string')
+      return { kind: (data as { kind: string }).kind };
+    const ref = artifactReferences(value).model;
+    if (!source.store || !ref?.startsWith(ARTEFACT_PREFIX)) return undefined;
+    const entry = await this.om.store.getEntry('models', ref);
+    if (!entry) return { missing: true };
+    return {
+      kind: entry.kind,
+      ...entry.attributes,
+      ...(entry.kind === 'tfjs.layers' ? { parts: TFJS_PARTS } : {}),
+    };
+  }
+
+  /** The size of an artifact's content in bytes, where it is known without reading it. */
+  private async artifactSize(
+    source: Reader,
+    value: { format?: unknown; data?: unknown },
+  ): Promise<number | undefined> {
+    const bytes = (value.data as { bytes?: unknown } | null)?.bytes;
+    if (typeof bytes === 'number') return bytes;
+    if (value.format === 'type' || value.format === 'metadata' || value.format === 'repr')
+      return Buffer.byteLength(jsonText(value.data) ?? '');
+    const ref = artifactReferences(value).dataset;
+    if (value.format === 'dataset' && source.store && ref?.startsWith(ARTEFACT_PREFIX)) {
+      const entry = await this.om.store.getEntry('datasets', ref);
+      const size = entry?.attributes.bytes;
+      if (typeof size === 'number') return size;
+      // a typed array: its length in elements of its type
+      const length = entry?.attributes.length;
+      const type = TYPED_ARRAY_BYTES[String(entry?.attributes.type)];
+      if (typeof length === 'number' && type !== undefined) return length * type;
+      if (entry?.data !== undefined) return Buffer.byteLength(jsonText(entry.data) ?? '');
+    }
+    return undefined;
+  }
+
+  /** `GET /api/experiments/:exp/runs/:run/artifacts`: the run's artifacts. */
+  async artifacts(name: string, run: number): Promise<Reply> {
+    const source = await this.reader(name);
+    const seen = new Map<string, number>();
+    const artifacts = [];
+    for (const row of await this.artifactRows(source.reader, run)) {
+      const value = (row.value ?? {}) as { format?: unknown; data?: unknown };
+      // the position among the run's artifacts of that key, logArtifact's and logData's alike
+      const index = seen.get(row.key) ?? 0;
+      seen.set(row.key, index + 1);
+      const size = await this.artifactSize(source, value);
+      const model = value.format === 'model' ? await this.modelInfo(source, value) : undefined;
+      artifacts.push({
+        key: row.key,
+        event: row.event,
+        index,
+        format: typeof value.format === 'string' ? value.format : 'unknown',
+        dt: row.dt,
+        step: row.step,
+        ...(size !== undefined ? { size } : {}),
+        ...(model !== undefined ? { model } : {}),
+      });
+    }
+    return { kind: 'json', body: { artifacts } };
+  }
+
+  /**
+   * `GET /api/experiments/:exp/runs/:run/artifacts/:key?index=&event=&part=`: the `index`-th
+   * artifact of `key` in the run (as the list counts them; `event` narrows to logArtifact's or
+   * logData's), inline formats as JSON, content as a download. Content is reached only through the artifact's own references
+   * (restoreArtifacts, the model's entry), never through anything the request names.
+   */
+  async artifact(name: string, run: number, key: string, q: URLSearchParams): Promise<Reply> {
+    const event = q.get('event') || undefined;
+    if (event !== undefined && !ARTIFACT_EVENTS.includes(event))
+      throw new HttpError(400, `event takes artifact or data, got '${event}'`);
+    const index = intParam(q, 'index', 0, 0);
+    const source = await this.reader(name);
+    const rows = await this.artifactRows(source.reader, run, key, event);
+    const row = rows[index];
+    if (!row) throw new HttpError(404, `run ${run} of '${name}' has no artifact '${key}' #${index}`);
+    const value = (row.value ?? {}) as { format?: unknown; data?: unknown };
+    const format = typeof value.format === 'string' ? value.format : undefined;
+    if (format === undefined || format === 'type' || format === 'metadata' || format === 'repr')
+      return {
+        kind: 'json',
+        body: { format: format ?? 'unknown', value: format === undefined ? row.value : value.data },
+      };
+    // the download is named after the key (made safe where the header says it)
+    const base = key;
+    if (format === 'model') {
+      const part = await this.modelPart(source, value, q.get('part'));
+      if (part) return { kind: 'download', filename: `${base}-${part.name}`, data: part.data };
+    }
+    const [restored] = await source.reader.restoreArtifacts([{ ...row, value: row.value }]);
+    return this.contentReply(restored, format, base);
+  }
+
+  /** A part of a tfjs model artifact in the store (`model.json` by default, or `weights.bin`). */
+  private async modelPart(
+    source: Reader,
+    value: unknown,
+    part: string | null,
+  ): Promise<{ name: string; data: Buffer } | undefined> {
+    const ref = artifactReferences(value).model;
+    if (!source.store || !ref?.startsWith(ARTEFACT_PREFIX)) return undefined;
+    const entry = await this.om.store.getEntry('models', ref);
+    if (!entry) throw new HttpError(404, `the model of this artifact is no longer in the store`);
+    if (entry.kind !== 'tfjs.layers' || !entry.blob) return undefined;
+    const name = part || TFJS_PARTS[0];
+    if (!TFJS_PARTS.includes(name))
+      throw new HttpError(400, `part takes ${TFJS_PARTS.join(' or ')}, got '${name}'`);
+    const data = await this.om.store.getBlob(entry.blob + name);
+    if (!data) throw new HttpError(404, `the model's ${name} is missing from the store`);
+    return { name, data };
+  }
+
+  /** Restored artifact content as a download: bytes as they are, typed arrays' bytes, JSON, v8 serialization. */
+  private contentReply(restored: unknown, format: string, base: string): Reply {
+    if (Buffer.isBuffer(restored) || restored instanceof Uint8Array)
+      return { kind: 'download', filename: `${base}.bin`, data: restored };
+    if (restored instanceof ArrayBuffer)
+      return { kind: 'download', filename: `${base}.bin`, data: new Uint8Array(restored) };
+    if (ArrayBuffer.isView(restored))
+      return {
+        kind: 'download',
+        filename: `${base}.bin`,
+        data: new Uint8Array(restored.buffer, restored.byteOffset, restored.byteLength),
+        headers: { 'X-Omega-Array-Type': restored.constructor.name },
+      };
+    if (format === 'serialized')
+      return { kind: 'download', filename: `${base}.v8`, data: v8.serialize(restored) };
+    const text = jsonText(restored);
+    if (text === undefined || (typeof restored === 'object' && restored !== null && !isPlainData(restored)))
+      throw new HttpError(409, `this ${format} artifact is listed, not downloadable here`);
+    return { kind: 'download', filename: `${base}.json`, data: Buffer.from(text) };
+  }
+}
+
+/** Whether `value` is plain data (arrays and plain objects), as opposed to a live object (a model). */
+function isPlainData(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

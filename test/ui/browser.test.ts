@@ -1,0 +1,214 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { startUiServer } from 'omega-track';
+import { tempDir } from '../helpers/tmp';
+import {
+  XSS_NAME,
+  drawnChart,
+  ensureClientBuilt,
+  launchBrowser,
+  legendSeries,
+  liveLoggerScript,
+  pixelsOfColor,
+  prepareStore,
+} from './browserHelpers';
+
+type Server = Awaited<ReturnType<typeof startUiServer>>;
+type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+
+/**
+ * Issue 12: the web UI in real headless Chromium (Debian's chromium through playwright-core),
+ * served by `startUiServer` from a prepared SQLite store.
+ */
+describe('the web UI in headless Chromium', () => {
+  const tmp = tempDir('omega-ui-browser-');
+  const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    ensureClientBuilt();
+    await prepareStore(store);
+    server = await startUiServer({ store, port: 0 });
+    browser = await launchBrowser();
+    page = browser.page;
+    // any dialog at all (alert from an injected handler) is recorded and fails the XSS test
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  test('the experiments page lists the experiments of the store', async () => {
+    await page.goto(server.url);
+    const links = page.locator('a.experiment-link');
+    await links.first().waitFor();
+    expect((await links.allTextContents()).sort()).toEqual([XSS_NAME, 'mnist'].sort());
+    const mnistRow = page.locator('tr', { has: page.locator('a.experiment-link', { hasText: /^mnist$/ }) });
+    // name, provider, runs, last activity
+    const cells = await mnistRow.locator('td').allTextContents();
+    expect(cells[1]).toBe('default');
+    expect(cells[2]).toBe('3');
+    expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    // the search box filters by name
+    await page.locator('input.search').fill('mni');
+    await page.waitForFunction(
+      () => (globalThis as any).document.querySelectorAll('a.experiment-link').length === 1,
+    );
+    expect(await links.allTextContents()).toEqual(['mnist']);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('clicking through to a comparison of two runs draws one line per run', async () => {
+    await page.goto(server.url);
+    await page.locator('a.experiment-link', { hasText: /^mnist$/ }).click();
+    const picks = page.locator('input.pick');
+    await picks.first().waitFor();
+    expect(await picks.count()).toBe(3);
+    // the runs table shows the last value of each metric and each param
+    const header = await page.locator('table.grid thead th').allTextContents();
+    expect(header).toEqual(expect.arrayContaining(['acc', 'loss', 'lr', 'batch', 'optimizer']));
+    await page.locator('input.pick[data-run="1"]').check();
+    await page.locator('input.pick[data-run="2"]').check();
+    await page.locator('button.compare').click();
+    await drawnChart(page, 'loss');
+    expect(new URL(page.url()).hash).toBe('#/e/mnist/compare?runs=1,2');
+
+    for (const key of ['acc', 'loss']) {
+      const card = await drawnChart(page, key);
+      expect(await card.getAttribute('data-series')).toBe('2');
+      const series = await legendSeries(card);
+      expect(series.map((s) => s.label)).toEqual(['run 1 · lr 0.1', 'run 2 · lr 0.01']);
+      // two colors, each actually drawn on the canvas
+      expect(new Set(series.map((s) => s.color)).size).toBe(2);
+      for (const s of series) expect(await pixelsOfColor(card, s.color)).toBeGreaterThan(50);
+      // 60 points per run, none downsampled away
+      expect(await card.getAttribute('data-points')).toBe('120');
+    }
+    // params side by side, the differing one marked
+    const lrRow = page.locator('table.side-by-side tr', { has: page.locator('th', { hasText: /^lr$/ }) });
+    expect(await lrRow.getAttribute('class')).toContain('differs');
+    expect(await lrRow.locator('td').allTextContents()).toEqual(['≠', '0.1', '0.01']);
+    const batchRow = page.locator('table.side-by-side tr', {
+      has: page.locator('th', { hasText: /^batch$/ }),
+    });
+    expect((await batchRow.getAttribute('class')) ?? '').not.toContain('differs');
+    expect(await batchRow.locator('td').allTextContents()).toEqual(['', '32', '32']);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('an experiment named like markup shows as text and opens no dialog', async () => {
+    await page.goto(server.url);
+    const link = page.locator('a.experiment-link', { hasText: XSS_NAME });
+    await link.waitFor();
+    expect(await link.textContent()).toBe(XSS_NAME);
+    // the name became no element
+    expect(await page.locator('main img, main svg:not(.uplot svg), main script').count()).toBe(0);
+    await link.click();
+    await page.locator('input.pick').first().waitFor();
+    expect(await page.locator('h2').textContent()).toBe(XSS_NAME);
+    expect(await page.locator('#crumbs').textContent()).toContain(XSS_NAME);
+    // the run's name, its param and its metric key (a column and a chart title) are text too
+    expect(await page.locator('table.grid tbody').textContent()).toContain('<svg onload=alert(4)>');
+    expect(await page.locator('table.grid thead').textContent()).toContain('<img src=y onerror=alert(3)>');
+    await page.locator('input.pick').first().check();
+    await page.locator('button.compare').click();
+    const card = await drawnChart(page, '<img src=y onerror=alert(3)>');
+    expect(await card.locator('h3').textContent()).toBe('<img src=y onerror=alert(3)>');
+    expect(await page.locator('table.side-by-side').textContent()).toContain('<script>alert(2)</script>');
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a live run's chart grows while a child process logs, without a reload", async () => {
+    const child: ChildProcess = spawn(process.execPath, [liveLoggerScript(tmp.dir), store], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let childErr = '';
+    child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
+    try {
+      // wait until the child has flushed a first batch into its run (run 1 of 'live')
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('step')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`the logger exited (${code}): ${childErr}`)));
+      });
+      await page.goto(`${server.url}#/e/live/compare?runs=1`);
+      const card = await drawnChart(page, 'loss');
+      const first = Number(await card.getAttribute('data-points'));
+      expect(first).toBeGreaterThan(0);
+      // a mark on the window: a reload would drop it
+      await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+      await page.waitForFunction(
+        (n) =>
+          Number(
+            (globalThis as any).document.querySelector('section.chart-card[data-key="loss"]')?.dataset.points,
+          ) > n,
+        first,
+        { timeout: 30_000 },
+      );
+      const later = Number(await card.getAttribute('data-points'));
+      expect(later).toBeGreaterThan(first);
+      expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
+      // the runs table updates by itself too: its step count grows past what it showed first
+      await page.goto(`${server.url}#/e/live`);
+      const status = page.locator('table.grid tbody tr', { has: page.locator('input.pick[data-run="1"]') });
+      await status.locator('.status').waitFor();
+      expect(await status.locator('.status').textContent()).toBe('STARTED');
+      const lossCell = status.locator('td.metric');
+      const before = await lossCell.textContent();
+      await page.waitForFunction(
+        (text) =>
+          (globalThis as any).document
+            .querySelector('input.pick[data-run="1"]')
+            ?.closest('tr')
+            ?.querySelector('td.metric')?.textContent !== text,
+        before,
+        { timeout: 30_000 },
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  test('with the token on, a request without it gets 401 and ?token= loads the page', async () => {
+    const guarded = await startUiServer({ store, port: 0, token: 'sesame-0123456789' });
+    const fresh = await launchBrowser();
+    try {
+      const base = `http://127.0.0.1:${guarded.port}/`;
+      const refused = await fresh.page.goto(base);
+      expect(refused?.status()).toBe(401);
+      const api = await fresh.page.goto(`${base}api/experiments`);
+      expect(api?.status()).toBe(401);
+      expect(await fresh.page.locator('a.experiment-link').count()).toBe(0);
+      const wrong = await fresh.page.goto(`${base}?token=not-the-token`);
+      expect(wrong?.status()).toBe(401);
+
+      expect(guarded.url).toBe(`${base}?token=sesame-0123456789`);
+      const ok = await fresh.page.goto(guarded.url);
+      expect(ok?.status()).toBe(200);
+      const links = fresh.page.locator('a.experiment-link');
+      await links.first().waitFor();
+      expect(await links.allTextContents()).toEqual(expect.arrayContaining([XSS_NAME, 'mnist']));
+    } finally {
+      await fresh.close();
+      await guarded.close();
+    }
+  });
+});
