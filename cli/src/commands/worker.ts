@@ -77,7 +77,8 @@ export const workerCommand: Command = {
     );
     // open the store and load the --require modules here first: a mistake stops the worker now,
     // not each task later
-    await omega();
+    // a store that opens without I/O (MongoDB) is asked once, so a wrong URL shows now
+    await (await omega()).experiments.list();
     // the task threads read these when they start
     process.env.OMEGA_STORE = storeUrl;
     process.env[WORKER_REQUIRE_ENV] = JSON.stringify((values.require as string[] | undefined) ?? []);
