@@ -5,6 +5,7 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import { validateExperimentName } from '../events/validation';
 import type { ObjectStore } from '../objects/ObjectStore';
 import { OmegaTrackingProxy } from '../proxy/OmegaTrackingProxy';
+import { forgetEntered } from '../proxy/activeExperiment';
 import type { ProviderContext } from '../providers/ProviderContext';
 import type { TrackingProvider } from '../providers/TrackingProvider';
 import type { ProviderRegistry } from '../registry/ProviderRegistry';
@@ -146,6 +147,7 @@ export class ExperimentBackend {
 
   /** Flushes and shuts down every provider this backend created. */
   async shutdownAll(): Promise<void> {
+    forgetEntered((exp) => exp.ownedBy(this));
     for (const provider of [...this.live]) {
       await provider.shutdown();
       this.live.delete(provider);
@@ -200,6 +202,7 @@ export class ExperimentBackend {
       name,
       {
         resolve,
+        owner: this,
         current: () => {
           if (resolved) return resolved;
           // The embedded store reads synchronously, so provider settings (exp.maxBuffer, …) can

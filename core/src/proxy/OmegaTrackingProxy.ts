@@ -23,6 +23,8 @@ export interface ProviderResolver {
   current(): TrackingProvider;
   /** The provider once the experiment's stored configuration is applied. */
   resolve(): Promise<TrackingProvider>;
+  /** Who made the handle (the ExperimentBackend of an `om`): runtime tasks take its experiments only. */
+  owner?: object;
 }
 
 /** Options of the handle itself (not of its provider). */
@@ -132,6 +134,11 @@ export class OmegaTrackingProxy {
         return prop in target || prop in target.resolver.current();
       },
     });
+  }
+
+  /** Whether this handle was made by `owner` (see ProviderResolver.owner). */
+  ownedBy(owner: object): boolean {
+    return this.resolver.owner === owner;
   }
 
   /** The resolved provider instance. */

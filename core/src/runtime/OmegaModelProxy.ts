@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { ExperimentBackend } from '../experiments/ExperimentBackend';
 import { isJsonPlain } from '../objects/plainValues';
-import { activeExperiment } from '../proxy/activeExperiment';
+import { activeExperiment, enteredExperiment } from '../proxy/activeExperiment';
 import { currentUserId } from '../providers/identity';
 import type { TrackingProvider } from '../providers/TrackingProvider';
 import type { ScoreResult } from './ModelBackend';
@@ -55,7 +55,8 @@ export class OmegaModelProxy {
     if (X === undefined || X === null) throw new TrackingInputError(`${method} needs X`);
     if (typeof opts !== 'object' || opts === null || Array.isArray(opts) || !isJsonPlain(opts))
       throw new TrackingInputError(`${method} options must be a JSON object (e.g. { epochs: 5 })`);
-    const exp = activeExperiment();
+    const { experiments } = this.runtime.context;
+    const exp = activeExperiment() ?? enteredExperiment((e) => e.ownedBy(experiments));
     const task: TaskRequest = {
       taskid: randomUUID(),
       method,
