@@ -6,7 +6,8 @@ import { decodeValue, encodeValue } from '../events/valueCodec';
 /** Inline JSON up to this size; larger content goes to the blob store (SPEC §4). */
 export const INLINE_LIMIT_BYTES = 256 * 1024;
 
-const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {
+/** The typed array classes by name, as stored (`attributes.type`) and sent (runtime tasks). */
+export const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,

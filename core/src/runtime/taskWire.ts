@@ -1,20 +1,9 @@
 import { TrackingError } from '../errors/TrackingError';
+import { TYPED_ARRAYS } from '../objects/builtinBackends';
 import type { TaskRequest, TypedArray } from './types';
 
 const TYPED = '$omega.typed';
 const NONFINITE = '$omega.nonfinite';
-
-const TYPED_ARRAYS: Record<string, new (buffer: ArrayBuffer) => TypedArray> = {
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-};
 
 function replacer(this: unknown, key: string, v: unknown): unknown {
   // JSON.stringify hands Buffers in as their toJSON form: look at the holder's own value
@@ -37,7 +26,11 @@ function reviver(_key: string, v: unknown): unknown {
   if (typeof nonfinite === 'string') return Number(nonfinite);
   const typed = record[TYPED];
   if (typeof typed === 'string' && typeof record.b64 === 'string') {
-    const Ctor = TYPED_ARRAYS[typed];
+    // bigint arrays are no task input (encodeTaskArgument refuses them)
+    const Ctor =
+      typed.startsWith('Big') || !Object.hasOwn(TYPED_ARRAYS, typed)
+        ? undefined
+        : (TYPED_ARRAYS[typed] as new (b: ArrayBuffer) => TypedArray);
     if (!Ctor) throw new TrackingError(`a task carries an unknown typed array type '${typed}'`);
     const bytes = Buffer.from(record.b64, 'base64');
     // an ArrayBuffer of exactly these bytes, aligned for any element size
