@@ -87,11 +87,15 @@ describe('MongoDB URLs: the password is never shown', () => {
     expect(mongoClientOptions(parseMongoUrl('mongodb://h/x'))).toEqual({
       ignoreUndefined: true,
       serverSelectionTimeoutMS: DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+      // a selected server that stops answering fails the operation instead of hanging it
+      socketTimeoutMS: 60_000,
       appName: 'omega-track',
     });
     expect(DEFAULT_SERVER_SELECTION_TIMEOUT_MS).toBe(5000);
     expect(
-      mongoClientOptions(parseMongoUrl('mongodb://h/x?ServerSelectionTimeoutMS=800&appname=mine')),
+      mongoClientOptions(
+        parseMongoUrl('mongodb://h/x?ServerSelectionTimeoutMS=800&appname=mine&socketTimeoutMS=9000'),
+      ),
     ).toEqual({
       ignoreUndefined: true,
     });

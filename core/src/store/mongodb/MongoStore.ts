@@ -98,6 +98,7 @@ interface BlobFileDoc {
   _id: ObjectId;
   filename: string;
   uploadDate: Date;
+  length: number;
 }
 
 function checkText(value: unknown, what: string): string {
@@ -125,8 +126,15 @@ function writeErrorsOf(error: unknown): Array<{ code?: unknown; index?: number }
 
 /** Whether a bulk write failed only on duplicate keys (what an earlier attempt already wrote). */
 function onlyDuplicates(error: unknown): boolean {
-  const e = error as { name?: unknown; writeConcernError?: unknown; err?: unknown };
-  if (e?.name !== 'MongoBulkWriteError' || e.writeConcernError || e.err) return false;
+  const e = error as {
+    name?: unknown;
+    writeConcernError?: unknown;
+    err?: unknown;
+    result?: { getWriteConcernError?: () => unknown };
+  };
+  // a write-concern error beside the duplicates (e.g. wtimeout) lives only in the result
+  if (e?.name !== 'MongoBulkWriteError' || e.writeConcernError || e.err || e.result?.getWriteConcernError?.())
+    return false;
   const errors = writeErrorsOf(error);
   return errors.length > 0 && errors.every(isDuplicateKey);
 }
@@ -799,7 +807,7 @@ export class MongoStore implements Store, ExitFlushable {
     return this.#collection<BlobFileDoc>(`${BLOB_BUCKET}.files`)
       .find(
         { filename: key },
-        { sort: { uploadDate: -1, _id: -1 }, projection: { _id: 1, filename: 1, uploadDate: 1 } },
+        { sort: { uploadDate: -1, _id: -1 }, projection: { _id: 1, filename: 1, uploadDate: 1, length: 1 } },
       )
       .toArray();
   }
@@ -832,7 +840,12 @@ export class MongoStore implements Store, ExitFlushable {
         try {
           const parts: Buffer[] = [];
           for await (const chunk of this.#blobs().openDownloadStream(file._id)) parts.push(chunk as Buffer);
-          return Buffer.concat(parts);
+          const bytes = Buffer.concat(parts);
+          // the driver ends a download quietly when the chunks run out (a version deleted while
+          // read): a short read is a replaced blob, read again
+          if (bytes.length !== file.length)
+            throw Object.assign(new Error('blob cut short'), { code: 'ENOENT' });
+          return bytes;
         } catch (error) {
           // replaced or deleted while being read: read the key again, once
           const gone =

@@ -29,7 +29,7 @@ process.stdin.on('end', async () => {
   const m = require(input.driver);
   const p = m.BSON.EJSON.parse(input.payload);
   const client = new m.MongoClient(input.url, input.options);
-  const dups = (e) => e && e.name === 'MongoBulkWriteError' && [].concat(e.writeErrors || []).length > 0 &&
+  const dups = (e) => e && e.name === 'MongoBulkWriteError' && !(e.result && e.result.getWriteConcernError && e.result.getWriteConcernError()) && [].concat(e.writeErrors || []).length > 0 &&
     [].concat(e.writeErrors).every((w) => w.code === 11000);
   try {
     const db = client.db(p.database);

@@ -1,6 +1,8 @@
 import { StoreError } from '../../errors/StoreError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 
+/** How long one operation may wait for an answer from a selected server (ms), unless the URL says. */
+export const DEFAULT_SOCKET_TIMEOUT_MS = 60_000;
 /** How long an operation waits for a MongoDB server to answer, unless the URL says otherwise. */
 export const DEFAULT_SERVER_SELECTION_TIMEOUT_MS = 5000;
 
@@ -134,6 +136,9 @@ export function mongoClientOptions(url: MongoUrl): Record<string, unknown> {
   // a server that does not answer must fail an operation within seconds, not the driver's 30 s
   if (!url.options.has('serverselectiontimeoutms'))
     options.serverSelectionTimeoutMS = DEFAULT_SERVER_SELECTION_TIMEOUT_MS;
+  // nor hang on one that was selected and then stops answering (the driver's default is none)
+  if (!url.options.has('sockettimeoutms') && !url.options.has('timeoutms'))
+    options.socketTimeoutMS = DEFAULT_SOCKET_TIMEOUT_MS;
   if (!url.options.has('appname')) options.appName = 'omega-track';
   return options;
 }
