@@ -307,6 +307,43 @@ describe('the UI server', () => {
         await om.close();
       }
     });
+
+    test('chunks whose steps go back, skip, or are missing, and texts among the numbers, come out in x order', async () => {
+      const om = omega({ store: prepared.store });
+      const exp = om.runtime.experiment('unordered');
+      try {
+        await exp.start();
+        // a chunk of steps counting up from 10,000, then one from 0 (a restarted loop)
+        for (let i = 0; i < 5000; i++) exp.logMetric('loss', 10_000 + i, 10_000 + i);
+        await exp.flush();
+        for (let i = 0; i < 5000; i++) exp.logMetric('loss', i, i);
+        await exp.flush();
+        // steps that skip by two, then a text under the key, then three without a step
+        for (let i = 0; i < 100; i++) exp.logMetric('loss', 20_000 + 2 * i, 20_000 + 2 * i);
+        exp.logEvent('metric', 'loss', 'diverged');
+        exp.logMetric('loss', -1);
+        await exp.flush();
+        const body = (await json('/api/experiments/unordered/series?key=loss&runs=1&points=20000')) as {
+          series: Series[];
+        };
+        const s = body.series[0];
+        // the step-less value counts as its position among the numbers, 10,100: beside step
+        // 10,100, after it (logged later)
+        expect(s.total).toBe(10_101);
+        expect(s.shown).toBe(10_101);
+        expect([...s.x].sort((a, b) => a - b)).toEqual(s.x);
+        expect(s.x.slice(0, 3)).toEqual([0, 1, 2]);
+        expect(s.x[4999]).toBe(4999);
+        expect(s.x[5000]).toBe(10_000);
+        expect([s.x[5100], s.y[5100], s.x[5101], s.y[5101]]).toEqual([10_100, 10_100, 10_100, -1]);
+        expect(s.x[10_000]).toBe(14_999);
+        expect(s.x.slice(10_001)).toEqual(Array.from({ length: 100 }, (_, i) => 20_000 + 2 * i));
+        expect(s.y.every((v, i) => i === 5101 || v === s.x[i])).toBe(true);
+      } finally {
+        await exp.stop();
+        await om.close();
+      }
+    });
   });
 
   test('profile: the run’s numeric profile series over time, one per GPU', async () => {

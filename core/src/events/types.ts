@@ -175,6 +175,12 @@ export interface EventColumnBatch {
   numeric: Uint8Array | undefined;
   /** Each event's step; NaN where it has none. */
   step: Float64Array;
+  /**
+   * Set when the steps count up by one from this number (event i has step `stepStart + i`, the
+   * common run of a training loop): a reader that builds its own x column fills it from this and
+   * never asks for `step`, which the store then does not make.
+   */
+  stepStart?: number;
   /** Each event's time in epoch milliseconds, as stored (not necessarily a valid Date). */
   dt: Float64Array;
 }

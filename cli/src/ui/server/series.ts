@@ -3,7 +3,7 @@
  * event), put in x order once and kept in a bounded cache until the run's data changes; from the
  * provider's rows (`data()`) where the events are not in the store (MLflow).
  */
-import type { Store, TrackingEvent, TrackingProvider } from '@omega-track/core';
+import type { EventColumnBatch, Store, TrackingEvent, TrackingProvider } from '@omega-track/core';
 
 /** What a chart's x axis shows: the step, the time (ms since the epoch), or the time since the run's start. */
 export type XMode = 'step' | 'time' | 'relative';
@@ -70,22 +70,11 @@ class Growing {
   }
 }
 
-/** Concatenates typed arrays (the one array itself when there is one). */
-function concat(parts: readonly Float64Array[], length: number): Float64Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Float64Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * The numbers logged as `event`/`key` in `run`, column-wise from the store: x (by `mode`) and
- * value of each numeric event, in logging order. The common batch (all numbers, all with
- * steps) is taken as its own arrays, with no copy until the one that joins them.
+ * value of each numeric event, in logging order. The batches are held as they come (their
+ * values are views of the store's bytes) and copied once into arrays of the series' length; steps
+ * that count up by one (`stepStart`) are written straight into x, never made as a column first.
  */
 async function readColumns(
   store: Store,
@@ -94,35 +83,56 @@ async function readColumns(
   event: string,
   key: string,
   mode: 'step' | 'time',
-): Promise<Points> {
-  const xs: Float64Array[] = [];
-  const ys: Float64Array[] = [];
-  let n = 0;
+): Promise<Points & { sorted?: boolean }> {
+  const batches: EventColumnBatch[] = [];
+  let total = 0;
   for await (const b of store.queryColumns!(experiment, { runs: [run], events: [event], keys: [key] })) {
-    const { numeric, step, dt, values } = b;
+    batches.push(b);
+    total += b.length;
+  }
+  if (batches.length === 1 && !batches[0].numeric && mode === 'time')
+    return { x: batches[0].dt, y: batches[0].values };
+  const x = new Float64Array(total);
+  const y = new Float64Array(total);
+  let n = 0;
+  // known while filling: x ascending (steps counting up, batch after batch) and y all finite
+  let sorted = mode === 'step';
+  let finite = true;
+  let lastX = -Infinity;
+  for (const b of batches) {
+    const { numeric, values } = b;
     if (!numeric) {
-      ys.push(values);
-      if (mode === 'time') xs.push(dt);
-      else {
-        // steps as they are, unless some event has none: it counts as its position in the series
-        let all = true;
-        for (let i = 0; i < step.length && all; i++) all = step[i] === step[i];
-        if (all) xs.push(step);
-        else xs.push(step.map((v, i) => (v === v ? v : n + i)));
+      for (let i = 0; i < b.length; i++) {
+        const v = values[i];
+        y[n + i] = v;
+        if (v - v !== 0) finite = false;
+      }
+      if (mode === 'time') x.set(b.dt, n);
+      else if (b.stepStart !== undefined) {
+        const first = b.stepStart;
+        if (first < lastX) sorted = false;
+        for (let i = 0; i < b.length; i++) x[n + i] = first + i;
+        lastX = first + b.length - 1;
+      } else {
+        sorted = false;
+        // an event without a step counts as its position in the series
+        const step = b.step;
+        for (let i = 0; i < b.length; i++) x[n + i] = step[i] === step[i] ? step[i] : n + i;
       }
       n += b.length;
       continue;
     }
+    sorted = false;
     // some values are no numbers (a text logged under the key): those are no points of the line
-    const part = new Growing(b.length);
+    const { step, dt } = b;
     for (let i = 0; i < b.length; i++)
-      if (numeric[i]) part.push(xOf(mode, step[i], dt[i], n + part.n), values[i]);
-    const { x, y } = part.points();
-    xs.push(x);
-    ys.push(y);
-    n += x.length;
+      if (numeric[i]) {
+        x[n] = xOf(mode, step[i], dt[i], n);
+        y[n++] = values[i];
+      }
   }
-  return { x: concat(xs, n), y: concat(ys, n) };
+  if (n < total) return { x: x.slice(0, n), y: y.slice(0, n) };
+  return sorted ? { x, y, finite, sorted } : { x, y };
 }
 
 /** The same from rows of the provider (logs without columns, e.g. MLflow's). */
@@ -326,11 +336,12 @@ export async function readSeries(
   key: string,
   mode: 'step' | 'time',
 ): Promise<Points> {
-  const inOrder =
-    source.store?.queryColumns !== undefined
-      ? await readColumns(source.store, source.experiment, run, event, key, mode)
-      : rowsToSeries(await source.reader.data({ run, event, key }), mode);
-  return toSorted(inOrder);
+  if (source.store?.queryColumns !== undefined) {
+    const read = await readColumns(source.store, source.experiment, run, event, key, mode);
+    // in x order already, as the read saw: no pass over a million points to find out
+    return read.sorted ? { x: read.x, y: read.y, finite: read.finite } : toSorted(read);
+  }
+  return toSorted(rowsToSeries(await source.reader.data({ run, event, key }), mode));
 }
 
 /** The numeric profile series of a run (x: time in ms since the epoch), by key. */

@@ -1,14 +1,15 @@
-import v8 from 'node:v8';
 import { MAX_DATE_MS } from '../../events/time';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import { STATS_EVENTS } from './runStats';
 import type { RunStatsDelta } from './runStats';
+import type { Packed } from './chunkPayload';
+import { packChunk, unpackChunk } from './chunkPayload';
 
 /**
  * Events are stored in chunks: up to CHUNK_SIZE events of one run, packed column by column
- * (strings through a small dictionary, times, steps and numeric values as Float64Arrays) and
- * serialized with v8. Reading a run of 100,000 metrics is then ~25 row reads and a few array
+ * (strings through a small dictionary, times, steps and numeric values as numeric columns), in
+ * the compact layout of chunkPayload.ts. Reading a run of 100,000 metrics is then ~25 row reads and a few array
  * copies instead of 100,000 rows of 11 columns, and writing is one insert per chunk. Stores
  * index chunks by experiment, run and time, and prune by the event names and keys they hold.
  */
@@ -27,24 +28,6 @@ export interface EncodedChunk {
   payload: Buffer;
   /** What the chunk adds to its run's aggregates (runs()); one entry per event name and key. */
   stats: RunStatsDelta[];
-}
-
-interface Packed {
-  strings: string[];
-  event: Uint32Array;
-  key: Uint32Array;
-  node: Uint32Array;
-  userid: Uint32Array;
-  dt: Float64Array;
-  /** NaN stands for "no step". */
-  step: Float64Array;
-  /** All values when every one is a number; else undefined and `values` holds them. */
-  numbers: Float64Array | undefined;
-  /** Primitive values as they are; objects and arrays as JSON text (their indexes in `jsonAt`). */
-  values: unknown[] | undefined;
-  jsonAt: number[] | undefined;
-  /** Extra fields as JSON text per event ('' for none), or undefined when no event has any. */
-  extras: string[] | undefined;
 }
 
 /** The delimiter around names in the `events`/`keys` pruning columns. */
@@ -84,6 +67,7 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
     return i;
   };
   const packed: Packed = {
+    count: n,
     strings,
     event: new Uint32Array(n),
     key: new Uint32Array(n),
@@ -141,7 +125,7 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
     maxDt,
     events: wrapNames(eventNames),
     keys: wrapNames(keyNames),
-    payload: v8.serialize(packed),
+    payload: packChunk(packed),
     stats: [...stats.values()].map((s) => {
       s.delta.last = events[s.at].value ?? null;
       return s.delta;
@@ -251,28 +235,30 @@ export function decodeChunk(
   filter: RowFilter | undefined,
   out: TrackingEvent[] = [],
 ): TrackingEvent[] {
-  const p = v8.deserialize(payload) as Packed;
+  const p = unpackChunk(payload);
   const s = p.strings;
-  const n = p.dt.length;
+  const n = p.count;
+  // the columns once each (a compact chunk makes them when first asked), then plain reads
+  const { event, key, node, userid, dt, step: steps, numbers, values, extras } = p;
   let json: Set<number> | undefined;
   if (p.jsonAt && p.jsonAt.length) json = new Set(p.jsonAt);
   for (let i = 0; i < n; i++) {
-    const step = p.step[i];
+    const step = steps[i];
     let value: unknown;
-    if (p.numbers) value = p.numbers[i];
-    else value = json?.has(i) ? decodeValue(p.values![i] as string) : p.values![i];
+    if (numbers) value = numbers[i];
+    else value = json?.has(i) ? decodeValue(values![i] as string) : values![i];
     const row: TrackingEvent = {
       experiment,
       run,
-      event: s[p.event[i]],
-      key: s[p.key[i]],
+      event: s[event[i]],
+      key: s[key[i]],
       value,
       step: Number.isNaN(step) ? null : step,
-      dt: new Date(p.dt[i]),
-      node: s[p.node[i]],
-      userid: s[p.userid[i]],
+      dt: new Date(dt[i]),
+      node: s[node[i]],
+      userid: s[userid[i]],
     };
-    const extra = p.extras?.[i];
+    const extra = extras?.[i];
     if (extra) Object.assign(row, decodeValue(extra) as object);
     if (!filter || filter(row)) out.push(row);
   }
@@ -316,8 +302,8 @@ export function decodeChunkColumns(
   q: ResolvedQuery,
   held?: Pick<EncodedChunk, 'events' | 'keys'>,
 ): EventColumnBatch {
-  const p = v8.deserialize(payload) as Packed;
-  const n = p.dt.length;
+  const p = unpackChunk(payload);
+  const n = p.count;
   let values = p.numbers;
   let numeric: Uint8Array | undefined;
   if (!values) {
@@ -332,22 +318,11 @@ export function decodeChunkColumns(
       } else values[i] = NaN;
     }
   }
-  const all: EventColumnBatch = {
-    run,
-    length: n,
-    names: p.strings,
-    event: p.event,
-    key: p.key,
-    values,
-    numeric,
-    step: p.step,
-    dt: p.dt,
-  };
   const keep = selection(p, q, held);
-  if (!keep) return all;
+  if (!keep) return wholeBatch(run, p, values, numeric);
   let m = 0;
   for (let i = 0; i < n; i++) if (keep[i]) m++;
-  if (m === n) return all;
+  if (m === n) return wholeBatch(run, p, values, numeric);
   const pick = <A extends Float64Array | Uint32Array | Uint8Array>(src: A, out: A): A => {
     for (let i = 0, j = 0; i < n; i++) if (keep[i]) out[j++] = src[i];
     return out;
@@ -365,22 +340,60 @@ export function decodeChunkColumns(
   };
 }
 
+/**
+ * Every event of a chunk as a batch. Columns the reader does not look at are never made (a
+ * chart reads values and steps only): the batch hands them out as the chunk makes them.
+ */
+function wholeBatch(
+  run: number,
+  p: Packed,
+  values: Float64Array,
+  numeric: Uint8Array | undefined,
+): EventColumnBatch {
+  return {
+    run,
+    length: p.count,
+    names: p.strings,
+    get event() {
+      return p.event;
+    },
+    get key() {
+      return p.key;
+    },
+    values,
+    numeric,
+    get step() {
+      return p.step;
+    },
+    get dt() {
+      return p.dt;
+    },
+    stepStart: p.stepStart?.(),
+  };
+}
+
 /** Which events of a chunk a query keeps (1 = kept), undefined when it keeps them all. */
 function selection(
   p: Packed,
   q: ResolvedQuery,
   held: Pick<EncodedChunk, 'events' | 'keys'> | undefined,
 ): Uint8Array | undefined {
-  const n = p.dt.length;
+  const n = p.count;
   const tests: Array<(i: number) => boolean> = [];
   // names are compared by their index in the chunk's dictionary: one lookup per name, not per event
-  const nameTest = (names: string[], column: Uint32Array, heldNames: string | undefined): void => {
+  const nameTest = (names: string[], field: 'event' | 'key', heldNames: string | undefined): void => {
     const wanted = new Set(names);
     if (
       heldNames !== undefined &&
       heldNames.split(NAME_MARK).every((name) => name === '' || wanted.has(name))
     )
       return;
+    const one = p.constantName?.(field);
+    if (one !== undefined) {
+      if (!wanted.has(p.strings[one])) tests.push(() => false);
+      return;
+    }
+    const column = p[field];
     const ids = new Uint8Array(p.strings.length);
     p.strings.forEach((s, id) => (ids[id] = wanted.has(s) ? 1 : 0));
     // a chunk holding only wanted names (a run of metrics, read for its metrics) is not tested per event
@@ -388,21 +401,24 @@ function selection(
     for (let i = 0; i < n && all; i++) all = ids[column[i]] === 1;
     if (!all) tests.push((i) => ids[column[i]] === 1);
   };
-  if (q.events) nameTest(q.events, p.event, held?.events);
-  if (q.keys) nameTest(q.keys, p.key, held?.keys);
+  if (q.events) nameTest(q.events, 'event', held?.events);
+  if (q.keys) nameTest(q.keys, 'key', held?.keys);
   if (q.steps) {
     // NaN (no step) is in no set of numbers, as a null step matches no step filter in rowFilter
     const steps = new Set<number>(q.steps);
-    tests.push((i) => steps.has(p.step[i]));
+    const step = p.step;
+    tests.push((i) => steps.has(step[i]));
   }
   // a stored time a Date cannot hold reads back as an invalid Date, which no time window holds
   if (q.since !== undefined) {
     const since = q.since;
-    tests.push((i) => p.dt[i] >= since && p.dt[i] <= MAX_DATE_MS);
+    const dt = p.dt;
+    tests.push((i) => dt[i] >= since && dt[i] <= MAX_DATE_MS);
   }
   if (q.end !== undefined) {
     const end = q.end;
-    tests.push((i) => p.dt[i] <= end && p.dt[i] >= -MAX_DATE_MS);
+    const dt = p.dt;
+    tests.push((i) => dt[i] <= end && dt[i] >= -MAX_DATE_MS);
   }
   const extras = Object.entries(q.extras ?? {});
   if (extras.length) {
