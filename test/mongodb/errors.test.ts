@@ -55,7 +55,6 @@ describe('MongoDB URLs: the password is never shown', () => {
     ],
     // unescaped characters the driver refuses: still hidden in what we say about the URL
     ['mongodb://carol:a/b:c@db.example/omega', 'mongodb://carol:***@db.example/omega', ['a/b:c']],
-    ['mongodb://dave:wh@t@db.example/omega', 'mongodb://dave:***@db.example/omega', ['wh@t']],
     ['mongodb://erin:q?uery@db.example/omega', 'mongodb://***@db.example/omega', ['q?uery']],
     [
       'mongodb://db.example/omega?tls=true&tlsCertificateKeyFilePassword=keypass99',
@@ -109,6 +108,9 @@ describe('MongoDB URLs: the password is never shown', () => {
       'mongodb://alice:s3cret-pw@h/omega?notAnOption=1',
       'mongodb://alice:s3cret-pw@h:99999/omega',
       'mongodb://alice:s3/cret-pw@h/omega',
+      // an unescaped '@': the driver would take the part after it for a host and name it in errors
+      'mongodb://alice:s3@cret-pw@h/omega',
+      'mongodb://alice:s3cret-pw:x@y@h/omega',
       'mongodb+srv://alice:s3cret-pw@h1,h2/omega',
     ];
     for (const url of bad) {
@@ -120,8 +122,8 @@ describe('MongoDB URLs: the password is never shown', () => {
       }
       expect(error).toBeInstanceOf(StoreError);
       expect((error as StoreError).code).toBe('invalid-url');
-      expect((error as Error).message).not.toMatch(/s3\/?cret-pw/);
-      expect((error as StoreError).location).not.toMatch(/s3\/?cret-pw/);
+      expect((error as Error).message).not.toMatch(/s3[/@]?cret-pw|cret-pw/);
+      expect((error as StoreError).location).not.toMatch(/s3[/@]?cret-pw|cret-pw/);
     }
   });
 

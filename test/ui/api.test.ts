@@ -478,6 +478,33 @@ describe('the UI server', () => {
       expect((await get(`/api/experiments/train/runs/2/artifacts/weights`)).status).toBe(404);
       expect((await get(`${base}/weights?event=metric`)).status).toBe(400);
     });
+
+    test('with the key in the query, any key is reached: also "." and "..", which a path drops', async () => {
+      const om = omega({ store: prepared.store });
+      const exp = om.runtime.experiment('dots');
+      try {
+        await exp.start();
+        exp.logArtifact({ here: true }, '.');
+        exp.logArtifact(Buffer.from('up'), '..');
+        exp.logArtifact({ slash: 1 }, 'a/b');
+        await exp.stop();
+      } finally {
+        await om.close();
+      }
+      const one = '/api/experiments/dots/runs/1/artifact';
+      expect(await json(`${one}?key=.`)).toEqual({ format: 'type', value: { here: true } });
+      const up = await get(`${one}?key=..`);
+      expect(up.status).toBe(200);
+      expect(up.body.toString()).toBe('up');
+      expect(up.headers['content-disposition']).toMatch(/^attachment; filename="/);
+      expect(up.headers['content-disposition']).not.toMatch(/filename="\.\./);
+      expect(await json(`${one}?key=${enc('a/b')}`)).toEqual({ format: 'type', value: { slash: 1 } });
+      // the list names them as they are
+      const list = (await json('/api/experiments/dots/runs/1/artifacts')).artifacts as Array<{ key: string }>;
+      expect(list.map((a) => a.key)).toEqual(['.', '..', 'a/b']);
+      expect((await get(one)).status).toBe(400);
+      expect((await get(`${one}?key=nope`)).status).toBe(404);
+    });
   });
 
   describe('HTTP', () => {
@@ -619,6 +646,10 @@ describe('the UI server', () => {
       expect((await at('/api/experiments', { Authorization: `Basic ${TOKEN}` })).status).toBe(401);
       expect((await at('/api/experiments', { Cookie: 'omega_ui_token=wrong' })).status).toBe(401);
       expect((await at(`/api/experiments?token=${TOKEN}x`)).status).toBe(401);
+      // the token given twice (an old link with a new one added): the right one lets in, either place
+      expect((await at(`/api/experiments?token=wrong&token=${TOKEN}`)).status).toBe(200);
+      expect((await at(`/api/experiments?token=${TOKEN}&token=wrong`)).status).toBe(200);
+      expect((await at('/api/experiments?token=wrong&token=worse')).status).toBe(401);
     });
 
     test('the page opened with the token sets the cookie that carries it on', async () => {
@@ -656,6 +687,13 @@ describe('the UI server', () => {
   });
 
   describe('live updates', () => {
+    test('a name no experiment can have is a 400, before any stream opens', async () => {
+      for (const name of ['a/../b', '.', 'x\u0000y']) {
+        const a = await get(`/api/live?experiment=${enc(name)}`);
+        expect({ name, status: a.status }).toEqual({ name, status: 400 });
+      }
+    });
+
     test('an update arrives when another omega() logs and flushes into the experiment', async () => {
       const stream = await openEvents(server.port, '/api/live?experiment=live');
       const om = omega({ store: prepared.store });

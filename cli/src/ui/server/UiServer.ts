@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
 import type { Omega } from '@omega-track/core';
-import { TrackingError, TrackingInputError, redactUrls } from '@omega-track/core';
+import { TrackingError, TrackingInputError, redactUrls, validateExperimentName } from '@omega-track/core';
 import { omega } from '../../omega';
 import type { ApiOptions } from './api';
 import { UiApi, runParam } from './api';
@@ -89,8 +89,8 @@ function digest(text: string): Buffer {
 /** The token a request carries: `?token=`, `Authorization: Bearer`, or the cookie. */
 function tokensOf(req: IncomingMessage, query: URLSearchParams): string[] {
   const found: string[] = [];
-  const q = query.get('token');
-  if (q) found.push(q);
+  // every token given is a candidate: ?token=old&token=new is let in by the right one
+  for (const q of query.getAll('token')) if (q) found.push(q);
   const auth = req.headers.authorization;
   const bearer = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
   if (bearer) found.push(bearer[1]);
@@ -283,7 +283,7 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
       return;
     }
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-    if (token !== undefined && query.get('token') === token)
+    if (token !== undefined && query.getAll('token').includes(token))
       headers['Set-Cookie'] =
         `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
     sendFile(res, file, head, headers);
@@ -305,6 +305,9 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
     const [top, exp, what, runText, sub, key, ...rest] = names;
     if (top === 'live' && names.length === 1) {
       const experiment = q.get('experiment') || undefined;
+      // a name no experiment can have is a 400; one that does not exist yet is watched (a page
+      // may be opened before its run starts), at the price of one metadata read per round
+      if (experiment !== undefined) validateExperimentName(experiment);
       return live.subscribe(req, res, experiment);
     }
     if (top !== 'experiments') throw new HttpError(404, `no API at /api/${parts.join('/')}`);
@@ -319,6 +322,12 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
       else if (names.length === 5 && sub === 'events') reply = await api.events(exp, run, q);
       else if (names.length === 5 && sub === 'artifacts') reply = await api.artifacts(exp, run);
       else if (names.length === 6 && sub === 'artifacts') reply = await api.artifact(exp, run, key, q);
+      // the key in the query: one that is '.' or '..' cannot be a path segment (URLs drop those)
+      else if (names.length === 5 && sub === 'artifact') {
+        const named = q.get('key');
+        if (named === null) throw new HttpError(400, 'artifact takes ?key=');
+        reply = await api.artifact(exp, run, named, q);
+      }
     }
     if (!reply) throw new HttpError(404, `no API at /api/${parts.join('/')}`);
     await sendReply(res, reply, head);

@@ -97,6 +97,14 @@ export function parseMongoUrl(url: string): MongoUrl {
     if (hidden.includes(':')) secrets.push(hidden.slice(hidden.indexOf(':') + 1));
     display = `${scheme}***@${rest.slice(lastAt + 1).replace(/((?:tlsCertificateKeyFilePassword|sslPass|password)=)[^&]*/gi, '$1***')}`;
   }
+  // The driver splits such a URL at the first '@' and would name the rest of the password as a
+  // host in its connection errors, where no scrubbing knows it: refused before it gets there.
+  if (userinfo.includes('@'))
+    throw new StoreError(
+      'invalid-url',
+      display,
+      `store URL '${display}': the user name or password holds an '@' that is not percent-encoded: write it as %40`,
+    );
   const slash = hostsAndPath.indexOf('/');
   const hosts = slash < 0 ? hostsAndPath : hostsAndPath.slice(0, slash);
   if (hosts === '')
