@@ -127,6 +127,7 @@ export {
   entryUpdate as mongoEntryUpdate,
   statsUpdate as mongoStatsUpdate,
   EventIds as MongoEventIds,
+  columnBatch as mongoColumnBatch,
 } from './store/mongodb/mongoDocuments';
 export {
   encodeChunk,
@@ -186,7 +187,7 @@ export type {
 } from './search/runFilter';
 export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
 export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
-export { parseRunSearch, searchRunTable, readRunTable } from './search/searchRuns';
+export { parseRunSearch, searchRunTable, readRunTable, runSelector } from './search/searchRuns';
 export { OmegaRuns } from './search/OmegaRuns';
 export type { RunsSearchOptions } from './search/OmegaRuns';
 export type { RunSearch, ParsedRunSearch } from './search/searchRuns';

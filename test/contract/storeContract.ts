@@ -180,6 +180,72 @@ export function describeStoreContract(
       expect(windowed).toEqual(await store.queryEvents('e', { offset: 10, limit: 20 }));
     });
 
+    test('queryColumns holds what queryEvents holds, number by number, a batch per run', async () => {
+      await store.appendEvents('e', [
+        { ...ev(1, 'metric', 'a', 1, undefined, 1_000), step: 0 },
+        { ...ev(1, 'metric', 'a', NaN, undefined, 1_500), step: 1 },
+        ev(1, 'metric', 'b', -0, { taskid: 't1' }, 1_200),
+        ev(1, 'param', 'p', { lr: 0.1 }, undefined, 1_100),
+        ev(2, 'metric', 'a', 'text', { taskid: 't2' }, 2_000),
+        { ...ev(2, 'metric', 'a', Infinity), step: 5, dt: 2_500 },
+        { ...ev(2, 'metric', 'a', 2 ** 60), step: 6, dt: 2_600 },
+      ]);
+      expect(typeof store.queryColumns).toBe('function');
+      // one line per event: run, name, key, the number (null where the value is none), step, time
+      const line = (
+        run: number,
+        event: string,
+        key: string,
+        value: unknown,
+        step: number | null,
+        dt: number,
+      ) => JSON.stringify([run, event, key, typeof value === 'number' ? String(value) : null, step, dt]);
+      const fromRows = async (q: Parameters<Store['queryEvents']>[1]): Promise<string[]> =>
+        (await store.queryEvents('e', q))
+          .map((r) => line(r.run, r.event, r.key, r.value, r.step, r.dt.getTime()))
+          .sort();
+      const fromColumns = async (q: Parameters<Store['queryEvents']>[1]): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const b of store.queryColumns!('e', q)) {
+          expect(b.values.length).toBe(b.length);
+          for (let i = 0; i < b.length; i++) {
+            const number = b.numeric === undefined || b.numeric[i] === 1;
+            const step = b.step[i];
+            out.push(
+              line(
+                b.run,
+                b.names[b.event[i]],
+                b.names[b.key[i]],
+                number ? b.values[i] : undefined,
+                step === step ? step : null,
+                b.dt[i],
+              ),
+            );
+          }
+        }
+        return out.sort();
+      };
+      for (const q of [
+        {},
+        { runs: [2] },
+        { runs: { from: 1, to: 1 } },
+        { events: ['metric'], keys: ['a'] },
+        { since: 1_200, end: 2_500 },
+        { extras: { taskid: ['t1'] } },
+        { steps: [5, 6] },
+      ]) {
+        const rows = await fromRows(q);
+        expect({ q, columns: await fromColumns(q) }).toEqual({ q, columns: rows });
+      }
+      // -0 stays -0 (String(-0) is '0': looked at apart)
+      for await (const b of store.queryColumns!('e', { keys: ['b'] }))
+        expect(Object.is(b.values[0], -0)).toBe(true);
+      const limited = async (): Promise<void> => {
+        for await (const _ of store.queryColumns!('e', { limit: 1 })) void _;
+      };
+      await expect(limited()).rejects.toThrow(/limit and offset/);
+    });
+
     test('deleteEvents removes events and restarts run numbering', async () => {
       await store.startRun('e', start);
       await store.appendEvents('e', [ev(1, 'metric', 'a', 1)]);

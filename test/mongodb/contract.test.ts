@@ -261,6 +261,24 @@ if (MONGODB_URL) {
       }
     });
 
+    test('an index made by hand with other options is left as it is; the others are made', async () => {
+      // the dt index, as someone made it by hand beforehand: same name, other keys
+      await inspect(url, (db) =>
+        db.collection('omega..experiments/e').createIndex({ dt: -1 }, { name: 'dt' }),
+      );
+      const store = openStore(url);
+      try {
+        await store.appendEvents('e', [{ ...start, run: 1, event: 'metric', key: 'm', value: 1 }]);
+        expect((await store.queryEvents('e', {})).length).toBe(1);
+      } finally {
+        await store.close();
+      }
+      const names = await inspect(url, async (db) =>
+        (await db.collection('omega..experiments/e').indexes()).map((i) => String(i.name)).sort(),
+      );
+      expect(names).toEqual(['_id_', 'dt', 'event_key_run', 'extra', 'latest_start', 'run_dt']);
+    });
+
     test('reading code on a database without a store gets not-found, and creates nothing', async () => {
       const reader = openStore(url, { create: false });
       try {

@@ -14,6 +14,7 @@ import {
   toMongoStoreError,
 } from '@omega-track/core';
 import type { PendingEvent } from '@omega-track/core';
+import type { OmegaSimpleTracker } from 'omega-track';
 import { omega } from 'omega-track';
 import { runFixture } from '../helpers/child';
 
@@ -312,6 +313,29 @@ describe('a MongoDB server that does not answer', () => {
       await expect(reader.listEntries('models')).rejects.toMatchObject({ code: 'cannot-open' });
     } finally {
       await reader.close();
+    }
+  });
+
+  test('a setting or a log call before the configuration is read says what to await, and touches nothing', async () => {
+    const url = `mongodb://alice:s3cret-pw@127.0.0.1:${await closedPort()}/omega?serverSelectionTimeoutMS=500`;
+    const om = omega({ store: url });
+    try {
+      const exp = om.runtime.experiment<OmegaSimpleTracker>('early');
+      for (const early of [() => (exp.maxBuffer = 5), () => exp.logMetric('loss', 1), () => exp.currentRun]) {
+        let error: unknown;
+        try {
+          early();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(TrackingError);
+        expect((error as Error).message).toMatch(
+          /^experiment 'early' is not open yet: store mongodb:\/\/alice:\*\*\*@.* reads its configuration asynchronously, so await one of start\(\)/,
+        );
+        expect((error as Error).message).not.toContain('s3cret-pw');
+      }
+    } finally {
+      await om.close();
     }
   });
 });

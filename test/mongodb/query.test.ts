@@ -2,6 +2,7 @@ import { ObjectId } from 'mongodb';
 import {
   MONGO_EVENT_SORT,
   MongoEventIds,
+  mongoColumnBatch,
   mongoEventDoc,
   mongoEventFilter,
   mongoEventFromDoc,
@@ -356,5 +357,44 @@ describe('documents', () => {
     expect(Buffer.byteLength(`omega.${name}`)).toBeLessThanOrEqual(255);
     expect(name).toMatch(/^omega\.\.experiments\/é+#[0-9a-f]{32}$/);
     expect(mongoEventsCollection('omega', long.slice(0, 249) + 'e')).not.toBe(name);
+  });
+
+  test('documents as columns: numbers only where stored as numbers, steps and times as they are', () => {
+    const docs = [1, 'text', { a: 1 }, NaN, -0, '[1]'].map((value, i) => ({
+      ...mongoEventDoc(new ObjectId(), {
+        run: 4,
+        event: i === 2 ? 'param' : 'metric',
+        key: i < 3 ? 'loss' : 'acc',
+        value,
+        step: i === 1 ? null : i * 10,
+        dt: 1_000 + i,
+        node: 'n',
+        userid: 'u',
+        extra: undefined,
+      }),
+    }));
+    // a JSON text stored for an unsafe value is not a number, whatever it reads as
+    docs[5] = { ...docs[5], value: '1', enc: 'json' };
+    const b = mongoColumnBatch(4, docs);
+    expect(b.run).toBe(4);
+    expect(b.length).toBe(6);
+    expect(b.names).toEqual(['metric', 'loss', 'param', 'acc']);
+    expect([...b.event].map((i) => b.names[i])).toEqual([
+      'metric',
+      'metric',
+      'param',
+      'metric',
+      'metric',
+      'metric',
+    ]);
+    expect([...b.key].map((i) => b.names[i])).toEqual(['loss', 'loss', 'loss', 'acc', 'acc', 'acc']);
+    expect([...b.numeric!]).toEqual([1, 0, 0, 1, 1, 0]);
+    expect([...b.values]).toEqual([1, NaN, NaN, NaN, -0, NaN]);
+    expect(Object.is(b.values[4], -0)).toBe(true);
+    expect([...b.step]).toEqual([0, NaN, 20, 30, 40, 50]);
+    expect([...b.dt]).toEqual([1000, 1001, 1002, 1003, 1004, 1005]);
+    // all numbers: no numeric column at all
+    expect(mongoColumnBatch(4, [docs[0], docs[4]]).numeric).toBeUndefined();
+    expect(mongoColumnBatch(4, []).length).toBe(0);
   });
 });

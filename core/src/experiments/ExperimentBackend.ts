@@ -217,7 +217,11 @@ export class ExperimentBackend {
             return resolved;
           }
           throw new TrackingError(
-            `experiment '${name}' is not open yet: call start(), use(), run() or enter() first`,
+            getSync
+              ? `experiment '${name}' is not open yet: call start(), use(), run() or enter() first`
+              : `experiment '${name}' is not open yet: store ${this.store.url} reads its configuration ` +
+                  'asynchronously, so await one of start(), use(), run(), enter() or provider() before ' +
+                  'logging or changing settings (or give settings to experiment(name, { maxBuffer: … }))',
           );
         },
       },

@@ -54,10 +54,12 @@ export function searchRunTable<T extends RunInfo>(table: T[], search: ParsedRunS
     : ordered.slice(search.offset, search.limit === undefined ? undefined : search.offset + search.limit);
 }
 
-/** Whether `run` is among the runs a resolved query selects. */
-function selects(runs: ResolvedQuery['runs'], run: number): boolean {
-  if (runs === undefined) return true;
-  return Array.isArray(runs) ? runs.includes(run) : run >= runs.from && run <= runs.to;
+/** The test of whether a run is among those a resolved query selects. */
+export function runSelector(runs: ResolvedQuery['runs']): (run: number) => boolean {
+  if (runs === undefined) return () => true;
+  if (!Array.isArray(runs)) return (run) => run >= runs.from && run <= runs.to;
+  const set = new Set(runs);
+  return (run) => set.has(run);
 }
 
 /**
@@ -77,9 +79,10 @@ export async function readRunTable(
   // a short list of runs is read run by run; anything else whole, then narrowed
   const few = Array.isArray(runs) && runs.length <= 16 ? runs : undefined;
   const { rows, unaggregated } = await log.runStats(experiment, few);
-  const wanted = runs === undefined || few ? rows : rows.filter((r) => selects(runs, r.run));
+  const selects = runSelector(runs);
+  const wanted = runs === undefined || few ? rows : rows.filter((r) => selects(r.run));
   const table = runTableFromStats(wanted, now);
-  const legacy = unaggregated.filter((r) => selects(runs, r));
+  const legacy = unaggregated.filter(selects);
   if (legacy.length === 0) return table;
   const events = await log.queryEvents(experiment, { runs: legacy, events: [...RUN_TABLE_EVENTS] });
   return [...table, ...runTableFromEvents(events, now)].sort((a, b) => a.run - b.run);

@@ -1,3 +1,4 @@
+import type { RunFilter } from '../search/runFilter';
 import type { RunStatsRow } from './chunks/runStats';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
 
@@ -70,6 +71,13 @@ export interface EventLog {
     experiment: string,
     runs?: readonly number[],
   ): Promise<{ rows: RunStatsRow[]; unaggregated: number[] }>;
+  /**
+   * The runs that may match a run filter, found where the log keeps its aggregates: a superset
+   * of the matches (runs() filters the table exactly afterwards), so that runs() reads only
+   * those; undefined when the filter does not narrow them. Logs that read their whole run table
+   * cheaply (the embedded store) leave it undefined.
+   */
+  runsMatching?(experiment: string, filter: RunFilter): Promise<number[] | undefined>;
   /**
    * A cheap watermark of what the log holds of `experiment` (or of one run): `mark` changes
    * whenever events are added or deleted; `runs` counts the runs with events; `lastDt` is the

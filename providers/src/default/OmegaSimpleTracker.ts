@@ -47,6 +47,7 @@ import {
   artifactReferences,
   TrackingError,
   readRunTable,
+  runSelector,
   searchRunTable,
   stopStatus,
   summarizeLog,
@@ -374,7 +375,13 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     const search = parseRunSearch({ filter, orderBy, limit, offset });
     await this.flush();
     const resolved = await this.resolve({ run: 'all', ...selection });
-    let runs = await readRunTable(this.log, this.experiment, resolved.runs);
+    let selected = resolved.runs;
+    // a log that can tell on its side which runs may match (MongoDB's aggregates) narrows the read
+    if (search.filter.all.length && this.log.runsMatching) {
+      const candidates = await this.log.runsMatching(this.experiment, search.filter);
+      if (candidates) selected = candidates.filter(runSelector(resolved.runs));
+    }
+    let runs = await readRunTable(this.log, this.experiment, selected);
     if (this.log.liveness && runs.some((r) => r.status === 'STARTED'))
       runs = markCrashed(runs, await this.log.liveness(this.experiment), this.heldRuns, this.crashAfter);
     return searchRunTable(runs, search);

@@ -467,7 +467,8 @@ export class UiApi {
   }
 
   /**
-   * `GET /api/experiments/:exp/runs/:run/artifacts/:key?index=&event=&part=`: the `index`-th
+   * `GET /api/experiments/:exp/runs/:run/artifacts/:key?index=&event=&part=` (or
+   * `…/runs/:run/artifact?key=…&index=…`, which reaches keys such as `..` too): the `index`-th
    * artifact of `key` in the run (as the list counts them; `event` narrows to logArtifact's or
    * logData's), inline formats as JSON, content as a download. Content is reached only through the artifact's own references
    * (restoreArtifacts, the model's entry), never through anything the request names.

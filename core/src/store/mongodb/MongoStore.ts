@@ -5,6 +5,7 @@ import type {
   Collection,
   Db,
   Document,
+  FindOptions,
   GridFSBucket,
   MongoClient,
   ObjectId,
@@ -13,7 +14,7 @@ import { diag, redactUrls } from '../../diag/diag';
 import { StoreError } from '../../errors/StoreError';
 import type { TrackingError } from '../../errors/TrackingError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
-import type { PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
+import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { RunFilter } from '../../search/runFilter';
 import { encodeChunks } from '../chunks/EventChunk';
 import type { RunStatsRow } from '../chunks/runStats';
@@ -24,7 +25,9 @@ import type { MongodbModule } from './loadMongodb';
 import { loadMongodb } from './loadMongodb';
 import type { EntryDoc, EventDoc, StatsDoc } from './mongoDocuments';
 import {
+  COLUMN_PROJECTION,
   EventIds,
+  columnBatch,
   combineDeltas,
   entryFromDoc,
   entryUpdate,
@@ -80,6 +83,9 @@ const START_ATTEMPTS = 3;
 
 /** Index specs that differ from what the server holds: said once, then used as they are. */
 const INDEX_CONFLICT_CODES = new Set([85, 86]);
+
+/** Events per batch of queryColumns (as many as a chunk of the embedded store holds). */
+const COLUMN_BATCH = 4096;
 
 interface CounterDoc {
   _id: string;
@@ -270,26 +276,39 @@ export class MongoStore implements Store, ExitFlushable {
     );
   }
 
-  /** Creates a collection's indexes (once per process); a spec that differs on the server is said once and left. */
+  /**
+   * Creates a collection's indexes (once per process), one call per index: an index that
+   * differs on the server (made by hand, or by another version) is said once and left as it
+   * is, and does not keep the others from being made.
+   */
   #index(name: string, specs: readonly IndexSpec[]): Promise<void> {
     let done = this.#indexed.get(name);
     if (!done) {
-      done = this.#collection(name)
-        .createIndexes(specs.map((s) => ({ ...s })))
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            const code = (error as { code?: unknown }).code;
-            if (typeof code === 'number' && INDEX_CONFLICT_CODES.has(code)) {
-              diag(
-                `store ${this.url}: the indexes of ${name} differ from omega-track's; they are used as they are`,
-              );
-              return;
-            }
-            this.#indexed.delete(name);
-            throw error;
-          },
-        );
+      const collection = this.#collection(name);
+      const conflicts: string[] = [];
+      done = Promise.all(
+        specs.map(({ key, ...options }) =>
+          collection.createIndex(key, options).then(
+            () => undefined,
+            (error: unknown) => {
+              const code = (error as { code?: unknown }).code;
+              if (typeof code === 'number' && INDEX_CONFLICT_CODES.has(code)) conflicts.push(options.name);
+              else throw error;
+            },
+          ),
+        ),
+      ).then(
+        () => {
+          if (conflicts.length)
+            diag(
+              `store ${this.url}: ${name} has indexes that differ from omega-track's (${conflicts.sort().join(', ')}); they are used as they are`,
+            );
+        },
+        (error: unknown) => {
+          this.#indexed.delete(name);
+          throw error;
+        },
+      );
       this.#indexed.set(name, done);
     }
     return done;
@@ -608,15 +627,54 @@ export class MongoStore implements Store, ExitFlushable {
   ): AsyncIterable<TrackingEvent[]> {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new TrackingInputError(`batchSize must be a positive integer, got ${batchSize}`);
-    const collection = this.#events(experiment);
     const filter = eventFilter(query);
     const { empty, ...options } = eventFindOptions(query);
     if (empty) return;
+    let batch: TrackingEvent[] = [];
+    // one cursor, fetched from the server batchSize documents at a time
+    for await (const doc of this.#documents(experiment, filter, { ...options, batchSize })) {
+      batch.push(eventFromDoc(experiment, doc));
+      if (batch.length === batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+
+  /**
+   * The events column by column, a batch per run of up to COLUMN_BATCH events, in time order
+   * within the run (the run_dt index's order: no sort on the server). Only the fields a column
+   * holds are fetched: no node, user or extra fields cross the network.
+   */
+  async *queryColumns(experiment: string, query: ResolvedQuery): AsyncIterable<EventColumnBatch> {
+    if (query.limit !== undefined || query.offset !== undefined)
+      throw new TrackingInputError(
+        'queryColumns reads in logging order, not by time: limit and offset are for queryEvents',
+      );
+    const filter = eventFilter(query);
+    let docs: Array<Partial<EventDoc>> = [];
+    const documents = this.#documents(experiment, filter, {
+      sort: { run: 1, dt: 1, _id: 1 },
+      projection: COLUMN_PROJECTION,
+      batchSize: COLUMN_BATCH,
+    });
+    for await (const doc of documents) {
+      if (docs.length === COLUMN_BATCH || (docs.length && docs[0].run !== doc.run)) {
+        yield columnBatch(docs[0].run ?? 0, docs);
+        docs = [];
+      }
+      docs.push(doc);
+    }
+    if (docs.length) yield columnBatch(docs[0].run ?? 0, docs);
+  }
+
+  /** The documents of one find on an experiment's events, read from one cursor, closed however the reading ends. */
+  async *#documents(experiment: string, filter: MongoFilter, options: FindOptions): AsyncIterable<EventDoc> {
+    const collection = this.#events(experiment);
     if (this.#closed) throw new StoreError('io', this.url, `store ${this.url} is closed`);
     await this.#op(`reading events of '${experiment}'`, false, async () => undefined);
-    // one cursor, fetched from the server batchSize documents at a time
-    const cursor = collection.find(filter, { ...options, batchSize, allowDiskUse: true });
-    let batch: TrackingEvent[] = [];
+    const cursor = collection.find(filter, { ...options, allowDiskUse: true });
     try {
       for (;;) {
         let doc: EventDoc | null;
@@ -625,14 +683,9 @@ export class MongoStore implements Store, ExitFlushable {
         } catch (error) {
           throw this.#error(error, `reading events of '${experiment}'`, false);
         }
-        if (!doc) break;
-        batch.push(eventFromDoc(experiment, doc));
-        if (batch.length === batchSize) {
-          yield batch;
-          batch = [];
-        }
+        if (!doc) return;
+        yield doc;
       }
-      if (batch.length) yield batch;
     } finally {
       await cursor.close().catch(() => undefined);
     }

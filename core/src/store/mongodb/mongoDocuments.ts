@@ -1,5 +1,5 @@
 import { decodeValue, encodeValue } from '../../events/valueCodec';
-import type { PendingEvent, TrackingEvent } from '../../events/types';
+import type { EventColumnBatch, PendingEvent, TrackingEvent } from '../../events/types';
 import type { RunStatsDelta, RunStatsRow } from '../chunks/runStats';
 import type { MetadataEntry } from '../Store';
 
@@ -123,6 +123,63 @@ export function eventDoc(id: ObjectIdLike, e: PendingEvent): EventDoc {
     if (extra.length) doc.extra = extra;
   }
   return doc;
+}
+
+/** The fields of an event document that columns hold (queryColumns fetches only these). */
+export const COLUMN_PROJECTION = {
+  _id: 0,
+  run: 1,
+  event: 1,
+  key: 1,
+  value: 1,
+  enc: 1,
+  step: 1,
+  dt: 1,
+} as const;
+
+/**
+ * Documents of one run as columns (see EventColumnBatch): names through a dictionary, numbers,
+ * steps (NaN for none) and times in typed arrays. A value is a number only when stored as one:
+ * text, documents and JSON text are not (`numeric` 0, value NaN).
+ */
+export function columnBatch(run: number, docs: ReadonlyArray<Partial<EventDoc>>): EventColumnBatch {
+  const n = docs.length;
+  const names: string[] = [];
+  const ids = new Map<string, number>();
+  const id = (name: unknown): number => {
+    const text = typeof name === 'string' ? name : '';
+    let i = ids.get(text);
+    if (i === undefined) {
+      i = names.length;
+      ids.set(text, i);
+      names.push(text);
+    }
+    return i;
+  };
+  const event = new Uint32Array(n);
+  const key = new Uint32Array(n);
+  const values = new Float64Array(n);
+  const step = new Float64Array(n);
+  const dt = new Float64Array(n);
+  let numeric: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const d = docs[i];
+    event[i] = id(d.event);
+    key[i] = id(d.key);
+    const v = d.enc === 'json' ? undefined : d.value;
+    if (typeof v === 'number') {
+      values[i] = v;
+      if (numeric) numeric[i] = 1;
+    } else {
+      values[i] = NaN;
+      // every event before the first that is no number was one
+      if (!numeric) numeric = new Uint8Array(n).fill(1, 0, i);
+      numeric[i] = 0;
+    }
+    step[i] = typeof d.step === 'number' ? d.step : NaN;
+    dt[i] = d.dt instanceof Date ? d.dt.getTime() : NaN;
+  }
+  return { run, length: n, names, event, key, values, numeric, step, dt };
 }
 
 /** An event read back from its document (fields another writer left out read as empty). */
