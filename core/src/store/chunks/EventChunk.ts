@@ -52,20 +52,29 @@ export function encodeChunks(events: readonly PendingEvent[]): EncodedChunk[] {
   return out;
 }
 
-/** Packs events of one run into a chunk. */
-export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
-  const n = events.length;
-  const dict = new Map<string, number>();
-  const strings: string[] = [];
-  const intern = (s: string): number => {
-    let i = dict.get(s);
+/**
+ * A dictionary of names for columns of indexes: `intern(name)` is the name's index in `names`,
+ * added the first time it is seen.
+ */
+export function nameDictionary(): { names: string[]; intern: (name: string) => number } {
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  const intern = (name: string): number => {
+    let i = ids.get(name);
     if (i === undefined) {
-      i = strings.length;
-      dict.set(s, i);
-      strings.push(s);
+      i = names.length;
+      ids.set(name, i);
+      names.push(name);
     }
     return i;
   };
+  return { names, intern };
+}
+
+/** Packs events of one run into a chunk. */
+export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
+  const n = events.length;
+  const { names: strings, intern } = nameDictionary();
   const packed: Packed = {
     count: n,
     strings,

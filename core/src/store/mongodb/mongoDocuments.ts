@@ -1,5 +1,6 @@
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, TrackingEvent } from '../../events/types';
+import { nameDictionary } from '../chunks/EventChunk';
 import type { RunStatsDelta, RunStatsRow } from '../chunks/runStats';
 import type { MetadataEntry } from '../Store';
 
@@ -144,18 +145,9 @@ export const COLUMN_PROJECTION = {
  */
 export function columnBatch(run: number, docs: ReadonlyArray<Partial<EventDoc>>): EventColumnBatch {
   const n = docs.length;
-  const names: string[] = [];
-  const ids = new Map<string, number>();
-  const id = (name: unknown): number => {
-    const text = typeof name === 'string' ? name : '';
-    let i = ids.get(text);
-    if (i === undefined) {
-      i = names.length;
-      ids.set(text, i);
-      names.push(text);
-    }
-    return i;
-  };
+  const { names, intern } = nameDictionary();
+  // a field another writer left out, or wrote as no text, is the empty name
+  const id = (name: unknown): number => intern(typeof name === 'string' ? name : '');
   const event = new Uint32Array(n);
   const key = new Uint32Array(n);
   const values = new Float64Array(n);
