@@ -118,9 +118,10 @@ describe('chunk payload layout', () => {
   test.each(cases)('%s reads back as logged', (_, events) => {
     const rows = roundTrip(events);
     expect(rows).toEqual(expected(events));
-    // -0 stays -0, NaN stays NaN
+    // -0 stays -0, NaN stays NaN, in values and steps
     rows.forEach((r, i) => {
       if (typeof r.value === 'number') expect(Object.is(r.value, events[i].value)).toBe(true);
+      expect(Object.is(r.step, events[i].step)).toBe(true);
     });
   });
 

@@ -308,6 +308,31 @@ describe('the UI server', () => {
       }
     });
 
+    test('a key holding the index columns’ mark (U+0001) is its own key, never read as two', async () => {
+      const om = omega({ store: prepared.store });
+      const exp = om.runtime.experiment('marks');
+      try {
+        await exp.start();
+        for (let i = 0; i < 5; i++) exp.logMetric('loss', 7, i);
+        for (let i = 0; i < 5; i++) exp.logMetric('loss\u0001', i, i);
+        await exp.stop();
+        await exp.start();
+        for (let i = 0; i < 5; i++) exp.logMetric('a\u0001a', i, i);
+        await exp.stop();
+        const loss = (await json('/api/experiments/marks/series?key=loss&runs=1')) as { series: Series[] };
+        expect(loss.series[0].y).toEqual([7, 7, 7, 7, 7]);
+        const a = (await json('/api/experiments/marks/series?key=a&runs=2')) as { series: Series[] };
+        expect(a.series[0].total).toBe(0);
+        const events = await json('/api/experiments/marks/runs/2/events?key=a');
+        expect(events.total).toBe(0);
+        expect((await exp.summary({ key: 'loss', run: 1 })).map((m) => [m.key, m.count])).toEqual([
+          ['loss', 5],
+        ]);
+      } finally {
+        await om.close();
+      }
+    });
+
     test('chunks whose steps go back, skip, or are missing, and texts among the numbers, come out in x order', async () => {
       const om = omega({ store: prepared.store });
       const exp = om.runtime.experiment('unordered');
@@ -687,6 +712,12 @@ describe('the UI server', () => {
   });
 
   describe('live updates', () => {
+    test('HEAD is answered with the stream’s headers at once, and nobody is left listening', async () => {
+      const a = await request(server.port, '/api/live?experiment=train', { method: 'HEAD' });
+      expect(a.status).toBe(200);
+      expect(a.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+      expect(a.body.length).toBe(0);
+    });
     test('a name no experiment can have is a 400, before any stream opens', async () => {
       for (const name of ['a/../b', '.', 'x\u0000y']) {
         const a = await get(`/api/live?experiment=${enc(name)}`);

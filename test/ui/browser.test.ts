@@ -133,6 +133,27 @@ describe('the web UI in headless Chromium', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test('the artifacts page lists a run’s artifacts, shows JSON and downloads bytes, whatever their keys', async () => {
+    await page.goto(`${server.url}#/e/${encodeURIComponent(XSS_NAME)}/run/1/artifacts`);
+    const rows = page.locator('table.grid tbody tr');
+    await rows.nth(1).waitFor();
+    expect(await page.locator('table.grid tbody td.name').allTextContents()).toEqual([
+      '..',
+      '<b>weights</b>',
+    ]);
+    await rows.nth(0).locator('button.show').click();
+    const shown = page.locator('.viewer pre.json');
+    await shown.waitFor();
+    expect(JSON.parse((await shown.textContent()) ?? '')).toEqual({ note: '<i>shown as text</i>' });
+    const href = await rows.nth(1).locator('a.download').getAttribute('href');
+    expect(href).toContain('/artifact?key=');
+    const body = await page.evaluate(async (url) => (await fetch(url)).text(), href!);
+    expect(body).toBe('the bytes');
+    expect(await page.locator('main i, main b, main script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
   test("a live run's chart grows while a child process logs, without a reload", async () => {
     const child: ChildProcess = spawn(process.execPath, [liveLoggerScript(tmp.dir), store], {
       stdio: ['ignore', 'pipe', 'pipe'],

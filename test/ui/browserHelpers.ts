@@ -51,6 +51,9 @@ export async function prepareStore(storeUrl: string): Promise<void> {
     (e) => {
       e.logParam('<b>bold</b>', '<script>alert(2)</script>');
       for (let step = 0; step < 10; step++) e.logMetric('<img src=y onerror=alert(3)>', step * step, step);
+      // artifacts under a key no URL path can carry, and one named like markup
+      e.logArtifact({ note: '<i>shown as text</i>' }, '..');
+      e.logArtifact(Buffer.from('the bytes'), '<b>weights</b>');
     },
     { name: '<svg onload=alert(4)>' },
   );

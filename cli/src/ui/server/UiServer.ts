@@ -308,7 +308,7 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
       // a name no experiment can have is a 400; one that does not exist yet is watched (a page
       // may be opened before its run starts), at the price of one metadata read per round
       if (experiment !== undefined) validateExperimentName(experiment);
-      return live.subscribe(req, res, experiment);
+      return live.subscribe(req, res, experiment, head);
     }
     if (top !== 'experiments') throw new HttpError(404, `no API at /api/${parts.join('/')}`);
     let reply;

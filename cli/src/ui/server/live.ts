@@ -7,6 +7,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { COMMON_HEADERS, DATA_CSP } from './respond';
 
+/** The headers of an event stream. */
+const STREAM_HEADERS = {
+  ...COMMON_HEADERS,
+  'Content-Security-Policy': DATA_CSP,
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  'Cache-Control': 'no-store',
+  Connection: 'keep-alive',
+  // proxies such as nginx would otherwise hold the events back
+  'X-Accel-Buffering': 'no',
+};
+
 /** What the hub watches. */
 export interface LiveSource {
   /** The experiments there are now. */
@@ -63,24 +74,27 @@ export class LiveHub {
    * marks are read before the stream opens, so whatever changes after the page sees it open is
    * told.
    */
-  async subscribe(req: IncomingMessage, res: ServerResponse, experiment: string | undefined): Promise<void> {
+  async subscribe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    experiment: string | undefined,
+    head = false,
+  ): Promise<void> {
     if (this.closed) {
       res.writeHead(503, { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('the server is closing\n');
       return;
     }
+    // HEAD: the stream's headers, and no stream (nothing is watched for it)
+    if (head) {
+      res.writeHead(200, STREAM_HEADERS);
+      res.end();
+      return;
+    }
     if (experiment !== undefined) {
       if (!this.marks.has(experiment)) this.marks.set(experiment, await this.readMark(experiment));
     } else await this.baselineAll();
-    res.writeHead(200, {
-      ...COMMON_HEADERS,
-      'Content-Security-Policy': DATA_CSP,
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      // proxies such as nginx would otherwise hold the events back
-      'X-Accel-Buffering': 'no',
-    });
+    res.writeHead(200, STREAM_HEADERS);
     // the browser reconnects after 2 s when the connection drops
     res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ experiment: experiment ?? null })}\n\n`);
     const listener: Listener = { res, experiment };

@@ -390,10 +390,14 @@ function selection(
   const n = p.count;
   const tests: Array<(i: number) => boolean> = [];
   // names are compared by their index in the chunk's dictionary: one lookup per name, not per event
+  // the index columns list names between marks: a name holding the mark itself would read as
+  // two names there, so a chunk with such a name is always tested event by event
+  let marked: boolean | undefined;
   const nameTest = (names: string[], field: 'event' | 'key', heldNames: string | undefined): void => {
     const wanted = new Set(names);
     if (
       heldNames !== undefined &&
+      !(marked ??= p.strings.some((s) => s.includes(NAME_MARK))) &&
       heldNames.split(NAME_MARK).every((name) => name === '' || wanted.has(name))
     )
       return;

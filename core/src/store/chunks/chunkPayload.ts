@@ -201,7 +201,8 @@ function steps(step: Float64Array, section: AddSection): Column {
   let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = step[i];
-    if (!Number.isInteger(v)) return section('f64', step);
+    // a step of -0 is kept as it is (a start or an offset would make it 0)
+    if (!Number.isInteger(v) || (v === 0 && 1 / v < 0)) return section('f64', step);
     if (counting && v !== first + i) counting = false;
     if (v < min) min = v;
     if (v > max) max = v;

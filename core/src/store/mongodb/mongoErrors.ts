@@ -131,7 +131,7 @@ function classify(
       advice:
         'the connection to the server was lost or the replica set is changing its primary; writes are retried',
     };
-  return { code: 'io', advice: 'see the message above' };
+  return { code: 'io', advice: "the server's reason is in parentheses" };
 }
 
 /**

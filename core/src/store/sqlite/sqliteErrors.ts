@@ -90,7 +90,8 @@ function advice(code: StoreErrorCode, file: string): string {
     case 'locked':
       return 'another process holds its write lock';
     default:
-      return 'see the message above';
+      // the reason is in the message itself, in parentheses: read by people and HTTP clients alike
+      return 'check the disk and the file (damaged, or moved or replaced while open); the reason is in parentheses';
   }
 }
 

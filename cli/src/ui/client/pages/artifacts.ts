@@ -25,10 +25,11 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
     { label: 'Artifacts' },
   ]);
   let artifacts: ArtifactJson[] = [];
-  // the key goes in the query: a key such as '.' or '..' would be dropped from a path
-  const base = `${experimentPath(experiment)}/runs/${run}/artifact`;
+  const list = `${experimentPath(experiment)}/runs/${run}/artifacts`;
+  // one artifact by key in the query: a key such as '.' or '..' would be dropped from a path
+  const one = `${experimentPath(experiment)}/runs/${run}/artifact`;
   const viewer = h('div', { className: 'viewer', attrs: { hidden: true } });
-  const contentUrl = (a: ArtifactJson): string => apiUrl(base, { key: a.key, index: a.index });
+  const contentUrl = (a: ArtifactJson): string => apiUrl(one, { key: a.key, index: a.index });
 
   const show = async (a: ArtifactJson): Promise<void> => {
     viewer.hidden = false;
@@ -38,7 +39,7 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
       h('p', { className: 'note info' }, 'Loading…'),
     );
     try {
-      const response = await getRaw(base, { key: a.key, index: a.index });
+      const response = await getRaw(one, { key: a.key, index: a.index });
       if (!(response.headers.get('content-type') ?? '').includes('application/json')) {
         replace(
           viewer,
@@ -122,7 +123,7 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
   );
   const refresh = async (): Promise<void> => {
     try {
-      artifacts = (await getJson<{ artifacts: ArtifactJson[] }>(base)).artifacts;
+      artifacts = (await getJson<{ artifacts: ArtifactJson[] }>(list)).artifacts;
       status.hidden = true;
       await table.reload();
     } catch (error) {
