@@ -246,6 +246,44 @@ export function describeStoreContract(
       await expect(limited()).rejects.toThrow(/limit and offset/);
     });
 
+    test('pages far into many events are the same rows as queryEvents’ window', async () => {
+      // run 1 in three writes with times that meet at the writes' edges (the same millisecond
+      // on both sides), run 2 written in between with times among run 1's
+      const run1 = (from: number) =>
+        Array.from({ length: 5000 }, (_, i) =>
+          ev(1, 'metric', 'a', from + i, undefined, 10_000 + Math.floor((from + i) / 7)),
+        );
+      await store.appendEvents('e', run1(0));
+      await store.appendEvents(
+        'e',
+        Array.from({ length: 3000 }, (_, i) => ev(2, 'metric', 'b', i, undefined, 10_000 + i)),
+      );
+      await store.appendEvents('e', run1(5000));
+      await store.appendEvents('e', run1(10_000));
+      const whole = await store.queryEvents('e', {});
+      expect(whole.length).toBe(18_000);
+      for (const [offset, limit] of [
+        [0, 10],
+        [4095, 3],
+        [4096, 1500],
+        [5000, 2000],
+        [9999, 4097],
+        [17_990, 100],
+        [18_000, 5],
+      ]) {
+        const rows = [];
+        for await (const batch of store.iterateEvents('e', { offset, limit }, 1000)) rows.push(...batch);
+        expect({ offset, values: rows.map((r) => `${r.run}:${String(r.value)}`) }).toEqual({
+          offset,
+          values: whole.slice(offset, offset + limit).map((r) => `${r.run}:${String(r.value)}`),
+        });
+      }
+      const ofRun1 = [];
+      for await (const batch of store.iterateEvents('e', { runs: [1], offset: 9000, limit: 50 }, 20))
+        ofRun1.push(...batch);
+      expect(ofRun1.map((r) => r.value)).toEqual(Array.from({ length: 50 }, (_, i) => 9000 + i));
+    });
+
     test('deleteEvents removes events and restarts run numbering', async () => {
       await store.startRun('e', start);
       await store.appendEvents('e', [ev(1, 'metric', 'a', 1)]);

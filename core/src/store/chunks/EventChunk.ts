@@ -275,6 +275,16 @@ export function decodeChunk(
 }
 
 /**
+ * How many events a chunk holds, when each has a time a Date can hold (so that each sorts by
+ * its time, none last: see orderTime); undefined otherwise. Only the time column is read.
+ */
+export function countIfOrderable(payload: Buffer): number | undefined {
+  const dt = unpackChunk(payload).dt;
+  for (let i = 0; i < dt.length; i++) if (!(Math.abs(dt[i]) <= MAX_DATE_MS)) return undefined;
+  return dt.length;
+}
+
+/**
  * A row's time for ordering: a stored time that is not a valid Date (written before such times
  * were refused, or by another writer) sorts after every valid one, so reading never fails on it.
  */

@@ -16,6 +16,7 @@ import {
   CHUNK_SIZE,
   NAME_MARK,
   decodeChunk,
+  countIfOrderable,
   decodeChunkColumns,
   encodeChunks,
   orderTime,
@@ -117,6 +118,7 @@ interface ChunkMeta {
   id: number;
   run: number;
   min_dt: number;
+  max_dt: number;
 }
 
 /**
@@ -398,7 +400,7 @@ export class SqliteStore implements Store, ExitFlushable {
     const { where, params } = chunkWhere(experiment, query);
     // Only the chunk index is read up front; payloads are read one at a time.
     const metas = this.db
-      .prepare(`SELECT id, run, min_dt FROM chunks WHERE ${where} ORDER BY min_dt, id`)
+      .prepare(`SELECT id, run, min_dt, max_dt FROM chunks WHERE ${where} ORDER BY min_dt, id`)
       .all(params) as ChunkMeta[];
     // chunks hold one run each and are selected by run in SQL
     const filter = rowFilter(query, { runsSelected: true });
@@ -413,6 +415,26 @@ export class SqliteStore implements Store, ExitFlushable {
       orderTime(a) - orderTime(b) || order.get(a)! - order.get(b)!;
     for (let i = 0; i < metas.length && remaining > 0; i++) {
       const payload = this.chunkPayload.get(metas[i].id) as Buffer | undefined;
+      // A page far in (the UI's events table): a chunk wholly before it is counted, not decoded
+      // into rows — when every event of it is wanted, nothing held waits to go out before it,
+      // and nothing later can sort among its events (the next chunk starts after it, or at its
+      // last time and was written later: ties keep insertion order).
+      const next = metas[i + 1];
+      if (
+        payload &&
+        filter === undefined &&
+        pending.length === 0 &&
+        skip > 0 &&
+        (next === undefined ||
+          metas[i].max_dt < next.min_dt ||
+          (metas[i].max_dt === next.min_dt && next.id > metas[i].id))
+      ) {
+        const whole = countIfOrderable(payload);
+        if (whole !== undefined && whole <= skip) {
+          skip -= whole;
+          continue;
+        }
+      }
       const rows = payload ? decodeChunk(experiment, metas[i].run, payload, filter) : [];
       rows.forEach((row, k) => order.set(row, metas[i].id * CHUNK_SIZE + k));
       pending = pending.concat(rows).sort(byTimeThenInsertion);
