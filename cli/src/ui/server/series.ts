@@ -92,6 +92,18 @@ async function readColumns(
   }
   if (batches.length === 1 && !batches[0].numeric && mode === 'time')
     return { x: batches[0].dt, y: batches[0].values };
+  return joinBatches(batches, total, mode);
+}
+
+/**
+ * The batches' points in arrays of the series' length, x by `mode`; also whether x is known to
+ * ascend (steps counting up, batch after batch) and whether every y is finite.
+ */
+function joinBatches(
+  batches: readonly EventColumnBatch[],
+  total: number,
+  mode: 'step' | 'time',
+): Points & { sorted?: boolean } {
   const x = new Float64Array(total);
   const y = new Float64Array(total);
   let n = 0;
