@@ -7,8 +7,19 @@ export { runCli, parseRunOption } from './commands/cli';
 export type { CliIO } from './commands/cli';
 export { startUiServer } from './ui/server/UiServer';
 export type { UiServerOptions, UiServerHandle } from './ui/server/UiServer';
-export { downsampleSeries, minMaxLttb, minMaxPreselect, MAX_NON_FINITE } from './ui/server/downsample';
-export type { DownsampledSeries, DownsampleOptions, NonFinitePoint } from './ui/server/downsample';
+export {
+  downsampleRange,
+  downsampleSeries,
+  minMaxLttb,
+  minMaxPreselect,
+  MAX_NON_FINITE,
+} from './ui/server/downsample';
+export type {
+  DownsampledSeries,
+  DownsampleOptions,
+  NonFinitePoint,
+  RangeSeries,
+} from './ui/server/downsample';
 export {
   TrackingError,
   TrackingInputError,

@@ -1,4 +1,4 @@
-import { MAX_NON_FINITE, downsampleSeries, minMaxLttb, minMaxPreselect } from 'omega-track';
+import { MAX_NON_FINITE, downsampleRange, downsampleSeries, minMaxLttb, minMaxPreselect } from 'omega-track';
 
 /** A small seeded generator (mulberry32), so a failing random case can be run again. */
 function random(seed: number): () => number {
@@ -212,5 +212,49 @@ describe('MinMaxLTTB downsampling', () => {
     expect(d.x[d.y.indexOf(99)]).toBe(654_321);
     expect(d.x[0]).toBe(0);
     expect(d.x[d.shown - 1]).toBe(n - 1);
+  });
+});
+
+describe('a range series (steps counting up by one, values left in their chunks)', () => {
+  /** `y` cut into segments of the given sizes (cycled), as the store hands a run's chunks out. */
+  function segmentsOf(y: Float64Array, sizes: readonly number[]): Float64Array[] {
+    const out: Float64Array[] = [];
+    for (let at = 0, k = 0; at < y.length; k++) {
+      const size = sizes[k % sizes.length];
+      out.push(y.subarray(at, at + size));
+      at += size;
+    }
+    return out;
+  }
+
+  test('keeps exactly the points downsampleSeries keeps of the same series joined, in any window', () => {
+    const next = random(7);
+    for (const n of [0, 1, 3, 50, 2000, 8003, 16_005, 100_000]) {
+      const y = Float64Array.from(
+        { length: n },
+        (_, i) => Math.sin(i / 97) + (next() < 0.001 ? 40 * (next() - 0.5) : 0),
+      );
+      const x0 = 1000;
+      const x = Float64Array.from({ length: n }, (_, i) => x0 + i);
+      for (const sizes of [[4096], [1, 0, 7, 4096, 333], [n || 1]]) {
+        const range = { x0, segments: segmentsOf(y, sizes), length: n };
+        for (const points of [4, 300, 2000]) {
+          for (const [lo, hi] of [
+            [0, n],
+            [Math.floor(n / 3), Math.floor((2 * n) / 3)],
+            [Math.max(0, n - 5), n],
+          ]) {
+            const joined = downsampleSeries(x.subarray(lo, hi), y.subarray(lo, hi), points, { finite: true });
+            expect({ n, sizes, points, lo, got: downsampleRange(range, lo, hi, points) }).toEqual({
+              n,
+              sizes,
+              points,
+              lo,
+              got: joined,
+            });
+          }
+        }
+      }
+    }
   });
 });

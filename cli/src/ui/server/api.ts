@@ -9,12 +9,12 @@ import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@om
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
 import { defaultColumns, keysOf, splitList, withErrors } from '../../commands/runs';
-import { downsampleSeries, MIN_POINTS } from './downsample';
+import { downsampleRange, downsampleSeries, MIN_POINTS } from './downsample';
 import type { DownsampledSeries } from './downsample';
 import type { Reply } from './respond';
 import { HttpError, jsonText } from './respond';
 import type { SeriesSource, XMode } from './series';
-import { SeriesCache, changeMarkOf, readProfile, sliceRange } from './series';
+import { SeriesCache, changeMarkOf, isRange, readProfile, sliceRange } from './series';
 
 /** Points per series unless the page asks for another number. */
 export const DEFAULT_POINTS = 2000;
@@ -300,6 +300,16 @@ export class UiApi {
     const series: Array<DownsampledSeries & { run: number; start?: number }> = [];
     for (const run of runs) {
       const whole = await this.cache.series(source, run, event, key, mode === 'step' ? 'step' : 'time');
+      if (isRange(whole)) {
+        // steps counting up by one: the range from/to asks for is found by arithmetic
+        const lo = from === undefined ? 0 : Math.min(whole.length, Math.max(0, Math.ceil(from - whole.x0)));
+        const hi =
+          to === undefined
+            ? whole.length
+            : Math.min(whole.length, Math.max(0, Math.floor(to - whole.x0) + 1));
+        series.push({ run, ...downsampleRange(whole, lo, Math.max(lo, hi), points) });
+        continue;
+      }
       // time since the start: the run's start event, else its first point
       const start = mode === 'relative' ? (starts.get(run) ?? (whole.x.length ? whole.x[0] : 0)) : 0;
       const part = sliceRange(

@@ -293,3 +293,106 @@ export function downsampleSeries(
   }
   return { x: outX, y: outY, total: n - dropped, shown: kept.length, nonFinite, nonFiniteCount };
 }
+
+/**
+ * A series whose x counts up by one from `x0` (the steps of a training loop) and whose values
+ * are all finite, kept as the store handed its values out: one array per stored chunk, none
+ * joined. Downsampling it (downsampleRange) reads the values where they are: a million points
+ * are read for a chart without 16 MB of fresh arrays (whose first writes, page by page, cost a
+ * cold read more than the reading itself).
+ */
+export interface RangeSeries {
+  x0: number;
+  /** The values, chunk after chunk; together `length` long. */
+  segments: readonly Float64Array[];
+  length: number;
+}
+
+/** MinMax preselection (as minMaxPreselect) over the values `lo … hi-1` of a range series, indexes from `lo`. */
+function preselectSegments(s: RangeSeries, lo: number, hi: number, buckets: number): Uint32Array {
+  const n = hi - lo;
+  const interior = n - 2;
+  const out = new Uint32Array(Math.min(n, 2 * buckets + 2));
+  let k = 0;
+  out[k++] = 0;
+  // a cursor over the segments: the one holding index `at` (from the series' start) and where it starts
+  let seg = 0;
+  let segStart = 0;
+  const seek = (at: number): void => {
+    while (segStart + s.segments[seg].length <= at) segStart += s.segments[seg++].length;
+  };
+  for (let b = 0; b < buckets; b++) {
+    const start = 1 + Math.floor((b * interior) / buckets);
+    const end = 1 + Math.floor(((b + 1) * interior) / buckets);
+    if (end <= start) continue;
+    seek(lo + start);
+    let low = start;
+    let high = start;
+    let lowV = s.segments[seg][lo + start - segStart];
+    let highV = lowV;
+    for (let i = start + 1; i < end;) {
+      seek(lo + i);
+      const values = s.segments[seg];
+      const stop = Math.min(end, segStart + values.length - lo);
+      for (; i < stop; i++) {
+        const v = values[lo + i - segStart];
+        if (v < lowV) {
+          lowV = v;
+          low = i;
+        } else if (v > highV) {
+          highV = v;
+          high = i;
+        }
+      }
+    }
+    if (low === high) out[k++] = low;
+    else if (low < high) {
+      out[k++] = low;
+      out[k++] = high;
+    } else {
+      out[k++] = high;
+      out[k++] = low;
+    }
+  }
+  out[k++] = n - 1;
+  return out.subarray(0, k);
+}
+
+/**
+ * The points `lo … hi-1` of a range series downsampled to at most `points`: the same points
+ * downsampleSeries keeps of the same series as arrays (the preselection runs over the segments,
+ * the rest over the candidates alone, which is what MinMaxLTTB looks at after it).
+ */
+export function downsampleRange(
+  s: RangeSeries,
+  lo: number,
+  hi: number,
+  points: number,
+  ratio = MINMAX_RATIO,
+): DownsampledSeries {
+  const n = Math.max(0, hi - lo);
+  const target = Math.max(MIN_POINTS, Math.floor(points));
+  const buckets = Math.floor((target * ratio) / 2);
+  let idx: Uint32Array;
+  if (n > target && ratio > 0 && n > 2 * buckets + 2) idx = preselectSegments(s, lo, hi, buckets);
+  else idx = Uint32Array.from({ length: n }, (_, i) => i);
+  const cx = new Float64Array(idx.length);
+  const cy = new Float64Array(idx.length);
+  // gathered in index order: one pass over the segments
+  let seg = 0;
+  let segStart = 0;
+  for (let j = 0; j < idx.length; j++) {
+    const at = lo + idx[j];
+    while (segStart + s.segments[seg].length <= at) segStart += s.segments[seg++].length;
+    cx[j] = s.x0 + at;
+    cy[j] = s.segments[seg][at - segStart];
+  }
+  const kept = minMaxLttb(cx, cy, points, 0);
+  const x = new Array<number>(kept.length);
+  const y = new Array<number>(kept.length);
+  for (let k = 0; k < kept.length; k++) {
+    x[k] = cx[kept[k]];
+    y[k] = cy[kept[k]];
+  }
+  return { x, y, total: n, shown: kept.length, nonFinite: [], nonFiniteCount: 0 };
+}

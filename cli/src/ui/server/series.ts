@@ -4,6 +4,15 @@
  * provider's rows (`data()`) where the events are not in the store (MLflow).
  */
 import type { EventColumnBatch, Store, TrackingEvent, TrackingProvider } from '@omega-track/core';
+import type { RangeSeries } from './downsample';
+
+/** A series as read and cached: arrays of x and y, or a range series (x counting up by one). */
+export type Series = Points | RangeSeries;
+
+/** Whether a series is a range series. */
+export function isRange(s: Series): s is RangeSeries {
+  return 'segments' in s;
+}
 
 /** What a chart's x axis shows: the step, the time (ms since the epoch), or the time since the run's start. */
 export type XMode = 'step' | 'time' | 'relative';
@@ -83,7 +92,7 @@ async function readColumns(
   event: string,
   key: string,
   mode: 'step' | 'time',
-): Promise<Points & { sorted?: boolean }> {
+): Promise<RangeSeries | (Points & { sorted?: boolean })> {
   const batches: EventColumnBatch[] = [];
   let total = 0;
   for await (const b of store.queryColumns!(experiment, { runs: [run], events: [event], keys: [key] })) {
@@ -92,7 +101,27 @@ async function readColumns(
   }
   if (batches.length === 1 && !batches[0].numeric && mode === 'time')
     return { x: batches[0].dt, y: batches[0].values };
-  return joinBatches(batches, total, mode);
+  return (mode === 'step' && asRange(batches, total)) || joinBatches(batches, total, mode);
+}
+
+/**
+ * The batches as a range series, when their steps count up by one from batch to batch and every
+ * value is a finite number (a training loop's metric): their values as they are, not joined.
+ */
+function asRange(batches: readonly EventColumnBatch[], total: number): RangeSeries | undefined {
+  if (batches.length === 0) return undefined;
+  let next = batches[0].stepStart;
+  for (const b of batches) {
+    if (b.numeric || b.stepStart === undefined || b.stepStart !== next) return undefined;
+    next = b.stepStart + b.length;
+    if (!allFinite(b.values)) return undefined;
+  }
+  return { x0: batches[0].stepStart!, segments: batches.map((b) => b.values), length: total };
+}
+
+function allFinite(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return false;
+  return true;
 }
 
 /**
@@ -265,8 +294,17 @@ export function sliceRange(s: Points, from: number | undefined, to: number | und
 
 interface CacheEntry {
   mark: string;
-  value: Points;
+  value: Series;
   bytes: number;
+}
+
+/** The memory a cached series holds: its arrays, or the stored chunks its values are views of. */
+function bytesOf(s: Series): number {
+  if (!isRange(s)) return s.x.byteLength + s.y.byteLength;
+  const buffers = new Set<ArrayBufferLike>(s.segments.map((v) => v.buffer));
+  let bytes = 0;
+  for (const b of buffers) bytes += b.byteLength;
+  return bytes;
 }
 
 /**
@@ -276,7 +314,7 @@ interface CacheEntry {
  */
 export class SeriesCache {
   private readonly entries = new Map<string, CacheEntry>();
-  private readonly inFlight = new Map<string, Promise<Points>>();
+  private readonly inFlight = new Map<string, Promise<Series>>();
   private bytes = 0;
 
   constructor(private readonly budgetBytes = 256 * 1024 * 1024) {}
@@ -296,7 +334,7 @@ export class SeriesCache {
     event: string,
     key: string,
     mode: 'step' | 'time',
-  ): Promise<Points> {
+  ): Promise<Series> {
     const id = JSON.stringify([source.experiment, run, event, key, mode]);
     const mark = (await changeMarkOf(source.store, source.experiment, run))?.mark;
     const hit = this.entries.get(id);
@@ -313,7 +351,7 @@ export class SeriesCache {
       this.inFlight.set(flightId, pending);
     }
     const value = await pending;
-    if (mark !== undefined) this.put(id, { mark, value, bytes: value.x.byteLength + value.y.byteLength });
+    if (mark !== undefined) this.put(id, { mark, value, bytes: bytesOf(value) });
     return value;
   }
 
@@ -347,9 +385,10 @@ export async function readSeries(
   event: string,
   key: string,
   mode: 'step' | 'time',
-): Promise<Points> {
+): Promise<Series> {
   if (source.store?.queryColumns !== undefined) {
     const read = await readColumns(source.store, source.experiment, run, event, key, mode);
+    if (isRange(read)) return read;
     // in x order already, as the read saw: no pass over a million points to find out
     return read.sorted ? { x: read.x, y: read.y, finite: read.finite } : toSorted(read);
   }
