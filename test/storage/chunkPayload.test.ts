@@ -135,6 +135,20 @@ describe('chunk payload layout', () => {
     expect(compact * 4).toBeLessThan(legacy);
   });
 
+  test('columns tell when their steps count up by one, also of the metrics picked from a mixed chunk', () => {
+    const metrics = Array.from({ length: 100 }, (_, i) => metric(i, { step: 10 + i }));
+    const whole = encodeChunk(metrics).payload;
+    expect(decodeChunkColumns(3, whole, {}).stepStart).toBe(10);
+    const mixed = encodeChunk([metric(0, { event: 'param', key: 'lr', step: null }), ...metrics]).payload;
+    const picked = decodeChunkColumns(3, mixed, { events: ['metric'] });
+    expect(picked.length).toBe(100);
+    expect(picked.stepStart).toBe(10);
+    expect(decodeChunkColumns(3, mixed, {}).stepStart).toBeUndefined();
+    const gap = encodeChunk([...metrics, metric(200, { step: 500 })]).payload;
+    expect(decodeChunkColumns(3, gap, {}).stepStart).toBeUndefined();
+    expect(decodeChunkColumns(3, gap, { steps: [10, 11, 12] }).stepStart).toBe(10);
+  });
+
   test('payloads of the first layout still read, by rows and by columns', () => {
     const events = [metric(0), metric(1, { step: null }), metric(2, { value: 'x' })];
     const payload = v8.serialize(legacyPacked(events));

@@ -346,6 +346,7 @@ export function decodeChunkColumns(
     for (let i = 0, j = 0; i < n; i++) if (keep[i]) out[j++] = src[i];
     return out;
   };
+  const step = pick(p.step, new Float64Array(m));
   return {
     run,
     length: m,
@@ -354,9 +355,20 @@ export function decodeChunkColumns(
     key: pick(p.key, new Uint32Array(m)),
     values: pick(values, new Float64Array(m)),
     numeric: numeric && pick(numeric, new Uint8Array(m)),
-    step: pick(p.step, new Float64Array(m)),
+    step,
     dt: pick(p.dt, new Float64Array(m)),
+    // the metrics of a chunk that also holds a run's params or its stop still count up by one
+    stepStart: countingFrom(step),
   };
+}
+
+/** The first step when the steps count up by one from it (a -0 never does), else undefined. */
+function countingFrom(step: Float64Array): number | undefined {
+  if (step.length === 0) return undefined;
+  const first = step[0];
+  if (!Number.isInteger(first) || Object.is(first, -0)) return undefined;
+  for (let i = 1; i < step.length; i++) if (step[i] !== first + i) return undefined;
+  return first;
 }
 
 /**
