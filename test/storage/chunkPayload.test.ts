@@ -144,6 +144,14 @@ describe('chunk payload layout', () => {
     expect(picked.length).toBe(100);
     expect(picked.stepStart).toBe(10);
     expect(decodeChunkColumns(3, mixed, {}).stepStart).toBeUndefined();
+    // the metrics picked beside a value that is no number (the run's stop): all numbers, said so
+    const withStop = encodeChunk([
+      ...metrics,
+      metric(100, { event: 'stop', key: 'stop', value: null, step: null }),
+    ]).payload;
+    const only = decodeChunkColumns(3, withStop, { events: ['metric'] });
+    expect([only.length, only.numeric, only.stepStart]).toEqual([100, undefined, 10]);
+    expect(decodeChunkColumns(3, withStop, {}).numeric?.[100]).toBe(0);
     const gap = encodeChunk([...metrics, metric(200, { step: 500 })]).payload;
     expect(decodeChunkColumns(3, gap, {}).stepStart).toBeUndefined();
     expect(decodeChunkColumns(3, gap, { steps: [10, 11, 12] }).stepStart).toBe(10);

@@ -354,12 +354,18 @@ export function decodeChunkColumns(
     event: pick(p.event, new Uint32Array(m)),
     key: pick(p.key, new Uint32Array(m)),
     values: pick(values, new Float64Array(m)),
-    numeric: numeric && pick(numeric, new Uint8Array(m)),
+    numeric: numeric && allOnes(pick(numeric, new Uint8Array(m))),
     step,
     dt: pick(p.dt, new Float64Array(m)),
     // the metrics of a chunk that also holds a run's params or its stop still count up by one
     stepStart: countingFrom(step),
   };
+}
+
+/** The column, unless every event of it is a number (a chunk's metrics beside its run's stop): then undefined. */
+function allOnes(numeric: Uint8Array): Uint8Array | undefined {
+  for (let i = 0; i < numeric.length; i++) if (numeric[i] !== 1) return numeric;
+  return undefined;
 }
 
 /** The first step when the steps count up by one from it (a -0 never does), else undefined. */
