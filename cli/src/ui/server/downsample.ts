@@ -61,32 +61,7 @@ function extremes(y: Numbers, idx: Uint32Array): { min: number; max: number } {
  */
 export function minMaxPreselect(y: Numbers, n: number, buckets: number): Uint32Array {
   if (n <= 2 || buckets < 1) return Uint32Array.from({ length: n }, (_, i) => i);
-  const interior = n - 2;
-  const out = new Uint32Array(Math.min(n, 2 * buckets + 2));
-  let k = 0;
-  out[k++] = 0;
-  for (let b = 0; b < buckets; b++) {
-    const start = 1 + Math.floor((b * interior) / buckets);
-    const end = 1 + Math.floor(((b + 1) * interior) / buckets);
-    if (end <= start) continue;
-    let lo = start;
-    let hi = start;
-    for (let i = start + 1; i < end; i++) {
-      const v = y[i];
-      if (v < y[lo]) lo = i;
-      else if (v > y[hi]) hi = i;
-    }
-    if (lo === hi) out[k++] = lo;
-    else if (lo < hi) {
-      out[k++] = lo;
-      out[k++] = hi;
-    } else {
-      out[k++] = hi;
-      out[k++] = lo;
-    }
-  }
-  out[k++] = n - 1;
-  return out.subarray(0, k);
+  return preselectSegments([y], 0, n, buckets);
 }
 
 /** Where candidate `p` (1 … m-2) falls among `buckets` LTTB buckets of `m` candidates. */
@@ -308,8 +283,13 @@ export interface RangeSeries {
   length: number;
 }
 
-/** MinMax preselection (as minMaxPreselect) over the values `lo … hi-1` of a range series, indexes from `lo`. */
-function preselectSegments(s: RangeSeries, lo: number, hi: number, buckets: number): Uint32Array {
+/** The min/max preselection (see minMaxPreselect) of the values `lo … hi-1` of arrays taken one after another, indexes from `lo`. */
+function preselectSegments(
+  segments: readonly Numbers[],
+  lo: number,
+  hi: number,
+  buckets: number,
+): Uint32Array {
   const n = hi - lo;
   const interior = n - 2;
   const out = new Uint32Array(Math.min(n, 2 * buckets + 2));
@@ -319,7 +299,7 @@ function preselectSegments(s: RangeSeries, lo: number, hi: number, buckets: numb
   let seg = 0;
   let segStart = 0;
   const seek = (at: number): void => {
-    while (segStart + s.segments[seg].length <= at) segStart += s.segments[seg++].length;
+    while (segStart + segments[seg].length <= at) segStart += segments[seg++].length;
   };
   for (let b = 0; b < buckets; b++) {
     const start = 1 + Math.floor((b * interior) / buckets);
@@ -328,11 +308,11 @@ function preselectSegments(s: RangeSeries, lo: number, hi: number, buckets: numb
     seek(lo + start);
     let low = start;
     let high = start;
-    let lowV = s.segments[seg][lo + start - segStart];
+    let lowV = segments[seg][lo + start - segStart];
     let highV = lowV;
     for (let i = start + 1; i < end;) {
       seek(lo + i);
-      const values = s.segments[seg];
+      const values = segments[seg];
       const stop = Math.min(end, segStart + values.length - lo);
       for (; i < stop; i++) {
         const v = values[lo + i - segStart];
@@ -374,7 +354,7 @@ export function downsampleRange(
   const target = Math.max(MIN_POINTS, Math.floor(points));
   const buckets = Math.floor((target * ratio) / 2);
   let idx: Uint32Array;
-  if (n > target && ratio > 0 && n > 2 * buckets + 2) idx = preselectSegments(s, lo, hi, buckets);
+  if (n > target && ratio > 0 && n > 2 * buckets + 2) idx = preselectSegments(s.segments, lo, hi, buckets);
   else idx = Uint32Array.from({ length: n }, (_, i) => i);
   const cx = new Float64Array(idx.length);
   const cy = new Float64Array(idx.length);
