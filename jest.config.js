@@ -7,6 +7,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json' }],
   },
   moduleNameMapper: {
+    '^@omega-track/(core|providers|adapters)/internal$': '<rootDir>/$1/src/internal.ts',
+    '^omega-track/internal$': '<rootDir>/cli/src/internal.ts',
     '^@omega-track/(core|providers|adapters)$': '<rootDir>/$1/src/index.ts',
     '^omega-track$': '<rootDir>/cli/src/index.ts',
   },

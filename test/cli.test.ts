@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { omega, parseRunOption, runCli } from 'omega-track';
+import { omega } from 'omega-track';
+import { parseRunOption, runCli } from 'omega-track/internal';
 import { tempDir } from './helpers/tmp';
 import { parseCsv } from './cli/cliRunner';
 

@@ -1,15 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type {
-  EncodedArtifact,
-  MetricSummary,
-  PendingEvent,
-  RunInfo,
-  RunStatus,
-  TrackingEvent,
-} from '@omega-track/core';
+import type { MetricSummary, PendingEvent, RunInfo, RunStatus, TrackingEvent } from '@omega-track/core';
+import type { EncodedArtifact } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
 import {
-  EXPERIMENT_KIND,
   OmegaTrackingProxy,
   ProviderRegistry,
   TrackingInputError,
@@ -18,6 +12,7 @@ import {
   activeExperiment,
   setDiagWriter,
 } from '@omega-track/core';
+import { EXPERIMENT_KIND } from '@omega-track/core/internal';
 import { NoTrackTracker, OmegaSimpleTracker } from '@omega-track/providers';
 import { collectDiag } from './helpers/tmp';
 import { omegaPerTest } from './helpers/omegaPerTest';

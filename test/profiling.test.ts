@@ -1,5 +1,6 @@
 import type { Experiment, Omega, TrackingEvent, OmegaProfilingTracker } from 'omega-track';
-import { TrackingInputError, omega, runCli, setDiagWriter } from 'omega-track';
+import { TrackingInputError, omega, setDiagWriter } from 'omega-track';
+import { runCli } from 'omega-track/internal';
 import path from 'node:path';
 import { describeProviderContract } from './contract/providerContract';
 import { sleep, tempDir } from './helpers/tmp';

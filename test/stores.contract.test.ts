@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { SqliteStore, openStore } from '@omega-track/core';
+import { openStore } from '@omega-track/core';
+import { SqliteStore } from '@omega-track/core/internal';
 import { describeStoreContract } from './contract/storeContract';
 import { tempDir } from './helpers/tmp';
 

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { PendingEvent } from 'omega-track';
-import { NODE_NAME, currentUserId, omega, startEvent } from 'omega-track';
+import { omega } from 'omega-track';
+import { NODE_NAME, currentUserId, startEvent } from 'omega-track/internal';
 
 const args = process.argv.slice(2);
 const N = Number(args[args.indexOf('--events') + 1] || 1_000_000);

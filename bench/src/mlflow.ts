@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { MlflowClient, omega } from 'omega-track';
+import { omega } from 'omega-track';
+import { MlflowClient } from 'omega-track/internal';
 
 const args = process.argv.slice(2);
 const METRICS = Number(args[args.indexOf('--metrics') + 1] || 50_000);

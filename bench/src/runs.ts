@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Experiment } from 'omega-track';
-import { omega, runTableFromEvents } from 'omega-track';
+import { omega } from 'omega-track';
+import { runTableFromEvents } from 'omega-track/internal';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omega-bench-runs-'));

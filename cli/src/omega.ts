@@ -1,7 +1,7 @@
 import type { OmegaOptions } from '@omega-track/core';
 import { Omega, ProviderRegistry } from '@omega-track/core';
 import { registerBuiltinProviders } from '@omega-track/providers';
-import { TfjsLayersBackend, tfjsModelBackend } from '@omega-track/adapters';
+import { TfjsLayersBackend, tfjsModelBackend } from '@omega-track/adapters/internal';
 
 /**
  * The batteries-included entry point: an `Omega` on the embedded store (OMEGA_STORE, else

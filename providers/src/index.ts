@@ -1,40 +1,8 @@
 /** @omega-track/providers: the built-in tracking providers and their registration. */
 export { OmegaSimpleTracker } from './default';
 export { NoTrackTracker } from './notrack';
-export {
-  OmegaProfilingTracker,
-  BackgroundProfiler,
-  METRIC_GROUPS,
-  METRIC_KEYS,
-  validateMetrics,
-  validateInterval,
-  SystemSampler,
-} from './profiling';
+export { OmegaProfilingTracker, BackgroundProfiler, METRIC_GROUPS, METRIC_KEYS } from './profiling';
 export type { BackgroundProfilerOptions, ProfileSample, MetricGroup, SampleValues } from './profiling';
-export {
-  MlflowTracker,
-  defaultSpoolPath,
-  MlflowClient,
-  MlflowApiError,
-  MlflowUnavailableError,
-  MlflowSpool,
-  MlflowSender,
-  MLFLOW_LIMITS,
-  chunkBatch,
-  validateMlflowKey,
-  encodeMetricValue,
-  decodeMetricValue,
-} from './mlflow';
-export type {
-  MlflowTrackerOptions,
-  MlflowClientOptions,
-  MlflowExperiment,
-  MlflowFileInfo,
-  MlflowKeyValue,
-  MlflowMetric,
-  MlflowRun,
-  MlflowRunInfo,
-  MlflowRunStatus,
-} from './mlflow';
-export { machineFacts } from './system/machineFacts';
+export { MlflowTracker, MlflowApiError, MlflowUnavailableError, MLFLOW_LIMITS } from './mlflow';
+export type { MlflowTrackerOptions } from './mlflow';
 export { registerBuiltinProviders } from './registerBuiltinProviders';

@@ -16,3 +16,14 @@ export function registerBuiltinProviders(registry: ProviderRegistry): ProviderRe
   registry.register('mlflow', MlflowTracker);
   return registry;
 }
+
+// `om.runtime.experiment(name, { provider: 'profiling' })` is typed as that provider's handle
+declare module '@omega-track/core' {
+  interface ProviderTypes {
+    default: OmegaSimpleTracker;
+    simple: OmegaSimpleTracker;
+    notrack: NoTrackTracker;
+    profiling: OmegaProfilingTracker;
+    mlflow: MlflowTracker;
+  }
+}

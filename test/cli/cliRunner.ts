@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import type { CliIO } from 'omega-track';
-import { runCli } from 'omega-track';
+import type { CliIO } from 'omega-track/internal';
+import { runCli } from 'omega-track/internal';
 
 /** What one CLI call gave. */
 export interface CliResult {

@@ -1,4 +1,4 @@
-import { redactUrls } from 'omega-track';
+import { redactUrls } from 'omega-track/internal';
 import { runFixture } from '../helpers/child';
 
 describe('signals', () => {

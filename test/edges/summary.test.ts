@@ -3,8 +3,10 @@
  * and summary() computed column by column (count and finite reported apart), giving the same
  * figures as the row path it replaces.
  */
-import type { EventLog, MetricSummary, PendingEvent, ResolvedQuery } from '@omega-track/core';
-import { quantile, startEvent, summarize, summarizeLog } from '@omega-track/core';
+import type { EventLog, MetricSummary, PendingEvent } from '@omega-track/core';
+import type { ResolvedQuery } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
+import { quantile, startEvent, summarize, summarizeLog } from '@omega-track/core/internal';
 import type { Omega } from 'omega-track';
 import { TrackingInputError } from 'omega-track';
 import { omegaPerTest } from '../helpers/omegaPerTest';

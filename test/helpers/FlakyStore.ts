@@ -1,5 +1,5 @@
 import type { PendingEvent, Store } from '@omega-track/core';
-import { SqliteStore } from '@omega-track/core';
+import { SqliteStore } from '@omega-track/core/internal';
 
 /**
  * The real in-memory store, with a switch that makes every write fail: a stand-in for a disk

@@ -4,15 +4,8 @@
  */
 import path from 'node:path';
 import type { Experiment, MlflowTracker, Omega } from 'omega-track';
-import {
-  Metadata,
-  MlflowClient,
-  MlflowSpool,
-  currentUserId,
-  omega,
-  runCli,
-  setDiagWriter,
-} from 'omega-track';
+import { Metadata, omega, setDiagWriter } from 'omega-track';
+import { MlflowClient, MlflowSpool, currentUserId, runCli } from 'omega-track/internal';
 import { FakeMlflowServer } from './FakeMlflowServer';
 import { sleep, tempDir } from '../helpers/tmp';
 

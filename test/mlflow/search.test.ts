@@ -7,15 +7,9 @@
  */
 import path from 'node:path';
 import type { Omega, RunInfo, RunQuery } from 'omega-track';
-import {
-  MlflowApiError,
-  MlflowClient,
-  TrackingError,
-  TrackingInputError,
-  omega,
-  setDiagWriter,
-} from 'omega-track';
-import type { MlflowRun } from 'omega-track';
+import { MlflowApiError, TrackingError, TrackingInputError, omega, setDiagWriter } from 'omega-track';
+import { MlflowClient } from 'omega-track/internal';
+import type { MlflowRun } from 'omega-track/internal';
 import { FakeMlflowServer } from './FakeMlflowServer';
 import { tempDir } from '../helpers/tmp';
 import type { Exp } from '../search/helpers';

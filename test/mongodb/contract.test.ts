@@ -1,17 +1,16 @@
 import crypto from 'node:crypto';
 import { MongoClient } from 'mongodb';
+import { StoreError, openStore, setDiagWriter } from '@omega-track/core';
 import {
   MONGO_BLOB_BUCKET,
   MONGO_COLLECTIONS,
-  StoreError,
   artifactBlobPrefix,
   mongoEventsCollection,
-  openStore,
   parseMongoUrl,
   parseRunFilter,
-  setDiagWriter,
-} from '@omega-track/core';
-import type { PendingEvent, MongoStore } from '@omega-track/core';
+} from '@omega-track/core/internal';
+import type { PendingEvent } from '@omega-track/core';
+import type { MongoStore } from '@omega-track/core/internal';
 import { omega } from 'omega-track';
 import { describeProviderContract } from '../contract/providerContract';
 import { describeStoreContract } from '../contract/storeContract';

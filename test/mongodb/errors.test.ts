@@ -1,18 +1,15 @@
 import net from 'node:net';
 import util from 'node:util';
 import { MongoBulkWriteError, MongoNetworkError, MongoServerError } from 'mongodb';
+import { StoreError, TrackingError, openStore, setDiagWriter } from '@omega-track/core';
 import {
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
   MongoStore,
-  StoreError,
-  TrackingError,
   mongoClientOptions,
-  openStore,
   parseMongoUrl,
   scrubMongoSecrets,
-  setDiagWriter,
   toMongoStoreError,
-} from '@omega-track/core';
+} from '@omega-track/core/internal';
 import type { PendingEvent } from '@omega-track/core';
 import type { OmegaSimpleTracker } from 'omega-track';
 import { omega } from 'omega-track';

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { ObjectId } from 'mongodb';
+import { TrackingInputError } from '@omega-track/core';
 import {
   MongoStore,
-  TrackingInputError,
   mongoEventDoc,
   mongoEventFilter,
   mongoRunComparisonFilter,
@@ -10,8 +10,10 @@ import {
   parseRunFilter,
   mongoRunFilterConditions,
   resolveQuery,
-} from '@omega-track/core';
-import type { FilterComparison, ResolvedQuery } from '@omega-track/core';
+} from '@omega-track/core/internal';
+import type { ResolvedQuery } from '@omega-track/core';
+import type { FilterComparison } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
 
 // No operator reaches MongoDB from input: objects given where a value belongs are refused
 // (TrackingInputError), and text that looks like an operator stays a value.

@@ -14,8 +14,9 @@ import {
   mongoStoreValue,
   parseRunFilter,
   resolveQuery,
-} from '@omega-track/core';
-import type { EventQuery, PendingEvent, RunContext } from '@omega-track/core';
+} from '@omega-track/core/internal';
+import type { EventQuery, PendingEvent } from '@omega-track/core';
+import type { RunContext } from '@omega-track/core/internal';
 
 // The translation of data() queries (SPEC §3) into MongoDB filters, without a server: a user
 // query is resolved as the providers resolve it, then translated as the MongoDB store does.

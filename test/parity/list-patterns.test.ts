@@ -3,7 +3,7 @@
  * (`*`, `?`, `[…]`, `[!…]`), so `om.models.list('experiments/*')` lists the experiments; a plain
  * name or prefix still lists the names that start with it.
  */
-import { parseNamePattern } from '@omega-track/core';
+import { parseNamePattern } from '@omega-track/core/internal';
 import { TrackingInputError } from 'omega-track';
 import type { ParityStore } from './parityStore';
 import { parityStore } from './parityStore';

@@ -5,12 +5,12 @@
  */
 import type { Experiment } from 'omega-track';
 import {
-  EXPERIMENT_KIND,
   OmegaProfilingTracker,
   OmegaSimpleTracker,
   OmegaTrackingProxy,
   TrackingInputError,
 } from 'omega-track';
+import { EXPERIMENT_KIND } from 'omega-track/internal';
 import type { ParityStore } from './parityStore';
 import { parityStore } from './parityStore';
 

@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OmegaProfilingTracker, TaskInput, TrackingEvent } from 'omega-track';
-import {
-  ModelBackend,
-  NODE_NAME,
-  TaskError,
-  TrackingError,
-  TrackingInputError,
-  currentUserId,
-} from 'omega-track';
+import { ModelBackend, TaskError, TrackingError, TrackingInputError } from 'omega-track';
+import { NODE_NAME, currentUserId } from 'omega-track/internal';
 import { runFixture } from '../helpers/child';
 import { omegaPerTest } from '../helpers/omegaPerTest';
 import path from 'node:path';
@@ -321,9 +315,9 @@ describe('runtime tasks on tfjs models (tfjs.layers)', () => {
 
   test('a flat typed array is cut into rows of the input shape; a dataset name is read from om.datasets', async () => {
     await om().models.put(tinyTfjsModel(2), 'flat');
-    const predicted = (await om()
+    const predicted = await om()
       .runtime.model('flat')
-      .predict(new Float32Array([1, 2, 3, 4, 5, 6]))) as number[][];
+      .predict<number[][]>(new Float32Array([1, 2, 3, 4, 5, 6]));
     expect(predicted).toHaveLength(3);
     await om().datasets.put(
       [

@@ -1,13 +1,7 @@
 import path from 'node:path';
 import type { Omega, RunInfo } from '@omega-track/core';
-import {
-  FilterSyntaxError,
-  NODE_NAME,
-  TrackingInputError,
-  currentUserId,
-  omega,
-  parseRunFilter,
-} from 'omega-track';
+import { FilterSyntaxError, TrackingInputError, omega } from 'omega-track';
+import { NODE_NAME, currentUserId, parseRunFilter } from 'omega-track/internal';
 import { tempDir } from '../helpers/tmp';
 import type { Exp } from './helpers';
 import { pick, runNumbers, seededRandom, withoutLiveDurations } from './helpers';

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { ArtifactValue, RunInfo, TrackingEvent } from '@omega-track/core';
-import { NODE_NAME, TrackingInputError, currentUserId, omega, runTableFromEvents } from 'omega-track';
+import { TrackingInputError, omega } from 'omega-track';
+import { NODE_NAME, currentUserId, runTableFromEvents } from 'omega-track/internal';
 import { omegaPerTest } from '../helpers/omegaPerTest';
 import type { Exp } from './helpers';
 import { runNumbers, withoutLiveDurations } from './helpers';

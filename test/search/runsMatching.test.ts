@@ -6,7 +6,9 @@
  * as the interface allows.
  */
 import type { RunFilter } from '@omega-track/core';
-import { SqliteStore, matchesRunFilter, omega, runTableFromStats } from 'omega-track';
+import type {} from '@omega-track/core/internal';
+import { omega } from 'omega-track';
+import { SqliteStore, matchesRunFilter, runTableFromStats } from 'omega-track/internal';
 import { runNumbers } from './helpers';
 
 /** The embedded store, answering runsMatching from its own run table, with one extra run let through. */

@@ -5,7 +5,7 @@
  */
 import v8 from 'node:v8';
 import type { PendingEvent, TrackingEvent } from '@omega-track/core';
-import { decodeChunk, decodeChunkColumns, encodeChunk } from '@omega-track/core';
+import { decodeChunk, decodeChunkColumns, encodeChunk } from '@omega-track/core/internal';
 
 const T0 = Date.UTC(2026, 11, 1);
 

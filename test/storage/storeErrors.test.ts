@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, TrackingError, openStore, startEvent } from '@omega-track/core';
+import { StoreError, TrackingError, openStore } from '@omega-track/core';
+import { startEvent } from '@omega-track/core/internal';
 import { tempDir } from '../helpers/tmp';
 
 /** The StoreError that `fn` throws (fails the test when it throws something else or nothing). */

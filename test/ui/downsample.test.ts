@@ -1,4 +1,10 @@
-import { MAX_NON_FINITE, downsampleRange, downsampleSeries, minMaxLttb, minMaxPreselect } from 'omega-track';
+import {
+  MAX_NON_FINITE,
+  downsampleRange,
+  downsampleSeries,
+  minMaxLttb,
+  minMaxPreselect,
+} from 'omega-track/internal';
 
 /** A small seeded generator (mulberry32), so a failing random case can be run again. */
 function random(seed: number): () => number {

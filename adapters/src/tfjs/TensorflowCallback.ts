@@ -1,4 +1,4 @@
-import type { LayersModel, Logs } from '@tensorflow/tfjs';
+import type { LayersModel } from '@tensorflow/tfjs';
 import type { ErrorHandler } from '@omega-track/core';
 import {
   OmegaTrackingProxy,
@@ -6,11 +6,11 @@ import {
   TrackingProvider,
   activeExperiment,
   defaultErrorHandler,
-  describeValue,
-  diag,
 } from '@omega-track/core';
+import { describeValue, diag } from '@omega-track/core/internal';
 import type { Tfjs } from './loadTfjs';
 import { loadTfjs } from './loadTfjs';
+import type { TfjsModelLike, TrainingLogs } from './tfjsTypes';
 
 /** What the callback records into: an experiment handle or a provider. */
 export type TrackingTarget = Pick<
@@ -163,7 +163,7 @@ export class TensorflowCallback {
   // The fields tfjs reads on every callback (BaseCallback / tf.Callback).
   validationData: unknown = null;
   params: Record<string, unknown> = {};
-  model: LayersModel | null = null;
+  model: TfjsModelLike | null = null;
 
   private readonly explicit: TrackingTarget | undefined;
   private readonly updateEvery: number | undefined;
@@ -192,7 +192,7 @@ export class TensorflowCallback {
     this.params = params;
   }
 
-  setModel(model: LayersModel): void {
+  setModel(model: TfjsModelLike): void {
     this.model = model;
     if (!this.viaAutolog()) explicitlyTracked.add(model);
   }
@@ -202,7 +202,7 @@ export class TensorflowCallback {
     return false;
   }
 
-  async onTrainBegin(_logs?: Logs): Promise<void> {
+  async onTrainBegin(_logs?: TrainingLogs): Promise<void> {
     this.globalBatch = 0;
     this.exp = this.explicit ?? activeExperiment();
     let currentRun: number | undefined;
@@ -226,18 +226,18 @@ export class TensorflowCallback {
     this.guard('train begin', () => this.exp?.logParams(this.describeTraining()));
   }
 
-  async onEpochBegin(_epoch: number, _logs?: Logs): Promise<void> {}
+  async onEpochBegin(_epoch: number, _logs?: TrainingLogs): Promise<void> {}
 
-  async onBatchBegin(_batch: number, _logs?: Logs): Promise<void> {}
+  async onBatchBegin(_batch: number, _logs?: TrainingLogs): Promise<void> {}
 
-  async onBatchEnd(_batch: number, logs?: Logs): Promise<void> {
+  async onBatchEnd(_batch: number, logs?: TrainingLogs): Promise<void> {
     const step = this.globalBatch++;
     // per-epoch tracking never touches batch logs: reading them would cost a readback per batch
     if (!this.exp || this.updateEvery === undefined || step % this.updateEvery !== 0) return;
     await this.logValues(logs, { step, phase: 'batch' }, 'batch end');
   }
 
-  async onEpochEnd(epoch: number, logs?: Logs): Promise<void> {
+  async onEpochEnd(epoch: number, logs?: TrainingLogs): Promise<void> {
     if (this.exp) await this.logValues(logs, { step: epoch, phase: 'epoch' }, 'epoch end');
     // tfjs yields to the event loop only through its own callback wrapper, which a list of
     // callbacks like this one bypasses: without a turn of the loop per epoch, the provider's
@@ -245,7 +245,7 @@ export class TensorflowCallback {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  async onTrainEnd(_logs?: Logs): Promise<void> {
+  async onTrainEnd(_logs?: TrainingLogs): Promise<void> {
     if (this.model && !this.viaAutolog()) explicitlyTracked.delete(this.model);
     const exp = this.exp;
     if (!exp) return;
@@ -259,7 +259,7 @@ export class TensorflowCallback {
   }
 
   private async logValues(
-    logs: Logs | undefined,
+    logs: TrainingLogs | undefined,
     opts: { step: number; phase: string },
     where: string,
   ): Promise<void> {
@@ -294,7 +294,8 @@ export class TensorflowCallback {
       steps: p.steps ?? null,
       metrics: p.metrics ?? [],
     };
-    const model = this.model;
+    // tfjs hands the callback a LayersModel; the public type is structural (no tfjs needed to compile)
+    const model = this.model as LayersModel | null;
     if (model) {
       const optimizer = model.optimizer;
       out.optimizer = optimizer?.getClassName() ?? null;

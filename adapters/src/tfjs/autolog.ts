@@ -1,8 +1,8 @@
-import type { Logs } from '@tensorflow/tfjs';
 import type { OmegaTrackingProxy } from '@omega-track/core';
 import type { TensorflowCallbackOptions, TrackingTarget } from './TensorflowCallback';
 import { TensorflowCallback, callbackArguments, trackedExplicitly } from './TensorflowCallback';
 import { loadTfjs } from './loadTfjs';
+import type { TrainingLogs } from './tfjsTypes';
 
 interface AutologState {
   enabled: boolean;
@@ -29,7 +29,7 @@ class AutologCallback extends TensorflowCallback {
     return true;
   }
 
-  override async onTrainBegin(logs?: Logs): Promise<void> {
+  override async onTrainBegin(logs?: TrainingLogs): Promise<void> {
     // a fit with its own TensorflowCallback is tracked by that one, not twice
     if (this.enabled && !trackedExplicitly(this.model)) await super.onTrainBegin(logs);
   }

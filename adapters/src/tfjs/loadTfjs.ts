@@ -6,11 +6,8 @@ export type Tfjs = typeof tfjs;
 
 let chosen: Tfjs | undefined;
 
-/**
- * Uses `tf` as the TensorFlow.js module (e.g. `@tensorflow/tfjs-node-gpu`, or a bundler's copy).
- * Without it, the first use loads `@tensorflow/tfjs-node` if installed, else `@tensorflow/tfjs`.
- */
-export function useTfjs(tf: Tfjs): void {
+/** Makes `tf` the module every later use gets (see useTfjs, which checks it first). */
+export function chooseTfjs(tf: Tfjs): void {
   chosen = tf;
 }
 

@@ -1,7 +1,8 @@
 /** The `omega-track` command: parses the arguments, opens the store as the command needs, runs it. */
 import { parseArgs } from 'node:util';
 import type { Omega } from '@omega-track/core';
-import { DEFAULT_STORE_URL, TrackingError, redactUrls } from '@omega-track/core';
+import { DEFAULT_STORE_URL, TrackingError } from '@omega-track/core';
+import { redactUrls } from '@omega-track/core/internal';
 import { omega } from '../omega';
 import type { CliIO, Command } from './command';
 import { STORE_HELP } from './command';

@@ -1,6 +1,7 @@
 /** `omega-track runs`: the runs of an experiment, found, ordered and shown column by column. */
 import type { RunInfo, TrackingProvider } from '@omega-track/core';
-import { FilterSyntaxError, TrackingInputError, parseRunOrder } from '@omega-track/core';
+import { FilterSyntaxError, TrackingInputError } from '@omega-track/core';
+import { parseRunOrder } from '@omega-track/core/internal';
 import type { Command } from './command';
 import { FORMAT_HELP, REQUIRE_HELP } from './command';
 import { readerFor, requireExperiment } from './experiment';

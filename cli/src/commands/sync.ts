@@ -1,7 +1,8 @@
 /** `omega-track sync`: sends what waits in the MLflow spool. */
 import fs from 'node:fs';
-import { TrackingInputError, redactUrls } from '@omega-track/core';
-import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers';
+import { TrackingInputError } from '@omega-track/core';
+import { redactUrls } from '@omega-track/core/internal';
+import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers/internal';
 import type { Command } from './command';
 import { stringOption } from './options';
 

@@ -1,6 +1,7 @@
 /** `omega-track tag`: sets tags on a run that exists, without starting or stopping one. */
 import type { Omega, TrackingProvider } from '@omega-track/core';
-import { TrackingError, TrackingInputError, validateRunMetadata } from '@omega-track/core';
+import { TrackingError, TrackingInputError } from '@omega-track/core';
+import { validateRunMetadata } from '@omega-track/core/internal';
 import type { Command } from './command';
 import { REQUIRE_HELP } from './command';
 import { requireExperiment } from './experiment';

@@ -1,6 +1,7 @@
 /** `omega-track ui`: the web UI over a store, served until the process is told to stop. */
 import { spawn } from 'node:child_process';
-import { TrackingInputError, redactUrls } from '@omega-track/core';
+import { TrackingInputError } from '@omega-track/core';
+import { redactUrls } from '@omega-track/core/internal';
 import { DEFAULT_UI_PORT, isLoopback, startUiServer } from '../ui/server/UiServer';
 import type { Command } from './command';
 import { REQUIRE_HELP } from './command';

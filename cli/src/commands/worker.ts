@@ -1,13 +1,8 @@
 /** `omega-track worker`: runs runtime tasks from the Redis queue until told to stop. */
 import path from 'node:path';
-import type { RedisWorkerHandle } from '@omega-track/core';
-import {
-  DEFAULT_RUNTIME_QUEUE,
-  NODE_NAME,
-  TrackingInputError,
-  redactUrls,
-  startRedisWorker,
-} from '@omega-track/core';
+import type { RedisWorkerHandle } from '@omega-track/core/internal';
+import { TrackingInputError } from '@omega-track/core';
+import { DEFAULT_RUNTIME_QUEUE, NODE_NAME, redactUrls, startRedisWorker } from '@omega-track/core/internal';
 import type { Command } from './command';
 import { REQUIRE_HELP } from './command';
 import { WORKER_REQUIRE_ENV } from '../runtime/taskProcessor';

@@ -6,7 +6,7 @@
  */
 import type { SandboxedJob } from 'bullmq';
 import type { Omega } from '@omega-track/core';
-import { TaskRunner, processRedisJob } from '@omega-track/core';
+import { TaskRunner, processRedisJob } from '@omega-track/core/internal';
 import { loadRegistrations } from '../commands/experiment';
 import { omega } from '../omega';
 

@@ -294,24 +294,28 @@ export abstract class TrackingProvider {
   /**
    * The last artifact named `name` (matching `query`), undefined when there is none. Given a row
    * of `data()` or `{ value: row.value }` — `restoreArtifact(row)`, `restoreArtifact('X', { value })`
-   * — it restores that value by its format, without a query (omega-ml's `value=`).
+   * — it restores that value by its format, without a query (omega-ml's `value=`). `T` is what
+   * the caller knows the artifact to be (`restoreArtifact<Float32Array>('weights')`): not checked.
    */
-  async restoreArtifact(
+  async restoreArtifact<T = unknown>(
     name: string | ArtifactSource,
     query: EventQuery | ArtifactSource = {},
-  ): Promise<unknown> {
+  ): Promise<T | undefined> {
     const source = artifactSourceOf(name, query);
-    if (source) return (await this.restoreArtifacts([source]))[0];
+    if (source) return (await this.restoreArtifacts([source]))[0] as T | undefined;
     const all = await this.restoreArtifacts({ ...query, key: name as string });
-    return all[all.length - 1];
+    return all[all.length - 1] as T | undefined;
   }
 
-  /** The values logged with `logData(key, …)`, concatenated: arrays are flattened one level. */
-  async restoreData(key: string, query: EventQuery = {}): Promise<unknown[]> {
+  /**
+   * The values logged with `logData(key, …)`, concatenated: arrays are flattened one level. `T` is
+   * the element type the caller knows was logged (`restoreData<number>('losses')`): not checked.
+   */
+  async restoreData<T = unknown>(key: string, query: EventQuery = {}): Promise<T[]> {
     const values = await this.restoreArtifacts({ event: 'data', ...query, key });
     return values.flatMap((v) =>
       Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : [v],
-    );
+    ) as T[];
   }
 
   /** Records one event; `start` and `stop` are reserved for the provider (TrackingInputError). */

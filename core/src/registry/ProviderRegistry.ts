@@ -7,6 +7,14 @@ import type { ProviderContext } from '../providers/ProviderContext';
 import { TrackingProvider } from '../providers/TrackingProvider';
 
 /** A provider class: anything extending `TrackingProvider` with its constructor. */
+/**
+ * The provider class registered under each name, for the types only: `om.runtime.experiment(name,
+ * { provider: 'profiling' })` is typed as that provider's handle. Packages that register
+ * providers add their names by declaration merging (`declare module '@omega-track/core'`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ProviderTypes {}
+
 export type ProviderClass<P extends TrackingProvider = TrackingProvider> = new (
   experiment: string,
   context: ProviderContext,

@@ -42,9 +42,12 @@ export class OmegaModelProxy {
     return this.call('score', X, Y, opts) as Promise<ScoreResult>;
   }
 
-  /** Predictions for X as plain JS values (tfjs: nested arrays, one row per sample). */
-  predict(X: TaskArgument, opts: Record<string, unknown> = {}): Promise<unknown> {
-    return this.call('predict', X, undefined, opts);
+  /**
+   * Predictions for X as plain JS values (tfjs: nested arrays, one row per sample). `T` is what
+   * the caller knows the model returns (`predict<number[][]>(X)`): not checked.
+   */
+  predict<T = unknown>(X: TaskArgument, opts: Record<string, unknown> = {}): Promise<T> {
+    return this.call('predict', X, undefined, opts) as Promise<T>;
   }
 
   private call(method: TaskMethod, X: unknown, Y: unknown, opts: unknown): Promise<unknown> {

@@ -3,6 +3,7 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import type { ExperimentOptions } from '../experiments/ExperimentBackend';
 import type { Experiment } from '../Omega';
 import type { TrackingProvider } from '../providers/TrackingProvider';
+import type { ProviderTypes } from '../registry/ProviderRegistry';
 import { redactUrls } from '../diag/diag';
 import { LocalExecutor } from './executors/local/LocalExecutor';
 import { RedisExecutor } from './executors/redis/RedisExecutor';
@@ -52,12 +53,20 @@ export class OmegaRuntime {
    * The experiment `name`: a proxy that resolves its provider from the stored configuration
    * (created on first use with `opts.provider`, OMEGA_TRACKING_PROVIDER, or `default`).
    * `{ impliedRun: false }` makes its `run(fn)` / `enter()` join the latest STARTED run.
+   * Given a registered provider's name, the handle has that provider's own members
+   * (`experiment('x', { provider: 'profiling' }).profiler`); else name the class:
+   * `experiment<OmegaProfilingTracker>('x')`.
    */
+  experiment<N extends keyof ProviderTypes>(
+    name: string,
+    opts: ExperimentOptions & { provider: N },
+  ): Experiment<ProviderTypes[N] extends TrackingProvider ? ProviderTypes[N] : TrackingProvider>;
   experiment<P extends TrackingProvider = TrackingProvider>(
     name: string,
-    opts: ExperimentOptions = {},
-  ): Experiment<P> {
-    return this.context.experiments.proxy(name, opts) as Experiment<P>;
+    opts?: ExperimentOptions,
+  ): Experiment<P>;
+  experiment(name: string, opts: ExperimentOptions = {}): Experiment {
+    return this.context.experiments.proxy(name, opts);
   }
 
   /** The model `name` of `om.models`, whose methods run as runtime tasks. */

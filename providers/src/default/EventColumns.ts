@@ -1,5 +1,5 @@
 import type { PendingEvent } from '@omega-track/core';
-import { NODE_NAME } from '@omega-track/core';
+import { NODE_NAME } from '@omega-track/core/internal';
 
 /** Events per segment: the first is small (most batches are), later ones amortize allocation. */
 const FIRST_SEGMENT = 1024;

@@ -1,15 +1,12 @@
 import type {
-  EncodedArtifact,
   EventOptions,
   EventQuery,
-  ExitFlushable,
   FlushOptions,
   FlushResult,
   IterateOptions,
   MetricSummary,
   PendingEvent,
   ProviderContext,
-  ResolvedQuery,
   RunInfo,
   RunQuery,
   RunStatus,
@@ -17,15 +14,20 @@ import type {
   StopOptions,
   EventLog,
   TrackingEvent,
+} from '@omega-track/core';
+import type {
+  EncodedArtifact,
+  ExitFlushable,
+  ResolvedQuery,
   ArtifactStores,
   ArtifactSource,
 } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
 import { randomUUID } from 'node:crypto';
+import { TrackingInputError, TrackingProvider, TrackingError } from '@omega-track/core';
 import {
   CHUNK_SIZE,
   NODE_NAME,
-  TrackingInputError,
-  TrackingProvider,
   crashAfterMs,
   heartbeatIntervalMs,
   isCrashed,
@@ -45,13 +47,12 @@ import {
   validateRunMetadata,
   checkDeleteRun,
   artifactReferences,
-  TrackingError,
   readRunTable,
   runSelector,
   searchRunTable,
   stopStatus,
   summarizeLog,
-} from '@omega-track/core';
+} from '@omega-track/core/internal';
 import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
 import { WriteTrouble } from './WriteTrouble';

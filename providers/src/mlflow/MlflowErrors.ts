@@ -1,4 +1,5 @@
-import { TrackingError, redactUrls } from '@omega-track/core';
+import { TrackingError } from '@omega-track/core';
+import { redactUrls } from '@omega-track/core/internal';
 
 /** MLflow answered with an error (`{ error_code, message }` and an HTTP status). */
 export class MlflowApiError extends TrackingError {

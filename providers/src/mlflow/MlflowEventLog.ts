@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  RunLiveness,
-  EventLog,
-  ParsedRunSearch,
-  PendingEvent,
-  ResolvedQuery,
-  RunInfo,
-  Store,
-  TrackingEvent,
-} from '@omega-track/core';
+import type { RunLiveness, EventLog, PendingEvent, RunInfo, Store, TrackingEvent } from '@omega-track/core';
+import type { ParsedRunSearch, ResolvedQuery } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
+import { TrackingError } from '@omega-track/core';
 import {
-  TrackingError,
   decodeValue,
   encodeValue,
   groupByRun,
@@ -18,7 +11,7 @@ import {
   runTableFromEvents,
   searchRunTable,
   windowRows,
-} from '@omega-track/core';
+} from '@omega-track/core/internal';
 import type { MlflowClient } from './MlflowClient';
 import type { MlflowSender, EventLine } from './MlflowSender';
 import { EVENTS_DIR } from './MlflowSender';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import v8 from 'node:v8';
 import type { ErrorHandler, PendingEvent } from '@omega-track/core';
-import { decodeValue, encodeValue } from '@omega-track/core';
+import { decodeValue, encodeValue } from '@omega-track/core/internal';
 import type { MlflowClient } from './MlflowClient';
 import { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
 import type { MlflowKeyValue, MlflowMetric } from './MlflowTypes';

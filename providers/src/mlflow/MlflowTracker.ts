@@ -1,9 +1,7 @@
 import path from 'node:path';
 import v8 from 'node:v8';
 import type {
-  ArtifactSource,
   BlobStore,
-  EncodedArtifact,
   EventOptions,
   EventQuery,
   FlushOptions,
@@ -16,23 +14,23 @@ import type {
   RunStatus,
   StartOptions,
 } from '@omega-track/core';
+import type { ArtifactSource, EncodedArtifact } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
+import { TrackingError, TrackingInputError, defaultErrorHandler } from '@omega-track/core';
 import {
-  TrackingError,
   checkDeleteRun,
   crashAfterMs,
   markCrashed,
   parseRunSearch,
   artifactSourceValues,
-  TrackingInputError,
   classifyArtifact,
   decodeArtifact,
   decodeValue,
   eagerWrite,
-  defaultErrorHandler,
   encodeValue,
   validateKey,
   validateValue,
-} from '@omega-track/core';
+} from '@omega-track/core/internal';
 import { OmegaSimpleTracker } from '../default/OmegaSimpleTracker';
 import { OmegaProfilingTracker } from '../profiling/OmegaProfilingTracker';
 import { MlflowClient } from './MlflowClient';

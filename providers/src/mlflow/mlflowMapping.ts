@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { TrackingInputError, decodeValue, encodeValue } from '@omega-track/core';
+import { TrackingInputError } from '@omega-track/core';
+import { decodeValue, encodeValue } from '@omega-track/core/internal';
 import type { MlflowKeyValue, MlflowMetric, MlflowMetricValue } from './MlflowTypes';
 import { MLFLOW_LIMITS } from './MlflowTypes';
 

@@ -1,12 +1,8 @@
-import type {
-  EncodedArtifact,
-  EventOptions,
-  MetricSummary,
-  RunInfo,
-  RunStatus,
-  TrackingEvent,
-} from '@omega-track/core';
-import { checkDeleteRun, TrackingProvider } from '@omega-track/core';
+import type { EventOptions, MetricSummary, RunInfo, RunStatus, TrackingEvent } from '@omega-track/core';
+import type { EncodedArtifact } from '@omega-track/core';
+import type {} from '@omega-track/core/internal';
+import { TrackingProvider } from '@omega-track/core';
+import { checkDeleteRun } from '@omega-track/core/internal';
 
 const NOTHING: Promise<unknown[]> = Promise.resolve([]);
 

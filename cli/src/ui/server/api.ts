@@ -5,7 +5,7 @@
  */
 import v8 from 'node:v8';
 import type { EventQuery, Omega, RunInfo, TrackingEvent, TrackingProvider } from '@omega-track/core';
-import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@omega-track/core';
+import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@omega-track/core/internal';
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
 import { defaultColumns, keysOf, splitList, withErrors } from '../../commands/runs';

@@ -1,12 +1,7 @@
 /** What the UI server's handlers answer, and how it goes out over HTTP. */
 import type { ServerResponse } from 'node:http';
-import {
-  FilterSyntaxError,
-  StoreError,
-  TrackingError,
-  TrackingInputError,
-  redactUrls,
-} from '@omega-track/core';
+import { FilterSyntaxError, StoreError, TrackingError, TrackingInputError } from '@omega-track/core';
+import { redactUrls } from '@omega-track/core/internal';
 import { jsonReplacer } from '../../commands/format';
 import { Output } from '../../commands/output';
 
