@@ -1,0 +1,250 @@
+/**
+ * omega-track as a user gets it: the publishable packages packed with `npm pack`, installed
+ * together into a fresh project outside the repository, then used from ESM, CommonJS, the command
+ * line and strict TypeScript (no `skipLibCheck`) without any optional peer installed.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../helpers/tmp';
+import type { PackedTarball } from './packedInstall';
+import { PUBLISHED, installTarballs, node, packAll, repoRoot } from './packedInstall';
+
+jest.setTimeout(240_000);
+
+const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+const version = (
+  JSON.parse(fs.readFileSync(path.join(repoRoot, 'cli', 'package.json'), 'utf8')) as { version: string }
+).version;
+
+let packDir: ReturnType<typeof tempDir>;
+let tarballs: PackedTarball[];
+let project: string;
+
+beforeAll(() => {
+  packDir = tempDir('omega-track-pack-');
+  tarballs = packAll(packDir.dir);
+  project = installTarballs(tarballs.map((t) => path.join(packDir.dir, t.filename)));
+});
+
+afterAll(() => {
+  packDir?.cleanup();
+  if (project) fs.rmSync(project, { recursive: true, force: true });
+});
+
+/** The package.json of a published package as it is in the repository. */
+function manifest(folder: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(repoRoot, folder, 'package.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+describe('the tarballs', () => {
+  test('every publishable package is packed, all at one version', () => {
+    expect(tarballs.map((t) => t.name)).toEqual([
+      '@omega-track/core',
+      '@omega-track/providers',
+      '@omega-track/adapters',
+      'omega-track',
+    ]);
+    expect(new Set(tarballs.map((t) => t.version))).toEqual(new Set([version]));
+  });
+
+  test.each(PUBLISHED)(
+    '%s ships a LICENSE, a README, what its exports name, and no source maps',
+    (folder) => {
+      const tarball = tarballs[PUBLISHED.indexOf(folder)];
+      const files = new Set(tarball.files.map((f) => f.path));
+      expect(files).toContain('LICENSE');
+      expect(files).toContain('README.md');
+      expect([...files].filter((f) => f.endsWith('.map'))).toEqual([]);
+      expect([...files].filter((f) => f.startsWith('src/') || f.endsWith('.tsbuildinfo'))).toEqual([]);
+      const m = manifest(folder);
+      expect(m.engines).toEqual({ node: '>=20' });
+      expect(m.license).toBe('Apache-2.0');
+      if (String(m.name).startsWith('@')) expect(m.publishConfig).toEqual({ access: 'public' });
+      const targets: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') targets.push(v.replace(/^\.\//, ''));
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(m.exports);
+      expect(targets.length).toBeGreaterThan(0);
+      for (const target of targets) expect(files).toContain(target);
+    },
+  );
+
+  test('the LICENSE shipped is the Apache License 2.0 of the repository', () => {
+    const license = fs.readFileSync(path.join(project, 'node_modules', 'omega-track', 'LICENSE'), 'utf8');
+    expect(license).toMatch(/Apache License\s+Version 2\.0/);
+    expect(license).toBe(fs.readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8'));
+  });
+});
+
+describe('a fresh project that installed the tarballs', () => {
+  const store = (): string => `sqlite:${path.join(project, '.omega', 'omega.db')}`;
+
+  test('no optional peer came along', () => {
+    for (const peer of ['bullmq', 'mongodb', '@tensorflow/tfjs', '@tensorflow/tfjs-node'])
+      expect(fs.existsSync(path.join(project, 'node_modules', peer))).toBe(false);
+  });
+
+  test('ESM: named imports log a run and read it back', () => {
+    fs.writeFileSync(
+      path.join(project, 'esm.mjs'),
+      `import { omega, TrackingInputError } from 'omega-track';
+const om = omega();
+const exp = om.runtime.experiment('esm');
+await exp.run(async (e) => {
+  e.logParam('lr', 0.01);
+  for (let i = 0; i < 5; i++) e.logMetric('loss', 1 / (i + 1), i);
+});
+let refused = false;
+try { om.runtime.experiment('esm').logMetric('', 1); } catch (err) { refused = err instanceof TrackingInputError; }
+const rows = await om.runtime.experiment('esm').data({ run: -1, event: 'metric' });
+console.log(JSON.stringify({ n: rows.length, last: rows.at(-1).value, refused }));
+await om.close();
+`,
+    );
+    const out = JSON.parse(node(project, ['esm.mjs'], { OMEGA_STORE: store() })) as Record<string, unknown>;
+    expect(out).toEqual({ n: 5, last: 0.2, refused: true });
+  });
+
+  test('CommonJS: require logs and reads a run, and loads no optional peer, no profiler, no UI server', () => {
+    fs.writeFileSync(
+      path.join(project, 'cjs.cjs'),
+      `const { omega } = require('omega-track');
+const loaded = () => Object.keys(require.cache).filter((f) =>
+  /node_modules[\\\\/](@tensorflow|bullmq|mongodb|systeminformation)[\\\\/]|[\\\\/]ui[\\\\/]server[\\\\/]/.test(f));
+const atLoad = loaded();
+(async () => {
+  const om = omega();
+  await om.runtime.experiment('cjs').run(async (e) => e.logMetrics({ acc: 0.9, loss: 0.1 }, 1));
+  const [run] = await om.runtime.experiment('cjs').runs();
+  console.log(JSON.stringify({ atLoad, status: run.status, acc: run.metrics.acc.last }));
+  await om.close();
+})();
+`,
+    );
+    const out = JSON.parse(node(project, ['cjs.cjs'], { OMEGA_STORE: store() })) as Record<string, unknown>;
+    expect(out).toEqual({ atLoad: [], status: 'STOPPED', acc: 0.9 });
+  });
+
+  test('the command line: --version, -V and runs', () => {
+    const bin = path.join(project, 'node_modules', '.bin', 'omega-track');
+    const run = (...args: string[]): string =>
+      execFileSync(bin, args, {
+        cwd: project,
+        encoding: 'utf8',
+        env: { ...process.env, OMEGA_STORE: store() },
+      });
+    expect(run('--version').trim()).toBe(version);
+    expect(run('-V').trim()).toBe(version);
+    node(
+      project,
+      [
+        '-e',
+        `const { omega } = require('omega-track'); const om = omega();
+om.runtime.experiment('cli').run(async (e) => e.logMetric('acc', 0.5)).then(() => om.close());`,
+      ],
+      { OMEGA_STORE: store() },
+    );
+    expect(run('runs', 'cli')).toMatch(/^\s*1\s+.*STOPPED/m);
+  });
+
+  const consumer = `import { omega, TensorflowCallback, TrackingError, OmegaTrackingProxy } from 'omega-track';
+import type { RunInfo, TrackingEvent, Store, ObjectBackend } from 'omega-track';
+
+export async function main(): Promise<void> {
+  const om = omega({ store: 'memory:' });
+  const exp = om.runtime.experiment('typed', { provider: 'profiling' });
+  exp.profiler.interval = 5;
+  exp.maxBuffer = 100;
+  await exp.run(async (e: OmegaTrackingProxy) => {
+    e.logMetric('acc', 0.5);
+    const callback = new TensorflowCallback({ updateFreq: 'batch' });
+    void callback;
+  });
+  {
+    await using scoped = await om.runtime.experiment('typed').enter();
+    scoped.logParam('lr', 0.1);
+  }
+  const weights = await exp.restoreArtifact<number[]>('weights');
+  const first: number | undefined = weights?.[0];
+  const values: string[] = await exp.restoreData<string>('notes');
+  const prediction = await om.runtime.model('m').predict<number[][]>([[1, 2]]).catch(() => [[0]]);
+  const rows: TrackingEvent[] = await exp.data();
+  const runs: RunInfo[] = await exp.runs();
+  const store: Store = om.store;
+  const backend: ObjectBackend | undefined = undefined;
+  console.log(first, values.length, prediction[0][0], rows.length, runs.length, store, backend);
+  if (!(new TrackingError('x') instanceof Error)) throw new Error('unreachable');
+  await om.close();
+}
+`;
+
+  test.each([
+    ['node16', { module: 'node16', moduleResolution: 'node16' }, 'consumer.ts'],
+    ['node16 (ESM)', { module: 'node16', moduleResolution: 'node16' }, 'consumer.mts'],
+    ['bundler', { module: 'esnext', moduleResolution: 'bundler' }, 'consumer.ts'],
+  ])(
+    'strict TypeScript without skipLibCheck compiles under %s resolution without bullmq, mongodb or tfjs',
+    (label, resolution, file) => {
+      const dir = path.join(project, `ts-${label.replace(/\W+/g, '-')}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, file), consumer);
+      fs.writeFileSync(
+        path.join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            ...resolution,
+            target: 'ES2022',
+            lib: ['ES2022', 'ESNext.Disposable'],
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: ['node'],
+          },
+          files: [file],
+        }),
+      );
+      let out = '';
+      try {
+        execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+      } catch (error) {
+        out = String((error as { stdout?: string }).stdout);
+      }
+      expect(out).toBe('');
+    },
+  );
+
+  test('a wrong type is still caught (the check above can fail)', () => {
+    const dir = path.join(project, 'ts-negative');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'wrong.ts'),
+      `import { omega } from 'omega-track';\nomega().runtime.experiment('x').profiler.interval = 5;\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+        },
+        files: ['wrong.ts'],
+      }),
+    );
+    let out = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+    } catch (error) {
+      out = String((error as { stdout?: string }).stdout);
+    }
+    expect(out).toMatch(/Property 'profiler' does not exist/);
+  });
+});
