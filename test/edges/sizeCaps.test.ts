@@ -100,7 +100,11 @@ describe('size caps on tags and params', () => {
     const calls: Array<() => void> = [
       () => exp.logParam('p', over),
       () => exp.logParams({ fine: 1, p: over }),
-      () => exp.logParam('p', Array.from({ length: 3000 }, (_, i) => i)),
+      () =>
+        exp.logParam(
+          'p',
+          Array.from({ length: 3000 }, (_, i) => i),
+        ),
       () => exp.logParam('p', { layers: Array.from({ length: 1500 }, () => 'relu') }),
       () => exp.logEvent('param', 'p', over),
       () => exp.logEvents('param', 'p', [1, over]),

@@ -175,7 +175,12 @@ describe('the UI server', () => {
         metrics: ['acc', 'gap', 'loss'],
         params: ['batch', 'lr'],
         tags: ['cmd', 'seed', 'team'],
+        hidden: { metrics: 0, params: 0, tags: 0 },
       });
+      // keys=shown keeps every key of runs no wider than the columns; anything else is a 400
+      const shown = await json('/api/experiments/train/runs?keys=shown');
+      expect(shown).toEqual(await json('/api/experiments/train/runs'));
+      expect((await get('/api/experiments/train/runs?keys=some')).status).toBe(400);
     });
 
     test('runs of an MLflow experiment come through its provider', async () => {
