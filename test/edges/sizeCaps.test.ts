@@ -196,7 +196,7 @@ describe('size caps on tags and params', () => {
     await first.flush();
     expectRefused(() => first.setTag('more', 1), /MAX_TAGS_PER_RUN/);
     // as `omega-track tag` or a runtime worker would: a handle of its own, joining run 1
-    const joiner = await om().experiments.createProvider('joined', { provider: 'default', options: {} });
+    const joiner = om().experiments.createProvider('joined', { provider: 'default', options: {} });
     try {
       await joiner.use(1);
       joiner.setTag('from-elsewhere', 1);

@@ -93,7 +93,7 @@ export function shownKeys(runs: readonly RunInfo[]): ShownKeys {
 function withKeys(run: RunInfo, shown: ShownKeys): RunInfo {
   let trimmed: RunInfo | undefined;
   for (const field of ['metrics', 'params', 'tags'] as const) {
-    const bag = run[field] as Record<string, unknown> | undefined;
+    const bag = run[field];
     if (!bag) continue;
     const keep = new Set(shown[field]);
     let extra = false;
