@@ -43,6 +43,9 @@ export {
   OmegaRuntime,
   StoreError,
   MAX_VALUE_DEPTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_PARAM_VALUE_LENGTH,
+  MAX_TAGS_PER_RUN,
   RESERVED_EVENT_NAMES,
   OmegaModelProxy,
   ModelBackend,
@@ -54,6 +57,7 @@ export {
   OmegaRuns,
   MAX_NOTE_LENGTH,
 } from '@omega-track/core';
+export { validateValueLength } from '@omega-track/core/internal';
 export {
   diag,
   redactUrls,

@@ -48,7 +48,14 @@ export type {
   TimeSpec,
   TrackingEvent,
 } from './events/types';
-export { MAX_NAME_LENGTH, MAX_VALUE_DEPTH, RESERVED_EVENT_NAMES } from './events/validation';
+export {
+  MAX_NAME_LENGTH,
+  MAX_VALUE_DEPTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_PARAM_VALUE_LENGTH,
+  MAX_TAGS_PER_RUN,
+  RESERVED_EVENT_NAMES,
+} from './events/validation';
 
 export { TrackingProvider, MAX_NOTE_LENGTH } from './providers/TrackingProvider';
 export type {

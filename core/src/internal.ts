@@ -38,8 +38,12 @@ export {
   validateExperimentName,
   validateEventName,
   validateDepth,
+  validateValueLength,
   MAX_NAME_LENGTH,
   MAX_VALUE_DEPTH,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_PARAM_VALUE_LENGTH,
+  MAX_TAGS_PER_RUN,
   RESERVED_EVENT_NAMES,
 } from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';

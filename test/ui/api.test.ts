@@ -176,7 +176,12 @@ describe('the UI server', () => {
         metrics: ['acc', 'gap', 'loss'],
         params: ['batch', 'lr'],
         tags: ['cmd', 'seed', 'team'],
+        hidden: { metrics: 0, params: 0, tags: 0 },
       });
+      // keys=shown keeps every key of runs no wider than the columns; anything else is a 400
+      const shown = await json('/api/experiments/train/runs?keys=shown');
+      expect(shown).toEqual(await json('/api/experiments/train/runs'));
+      expect((await get('/api/experiments/train/runs?keys=some')).status).toBe(400);
     });
 
     test('runs of an MLflow experiment come through its provider', async () => {
@@ -687,6 +692,38 @@ describe('the UI server', () => {
         headers: { Cookie: cookie.split(';')[0] },
       });
       expect(app.status).toBe(200);
+    });
+
+    test('bound to loopback, the token does not lift the Host check (DNS rebinding); off loopback a host name is fine', async () => {
+      const bearer = { Authorization: `Bearer ${TOKEN}` };
+      for (const host of ['evil.com', `evil.com:${secured.port}`, 'evil.example:80', '127.0.0.1.evil.com']) {
+        for (const p of [`/api/experiments?token=${TOKEN}`, '/api/experiments', `/?token=${TOKEN}`]) {
+          const a = await request(secured.port, p, { headers: { ...bearer, Host: host } });
+          expect({ host, p, status: a.status }).toEqual({ host, p, status: 403 });
+          expect(a.headers['set-cookie']).toBeUndefined();
+        }
+      }
+      for (const host of [`localhost:${secured.port}`, `127.0.0.1:${secured.port}`, `[::1]:${secured.port}`])
+        expect(
+          (await request(secured.port, '/api/experiments', { headers: { ...bearer, Host: host } })).status,
+        ).toBe(200);
+      // beyond this machine clients name it as they know it: the token is what guards it there
+      const open = await startUiServer({
+        store: prepared.store,
+        port: 0,
+        host: '0.0.0.0',
+        uiDir,
+        token: TOKEN,
+      });
+      try {
+        const named = { ...bearer, Host: `ml-box.lan:${open.port}` };
+        expect((await request(open.port, '/api/experiments', { headers: named })).status).toBe(200);
+        expect(
+          (await request(open.port, '/api/experiments', { headers: { Host: 'ml-box.lan' } })).status,
+        ).toBe(401);
+      } finally {
+        await open.close();
+      }
     });
 
     test('off the loopback interface one is generated; none at all is refused', async () => {

@@ -1,10 +1,32 @@
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { MAX_VALUE_DEPTH, nestingExceeds } from '../objects/plainValues';
+import { encodeValue } from './valueCodec';
 
 export { MAX_VALUE_DEPTH };
 
 /** Longest key, experiment or extra-field name accepted (SPEC §1). */
 export const MAX_NAME_LENGTH = 250;
+
+/**
+ * The longest tag value, in characters (MLflow's limit for a tag value). A value that is not a
+ * text counts as its JSON text, as MLflow stores it.
+ */
+export const MAX_TAG_VALUE_LENGTH = 8000;
+
+/**
+ * The longest param value, in characters (MLflow's limit for a param value). A value that is not
+ * a text counts as its JSON text, as MLflow stores it.
+ */
+export const MAX_PARAM_VALUE_LENGTH = 6000;
+
+/**
+ * The most distinct tag keys one run takes from one handle. Tags label a run for finding it: every
+ * key is a column of the run table that `runs()`, `omega-track runs` and the web UI read for each
+ * run, so a run with 100,000 tags made each of them slow or fail. 1,000 is far beyond labelling
+ * (MLflow's own UI shows a few dozen) and keeps a run's row small; bulk data goes to `logData` or
+ * an artifact. Setting a key again does not count.
+ */
+export const MAX_TAGS_PER_RUN = 1000;
 
 /**
  * Event names the provider writes itself: a run's `start` and `stop` events decide its status,
@@ -40,6 +62,47 @@ export function validateEventName(event: unknown): string {
       `event name '${name}' is reserved: runs are started and stopped with start()/stop() or run() (a provider class writes these events with logRunEvent)`,
     );
   return name;
+}
+
+/**
+ * How many characters (code points, as MLflow counts them) `text` has, counted only as far as
+ * needed to tell whether it is over `max`.
+ */
+function overLength(text: string, max: number): number | undefined {
+  if (text.length <= max) return undefined;
+  // a code point is one or two UTF-16 units: past 2 * max units it is over, whatever they are
+  if (text.length > 2 * max) return text.length;
+  let points = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // a high surrogate followed by a low one is one character
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    points++;
+  }
+  return points > max ? points : undefined;
+}
+
+/**
+ * Throws unless the value of a `tag` or `param` event (`event`) is within its cap,
+ * `MAX_TAG_VALUE_LENGTH` or `MAX_PARAM_VALUE_LENGTH` characters: a text as it is, any other value
+ * as its JSON text. Other events are not capped here. `value` must have passed `validateValue`.
+ */
+export function validateValueLength(event: string, key: string, value: unknown): void {
+  const max = event === 'tag' ? MAX_TAG_VALUE_LENGTH : event === 'param' ? MAX_PARAM_VALUE_LENGTH : undefined;
+  // numbers, booleans and null are never that long
+  if (max === undefined || (typeof value !== 'string' && (typeof value !== 'object' || value === null)))
+    return;
+  const text = typeof value === 'string' ? value : encodeValue(value);
+  const length = overLength(text, max);
+  if (length === undefined) return;
+  const cap = event === 'tag' ? 'MAX_TAG_VALUE_LENGTH' : 'MAX_PARAM_VALUE_LENGTH';
+  throw new TrackingInputError(
+    `${event} '${key}' is ${length} characters long${typeof value === 'string' ? '' : ' as JSON'}; ` +
+      `a ${event} value is at most ${max} (${cap}, as MLflow): log long content with logData or logArtifact`,
+  );
 }
 
 /** Throws unless `step` is null/undefined or an integer within ±(2^53 − 1), the safe-integer range. */

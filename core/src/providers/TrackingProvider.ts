@@ -22,11 +22,13 @@ import { BASE_FIELDS } from '../events/types';
 import { decodeValue, encodeValue } from '../events/valueCodec';
 import {
   MAX_NAME_LENGTH,
+  MAX_TAGS_PER_RUN,
   validateEventName,
   validateExperimentName,
   validateKey,
   validateStep,
   validateValue,
+  validateValueLength,
 } from '../events/validation';
 import type { ProviderContext } from './ProviderContext';
 import { NODE_NAME, currentUserId } from './identity';
@@ -68,9 +70,16 @@ export function validateRunMetadata(meta: RunMetadata): void {
   if (meta.tags !== undefined) {
     if (typeof meta.tags !== 'object' || meta.tags === null || Array.isArray(meta.tags))
       throw new TrackingInputError('tags are an object of key: value');
-    for (const [key, value] of Object.entries(meta.tags)) {
+    const keys = Object.keys(meta.tags);
+    if (keys.length > MAX_TAGS_PER_RUN)
+      throw new TrackingInputError(
+        `${keys.length} tags given at once; a run takes at most ${MAX_TAGS_PER_RUN} tag keys (MAX_TAGS_PER_RUN)`,
+      );
+    for (const key of keys) {
+      const value = meta.tags[key];
       validateKey(key, 'tag key');
       validateValue(value, `tag '${key}'`);
+      validateValueLength('tag', key, value);
     }
   }
 }
@@ -89,6 +98,15 @@ function recordedValue(value: unknown): unknown {
   validateValue(value);
   return typeof value === 'object' && value !== null ? snapshot(value) : value;
 }
+
+/** `value` after checking it against the cap of its event (`validateValueLength`). */
+function checkedLength(event: string, key: string, value: unknown): unknown {
+  validateValueLength(event, key, value);
+  return value;
+}
+
+/** How many runs a handle remembers its tag keys of (see `tagKeys`). */
+const TAGGED_RUNS_KEPT = 256;
 
 /** Options of `stop()`. */
 export interface StopOptions {
@@ -147,6 +165,14 @@ export abstract class TrackingProvider {
   private extras: Record<string, unknown> | undefined;
   /** Who events are stamped with; `logExtra({ userid })` overrides it (runtime workers do). */
   private userid = currentUserId();
+  /**
+   * The tag keys this handle set, per run, for MAX_TAGS_PER_RUN: counted here, at the call, since
+   * a recording call cannot read the store. Keys other processes set in the same run (a runtime
+   * worker, `omega-track tag`) are theirs to count; the run table's readers stay robust to runs
+   * wider than the cap (runs written before it, or imported). Only the most recently tagged
+   * `TAGGED_RUNS_KEPT` runs are remembered, so a long-lived handle keeps a bounded memory.
+   */
+  private readonly tagKeys = new Map<number, Set<string>>();
 
   constructor(experiment: string, context: ProviderContext) {
     this.experiment = validateExperimentName(experiment);
@@ -320,7 +346,10 @@ export abstract class TrackingProvider {
 
   /** Records one event; `start` and `stop` are reserved for the provider (TrackingInputError). */
   logEvent(event: string, key: string, value: unknown, opts?: EventOptions): void {
-    this.logOne(validateEventName(event), key, value, opts);
+    const name = validateEventName(event);
+    // a tag by another way than setTag counts against the run's tags all the same
+    if (name === 'tag') this.recordTags([this.makeEvent(name, key, value, opts)]);
+    else this.logOne(name, key, value, opts);
   }
 
   /**
@@ -336,8 +365,13 @@ export abstract class TrackingProvider {
     validateEventName(event);
     if (!Array.isArray(values)) throw new TrackingInputError('logEvents takes an array of values');
     const template = this.makeEvent(event, key, null, opts);
-    const events = values.map((value) => ({ ...template, value: recordedValue(value) }));
-    if (events.length) this.record(events);
+    const events = values.map((value) => {
+      const recorded = recordedValue(value);
+      validateValueLength(event, template.key, recorded);
+      return { ...template, value: recorded };
+    });
+    if (event === 'tag') this.recordTags(events);
+    else if (events.length) this.record(events);
   }
 
   /** Records a `metric` event. */
@@ -360,14 +394,13 @@ export abstract class TrackingProvider {
   /** Sets one tag of the current run (event `tag`, key = the tag; the latest value wins). */
   setTag(key: string, value: unknown): void {
     validateRunMetadata({ tags: { [key]: value } });
-    this.logOne('tag', key, value, undefined);
+    this.recordTags([this.makeEvent('tag', key, value)]);
   }
 
   /** Sets tags of the current run, all or none. */
   setTags(tags: Record<string, unknown>): void {
     validateRunMetadata({ tags });
-    const events = Object.keys(tags).map((k) => this.makeEvent('tag', k, tags[k]));
-    if (events.length) this.record(events);
+    this.recordTags(Object.keys(tags).map((k) => this.makeEvent('tag', k, tags[k])));
   }
 
   /** Sets the note of the current run (event `note`; the latest note wins). */
@@ -390,6 +423,38 @@ export abstract class TrackingProvider {
     if (meta.name !== undefined) add('name', 'name', meta.name);
     for (const [key, value] of Object.entries(meta.tags ?? {})) add('tag', key, value);
     if (meta.note !== undefined) add('note', 'note', meta.note);
+    this.recordTags(events);
+  }
+
+  /**
+   * Records events among which are `tag` events, once each run they go to has room for their
+   * keys (MAX_TAGS_PER_RUN): all of them, or none and a TrackingInputError.
+   */
+  private recordTags(events: PendingEvent[]): void {
+    let added: Map<number, Set<string>> | undefined;
+    for (const e of events) {
+      if (e.event !== 'tag' || this.tagKeys.get(e.run)?.has(e.key)) continue;
+      added ??= new Map();
+      let keys = added.get(e.run);
+      if (!keys) added.set(e.run, (keys = new Set()));
+      keys.add(e.key);
+    }
+    for (const [run, keys] of added ?? []) {
+      const known = this.tagKeys.get(run)?.size ?? 0;
+      if (known + keys.size > MAX_TAGS_PER_RUN)
+        throw new TrackingInputError(
+          `run ${run} of '${this.experiment}' would have ${known + keys.size} tag keys; a run takes at most ` +
+            `${MAX_TAGS_PER_RUN} (MAX_TAGS_PER_RUN): tags label a run, bulk data goes to logData or an artifact`,
+        );
+    }
+    for (const [run, keys] of added ?? []) {
+      const known = this.tagKeys.get(run) ?? new Set<string>();
+      for (const k of keys) known.add(k);
+      // the most recently tagged runs are kept, the longest untagged forgotten
+      this.tagKeys.delete(run);
+      this.tagKeys.set(run, known);
+      if (this.tagKeys.size > TAGGED_RUNS_KEPT) this.tagKeys.delete(this.tagKeys.keys().next().value!);
+    }
     if (events.length) this.record(events);
   }
 
@@ -506,7 +571,7 @@ export abstract class TrackingProvider {
       run,
       event,
       key: validateKey(key),
-      value: recordedValue(value),
+      value: checkedLength(event, key, recordedValue(value)),
       step: null,
       dt: Date.now(),
       node: NODE_NAME,
@@ -521,6 +586,7 @@ export abstract class TrackingProvider {
     // no key at all means the event name (start, stop); an empty string is a mistake
     key = validateKey(key === undefined || key === null ? event : key);
     value = recordedValue(value);
+    validateValueLength(event, key, value);
     let step: number | null = null;
     let dt: number;
     let extra: Record<string, unknown> | undefined;

@@ -203,7 +203,8 @@ export class MlflowClient {
     let pageToken: string | undefined;
     do {
       const page = await this.searchRunsPage({ experimentIds, filter, orderBy, viewType, pageToken });
-      runs.push(...page.runs);
+      // loops, not push(...page): spread into arguments, a long page overflows the stack
+      for (const run of page.runs) runs.push(run);
       pageToken = page.nextPageToken;
     } while (pageToken);
     return runs;
@@ -268,7 +269,7 @@ export class MlflowClient {
           },
         },
       );
-      points.push(...(r.metrics ?? []));
+      for (const point of r.metrics ?? []) points.push(point);
       pageToken = r.metrics?.length ? r.next_page_token : undefined;
     } while (pageToken);
     return points;

@@ -44,6 +44,8 @@ export interface KeysJson {
   metrics: string[];
   params: string[];
   tags: string[];
+  /** How many keys of each kind the lists leave out (the server bounds them). */
+  hidden?: { metrics: number; params: number; tags: number };
 }
 
 export type XMode = 'step' | 'time' | 'relative';

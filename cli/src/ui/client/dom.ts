@@ -4,7 +4,7 @@
  * attribute can carry an event handler.
  */
 
-export type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false | readonly Child[];
 
 export interface Props {
   className?: string;
@@ -17,7 +17,11 @@ export interface Props {
   style?: Record<string, string>;
 }
 
-/** An element with props and children; strings become text nodes. */
+/**
+ * An element with props and children; strings become text nodes, and a list of children stands for
+ * its items: pass `rows.map(…)` as one argument, never spread it (`...rows`: every row an argument
+ * of the call, which overflows the stack on a table of 100,000 columns).
+ */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   props?: Props | null,
@@ -32,7 +36,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     for (const [name, listener] of Object.entries(props.on ?? {}))
       el.addEventListener(name, listener as EventListener);
   }
-  append(el, ...children);
+  appendAll(el, children);
   return el;
 }
 
@@ -43,18 +47,23 @@ export function setAttr(el: Element, name: string, value: string | number | bool
   else el.setAttribute(name, value === true ? '' : String(value));
 }
 
-/** Appends children; strings and numbers as text nodes. */
+/** Appends children; strings and numbers as text nodes, lists item by item. */
 export function append(el: Node, ...children: Child[]): void {
+  appendAll(el, children);
+}
+
+function appendAll(el: Node, children: readonly Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    el.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)));
+    if (Array.isArray(child)) appendAll(el, child as readonly Child[]);
+    else el.appendChild(typeof child === 'object' ? (child as Node) : document.createTextNode(String(child)));
   }
 }
 
 /** Replaces all children of `el`. */
 export function replace(el: Node, ...children: Child[]): void {
   while (el.firstChild) el.removeChild(el.firstChild);
-  append(el, ...children);
+  appendAll(el, children);
 }
 
 /** A link inside the app (`#/…`) or to the API. */

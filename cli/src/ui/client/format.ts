@@ -13,6 +13,11 @@ export function formatNumber(value: JsonNumber | null | undefined): string {
   return String(Number(n.toPrecision(6)));
 }
 
+/** A count for people: 99,902. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** A short axis label: 1.2k, 3.4M, 0.0012. */
 export function formatAxis(n: number): string {
   const abs = Math.abs(n);

@@ -32,7 +32,7 @@ const ctx: PageContext = {
   setCrumbs(list: Crumb[]) {
     replace(
       crumbs,
-      ...list.flatMap((c, i) => [
+      list.flatMap((c, i) => [
         i > 0 ? h('span', { className: 'sep' }, ' › ') : null,
         c.href ? link(c.href, c.label) : h('span', null, c.label),
       ]),

@@ -97,10 +97,11 @@ export class PagedTable<T> {
 
   /** Draws the rows again from what is loaded (a checkbox state changed elsewhere). */
   render(): void {
+    // the cells go as lists, never spread into arguments: a table may have 100,000 columns
     const head = h(
       'tr',
       null,
-      ...this.columns.map((c) => {
+      this.columns.map((c) => {
         const active = this.sort && c.sort !== undefined && this.sort.key === c.sort;
         const th = h(
           'th',
@@ -121,11 +122,11 @@ export class PagedTable<T> {
     const body = h(
       'tbody',
       null,
-      ...this.rows.map((row) =>
+      this.rows.map((row) =>
         h(
           'tr',
           { className: this.options.rowClass?.(row) ?? '' },
-          ...this.columns.map((c) => h('td', { className: c.className ?? '' }, c.cell(row))),
+          this.columns.map((c) => h('td', { className: c.className ?? '' }, c.cell(row))),
         ),
       ),
     );

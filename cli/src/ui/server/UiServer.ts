@@ -2,7 +2,8 @@
  * The web UI's server (`omega-track ui`): node:http only. It serves the built single-page app
  * (cli/dist/ui) and the read-only JSON API, on 127.0.0.1 by default. Off the loopback interface
  * (or with a token given) every request needs the access token, as Jupyter does it: printed in the
- * URL, then kept in a cookie. GET (and HEAD) only: no endpoint writes.
+ * URL, then kept in a cookie. Bound to loopback, a request must also name a loopback host (token
+ * or not). GET (and HEAD) only: no endpoint writes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
@@ -216,6 +217,7 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
   else if (!isLoopback(host))
     throw new TrackingInputError(`serving on ${host}, beyond this machine, needs an access token`);
   const tokenDigest = token === undefined ? undefined : digest(token);
+  const boundToLoopback = isLoopback(host);
   const uiDir = opts.uiDir ?? defaultUiDir();
   const assetsDir = path.join(uiDir, 'assets');
   const log = opts.log ?? (() => undefined);
@@ -243,9 +245,11 @@ export async function startUiServer(opts: UiServerOptions = {}): Promise<UiServe
       );
     const head = method === 'HEAD';
     const url = new URL(req.url ?? '/', 'http://ui.invalid');
-    // Without a token only pages of this machine may ask: a site that points its own name at
-    // 127.0.0.1 (DNS rebinding) sends its own name as the Host
-    if (tokenDigest === undefined && !loopbackHost(req.headers.host))
+    // Bound to loopback, only pages of this machine may ask: a site that points its own name at
+    // 127.0.0.1 (DNS rebinding) sends its own name as the Host. A token does not lift this: a
+    // page that got hold of it (a shared link, a cookie sent along) must still not reach the
+    // server under a name of its own. Off loopback, clients name the machine as they know it.
+    if (boundToLoopback && !loopbackHost(req.headers.host))
       return sendError(res, 403, 'this server answers requests for localhost / 127.0.0.1 only');
     if (!authorized(req, url.searchParams))
       return sendError(

@@ -8,7 +8,7 @@ import type { EventQuery, Omega, RunInfo, TrackingEvent, TrackingProvider } from
 import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@omega-track/core/internal';
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
-import { defaultColumns, keysOf, splitList, withErrors } from '../../commands/runs';
+import { defaultColumns, splitList, withErrors } from '../../commands/runs';
 import { downsampleRange, downsampleSeries, MIN_POINTS } from './downsample';
 import type { DownsampledSeries } from './downsample';
 import type { Reply } from './respond';
@@ -45,6 +45,70 @@ const TYPED_ARRAY_BYTES: Record<string, number> = {
 };
 /** The parts of a tfjs model that can be downloaded: its topology and its weights. */
 const TFJS_PARTS = ['model.json', 'weights.bin'];
+
+/**
+ * The most metric, param and tag keys `/keys` lists of each kind, the runs table's columns: runs
+ * imported with 100,000 tags (or logged before MAX_TAGS_PER_RUN) would make as many columns,
+ * beyond what a page can show or anyone can read. The keys most runs have are the ones listed.
+ */
+export const MAX_KEY_COLUMNS = 100;
+
+/** The keys of the runs table's columns, per kind, and how many it leaves out. */
+export interface ShownKeys {
+  metrics: string[];
+  params: string[];
+  tags: string[];
+  hidden: { metrics: number; params: number; tags: number };
+}
+
+/**
+ * The metric, param and tag keys of `runs`, sorted, at most MAX_KEY_COLUMNS of each kind: past
+ * that, the keys the most runs have (then by name), so that a few wide runs do not push out the
+ * keys every run shares.
+ */
+export function shownKeys(runs: readonly RunInfo[]): ShownKeys {
+  const pick = (field: 'metrics' | 'params' | 'tags'): { keys: string[]; hidden: number } => {
+    const counts = new Map<string, number>();
+    for (const r of runs) for (const k in r[field] ?? {}) counts.set(k, (counts.get(k) ?? 0) + 1);
+    let keys = [...counts.keys()];
+    const hidden = Math.max(0, keys.length - MAX_KEY_COLUMNS);
+    if (hidden > 0)
+      keys = keys
+        .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, MAX_KEY_COLUMNS);
+    return { keys: keys.sort(), hidden };
+  };
+  const metrics = pick('metrics');
+  const params = pick('params');
+  const tags = pick('tags');
+  return {
+    metrics: metrics.keys,
+    params: params.keys,
+    tags: tags.keys,
+    hidden: { metrics: metrics.hidden, params: params.hidden, tags: tags.hidden },
+  };
+}
+
+/** `run` with only the metric, param and tag keys in `shown` (the same run when it has no others). */
+function withKeys(run: RunInfo, shown: ShownKeys): RunInfo {
+  let trimmed: RunInfo | undefined;
+  for (const field of ['metrics', 'params', 'tags'] as const) {
+    const bag = run[field];
+    if (!bag) continue;
+    const keep = new Set(shown[field]);
+    let extra = false;
+    for (const k in bag)
+      if (!keep.has(k)) {
+        extra = true;
+        break;
+      }
+    if (!extra) continue;
+    const kept: Record<string, unknown> = {};
+    for (const k of keep) if (Object.prototype.hasOwnProperty.call(bag, k)) kept[k] = bag[k];
+    trimmed = { ...(trimmed ?? run), [field]: kept };
+  }
+  return trimmed ?? run;
+}
 
 /** Options of the API. */
 export interface ApiOptions {
@@ -142,6 +206,8 @@ export class UiApi {
   private readonly readers = new Map<string, Reader>();
   /** Run tables by experiment, filter and order, while the experiment's mark stays (see runTable). */
   private readonly tables = new Map<string, { mark: string; runs: RunInfo[]; until: number | undefined }>();
+  /** The runs table's columns of a run table (as runTable keeps it: the same array while cached). */
+  private readonly shown = new WeakMap<readonly RunInfo[], ShownKeys>();
   /** Event counts of the events table, by query, while the run's mark stays. */
   private readonly counts = new Map<string, { mark: string; count: number }>();
 
@@ -221,16 +287,24 @@ export class UiApi {
     const orderBy = orderText ? splitList(orderText) : undefined;
     const limit = q.has('limit') ? intParam(q, 'limit', 0, 0) : undefined;
     const offset = intParam(q, 'offset', 0, 0);
+    const keys = q.get('keys');
+    if (keys !== null && keys !== 'shown' && keys !== 'all')
+      throw new HttpError(400, `keys takes shown or all, got '${keys}'`);
     const source = await this.reader(name);
     const reader = source.reader;
     // a filter that does not parse is a 400 with its position (FilterSyntaxError)
     const all = await this.runTable(source, filter, orderBy);
-    const page = await withErrors(
+    let page = await withErrors(
       reader,
       offset || limit !== undefined
         ? all.slice(offset, limit === undefined ? undefined : offset + limit)
         : all,
     );
+    // the page of the runs table: each run with the keys of its columns only, whatever it holds
+    if (keys === 'shown') {
+      const shown = await this.shownKeys(source);
+      page = page.map((r) => withKeys(r, shown));
+    }
     if (csv) {
       const columns = defaultColumns(page);
       const rows = page.map((r) => {
@@ -266,14 +340,20 @@ export class UiApi {
     return runs;
   }
 
-  /** `GET /api/experiments/:exp/keys`: the metric, param and tag keys of its runs. */
+  /** The columns of an experiment's runs table (`shownKeys` of all its runs), kept with the table. */
+  private async shownKeys(source: Reader): Promise<ShownKeys> {
+    const runs = await this.runTable(source);
+    let shown = this.shown.get(runs);
+    if (!shown) this.shown.set(runs, (shown = shownKeys(runs)));
+    return shown;
+  }
+
+  /**
+   * `GET /api/experiments/:exp/keys`: the metric, param and tag keys of its runs, at most
+   * MAX_KEY_COLUMNS of each kind, and how many each list leaves out (`hidden`).
+   */
   async keys(name: string): Promise<Reply> {
-    const runs = await this.runTable(await this.reader(name));
-    const sorted = (field: 'metrics' | 'params' | 'tags'): string[] => keysOf(runs, field).sort();
-    return {
-      kind: 'json',
-      body: { metrics: sorted('metrics'), params: sorted('params'), tags: sorted('tags') },
-    };
+    return { kind: 'json', body: await this.shownKeys(await this.reader(name)) };
   }
 
   /** `GET /api/experiments/:exp/series`: one key of some runs, downsampled for a chart. */
@@ -394,7 +474,7 @@ export class UiApi {
     const rows: TrackingEvent[] = [];
     if (offset < total)
       for await (const batch of reader.iterate({ ...query, offset, limit }, { batchSize: limit }))
-        rows.push(...batch);
+        for (const row of batch) rows.push(row);
     return {
       kind: 'jsonText',
       text: `{"events":[${rows.map((r) => jsonRow(r)).join(',')}],"total":${total}}`,

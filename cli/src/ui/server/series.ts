@@ -425,9 +425,11 @@ export async function readProfile(source: SeriesSource, run: number): Promise<Pr
         else grow(key).push(b.dt[i], b.values[i]);
       }
     }
+    // a run's profile rows are many: pushed one by one, never spread into the call's arguments
     if (gpuKeys.size)
-      gpuRows.push(...(await source.reader.data({ run, event: 'profile', key: [...gpuKeys] })));
-  } else gpuRows.push(...(await source.reader.data({ run, event: 'profile' })));
+      for (const row of await source.reader.data({ run, event: 'profile', key: [...gpuKeys] }))
+        gpuRows.push(row);
+  } else for (const row of await source.reader.data({ run, event: 'profile' })) gpuRows.push(row);
   // the device is the extra field `gpu`, a number as the profiler logs it
   const deviceOf = (r: TrackingEvent): number | string =>
     typeof r.gpu === 'number' || typeof r.gpu === 'string' ? r.gpu : 0;

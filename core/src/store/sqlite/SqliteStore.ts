@@ -581,6 +581,9 @@ function toEntry(r: EntryRow): MetadataEntry {
   return entry;
 }
 
+/** Lists longer than this go to SQLite as one JSON parameter rather than one parameter per item. */
+const LONG_LIST = 500;
+
 /**
  * The SQL part of a query: experiment, runs and time window on the chunk index, and pruning of
  * chunks that hold none of the wanted event names or keys. The exact test per row is rowFilter.
@@ -589,17 +592,27 @@ function chunkWhere(experiment: string, q: ResolvedQuery): { where: string; para
   const clauses = ['experiment = ?'];
   const params: unknown[] = [experiment];
   if (q.runs !== undefined) {
-    if (Array.isArray(q.runs)) {
+    if (Array.isArray(q.runs) && q.runs.length > LONG_LIST) {
+      // one parameter for the whole list: SQLite takes at most 32,766 per statement
+      clauses.push('run IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(q.runs));
+    } else if (Array.isArray(q.runs)) {
       clauses.push(`run IN (${q.runs.map(() => '?').join(',') || 'NULL'})`);
-      params.push(...q.runs);
+      // a loop, not push(...runs): spread into arguments, a long list overflows the stack
+      for (const run of q.runs) params.push(run);
     } else {
       clauses.push('run BETWEEN ? AND ?');
       params.push(q.runs.from, q.runs.to);
     }
   }
   const holdsAny = (column: string, names: string[]): void => {
+    if (names.length > LONG_LIST) {
+      clauses.push(`EXISTS (SELECT 1 FROM json_each(?) WHERE instr(${column}, value) > 0)`);
+      params.push(JSON.stringify(names.map((name) => NAME_MARK + name + NAME_MARK)));
+      return;
+    }
     clauses.push(`(${names.map(() => `instr(${column}, ?) > 0`).join(' OR ') || '0'})`);
-    params.push(...names.map((name) => NAME_MARK + name + NAME_MARK));
+    for (const name of names) params.push(NAME_MARK + name + NAME_MARK);
   };
   if (q.events) holdsAny('events', q.events);
   if (q.keys) holdsAny('keys', q.keys);

@@ -10,7 +10,7 @@ import { runColor } from '../colors';
 import type { ChartLine, ChartView } from '../chart';
 import { ChartBoard, ChartCard } from '../chart';
 import { h, link, note, replace } from '../dom';
-import { clip, formatDuration, formatValue } from '../format';
+import { clip, formatCount, formatDuration, formatValue } from '../format';
 import { hrefs, parseHash } from '../router';
 import type { Page, PageContext } from './page';
 import { statusBadge } from './runs';
@@ -20,6 +20,12 @@ const X_MODES: { mode: XMode; label: string }[] = [
   { mode: 'time', label: 'Wall time' },
   { mode: 'relative', label: 'Time since start' },
 ];
+
+/**
+ * The most params (and tags) the side-by-side table lists: a run imported with 100,000 tags would
+ * otherwise make as many rows. The keys most of the compared runs have are the ones listed.
+ */
+export const MAX_SIDE_BY_SIDE_ROWS = 500;
 
 export function runLabel(run: number, info: RunJson | undefined): string {
   return info?.name ? `run ${run} · ${clip(info.name, 40)}` : `run ${run}`;
@@ -63,9 +69,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
         },
       },
     },
-    ...X_MODES.map((m) =>
-      h('option', { attrs: { value: m.mode, selected: m.mode === view.xMode } }, m.label),
-    ),
+    X_MODES.map((m) => h('option', { attrs: { value: m.mode, selected: m.mode === view.xMode } }, m.label)),
   );
   const smoothValue = h('output', { className: 'smooth-value' }, view.smoothing.toFixed(2));
   const smoothSlider = h('input', {
@@ -157,7 +161,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
   const renderLegend = (): void => {
     replace(
       legend,
-      ...runs.map((r) => {
+      runs.map((r) => {
         const info = infos.get(r);
         return h(
           'span',
@@ -177,8 +181,18 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       title: string,
       pick: (r: RunJson) => Record<string, unknown> | undefined,
     ): HTMLElement | null => {
-      const keys = [...new Set(found.flatMap((r) => Object.keys(pick(infos.get(r)!) ?? {})))].sort();
-      if (keys.length === 0) return null;
+      // how many of the runs have each key: past the bound, the keys most of them have are listed
+      const counts = new Map<string, number>();
+      for (const r of found)
+        for (const k in pick(infos.get(r)!) ?? {}) counts.set(k, (counts.get(k) ?? 0) + 1);
+      if (counts.size === 0) return null;
+      let keys = [...counts.keys()];
+      const hidden = Math.max(0, keys.length - MAX_SIDE_BY_SIDE_ROWS);
+      if (hidden > 0)
+        keys = keys
+          .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0))
+          .slice(0, MAX_SIDE_BY_SIDE_ROWS);
+      keys.sort();
       const rows = keys.map((k) => {
         const values = found.map((r) => {
           const bag = pick(infos.get(r)!) ?? {};
@@ -194,7 +208,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
             differs ? '≠' : '',
           ),
           h('th', { attrs: { scope: 'row' } }, k),
-          ...values.map((v) =>
+          values.map((v) =>
             h('td', { className: v === undefined ? 'missing' : '' }, v === undefined ? '—' : clip(v, 120)),
           ),
         );
@@ -217,7 +231,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
                 null,
                 h('th', null, ''),
                 h('th', null, 'key'),
-                ...found.map((r) =>
+                found.map((r) =>
                   h(
                     'th',
                     null,
@@ -227,9 +241,16 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
                 ),
               ),
             ),
-            h('tbody', null, ...rows),
+            h('tbody', null, rows),
           ),
         ),
+        hidden > 0
+          ? h(
+              'p',
+              { className: 'note info hidden-rows' },
+              `… and ${formatCount(hidden)} more ${title.toLowerCase()} not listed (those fewer of these runs have)`,
+            )
+          : null,
       );
     };
     replace(
@@ -255,10 +276,14 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       if (cards.has(key)) continue;
       const card = new ChartCard(key, loader(key), () => view);
       cards.set(key, card);
-      // cards are kept in key order, also when a live run starts logging a new key
-      const after = [...cards.keys()].sort((a, b) => a.localeCompare(b)).indexOf(key);
-      const next = charts.children[after] ?? null;
-      charts.insertBefore(card.el, next);
+      // cards are kept in key order, also when a live run starts logging a new key; the keys come
+      // sorted, so on the first load each goes last (no sort of all the cards per key)
+      const last = charts.lastElementChild?.getAttribute('data-key');
+      if (last === null || last === undefined || last.localeCompare(key) <= 0) charts.appendChild(card.el);
+      else {
+        const after = [...cards.keys()].sort((a, b) => a.localeCompare(b)).indexOf(key);
+        charts.insertBefore(card.el, charts.children[after] ?? null);
+      }
       board.add(card);
     }
     if (cards.size === 0) {

@@ -12,6 +12,6 @@ export function runNav(
     'nav',
     { className: 'run-nav' },
     link(hrefs.compare(experiment, [run]), 'charts'),
-    ...pages.map((p) => (p === current ? h('strong', null, p) : link(hrefs.run(experiment, run, p), p))),
+    pages.map((p) => (p === current ? h('strong', null, p) : link(hrefs.run(experiment, run, p), p))),
   );
 }

@@ -8,7 +8,7 @@ import { ApiError, apiUrl, experimentPath, getJson } from '../api';
 import { runColor } from '../colors';
 import type { Child } from '../dom';
 import { h, link, replace } from '../dom';
-import { clip, formatDuration, formatNumber, formatTime, formatValue } from '../format';
+import { clip, formatCount, formatDuration, formatNumber, formatTime, formatValue } from '../format';
 import { hrefs } from '../router';
 import type { Column, Sort } from '../table';
 import { PagedTable } from '../table';
@@ -184,11 +184,13 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     onSortChange: () => updateCsv(),
     load: async ({ offset, limit, sort }) => {
       const [page] = await Promise.all([
+        // keys=shown: each run carries only the keys that are columns (a run may have 100,000 tags)
         getJson<{ runs: RunJson[]; total: number }>(`${experimentPath(experiment)}/runs`, {
           filter,
           orderBy: orderBy(sort),
           limit,
           offset,
+          keys: 'shown',
         }),
         // the columns of a refresh arrive with its rows (both asked for at once)
         keysLoading,
@@ -243,6 +245,20 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     h('button', { attrs: { type: 'submit' } }, 'Apply'),
   );
 
+  // a wide experiment (runs imported with thousands of tags) shows a bounded set of columns
+  const hiddenColumns = h('p', { className: 'note info hidden-columns', attrs: { hidden: true } });
+  const showHidden = (): void => {
+    const hidden = keys.hidden ?? { metrics: 0, params: 0, tags: 0 };
+    const parts = (['metrics', 'params', 'tags'] as const)
+      .filter((kind) => hidden[kind] > 0)
+      .map((kind) => `${formatCount(hidden[kind])} ${kind.slice(0, -1)} columns`);
+    hiddenColumns.hidden = parts.length === 0;
+    hiddenColumns.textContent =
+      parts.length === 0
+        ? ''
+        : `Not shown: ${parts.join(', ')}. The table has the keys most runs share; the filter takes any key.`;
+  };
+
   const title = h('h2', null, experiment);
   const el = h(
     'div',
@@ -250,11 +266,13 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     h('div', { className: 'toolbar' }, title, compareButton, csv),
     form,
     filterError,
+    hiddenColumns,
     table.el,
   );
 
   const loadKeys = async (): Promise<void> => {
     keys = await getJson<KeysJson>(`${experimentPath(experiment)}/keys`);
+    showHidden();
     table.setColumns(columns());
   };
   const refresh = async (): Promise<void> => {
