@@ -44,6 +44,7 @@ export const dataCommand: Command = {
   usage:
     'omega-track data <experiment> [--run R] [--event E] [--key K] [--step S] [--since S] [--end S] ' +
     '[--limit N] [--offset N] [--format F]',
+  args: '[experiment]',
   summary: 'print the events of an experiment',
   options: {
     run: { type: 'string' },

@@ -2,15 +2,44 @@
 import type { RunSelector } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import type { OutputFormat } from './format';
+import { UsageError } from './UsageError';
 
-/** Option values as parseArgs gives them. */
+/** Option values by option name (`lock-duration`): text, true for a flag, a list for a repeatable option. */
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
-/** An option declaration, as parseArgs takes it. */
+/** An option a command takes. */
 export interface OptionSpec {
+  /** `string` takes a value (`--limit 5`, `--limit=5`); `boolean` is a flag (`--force`). */
   type: 'string' | 'boolean';
+  /** Whether it may be given several times, its values collected; else it is given once at most. */
   multiple?: boolean;
+  /** A one-letter alias (`h` for `-h`). */
   short?: string;
+  /** Whether an empty value means something (an empty filter: every run); else it is refused. */
+  allowEmpty?: boolean;
+}
+
+/**
+ * One value of string option `name`, checked as it is read from the command line (`previous`:
+ * what it held before). A value that is itself an option (`--run --event metric`) means that the
+ * value is missing; an empty value, or a second value of an option taken once, is refused: either
+ * would otherwise be dropped without a word.
+ */
+export function checkOptionValue(
+  name: string,
+  spec: OptionSpec,
+  value: string,
+  previous: string | string[] | undefined,
+  isOption: (arg: string) => boolean,
+): string | string[] {
+  if (value.startsWith('-') && isOption(value))
+    throw new UsageError(`Option '--${name} <value>' argument missing`, true);
+  if (!spec.allowEmpty && value.trim() === '')
+    throw new UsageError(`--${name} is empty: give it a value, or leave the option out`);
+  if (spec.multiple) return [...(Array.isArray(previous) ? previous : []), value];
+  if (previous !== undefined)
+    throw new UsageError(`--${name} is given twice ('${String(previous)}', then '${value}'): give it once`);
+  return value;
 }
 
 /** `--format`: table (default), csv or json. */
@@ -83,36 +112,4 @@ export function parseStepOption(text: string): number | number[] {
   if (parts.length && parts.every((p) => /^-?\d+$/.test(p) && Number.isSafeInteger(Number(p))))
     return parts.length === 1 ? Number(parts[0]) : parts.map(Number);
   throw new TrackingInputError(`--step takes a step number, a list 0,5,10 or a range 0..99; got '${text}'`);
-}
-
-/**
- * Joins a string option and a following value that starts with `-` (`--run -1`, `--run -2..-1`,
- * `--offset -0`) into `--run=-1`, because node's parseArgs takes such a value for an option and
- * refuses it as ambiguous. `--run` takes whatever follows; other string options take a
- * following value that looks like a negative number.
- */
-export function joinDashValues(argv: readonly string[], options: Record<string, OptionSpec>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = argv[i + 1];
-    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined;
-    const spec = name !== undefined ? options[name] : undefined;
-    if (
-      spec?.type === 'string' &&
-      next !== undefined &&
-      next.startsWith('-') &&
-      (name === 'run' || name === 'sort' ? next !== '--' && !isOption(next, options) : /^-[\d.]/.test(next))
-    ) {
-      out.push(`${arg}=${next}`);
-      i++;
-    } else out.push(arg);
-  }
-  return out;
-}
-
-/** Whether `arg` names one of `options` (`--event`, `--event=x`, `-h`). */
-function isOption(arg: string, options: Record<string, OptionSpec>): boolean {
-  if (arg.startsWith('--')) return arg.slice(2).split('=')[0] in options;
-  return Object.values(options).some((o) => o.short !== undefined && arg === `-${o.short}`);
 }

@@ -257,9 +257,11 @@ export function displayRunCell(column: string, value: unknown): unknown {
 /** Lists an experiment's runs: filtered, ordered, with their params, metrics and tags as columns. */
 export const runsCommand: Command = {
   usage: 'omega-track runs <experiment> [--filter F] [--sort S] [--columns C] [--limit N] [--format F]',
+  args: '[experiment]',
   summary: 'list the runs of an experiment: status (and error), times, params, metrics, tags',
   options: {
-    filter: { type: 'string' },
+    // an empty filter is no filter (`--filter "$F"` with F empty): every run
+    filter: { type: 'string', allowEmpty: true },
     sort: { type: 'string' },
     columns: { type: 'string' },
     limit: { type: 'string' },

@@ -8,6 +8,7 @@ import { stringOption } from './options';
 /** Sends the batches that wait in the MLflow spool (after an outage or a crash). */
 export const syncCommand: Command = {
   usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS] [--requeue]',
+  args: '',
   summary: 'send what waits in the MLflow spool (after an outage or a crash)',
   options: {
     spool: { type: 'string' },
