@@ -57,28 +57,70 @@ export function stringOption(values: OptionValues, name: string): string | undef
   return typeof v === 'string' ? v : undefined;
 }
 
-/** `--run` as the CLI takes it: 3, -1, 1,2,5, 2..4, -2..-1, all. */
+/** A run number of `--run`: a whole number that a run can have (or count back by). */
+function runNumber(text: string, given: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(
+      `--run ${given}: ${text} is no run number (a run number is at most ${Number.MAX_SAFE_INTEGER} either way)`,
+    );
+  return n;
+}
+
+/**
+ * `--run` as the CLI takes it: 3, -1, 1,2,5, 2..4, -2..-1, all. A range runs upwards (5..2 is
+ * refused, as `--step 5..2` is; a range from a run to one counted back from the latest, 2..-1,
+ * is not known to run backwards until the runs are read).
+ */
 export function parseRunOption(text: string): RunSelector {
   const t = text.trim();
   if (t === 'all' || t === '*') return 'all';
   const range = /^(-?\d+)\.\.(-?\d+)$/.exec(t);
-  if (range) return { from: Number(range[1]), to: Number(range[2]) };
+  if (range) {
+    const [from, to] = [runNumber(range[1], t), runNumber(range[2], t)];
+    if (Math.sign(from) === Math.sign(to) && from > to)
+      throw new UsageError(`--run ${t}: a range goes upwards: ${to}..${from}`);
+    return { from, to };
+  }
   const parts = t.split(',').map((p) => p.trim());
-  if (parts.every((p) => /^-?\d+$/.test(p))) return parts.length === 1 ? Number(parts[0]) : parts.map(Number);
+  if (parts.every((p) => /^-?\d+$/.test(p))) {
+    const runs = parts.map((p) => runNumber(p, t));
+    return runs.length === 1 ? runs[0] : runs;
+  }
   throw new TrackingInputError(
     `--run takes a run number, -1 for the latest, a list 1,2,3, a range 2..5, or all; got '${text}'`,
   );
 }
 
-/** A comma-separated list option (`--event metric,param`). */
+/**
+ * A comma-separated list option (`--event metric,param`); one that names nothing (`--event ,`)
+ * is refused, since an empty list would select everything or nothing without a word.
+ */
 export function listOption(values: OptionValues, name: string): string[] | undefined {
   const v = stringOption(values, name);
-  return v === undefined
-    ? undefined
-    : v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+  if (v === undefined) return undefined;
+  const list = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (list.length === 0)
+    throw new UsageError(`--${name} '${v}' names nothing: give one or more, comma separated`);
+  return list;
+}
+
+/**
+ * A time option (`--since`, `--end`): an ISO time or a span before now (`15m`). A span is always
+ * counted back from now, so a signed one (`-5m`, `+5m`) is refused rather than read as `5m`.
+ */
+export function timeOption(values: OptionValues, name: string): string | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  const signed = /^\s*[-+](\d+(?:\.\d+)?[smhdwM])\s*$/.exec(v);
+  if (signed)
+    throw new UsageError(
+      `--${name} ${v.trim()}: a span is counted back from now and takes no sign; write --${name} ${signed[1]}`,
+    );
+  return v;
 }
 
 /** A count option (`--limit 10`, `--offset 0`); `all` (when allowed) gives Infinity. */
