@@ -35,7 +35,14 @@ export interface CommandContext {
 export interface Command {
   usage: string;
   summary: string;
+  /**
+   * The positional arguments it takes, as commander declares them (`[experiment]`,
+   * `[experiment] [runs...]`); one more than these is a usage error. They are declared optional:
+   * the command says itself what is missing (`name the experiment: …`).
+   */
+  args: string;
   options: Record<string, OptionSpec>;
+  /** The lines of its help under `Options:` (the common ones follow). */
   help: string[];
   /**
    * How the command opens the store: `read` never creates one (a missing store is an error),

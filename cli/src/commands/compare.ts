@@ -82,6 +82,7 @@ function shown(field: CompareField, value: unknown): unknown {
  */
 export const compareCommand: Command = {
   usage: 'omega-track compare <experiment> <run> <run> … [--format F]',
+  args: '[experiment] [runs...]',
   summary: 'show runs side by side: params (differences marked), metrics last/min/max, tags, notes',
   options: { format: { type: 'string' } },
   help: [

@@ -5,7 +5,15 @@ import type { Command } from './command';
 import { FORMAT_HELP, REQUIRE_HELP } from './command';
 import { readerFor, requireExperiment } from './experiment';
 import type { OptionValues } from './options';
-import { countOption, formatOf, listOption, parseRunOption, parseStepOption, stringOption } from './options';
+import {
+  countOption,
+  formatOf,
+  listOption,
+  parseRunOption,
+  parseStepOption,
+  stringOption,
+  timeOption,
+} from './options';
 import { rowWriter } from './output';
 
 const EVENT_COLUMNS = ['experiment', 'run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'];
@@ -21,8 +29,8 @@ function queryOf(values: OptionValues): EventQuery {
   const events = listOption(values, 'event');
   const keys = listOption(values, 'key');
   const step = stringOption(values, 'step');
-  const since = stringOption(values, 'since');
-  const end = stringOption(values, 'end');
+  const since = timeOption(values, 'since');
+  const end = timeOption(values, 'end');
   if (events) query.event = events;
   if (keys) query.key = keys;
   if (step !== undefined) query.step = parseStepOption(step);
@@ -44,6 +52,7 @@ export const dataCommand: Command = {
   usage:
     'omega-track data <experiment> [--run R] [--event E] [--key K] [--step S] [--since S] [--end S] ' +
     '[--limit N] [--offset N] [--format F]',
+  args: '[experiment]',
   summary: 'print the events of an experiment',
   options: {
     run: { type: 'string' },

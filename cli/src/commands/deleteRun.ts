@@ -8,6 +8,8 @@ import { requireRun, runArg, writerFor } from './tag';
 /** Deletes a run's events and the artifacts it stored (with `--force`); its number is not given out again. */
 export const deleteRunCommand: Command = {
   usage: 'omega-track delete-run <experiment> <run> --force',
+  // a second run is refused by the command itself, with the usage
+  args: '[experiment] [run] [more...]',
   summary: 'delete a run: its events and artifacts (its number is not reused)',
   options: { force: { type: 'boolean' } },
   help: ['  --force      required: deleting a run cannot be undone', ...REQUIRE_HELP],

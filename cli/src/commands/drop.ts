@@ -8,6 +8,7 @@ import { safeLine } from './output';
 /** Deletes an experiment's events, artifacts and configuration (with `--force`). */
 export const dropCommand: Command = {
   usage: 'omega-track drop <experiment> --force',
+  args: '[experiment]',
   summary: 'delete an experiment: its events, artifacts and configuration',
   options: { force: { type: 'boolean' } },
   help: ['  --force      required: dropping cannot be undone', ...REQUIRE_HELP],

@@ -65,6 +65,19 @@ function registrarOf(mod: unknown): Registrar | undefined {
 }
 
 /**
+ * Whether `error`, thrown by requiring `file`, says that the file did not compile: a SyntaxError
+ * that no code of the file threw (that one has a frame in the file; one of compiling has none).
+ */
+function notCompiled(error: unknown, file: string): boolean {
+  // by name, not instanceof: under a test runner the error may come from another realm
+  const { name, stack } = (error ?? {}) as { name?: unknown; stack?: unknown };
+  if (name !== 'SyntaxError') return false;
+  return !(typeof stack === 'string' ? stack : '')
+    .split('\n')
+    .some((line) => /^\s+at /.test(line) && line.includes(file));
+}
+
+/**
  * Loads each `--require` module (a path relative to the working directory, or a package name)
  * and calls the function it exports with `om.registry` and `om`, so the command can use the providers
  * (and runtime model backends, `om.runtime.registerBackend`) it
@@ -88,6 +101,12 @@ export async function loadRegistrations(om: Omega, specs: readonly string[]): Pr
       if ((error as { code?: string }).code === 'ERR_REQUIRE_ESM')
         throw new TrackingInputError(
           `--require ${spec} is an ES module; this Node.js loads CommonJS ones here: use a .cjs file`,
+        );
+      // a file that does not compile (a config file, /etc/passwd): its text is in the error's
+      // message and stack, so neither is shown, not even with OMEGA_DEBUG
+      if (notCompiled(error, file))
+        throw new TrackingInputError(
+          `could not load registrations from ${file}: not a JavaScript module (--require ${spec})`,
         );
       throw error;
     }

@@ -7,6 +7,7 @@ import { writeRows } from './output';
 /** Lists experiments with their provider, number of runs and creation time. */
 export const experimentsCommand: Command = {
   usage: 'omega-track experiments [--format F]',
+  args: '',
   summary: 'list experiments with their provider and number of runs',
   options: { format: { type: 'string' } },
   help: [FORMAT_HELP, ...REQUIRE_HELP],

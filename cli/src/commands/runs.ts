@@ -41,11 +41,22 @@ const ALWAYS: ReadonlySet<string> = new Set([
 const METRIC_PARTS = ['last', 'min', 'max', 'count', 'step'] as const;
 type MetricPart = (typeof METRIC_PARTS)[number];
 
+/** The fields of RunInfo that hold a key per param, metric or tag. */
+type KeyedField = 'params' | 'metrics' | 'tags';
+
 /** One column of the runs table: its header and how a run's cell is read. */
 export interface RunColumn {
   header: string;
   value: (run: RunInfo) => unknown;
+  /** For a param, metric or tag column: the field and key it reads (a run without the key has no cell). */
+  source?: { field: KeyedField; key: string };
 }
+
+/**
+ * Params, metrics and tags a table shows of each kind unless `--columns` says otherwise: a run
+ * with 100,000 tags would make a table of 100,000 columns, which nobody reads.
+ */
+export const TABLE_KEYS = 20;
 
 /**
  * Splits a comma-separated option (`--columns`, `--sort`) at the commas that are not inside
@@ -88,11 +99,19 @@ function headerKey(key: string, metric: boolean): string {
 }
 
 function paramColumn(key: string): RunColumn {
-  return { header: `params.${headerKey(key, false)}`, value: (r) => r.params?.[key] };
+  return {
+    header: `params.${headerKey(key, false)}`,
+    value: (r) => r.params?.[key],
+    source: { field: 'params', key },
+  };
 }
 
 function tagColumn(key: string): RunColumn {
-  return { header: `tags.${headerKey(key, false)}`, value: (r) => r.tags?.[key] };
+  return {
+    header: `tags.${headerKey(key, false)}`,
+    value: (r) => r.tags?.[key],
+    source: { field: 'tags', key },
+  };
 }
 
 function metricColumn(key: string, part?: MetricPart): RunColumn {
@@ -100,7 +119,15 @@ function metricColumn(key: string, part?: MetricPart): RunColumn {
   return {
     header: `metrics.${headerKey(key, true)}${part ? `.${part}` : ''}`,
     value: (r) => r.metrics?.[key]?.[read],
+    source: { field: 'metrics', key },
   };
+}
+
+/** The columns of every key of `field` over `runs` (a metric's column shows its last value). */
+function keyColumns(runs: readonly RunInfo[], field: KeyedField): RunColumn[] {
+  const column =
+    field === 'params' ? paramColumn : field === 'tags' ? tagColumn : (k: string) => metricColumn(k);
+  return keysOf(runs, field).map(column);
 }
 
 /** The fields of RunInfo that hold a key per param, metric or tag: shown as columns of their own. */
@@ -131,19 +158,100 @@ export function keysOf(runs: readonly RunInfo[], field: 'params' | 'metrics' | '
  * param, metric (its last value) and tag.
  */
 export function defaultColumns(runs: readonly RunInfo[]): RunColumn[] {
+  return [
+    ...runColumns(runs),
+    ...keyColumns(runs, 'params'),
+    ...keyColumns(runs, 'metrics'),
+    ...keyColumns(runs, 'tags'),
+  ];
+}
+
+/** The columns of the run's own fields that `defaultColumns` shows (before the params, metrics and tags). */
+function runColumns(runs: readonly RunInfo[]): RunColumn[] {
   const has = (a: Attribute): boolean =>
     a === 'error'
       ? runs.some((r) => r.status === 'FAILED' || r.error !== undefined)
       : runs.some((r) => r[a] !== undefined);
   // the experiment is told by the command line; a note is long text, shown on request (or by compare)
   const shown = ATTRIBUTES.filter((a) => a !== 'experiment' && a !== 'note' && (ALWAYS.has(a) || has(a)));
-  return [
-    ...shown.map(attributeColumn),
-    ...extraFields(runs).map(extraColumn),
-    ...keysOf(runs, 'params').map(paramColumn),
-    ...keysOf(runs, 'metrics').map((k) => metricColumn(k)),
-    ...keysOf(runs, 'tags').map(tagColumn),
-  ];
+  return [...shown.map(attributeColumn), ...extraFields(runs).map(extraColumn)];
+}
+
+/** The columns a table shows without `--columns`, and how many of each kind it leaves out. */
+export interface TableColumns {
+  columns: RunColumn[];
+  hidden: Record<KeyedField, number>;
+}
+
+/**
+ * The columns of a table without `--columns`: those of `defaultColumns`, but at most `max`
+ * params, metrics and tags each (the first ones, in order of appearance).
+ */
+export function tableColumns(runs: readonly RunInfo[], max = TABLE_KEYS): TableColumns {
+  const columns = runColumns(runs);
+  const hidden = { params: 0, metrics: 0, tags: 0 };
+  for (const field of ['params', 'metrics', 'tags'] as const) {
+    const all = keyColumns(runs, field);
+    // a loop, not push(...all): a spread of a data-sized array overflows the stack
+    for (let i = 0; i < Math.min(max, all.length); i++) columns.push(all[i]);
+    hidden[field] = Math.max(0, all.length - max);
+  }
+  return { columns, hidden };
+}
+
+/** The line after a table that says what it left out, and how to see it. */
+function hiddenNote(hidden: Record<KeyedField, number>): string | undefined {
+  const kinds = (['params', 'metrics', 'tags'] as const).filter((f) => hidden[f] > 0);
+  if (kinds.length === 0) return undefined;
+  const counts = kinds.map(
+    (f) =>
+      `${hidden[f].toLocaleString('en')} ${f === 'params' ? 'param' : f.slice(0, -1)}${hidden[f] > 1 ? 's' : ''}`,
+  );
+  return (
+    `(${counts.join(', ')} not shown: a table shows ${TABLE_KEYS} of each; --columns picks the columns, ` +
+    `e.g. --columns 'run,status,${kinds[kinds.length - 1]}.*' for every one; --format csv or json has them all)\n`
+  );
+}
+
+/**
+ * The row of `run` for `columns`, holding only the cells it has: a run reads its own params,
+ * metrics and tags, not every key of every run, so rows cost what the runs hold (a run with
+ * 100,000 tags beside 1,000 runs with none is not 100,000,000 cells). Cells keep column order.
+ */
+function rowMaker(columns: readonly RunColumn[]): (run: RunInfo) => Record<string, unknown> {
+  const always: number[] = [];
+  const byKey: Record<KeyedField, Map<string, number[]>> = {
+    params: new Map(),
+    metrics: new Map(),
+    tags: new Map(),
+  };
+  columns.forEach((c, i) => {
+    if (!c.source) always.push(i);
+    else {
+      const at = byKey[c.source.field];
+      const list = at.get(c.source.key);
+      if (list) list.push(i);
+      else at.set(c.source.key, [i]);
+    }
+  });
+  return (run) => {
+    const cells = always.slice();
+    for (const field of ['params', 'metrics', 'tags'] as const) {
+      const values = run[field];
+      if (!values || byKey[field].size === 0) continue;
+      for (const key of Object.keys(values)) {
+        const at = byKey[field].get(key);
+        if (at) for (const i of at) cells.push(i);
+      }
+    }
+    if (cells.length > always.length) cells.sort((a, b) => a - b);
+    const row: Record<string, unknown> = {};
+    for (const i of cells) {
+      const value = columns[i].value(run);
+      if (value !== undefined) row[columns[i].header] = value;
+    }
+    return row;
+  };
 }
 
 /** `key` without the backticks that quote it (`\`a.b\`` → `a.b`); undefined when it is not quoted. */
@@ -188,6 +296,11 @@ export function parseColumns(text: string, runs: readonly RunInfo[]): RunColumn[
     const entity = dot > 0 ? ENTITY_ALIASES[spec.slice(0, dot)] : undefined;
     const rest = dot > 0 ? spec.slice(dot + 1) : '';
     let column: RunColumn;
+    if (entity && rest === '*') {
+      // every key of the kind (a key that is `*` itself is written in backticks)
+      for (const c of keyColumns(runs, entity)) if (!columns.has(c.header)) columns.set(c.header, c);
+      continue;
+    }
     if (entity && rest) {
       if (entity === 'metrics') column = metricSpec(rest, metricKeys);
       else {
@@ -199,7 +312,8 @@ export function parseColumns(text: string, runs: readonly RunInfo[]): RunColumn[
     else
       throw new TrackingInputError(
         `--columns: no column '${spec}'; columns are ${ATTRIBUTES.join(', ')}, params.<key>, ` +
-          `tags.<key>, metrics.<key> (its last value) and metrics.<key>.last|min|max|count|step`,
+          `tags.<key>, metrics.<key> (its last value), metrics.<key>.last|min|max|count|step, ` +
+          `and params.*, metrics.*, tags.* for every key`,
       );
     // a column named twice is shown once
     if (!columns.has(column.header)) columns.set(column.header, column);
@@ -258,9 +372,11 @@ export function displayRunCell(column: string, value: unknown): unknown {
 /** Lists an experiment's runs: filtered, ordered, with their params, metrics and tags as columns. */
 export const runsCommand: Command = {
   usage: 'omega-track runs <experiment> [--filter F] [--sort S] [--columns C] [--limit N] [--format F]',
+  args: '[experiment]',
   summary: 'list the runs of an experiment: status (and error), times, params, metrics, tags',
   options: {
-    filter: { type: 'string' },
+    // an empty filter is no filter (`--filter "$F"` with F empty): every run
+    filter: { type: 'string', allowEmpty: true },
     sort: { type: 'string' },
     columns: { type: 'string' },
     limit: { type: 'string' },
@@ -274,9 +390,10 @@ export const runsCommand: Command = {
     '               (--sort=-metrics.acc, --sort "metrics.acc DESC,run"); default: by run',
     '  --columns C  the columns, comma separated: run, name, status, started, stopped, duration,',
     '               node, userid, parent, error, note, params.<key>, tags.<key>, metrics.<key>',
-    '               (the last value) or metrics.<key>.last|min|max|count|step',
-    '               (default: the run fields, then every param, metric and tag)',
-    '               backticks quote a key: metrics.`f1,macro`, metrics.`loss.min`.max',
+    '               (the last value) or metrics.<key>.last|min|max|count|step; params.*,',
+    '               metrics.*, tags.* for every key of the kind (default: the run fields, then',
+    `               every param, metric and tag; a table shows ${TABLE_KEYS} of each and says how many more)`,
+    '               backticks quote a key: metrics.`f1,macro`, metrics.`loss.min`.max, tags.`*`',
     '  --limit N    at most N runs (after filtering and sorting)',
     FORMAT_HELP,
     ...REQUIRE_HELP,
@@ -295,14 +412,17 @@ export const runsCommand: Command = {
     // a filter that does not parse fails here, its message naming the position and what was expected
     const runs = await withErrors(reader, await reader.runs({ filter, orderBy, limit }));
     const columnsText = stringOption(values, 'columns');
-    const columns = columnsText !== undefined ? parseColumns(columnsText, runs) : defaultColumns(runs);
+    const { columns, hidden } =
+      columnsText !== undefined
+        ? { columns: parseColumns(columnsText, runs), hidden: undefined }
+        : format === 'table'
+          ? tableColumns(runs)
+          : { columns: defaultColumns(runs), hidden: undefined };
     const headers = columns.map((c) => c.header);
-    const rows = runs.map((r) => {
-      const row: Record<string, unknown> = {};
-      for (const c of columns) row[c.header] = c.value(r);
-      return row;
-    });
-    await writeRows(out, rows, format, headers, { extraColumns: false, display: displayRunCell });
+    const rowOf = rowMaker(columns);
+    await writeRows(out, runs.map(rowOf), format, headers, { extraColumns: false, display: displayRunCell });
+    const note = hidden && runs.length ? hiddenNote(hidden) : undefined;
+    if (note) out.write(note);
     return 0;
   },
 };

@@ -26,6 +26,7 @@ const SUMMARY_COLUMNS = [
 /** Statistics per run and key: count, mean, std, min, quartiles, max, last. */
 export const summaryCommand: Command = {
   usage: 'omega-track summary <experiment> [--run R] [--event E] [--format F]',
+  args: '[experiment]',
   summary: 'statistics per run and key: count, mean, std, min, quartiles, max, last',
   options: { run: { type: 'string' }, event: { type: 'string' }, format: { type: 'string' } },
   help: [

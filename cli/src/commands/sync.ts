@@ -1,14 +1,40 @@
 /** `omega-track sync`: sends what waits in the MLflow spool. */
 import fs from 'node:fs';
-import { TrackingInputError } from '@omega-track/core';
+import { TrackingError, TrackingInputError } from '@omega-track/core';
 import { redactUrls } from '@omega-track/core/internal';
 import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers/internal';
 import type { Command } from './command';
 import { stringOption } from './options';
 
+/**
+ * The spool at `file`, which exists; what is wrong with it is said with its path (`given`: the
+ * option or variable that named it), never as a bare SQLite message.
+ */
+function openSpool(file: string, given: string | undefined): MlflowSpool {
+  const named = given ? ` (${given})` : '';
+  if (fs.statSync(file).isDirectory())
+    throw new TrackingInputError(
+      `the MLflow spool ${file}${named} is a directory: name the spool file itself ` +
+        `(the mlflow provider keeps it beside the store, as mlflow-spool.db)`,
+    );
+  try {
+    return MlflowSpool.at(file);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const why =
+      code === 'SQLITE_NOTADB'
+        ? 'it is no SQLite file, so no spool'
+        : code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'EACCES'
+          ? 'it cannot be opened for reading and writing (check its permissions and those of its folder)'
+          : (error as Error).message;
+    throw new TrackingError(`cannot open the MLflow spool ${file}${named}: ${why}`);
+  }
+}
+
 /** Sends the batches that wait in the MLflow spool (after an outage or a crash). */
 export const syncCommand: Command = {
   usage: 'omega-track sync [--spool FILE] [--uri URL] [--timeout SECONDS] [--requeue]',
+  args: '',
   summary: 'send what waits in the MLflow spool (after an outage or a crash)',
   options: {
     spool: { type: 'string' },
@@ -31,7 +57,9 @@ export const syncCommand: Command = {
     const timeoutMs = Number(stringOption(values, 'timeout') ?? 300) * 1000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
       throw new TrackingInputError('--timeout takes a positive number of seconds');
-    const named = stringOption(values, 'spool') ?? (io.env.OMEGA_MLFLOW_SPOOL || undefined);
+    const option = stringOption(values, 'spool');
+    const named = option ?? (io.env.OMEGA_MLFLOW_SPOOL || undefined);
+    const source = option !== undefined ? '--spool' : named !== undefined ? 'OMEGA_MLFLOW_SPOOL' : undefined;
     const file = named ?? defaultSpoolPath(storeUrl);
     // opening a spool creates it: a missing one is said so, and nothing is created
     if (!fs.existsSync(file)) {
@@ -40,7 +68,7 @@ export const syncCommand: Command = {
       out.write(`nothing waits: there is no MLflow spool at ${file}\n`);
       return 0;
     }
-    const spool = MlflowSpool.at(file);
+    const spool = openSpool(file, source);
     // the spool keeps server URLs without credentials: they come from --uri or the environment
     const given = [uriOption, io.env.MLFLOW_TRACKING_URI].filter((u): u is string => !!u);
     const clients = new Map(given.map((u) => [new MlflowClient({ trackingUri: u }).baseUrl, u]));

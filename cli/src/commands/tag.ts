@@ -76,6 +76,7 @@ export async function requireRun(provider: TrackingProvider, run: number): Promi
 /** Sets tags on one run: joins it, records the tags, flushes; the run's status stays as it was. */
 export const tagCommand: Command = {
   usage: 'omega-track tag <experiment> <run> key=value [key=value …]',
+  args: '[experiment] [run] [tags...]',
   summary: 'set tags on a run (values are JSON when they parse, else text)',
   options: {},
   help: [

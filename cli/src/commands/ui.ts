@@ -42,6 +42,7 @@ function untilStopped(): Promise<NodeJS.Signals> {
 /** Serves the web UI and its read-only JSON API. */
 export const uiCommand: Command = {
   usage: 'omega-track ui [--port 5123] [--host 127.0.0.1] [--token T] [--open]',
+  args: '',
   summary: 'browse experiments, compare runs on charts and watch runs live in a web browser',
   options: {
     port: { type: 'string' },

@@ -37,6 +37,7 @@ function nextSignal(): Promise<NodeJS.Signals> {
  */
 export const workerCommand: Command = {
   usage: 'omega-track worker [--runtime redis://host:port] [--queue NAME] [--concurrency N]',
+  args: '',
   summary: 'run runtime tasks (fit, score, predict) from the Redis queue',
   options: {
     runtime: { type: 'string' },
