@@ -18,9 +18,11 @@ const DEFAULT_SAMPLES_HELD = 6;
 /**
  * The `profiling` provider: `default`, plus a BackgroundProfiler that runs while a run is active
  * in this process (started by `startRuntime()` — `exp.run(...)`, the proxy's `start()`, runtime
- * tasks — and stopped by `stopRuntime()` or `stop()`). Each sample becomes `profile` events, one
- * per metric (`cpu_load`, `memory_used`, …) and one `profile_dt` with the sample's time; the step
- * counts samples from the start of the run.
+ * tasks — and stopped by `stopRuntime()` or `stop()`). It samples as the run starts, every
+ * `interval` seconds, and as it stops (before the stop event is written), so every profiled run
+ * has a profile however short. Each sample becomes `profile` events, one per metric (`cpu_load`,
+ * `memory_used`, …) and one `profile_dt` with the sample's time; the step counts samples from the
+ * start of the run, never reset.
  *
  * Settings, stored with the experiment: `exp.profiler.interval` (seconds, default 10),
  * `exp.profiler.metrics` (default all), `exp.maxBuffer` (samples held before writing, default 6).
