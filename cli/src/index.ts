@@ -270,6 +270,7 @@ export {
   defaultSpoolPath,
   MlflowClient,
   MlflowApiError,
+  MlflowArtifactsUnreachableError,
   MlflowUnavailableError,
   MlflowSpool,
   MlflowSender,
