@@ -54,7 +54,7 @@ describe('profiling a main thread that is busy the whole run', () => {
       expect(t).toBeGreaterThanOrEqual(busyFrom);
       expect(t).toBeLessThanOrEqual(busyUntil);
     }
-    expect(times.filter((t) => t <= busyUntil).length).toBeGreaterThanOrEqual(5);
+    expect(times.filter((t) => t <= busyUntil).length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThan(times[i - 1]);
     const steps = rows.filter((r) => r.key === 'profile_dt').map((r) => r.step);
     expect(steps).toEqual(Array.from({ length: steps.length }, (_, i) => i));

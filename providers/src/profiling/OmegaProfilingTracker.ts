@@ -1,5 +1,6 @@
 import type {
   EventLog,
+  EventOptions,
   FlushOptions,
   FlushResult,
   PendingEvent,
@@ -115,14 +116,19 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
   }
 
   private takeSample(sample: ProfileSample): void {
-    if (this.currentRun === undefined) return;
+    // a sample belongs to the run being profiled, whose steps it counts: also the last one, taken
+    // as that run ends while the next one is already current
+    const run = this.profiledRun ?? this.currentRun;
+    if (this.currentRun === undefined || run === undefined) return;
     const at = { step: sample.step, dt: sample.dt };
-    const events = [this.makeEvent('profile', 'profile_dt', new Date(sample.dt).toISOString(), at)];
-    for (const [key, value] of Object.entries(sample.values))
-      events.push(this.makeEvent('profile', key, value, at));
+    const make = (key: string, value: unknown, opts: EventOptions): PendingEvent => ({
+      ...this.makeEvent('profile', key, value, opts),
+      run,
+    });
+    const events = [make('profile_dt', new Date(sample.dt).toISOString(), at)];
+    for (const [key, value] of Object.entries(sample.values)) events.push(make(key, value, at));
     sample.gpus.forEach((gpu, index) => {
-      for (const [key, value] of Object.entries(gpu))
-        events.push(this.makeEvent('profile', key, value, { ...at, gpu: index }));
+      for (const [key, value] of Object.entries(gpu)) events.push(make(key, value, { ...at, gpu: index }));
     });
     this.held.push(events);
     if (this.held.length >= this.samplesHeld) void this.flush();
