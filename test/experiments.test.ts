@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MetricSummary, PendingEvent, RunInfo, RunStatus, TrackingEvent } from '@omega-track/core';
 import type { EncodedArtifact } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import {
   OmegaTrackingProxy,
   ProviderRegistry,

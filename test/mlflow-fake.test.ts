@@ -4,6 +4,9 @@
  * below are copied from that reference's "Recorded responses" and "Edge cases" sections.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import nodePath from 'node:path';
 import { FakeMlflowServer } from './mlflow/FakeMlflowServer';
 
 interface HttpResult {
@@ -852,6 +855,42 @@ describe('artifacts', () => {
     expect(escape.json).toEqual(invalid('Invalid path'));
     expect([...server.artifactFiles().keys()].some((k) => k.endsWith('/x') || k === 'x')).toBe(false);
     expect((await call('GET', '/api/2.0/mlflow-artifacts/artifacts?path=1/..%2F..')).status).toBe(400);
+  });
+});
+
+describe('a local --default-artifact-root (option artifactRoot)', () => {
+  test('experiments and runs get the bare path as their location, and artifacts/list reads that folder', async () => {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'fake-mlflow-root-'));
+    const local = new FakeMlflowServer({ artifactRoot: dir });
+    await local.start();
+    try {
+      const at = (path: string, body?: unknown): Promise<any> =>
+        fetch(`${local.url}/api/2.0/mlflow/${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: body === undefined ? {} : JSON_HEADERS,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        }).then((r) => r.json());
+      expect((await at('experiments/get?experiment_id=0')).experiment.artifact_location).toBe(`${dir}/0`);
+      const { experiment_id: expId } = await at('experiments/create', { name: 'local' });
+      expect((await at(`experiments/get?experiment_id=${expId}`)).experiment.artifact_location).toBe(
+        `${dir}/${expId}`,
+      );
+      const { run } = await at('runs/create', { experiment_id: expId, start_time: 1700000000000 });
+      const uri = `${dir}/${expId}/${run.info.run_id}/artifacts`;
+      expect(run.info.artifact_uri).toBe(uri);
+      // what a client wrote into the folder, the server lists and serves (its UI shows it)
+      fs.mkdirSync(`${uri}/model`, { recursive: true });
+      fs.writeFileSync(`${uri}/model/a.txt`, 'hello\n');
+      expect(await at(`artifacts/list?run_id=${run.info.run_id}&path=model`)).toEqual({
+        root_uri: uri,
+        files: [{ path: 'model/a.txt', is_dir: false, file_size: 6 }],
+      });
+      const served = await fetch(`${local.url}/get-artifact?run_id=${run.info.run_id}&path=model/a.txt`);
+      expect(await served.text()).toBe('hello\n');
+    } finally {
+      await local.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -203,6 +203,42 @@ describe('the profiling provider', () => {
     await exp.stop();
   });
 
+  test('a 1.5 s run at the default 10 s interval has a profile: a sample at its start and one at its stop', async () => {
+    const exp = om.runtime.experiment<OmegaProfilingTracker>('short', { provider: 'profiling' }) as Profiled;
+    expect(exp.profiler.interval).toBe(10);
+    let began = 0;
+    let ended = 0;
+    await exp.run(async () => {
+      began = Date.now();
+      await sleep(1500);
+      ended = Date.now();
+    });
+    const rows = await exp.data();
+    const stop = rows.find((r) => r.event === 'stop')!;
+    for (const key of ['profile_dt', ...ALWAYS]) {
+      const samples = profileRows(rows, key);
+      expect(samples.length).toBeGreaterThanOrEqual(2);
+      // steps are sample numbers since the run started
+      expect(samples.map((r) => r.step)).toEqual(Array.from({ length: samples.length }, (_, i) => i));
+    }
+    const times = profileRows(rows, 'profile_dt').map((r) => r.dt.getTime());
+    // the first is taken as the run begins (long before the interval), the last as it ends, before its stop
+    expect(times[0]).toBeGreaterThanOrEqual(began);
+    expect(times[0]).toBeLessThan(ended);
+    expect(times[times.length - 1]).toBeGreaterThanOrEqual(ended);
+    expect(times[times.length - 1]).toBeLessThanOrEqual(stop.dt.getTime());
+    const load = profileRows(rows, 'cpu_load').map((r) => r.value as number);
+    expect(load.every((v) => v >= 0 && v <= 100)).toBe(true);
+  });
+
+  test('a run shorter than the sampler takes to start still has a sample', async () => {
+    const exp = om.runtime.experiment<OmegaProfilingTracker>('blink', { provider: 'profiling' }) as Profiled;
+    await exp.run(() => undefined);
+    const samples = profileRows(await exp.data(), 'memory_used');
+    expect(samples.length).toBeGreaterThanOrEqual(1);
+    expect(samples[0].step).toBe(0);
+  });
+
   test('bad input: unknown metric, interval <= 0 or NaN are TrackingInputErrors', async () => {
     const exp = om.runtime.experiment<OmegaProfilingTracker>('bad', { provider: 'profiling' }) as Profiled;
     expect(() => (exp.profiler.metrics = ['cpu', 'gpus' as 'gpu'])).toThrow(TrackingInputError);

@@ -277,6 +277,7 @@ export {
   METRIC_KEYS,
   MlflowTracker,
   MlflowApiError,
+  MlflowArtifactsUnreachableError,
   MlflowUnavailableError,
   MLFLOW_LIMITS,
   registerBuiltinProviders,

@@ -16,6 +16,7 @@ export {
   defaultSpoolPath,
   MlflowClient,
   MlflowApiError,
+  MlflowArtifactsUnreachableError,
   MlflowUnavailableError,
   MlflowSpool,
   MlflowSender,

@@ -5,7 +5,6 @@
  */
 import type { EventLog, MetricSummary, PendingEvent } from '@omega-track/core';
 import type { ResolvedQuery } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { quantile, startEvent, summarize, summarizeLog } from '@omega-track/core/internal';
 import type { Omega } from 'omega-track';
 import { TrackingInputError } from 'omega-track';

@@ -1,6 +1,7 @@
 /**
  * An in-memory stand-in for an MLflow 2.17.2 tracking server (`mlflow server` with the SQL store and the
- * default `--serve-artifacts` proxy), for tests of our MLflow client.
+ * default `--serve-artifacts` proxy, or with a `--default-artifact-root` of its own: the `artifactRoot`
+ * option), for tests of our MLflow client.
  *
  * Everything here follows /work/shared/reference/mlflow-rest.md (sections 1.1-1.5 and the recorded
  * responses): status codes, `{"error_code","message"}` bodies, message texts, limits and proto3-JSON shapes.
@@ -11,6 +12,9 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -27,6 +31,15 @@ export interface FakeMlflowOptions {
    * where max_results and page_token are ignored and the whole history comes back.
    */
   paginateHistory?: boolean;
+  /**
+   * The server's `--default-artifact-root`, as given: a bare path (`/srv/mlruns`), a `file:` URI or a
+   * store (`s3://bucket/path`). Experiments then get `<root>/<id>` as their artifact location and runs
+   * `<root>/<id>/<run id>/artifacts` as their artifact_uri (a bare path stays a bare path, as
+   * MLflow 2.x answers it), and the proxy serves none of them: clients write such a location
+   * themselves. `artifacts/list` and `/get-artifact` read a local root from this machine's file
+   * system, as the real server reads its own. Default: none, experiments get `mlflow-artifacts:/<id>`.
+   */
+  artifactRoot?: string;
 }
 
 export interface RecordedRequest {
@@ -1056,6 +1069,7 @@ export class FakeMlflowServer {
   private listening = false;
   private readonly auth: { username: string; password: string } | undefined;
   private readonly paginateHistory: boolean;
+  private readonly artifactRoot: string | undefined;
   private failures = { remaining: 0, status: 503, retryAfterSeconds: undefined as number | undefined };
 
   private readonly experiments = new Map<string, ExperimentRecord>();
@@ -1069,12 +1083,13 @@ export class FakeMlflowServer {
     this.port = opts.port ?? 0;
     this.auth = opts.auth;
     this.paginateHistory = opts.paginateHistory ?? true;
+    this.artifactRoot = opts.artifactRoot?.replace(/\/+$/, '');
     const now = Date.now();
     // Every MLflow database starts with the Default experiment, id "0".
     this.experiments.set('0', {
       id: '0',
       name: 'Default',
-      artifactLocation: 'mlflow-artifacts:/0',
+      artifactLocation: this.defaultArtifactLocation('0'),
       lifecycle: 'active',
       creationTime: now,
       lastUpdateTime: now,
@@ -1443,7 +1458,7 @@ export class FakeMlflowServer {
     this.experiments.set(id, {
       id,
       name,
-      artifactLocation: artifactLocation || `mlflow-artifacts:/${id}`,
+      artifactLocation: artifactLocation || this.defaultArtifactLocation(id),
       lifecycle: 'active',
       creationTime: now,
       lastUpdateTime: now,
@@ -2016,6 +2031,34 @@ export class FakeMlflowServer {
 
   // --- artifacts ---
 
+  /** An experiment's artifact location when its creator names none (append_to_uri_path). */
+  private defaultArtifactLocation(id: string): string {
+    return this.artifactRoot === undefined ? `mlflow-artifacts:/${id}` : `${this.artifactRoot}/${id}`;
+  }
+
+  /** The folder of this machine a run's artifact_uri names, when it is a bare path or a file: URI. */
+  private localRunFolder(run: RunRecord): string | undefined {
+    const uri = run.artifactUri;
+    if (uri.startsWith('/')) return uri;
+    if (uri.startsWith('file:')) return fileURLToPath(uri);
+    return undefined;
+  }
+
+  /** A local artifact repository's listing: entries directly under `relative`, paths from the run's root. */
+  private listLocalFolder(folder: string, relative: string): FileInfoJson[] {
+    const dir = nodePath.join(folder, relative);
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .map((e) => {
+        const path = relative ? `${relative.replace(/\/+$/, '')}/${e.name}` : e.name;
+        return e.isDirectory()
+          ? { path, is_dir: true }
+          : { path, is_dir: false, file_size: fs.statSync(nodePath.join(dir, e.name)).size };
+      })
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
   private listArtifactDir(dir: string): FileInfoJson[] {
     const base = normalizeArtifactPath(dir);
     const prefix = base ? `${base}/` : '';
@@ -2110,7 +2153,13 @@ export class FakeMlflowServer {
     const run = this.runOr404(runId);
     const root = this.runArtifactRoot(run);
     const out: { root_uri: string; files?: FileInfoJson[] } = { root_uri: run.artifactUri };
-    if (root === undefined) return jsonReply(out);
+    if (root === undefined) {
+      // a local --default-artifact-root: the server lists its own folder
+      const folder = this.localRunFolder(run);
+      const files = folder === undefined ? [] : this.listLocalFolder(folder, relative);
+      if (files.length > 0) out.files = files;
+      return jsonReply(out);
+    }
     const files = this.listArtifactDir(relative ? `${root}/${relative}` : root).map((f) => ({
       ...f,
       path: relative ? `${relative.replace(/\/+$/, '')}/${f.path}` : f.path,
@@ -2124,6 +2173,14 @@ export class FakeMlflowServer {
     const path = validateArtifactPath(req.query.get('path') ?? '');
     const run = this.runOr404(runId);
     const root = this.runArtifactRoot(run);
+    const folder = this.localRunFolder(run);
+    if (root === undefined && folder !== undefined) {
+      // a local --default-artifact-root: the server reads its own folder
+      const file = nodePath.join(folder, path);
+      if (!fs.existsSync(file))
+        throw new MlflowError('INTERNAL_ERROR', `No such file or directory: '${file}'`);
+      return { status: 200, headers: { 'Content-Type': guessMimeType(file) }, body: fs.readFileSync(file) };
+    }
     if (root === undefined)
       throw new MlflowError('INTERNAL_ERROR', `Run ${runId} is not served by the artifact proxy`);
     return this.sendArtifact(normalizeArtifactPath(`${root}/${path}`));

@@ -13,7 +13,6 @@ import {
 } from '@omega-track/core/internal';
 import type { ResolvedQuery } from '@omega-track/core';
 import type { FilterComparison } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 
 // No operator reaches MongoDB from input: objects given where a value belongs are refused
 // (TrackingInputError), and text that looks like an operator stays a value.

@@ -5,7 +5,6 @@
  * without a query.
  */
 import type { ArtifactSource } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import type { Experiment, TrackingEvent } from 'omega-track';
 import { Metadata, TrackingInputError } from 'omega-track';
 import type { ParityStore } from './parityStore';

@@ -6,7 +6,6 @@
  * as the interface allows.
  */
 import type { RunFilter } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { omega } from 'omega-track';
 import { SqliteStore, matchesRunFilter, runTableFromStats } from 'omega-track/internal';
 import { runNumbers } from './helpers';

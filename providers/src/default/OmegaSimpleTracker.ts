@@ -22,7 +22,6 @@ import type {
   ArtifactStores,
   ArtifactSource,
 } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { randomUUID } from 'node:crypto';
 import { TrackingInputError, TrackingProvider, TrackingError } from '@omega-track/core';
 import {

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { TrackingError, TrackingInputError } from '@omega-track/core';
 import { MlflowApiError, MlflowUnavailableError, isRetryable } from './MlflowErrors';
+import type { ArtifactLocation } from './mlflowArtifactLocation';
+import {
+  artifactSegments,
+  listLocalArtifacts,
+  readLocalArtifact,
+  resolveArtifactLocation,
+  writeLocalArtifact,
+} from './mlflowArtifactLocation';
 import type {
   MlflowExperiment,
   MlflowFileInfo,
@@ -47,10 +55,17 @@ const MS_PER_UPLOAD_BYTE = 1000 / 65_536;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The proxy URL of an artifact file. */
+function artifactEndpoint(where: { base: string; root: string }, relativePath: string): string {
+  const path = [...where.root.split('/').filter(Boolean), ...artifactSegments(relativePath)];
+  return `${where.base}/${path.map(encodeURIComponent).join('/')}`;
+}
+
 /**
  * A typed client for MLflow's tracking REST API 2.0 over Node's fetch: experiments, runs,
  * log-batch, params, tags, metric history with pagination, and artifacts through the
- * `mlflow-artifacts` proxy. Retries with exponential backoff where a retry can help and honours
+ * `mlflow-artifacts` proxy (or in a local artifact root that is on this machine too: see
+ * ArtifactLocation). Retries with exponential backoff where a retry can help and honours
  * Retry-After; every other error is an MlflowApiError carrying MLflow's error code.
  */
 export class MlflowClient {
@@ -294,20 +309,40 @@ export class MlflowClient {
     return { points, complete: points.length < maxResults };
   }
 
-  // ---- artifacts (mlflow-artifacts proxy) ----------------------------------------------------
+  // ---- artifacts ---------------------------------------------------------------------------
 
+  /** Where the artifacts of a run with this `artifact_uri` are, and how they are reached. */
+  artifactLocation(artifactUri: string): ArtifactLocation {
+    return resolveArtifactLocation(artifactUri, this.baseUrl);
+  }
+
+  /**
+   * Writes an artifact file of a run: through the server's `mlflow-artifacts` proxy, or into the
+   * run's folder where the server keeps artifacts in a local folder that is on this machine too.
+   * Elsewhere (see ArtifactLocation) it throws MlflowArtifactsUnreachableError.
+   */
   async uploadArtifact(artifactUri: string, relativePath: string, data: Uint8Array): Promise<void> {
-    await this.call('PUT', this.artifactEndpoint(artifactUri, relativePath), { raw: data });
+    const where = this.artifactLocation(artifactUri);
+    if (where.kind === 'unreachable') throw where.error();
+    if (where.kind === 'local') return writeLocalArtifact(where.dir, relativePath, data);
+    await this.call('PUT', artifactEndpoint(where, relativePath), { raw: data });
   }
 
+  /** Reads an artifact file of a run (where uploadArtifact writes it). */
   async downloadArtifact(artifactUri: string, relativePath: string): Promise<Buffer> {
-    return this.call<Buffer>('GET', this.artifactEndpoint(artifactUri, relativePath), { binary: true });
+    const where = this.artifactLocation(artifactUri);
+    if (where.kind === 'unreachable') throw where.error();
+    if (where.kind === 'local') return readLocalArtifact(where.dir, relativePath);
+    return this.call<Buffer>('GET', artifactEndpoint(where, relativePath), { binary: true });
   }
 
-  /** Entries directly under `relativePath` (basenames). */
+  /** Entries directly under `relativePath`, with paths from the run's artifact root. */
   async listArtifacts(artifactUri: string, relativePath = ''): Promise<MlflowFileInfo[]> {
-    const { base, path } = this.artifactLocation(artifactUri, relativePath);
-    const r = await this.call<{ files?: MlflowFileInfo[] }>('GET', `${base}`, { query: { path } });
+    const where = this.artifactLocation(artifactUri);
+    if (where.kind === 'unreachable') throw where.error();
+    if (where.kind === 'local') return listLocalArtifacts(where.dir, relativePath);
+    const path = [...where.root.split('/').filter(Boolean), ...artifactSegments(relativePath)].join('/');
+    const r = await this.call<{ files?: MlflowFileInfo[] }>('GET', where.base, { query: { path } });
     return r.files ?? [];
   }
 
@@ -319,38 +354,6 @@ export class MlflowClient {
     } catch {
       return false;
     }
-  }
-
-  private artifactLocation(artifactUri: string, relativePath: string): { base: string; path: string } {
-    const rel = relativePath.split('/').filter(Boolean);
-    if (rel.some((s) => s === '..' || s === '.'))
-      throw new TrackingInputError(`artifact path '${relativePath}' must not contain . or ..`);
-    const url = new URL(artifactUri);
-    let root: string;
-    let base = `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts`;
-    if (url.protocol === 'mlflow-artifacts:') {
-      root = url.pathname.replace(/^\/+/, '');
-      // mlflow-artifacts://host:port/path points at another server, spoken to with our scheme
-      if (url.host)
-        base = `${new URL(this.baseUrl).protocol}//${url.host}/api/2.0/mlflow-artifacts/artifacts`;
-    } else if (
-      (url.protocol === 'http:' || url.protocol === 'https:') &&
-      url.pathname.includes('/api/2.0/mlflow-artifacts/artifacts')
-    ) {
-      const [prefix, rest] = url.pathname.split('/api/2.0/mlflow-artifacts/artifacts');
-      base = `${url.origin}${prefix}/api/2.0/mlflow-artifacts/artifacts`;
-      root = rest.replace(/^\/+/, '');
-    } else {
-      throw new TrackingError(
-        `the MLflow server does not proxy artifacts for this run (artifact_uri ${artifactUri}); start it with --serve-artifacts`,
-      );
-    }
-    return { base, path: [...root.split('/').filter(Boolean), ...rel].join('/') };
-  }
-
-  private artifactEndpoint(artifactUri: string, relativePath: string): string {
-    const { base, path } = this.artifactLocation(artifactUri, relativePath);
-    return `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
   }
 
   // ---- transport ---------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RunLiveness, EventLog, PendingEvent, RunInfo, Store, TrackingEvent } from '@omega-track/core';
 import type { ParsedRunSearch, ResolvedQuery } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { TrackingError } from '@omega-track/core';
 import {
   decodeValue,
@@ -17,7 +16,16 @@ import type { MlflowSender, EventLine } from './MlflowSender';
 import { EVENTS_DIR } from './MlflowSender';
 import type { MlflowSpool } from './MlflowSpool';
 import type { MlflowRun } from './MlflowTypes';
-import { PARENT_RUN_TAG, decodeMetricValue, systemMetricToProfile } from './mlflowMapping';
+import type { MlflowArtifactsUnreachableError } from './MlflowErrors';
+import {
+  OMEGA_TAGS,
+  PARENT_RUN_TAG,
+  RUN_NAME_TAG,
+  RUN_NOTE_TAG,
+  decodeMetricValue,
+  systemMetricToProfile,
+  valueFromText,
+} from './mlflowMapping';
 import type { MappedRun } from './mlflowSearch';
 import { searchMlflowRuns } from './mlflowSearch';
 
@@ -62,9 +70,36 @@ function noteRow(
 }
 
 /**
+ * A run's params, tags, name and note as rows, from what MLflow holds of them (text, turned back
+ * into values as far as the text tells: see valueFromText), at the run's start. For a run whose
+ * events files cannot be read, which keep these with their own times and exact values.
+ */
+function metadataRows(
+  base: { experiment: string; run: number; node: string; userid: string },
+  run: MlflowRun,
+): OrderedRow[] {
+  const at = new Date(Number(run.info.start_time ?? 0));
+  const rows: OrderedRow[] = [];
+  const add = (event: string, key: string, value: unknown): void => {
+    rows.push({ rank: 1, o: rows.length, row: { ...base, event, key, value, step: null, dt: at } });
+  };
+  for (const p of run.data.params ?? []) add('param', p.key, valueFromText(p.value));
+  for (const t of run.data.tags ?? []) {
+    // the name the run was created with is omega-track's, not one the user gave
+    if (t.key === RUN_NAME_TAG && t.value !== `run-${base.run}`) add('name', 'name', t.value);
+    else if (t.key === RUN_NOTE_TAG) add('note', 'note', t.value);
+    else if (!t.key.startsWith('mlflow.') && !OMEGA_TAGS.has(t.key))
+      add('tag', t.key, valueFromText(t.value));
+  }
+  return rows;
+}
+
+/**
  * The MLflow provider's event log: writes go to the durable spool (synchronously, so they also
  * work at process exit) and on to MLflow through the sender; reads come back from MLflow — runs,
  * metric histories, and the run's events files — as the same rows the embedded store gives.
+ * A run whose artifacts are out of reach (see ArtifactLocation) has no events files to read: its
+ * metrics come back all the same, its params and tags as MLflow holds them.
  * Run numbers are allocated in the local store, atomically, also while MLflow is away.
  */
 export class MlflowEventLog implements EventLog {
@@ -297,8 +332,10 @@ export class MlflowEventLog implements EventLog {
       }
       if (onlyRunEvents) continue;
       const lines = await this.eventLines(info.artifact_uri);
+      // the events files are out of reach (see ArtifactLocation): params and tags as MLflow has them
+      if (!lines) rows.push(...metadataRows(base, run));
       const notes = new Map<string, Array<Extract<EventLine, { t: 'note' }>>>();
-      for (const line of lines) {
+      for (const line of lines ?? []) {
         if (line.t === 'note') {
           if (line.value !== undefined) {
             // a point identical to an earlier one: MLflow kept it once, the note brings it back
@@ -422,7 +459,29 @@ export class MlflowEventLog implements EventLog {
     return out.sort((a, b) => a.number - b.number);
   }
 
-  private async eventLines(artifactUri: string): Promise<EventLine[]> {
+  /**
+   * Why the artifacts of the selected runs cannot be read, if one of them keeps its artifacts out
+   * of reach (see ArtifactLocation): the first such run's error.
+   */
+  async unreachableArtifacts(
+    experiment: string,
+    runs: ResolvedQuery['runs'],
+  ): Promise<MlflowArtifactsUnreachableError | undefined> {
+    for (const { number, run } of await this.omegaRuns(experiment)) {
+      if (
+        runs !== undefined &&
+        !(Array.isArray(runs) ? runs.includes(number) : number >= runs.from && number <= runs.to)
+      )
+        continue;
+      const where = this.client.artifactLocation(run.info.artifact_uri);
+      if (where.kind === 'unreachable') return where.error(`run ${number} of '${experiment}'`);
+    }
+    return undefined;
+  }
+
+  /** The lines of a run's events files; undefined when they are out of reach. */
+  private async eventLines(artifactUri: string): Promise<EventLine[] | undefined> {
+    if (this.client.artifactLocation(artifactUri).kind === 'unreachable') return undefined;
     const files = (await this.client.listArtifacts(artifactUri, EVENTS_DIR))
       .map((f) => ({ ...f, name: f.path.split('/').pop()! }))
       // only events files: a JSON artifact named `omega/events/x` is a file of its own there

@@ -3,7 +3,7 @@ import v8 from 'node:v8';
 import type { ErrorHandler, PendingEvent } from '@omega-track/core';
 import { decodeValue, encodeValue } from '@omega-track/core/internal';
 import type { MlflowClient } from './MlflowClient';
-import { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
+import { MlflowApiError, MlflowArtifactsUnreachableError, MlflowUnavailableError } from './MlflowErrors';
 import type { MlflowKeyValue, MlflowMetric } from './MlflowTypes';
 import { MLFLOW_LIMITS } from './MlflowTypes';
 import type { RunMapping, SpoolOp } from './MlflowSpool';
@@ -84,6 +84,8 @@ export class MlflowSender {
   private serverErrors = 0;
   private readonly experimentIds = new Map<string, string>();
   private readonly handlers = new Map<string, ErrorHandler>();
+  /** Artifact locations this sender could not reach and has said so (once each, not once per batch). */
+  private readonly unreachableSaid = new Set<string>();
 
   /** The sender for this spool and server, shared within the process. */
   static for(spool: MlflowSpool, client: MlflowClient, onError: ErrorHandler): MlflowSender {
@@ -312,17 +314,36 @@ export class MlflowSender {
         if (this.waitable(error)) return (this.wentDown(error, op.experiment), false);
         this.serverErrors = 0;
         this.spool.bury(op, i, describe(error));
-        this.report(
-          error,
-          `MLflow refused part of a batch of '${op.experiment}' run ${op.run}; it is kept as a dead letter`,
-          op.experiment,
-        );
+        if (error instanceof MlflowArtifactsUnreachableError) this.unreachable(error, op);
+        else
+          this.report(
+            error,
+            `MLflow refused part of a batch of '${op.experiment}' run ${op.run}; it is kept as a dead letter`,
+            op.experiment,
+          );
       }
       this.spool.markProgress(op.seq, i + 1);
       // the heartbeat: another process takes over only from a sender that stopped beating
       if (!this.spool.claimSender(this.client.baseUrl)) return false;
     }
     return true;
+  }
+
+  /**
+   * An artifact file (or events file) that cannot be written where MLflow keeps the run's
+   * artifacts: said once per location, since every later batch of the run would say the same.
+   * The metric points, params and tags of the batch went out before it, as log-batch requests.
+   */
+  private unreachable(error: MlflowArtifactsUnreachableError, op: SpoolOp): void {
+    if (this.unreachableSaid.has(error.artifactUri)) return;
+    this.unreachableSaid.add(error.artifactUri);
+    this.report(
+      error,
+      `the artifacts of '${op.experiment}' run ${op.run} cannot be written (its metrics, params and tags are sent as usual); ` +
+        `they are kept as dead letters in ${this.spool.file}: once this machine reaches the artifact location, ` +
+        '`omega-track sync --requeue` sends them',
+      op.experiment,
+    );
   }
 
   private async fileRequests(op: SpoolOp): Promise<Array<() => Promise<void>>> {

@@ -15,7 +15,6 @@ import type {
   StartOptions,
 } from '@omega-track/core';
 import type { ArtifactSource, EncodedArtifact } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { TrackingError, TrackingInputError, defaultErrorHandler } from '@omega-track/core';
 import {
   checkDeleteRun,
@@ -27,6 +26,7 @@ import {
   decodeArtifact,
   decodeValue,
   eagerWrite,
+  resolveExperimentQuery,
   encodeValue,
   validateKey,
   validateValue,
@@ -267,6 +267,17 @@ export class MlflowTracker extends OmegaProfilingTracker {
           }),
         )
       : await this.data({ event: 'artifact', ...(query as EventQuery) });
+    if (!given && sources.length === 0) {
+      // none found: where the run's artifacts are out of reach, say so rather than "none"
+      const target = await resolveExperimentQuery(
+        { event: 'artifact', ...(query as EventQuery) },
+        this.experiment,
+        (q) => this.resolve(q),
+        this.mlflow,
+      );
+      const unreachable = await this.mlflow.unreachableArtifacts(target.experiment, target.query.runs);
+      if (unreachable) throw unreachable;
+    }
     const out: unknown[] = [];
     for (const { value, run } of sources)
       out.push(await this.decodeArtifact(value, typeof run === 'number' ? run : (this.currentRun ?? 1)));

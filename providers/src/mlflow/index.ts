@@ -2,7 +2,7 @@ export { MlflowTracker, defaultSpoolPath } from './MlflowTracker';
 export type { MlflowTrackerOptions } from './MlflowTracker';
 export { MlflowClient } from './MlflowClient';
 export type { MlflowClientOptions } from './MlflowClient';
-export { MlflowApiError, MlflowUnavailableError } from './MlflowErrors';
+export { MlflowApiError, MlflowArtifactsUnreachableError, MlflowUnavailableError } from './MlflowErrors';
 export { MlflowSpool } from './MlflowSpool';
 export { MlflowSender } from './MlflowSender';
 export { MLFLOW_LIMITS } from './MlflowTypes';

@@ -1,7 +1,6 @@
 import type { MetricAggregate, RunInfo, RunStatus } from '@omega-track/core';
 import type { ParsedRunSearch, ResolvedQuery } from '@omega-track/core';
 import type { FilterComparison, FilterLiteral, RunOrderKey } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { fieldValue, matchesRunFilter, sortRuns } from '@omega-track/core/internal';
 import type { MlflowClient } from './MlflowClient';
 import type { MlflowRun, MlflowRunStatus } from './MlflowTypes';

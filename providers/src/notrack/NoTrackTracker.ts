@@ -1,6 +1,5 @@
 import type { EventOptions, MetricSummary, RunInfo, RunStatus, TrackingEvent } from '@omega-track/core';
 import type { EncodedArtifact } from '@omega-track/core';
-import type {} from '@omega-track/core/internal';
 import { TrackingProvider } from '@omega-track/core';
 import { checkDeleteRun } from '@omega-track/core/internal';
 

@@ -25,8 +25,12 @@ export interface BackgroundProfilerOptions {
 /** Lateness figures kept for inspection (bounded, newest last). */
 const MAX_LATENESS = 100_000;
 
-/** How long stop() waits for the sample the worker is taking (a hung sampler must not hang stop). */
-const FINISH_WAIT_MS = 1000;
+/**
+ * How long stop() waits for the worker's last samples: the one being taken and the stop sample,
+ * which in a run shorter than the worker's start-up also waits for the first readings (a hung
+ * sampler must not hang stop).
+ */
+const FINISH_WAIT_MS = 2000;
 
 /** One sampling thread and the port its samples arrive on. */
 interface Sampler {
@@ -46,9 +50,11 @@ function workerScript(): string {
 }
 
 /**
- * Samples system and process figures every `interval` seconds on a worker thread and hands each
- * sample to `onSample` with a step counted from `start()`. Changing `interval` or `metrics` while
- * it runs replaces the sampler (one at a time, never two) and keeps counting steps.
+ * Samples system and process figures on a worker thread and hands each sample to `onSample` with
+ * a step counted from `start()`: one as it starts, one every `interval` seconds, and one as it
+ * stops, so that even a run shorter than the interval has a profile. Changing `interval` or
+ * `metrics` while it runs replaces the sampler (one at a time, never two) and keeps counting
+ * steps, without a start sample.
  */
 export class BackgroundProfiler {
   private interval_: number;
@@ -77,7 +83,7 @@ export class BackgroundProfiler {
 
   set interval(value: number) {
     this.interval_ = validateInterval(value);
-    if (this.running) this.spawn();
+    if (this.running) this.spawn(false);
   }
 
   /** The metric groups sampled; setting them while running restarts the sampler. */
@@ -87,7 +93,7 @@ export class BackgroundProfiler {
 
   set metrics(value: MetricGroup[]) {
     this.metrics_ = validateMetrics(value);
-    if (this.running) this.spawn();
+    if (this.running) this.spawn(false);
   }
 
   /** Whether a sampler is running. */
@@ -105,17 +111,21 @@ export class BackgroundProfiler {
     return this.step;
   }
 
-  /** Starts sampling, numbering samples from `firstStep`. Does nothing if already running. */
+  /**
+   * Starts sampling, numbering samples from `firstStep`, with a sample as it starts. Does
+   * nothing if already running.
+   */
   start(firstStep = 0): void {
     if (this.running) return;
     this.step = firstStep;
-    this.spawn();
+    this.spawn(true);
   }
 
   /**
    * Stops sampling. Every sample the worker took is handed over first, with its own time: those
-   * waiting for a main thread that was busy (taken from the port at once), and the one being
-   * taken right now (waited for, at most a second). Idempotent.
+   * waiting for a main thread that was busy (taken from the port at once), the one being taken
+   * right now, and a last one taken now (unless one was taken a moment ago); waited for, at most
+   * FINISH_WAIT_MS. Idempotent.
    */
   async stop(): Promise<void> {
     const sampler = this.sampler;
@@ -136,7 +146,7 @@ export class BackgroundProfiler {
     await sampler.worker.terminate();
   }
 
-  private spawn(): void {
+  private spawn(startSample: boolean): void {
     const previous = this.sampler;
     // a replaced sampler hands over what it took; one it is still taking is not waited for
     if (previous) {
@@ -150,6 +160,7 @@ export class BackgroundProfiler {
       metrics: this.metrics_,
       heap: this.heap.buffer,
       port: port2,
+      startSample,
     };
     const worker = new Worker(workerScript(), { workerData: config, transferList: [port2] });
     const sampler: Sampler = { worker, port: port1, live: true };

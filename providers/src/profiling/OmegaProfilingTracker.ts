@@ -1,5 +1,6 @@
 import type {
   EventLog,
+  EventOptions,
   FlushOptions,
   FlushResult,
   PendingEvent,
@@ -18,9 +19,11 @@ const DEFAULT_SAMPLES_HELD = 6;
 /**
  * The `profiling` provider: `default`, plus a BackgroundProfiler that runs while a run is active
  * in this process (started by `startRuntime()` — `exp.run(...)`, the proxy's `start()`, runtime
- * tasks — and stopped by `stopRuntime()` or `stop()`). Each sample becomes `profile` events, one
- * per metric (`cpu_load`, `memory_used`, …) and one `profile_dt` with the sample's time; the step
- * counts samples from the start of the run.
+ * tasks — and stopped by `stopRuntime()` or `stop()`). It samples as the run starts, every
+ * `interval` seconds, and as it stops (before the stop event is written), so every profiled run
+ * has a profile however short. Each sample becomes `profile` events, one per metric (`cpu_load`,
+ * `memory_used`, …) and one `profile_dt` with the sample's time; the step counts samples from the
+ * start of the run, never reset.
  *
  * Settings, stored with the experiment: `exp.profiler.interval` (seconds, default 10),
  * `exp.profiler.metrics` (default all), `exp.maxBuffer` (samples held before writing, default 6).
@@ -113,14 +116,19 @@ export class OmegaProfilingTracker extends OmegaSimpleTracker {
   }
 
   private takeSample(sample: ProfileSample): void {
-    if (this.currentRun === undefined) return;
+    // a sample belongs to the run being profiled, whose steps it counts: also the last one, taken
+    // as that run ends while the next one is already current
+    const run = this.profiledRun ?? this.currentRun;
+    if (this.currentRun === undefined || run === undefined) return;
     const at = { step: sample.step, dt: sample.dt };
-    const events = [this.makeEvent('profile', 'profile_dt', new Date(sample.dt).toISOString(), at)];
-    for (const [key, value] of Object.entries(sample.values))
-      events.push(this.makeEvent('profile', key, value, at));
+    const make = (key: string, value: unknown, opts: EventOptions): PendingEvent => ({
+      ...this.makeEvent('profile', key, value, opts),
+      run,
+    });
+    const events = [make('profile_dt', new Date(sample.dt).toISOString(), at)];
+    for (const [key, value] of Object.entries(sample.values)) events.push(make(key, value, at));
     sample.gpus.forEach((gpu, index) => {
-      for (const [key, value] of Object.entries(gpu))
-        events.push(this.makeEvent('profile', key, value, { ...at, gpu: index }));
+      for (const [key, value] of Object.entries(gpu)) events.push(make(key, value, { ...at, gpu: index }));
     });
     this.held.push(events);
     if (this.held.length >= this.samplesHeld) void this.flush();
