@@ -1,5 +1,7 @@
 import type { RunInfo } from '../events/types';
 import type { FilterComparison, FilterLiteral, RunField, RunFilter, RunOrderKey } from './runFilter';
+import { compileLike } from './likeMatcher';
+import type { LikeMatcher } from './likeMatcher';
 import { TIME_ATTRIBUTES } from './runFilter';
 
 /** MLflow's status names, for filters written by MLflow users. */
@@ -67,11 +69,16 @@ function asNumber(value: unknown): number | undefined {
   return undefined;
 }
 
-function likePattern(pattern: string, caseless: boolean): RegExp {
-  let source = '';
-  for (const c of pattern)
-    source += c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${source}$`, caseless ? 'is' : 's');
+/** The compiled patterns of LIKE comparisons: each compiled once per parsed filter, not per run. */
+const likeMatchers = new WeakMap<FilterComparison, LikeMatcher>();
+
+function likeMatcher(c: FilterComparison): LikeMatcher {
+  let matcher = likeMatchers.get(c);
+  if (!matcher || matcher.pattern !== c.value || matcher.caseless !== (c.op === 'ILIKE')) {
+    matcher = compileLike(String(c.value), c.op === 'ILIKE');
+    likeMatchers.set(c, matcher);
+  }
+  return matcher;
 }
 
 /** The literal as the field's kind needs it: times may be ISO dates, statuses MLflow's names. */
@@ -84,8 +91,6 @@ function normalize(field: RunField, literal: FilterLiteral): FilterLiteral {
 }
 
 function compare(value: unknown, op: FilterComparison['op'], literal: FilterLiteral): boolean {
-  if (op === 'LIKE' || op === 'ILIKE')
-    return likePattern(String(literal), op === 'ILIKE').test(asText(value));
   if (typeof literal === 'number') {
     const n = asNumber(value);
     if (n === undefined || Number.isNaN(n)) return false;
@@ -134,6 +139,10 @@ export function matchesRunFilter(run: RunInfo, filter: RunFilter): boolean {
     if (c.op === 'IN' || c.op === 'NOT IN') {
       const hit = (c.value as FilterLiteral[]).some((v) => compare(value, '=', normalize(c.field, v)));
       if (hit !== (c.op === 'IN')) return false;
+      continue;
+    }
+    if (c.op === 'LIKE' || c.op === 'ILIKE') {
+      if (!likeMatcher(c).test(asText(value))) return false;
       continue;
     }
     if (!compare(value, c.op, normalize(c.field, c.value as FilterLiteral))) return false;

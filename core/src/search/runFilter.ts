@@ -1,4 +1,5 @@
 import { TrackingInputError } from '../errors/TrackingInputError';
+import { LIKE_PATTERN_MAX, characterCount } from './likeMatcher';
 
 /** What a filter or an ordering names: a metric, a param, a tag or an attribute of a run. */
 export interface RunField {
@@ -375,6 +376,13 @@ function checkTypes(
   });
   if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
     throw new FilterSyntaxError(p.text, at[0], `a 'quoted' pattern after ${op}`, String(value));
+  if ((op === 'LIKE' || op === 'ILIKE') && characterCount(value as string) > LIKE_PATTERN_MAX)
+    throw new FilterSyntaxError(
+      p.text,
+      at[0],
+      `a pattern of at most ${LIKE_PATTERN_MAX} characters after ${op}`,
+      `one of ${characterCount(value as string)}`,
+    );
 }
 
 function label(field: RunField): string {
