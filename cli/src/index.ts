@@ -150,6 +150,8 @@ export {
   fieldValue,
   compileLike,
   LIKE_PATTERN_MAX,
+  decimalNumber,
+  filterTime,
   runTableFromStats,
   runTableFromEvents,
   RUN_TABLE_EVENTS,
