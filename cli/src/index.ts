@@ -18,6 +18,7 @@ export {
   TaskError,
   RuntimeUnavailableError,
   FilterSyntaxError,
+  LIKE_PATTERN_MAX,
   setDiagWriter,
   defaultErrorHandler,
   MAX_NAME_LENGTH,

@@ -58,6 +58,7 @@ export {
   MAX_NOTE_LENGTH,
 } from '@omega-track/core';
 export { validateValueLength } from '@omega-track/core/internal';
+export { LIKE_PATTERN_MAX } from '@omega-track/core';
 export {
   diag,
   redactUrls,
@@ -154,6 +155,9 @@ export {
   parseRunOrder,
   RUN_ATTRIBUTES,
   matchesRunFilter,
+  compileLike,
+  decimalNumber,
+  filterTime,
   sortRuns,
   fieldValue,
   runTableFromStats,
@@ -244,6 +248,7 @@ export type {
   RunFilter,
   RunOrderKey,
 } from '@omega-track/core';
+export type { LikeMatcher } from '@omega-track/core/internal';
 export type {
   ExperimentQuery,
   NamePattern,

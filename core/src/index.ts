@@ -19,6 +19,7 @@ export { TaskError } from './errors/TaskError';
 export type { TaskErrorDetails } from './errors/TaskError';
 export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
 export { FilterSyntaxError } from './search/runFilter';
+export { LIKE_PATTERN_MAX } from './search/likeMatcher';
 export type {
   RunField,
   FilterOperator,

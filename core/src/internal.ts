@@ -191,6 +191,9 @@ export type {
   RunOrderKey,
 } from './search/runFilter';
 export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
+export { compileLike, LIKE_PATTERN_MAX } from './search/likeMatcher';
+export type { LikeMatcher } from './search/likeMatcher';
+export { decimalNumber, filterTime } from './search/filterValues';
 export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
 export { parseRunSearch, searchRunTable, readRunTable, runSelector } from './search/searchRuns';
 export { OmegaRuns } from './search/OmegaRuns';

@@ -253,6 +253,9 @@ describe.each(servers)('against $label', (server) => {
         // MLflow compares NaN as 0 and has no unnamed runs: it narrows, omega-track decides
         ['metrics.f1 < 0.5', 'metrics.f1 < 0.5'],
         ['metrics.f1 != 0.25', 'metrics.f1 != 0.25'],
+        // NaN is unequal to every number, 0 too (MLflow holds NaN as 0: evaluated here)
+        ['metrics.f1 != 0', 'metrics.f1 != 0'],
+        ['metrics.f1 NOT IN (0)', 'metrics.f1 NOT IN (0)'],
         ["params.opt LIKE 'a%'", "params.opt LIKE 'a%'"],
         ["attributes.run_name != 'trial-01'", "attributes.run_name != 'trial-01'"],
         // not for MLflow at all: numbers against params and tags, IN, run numbers, parents, durations

@@ -1,5 +1,8 @@
 import type { RunInfo } from '../events/types';
 import type { FilterComparison, FilterLiteral, RunField, RunFilter, RunOrderKey } from './runFilter';
+import { decimalNumber, filterTime } from './filterValues';
+import { compileLike } from './likeMatcher';
+import type { LikeMatcher } from './likeMatcher';
 import { TIME_ATTRIBUTES } from './runFilter';
 
 /** MLflow's status names, for filters written by MLflow users. */
@@ -58,42 +61,46 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** A value as a number compares with it: numbers as they are, text only in decimal syntax. */
 function asNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value.trim() !== '') {
-    const n = Number(value);
-    return Number.isNaN(n) ? undefined : n;
-  }
+  if (typeof value === 'string') return decimalNumber(value);
   return undefined;
 }
 
-function likePattern(pattern: string, caseless: boolean): RegExp {
-  let source = '';
-  for (const c of pattern)
-    source += c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${source}$`, caseless ? 'is' : 's');
+/** The compiled patterns of LIKE comparisons: each compiled once per parsed filter, not per run. */
+const likeMatchers = new WeakMap<FilterComparison, LikeMatcher>();
+
+function likeMatcher(c: FilterComparison): LikeMatcher {
+  let matcher = likeMatchers.get(c);
+  if (!matcher || matcher.pattern !== c.value || matcher.caseless !== (c.op === 'ILIKE')) {
+    matcher = compileLike(String(c.value), c.op === 'ILIKE');
+    likeMatchers.set(c, matcher);
+  }
+  return matcher;
 }
 
 /** The literal as the field's kind needs it: times may be ISO dates, statuses MLflow's names. */
 function normalize(field: RunField, literal: FilterLiteral): FilterLiteral {
   if (field.entity !== 'attribute') return literal;
-  if (TIME_ATTRIBUTES.has(field.key) && typeof literal === 'string') return Date.parse(literal);
+  if (TIME_ATTRIBUTES.has(field.key) && typeof literal === 'string') return filterTime(literal) ?? NaN;
   if (field.key === 'status' && typeof literal === 'string')
     return STATUS_ALIASES[literal.toUpperCase()] ?? literal.toUpperCase();
   return literal;
 }
 
-function compare(value: unknown, op: FilterComparison['op'], literal: FilterLiteral): boolean {
-  if (op === 'LIKE' || op === 'ILIKE')
-    return likePattern(String(literal), op === 'ILIKE').test(asText(value));
+/**
+ * Whether the value compares as `op` says; `!=` is exactly not `=` (so it agrees with NOT IN):
+ * NaN, or text that is no number, is unequal to every number and neither less nor greater.
+ */
+function compare(value: unknown, op: '=' | '!=' | '<' | '<=' | '>' | '>=', literal: FilterLiteral): boolean {
+  if (op === '!=') return !compare(value, '=', literal);
   if (typeof literal === 'number') {
     const n = asNumber(value);
-    if (n === undefined || Number.isNaN(n)) return false;
+    if (n === undefined || Number.isNaN(n) || Number.isNaN(literal)) return false;
     switch (op) {
       case '=':
         return n === literal;
-      case '!=':
-        return n !== literal;
       case '<':
         return n < literal;
       case '<=':
@@ -103,14 +110,11 @@ function compare(value: unknown, op: FilterComparison['op'], literal: FilterLite
       case '>=':
         return n >= literal;
     }
-    return false;
   }
   const text = asText(value);
   switch (op) {
     case '=':
       return text === literal;
-    case '!=':
-      return text !== literal;
     case '<':
       return text < literal;
     case '<=':
@@ -120,7 +124,21 @@ function compare(value: unknown, op: FilterComparison['op'], literal: FilterLite
     case '>=':
       return text >= literal;
   }
-  return false;
+}
+
+function holds(value: unknown, c: FilterComparison): boolean {
+  switch (c.op) {
+    case 'LIKE':
+    case 'ILIKE':
+      return likeMatcher(c).test(asText(value));
+    case 'IN':
+    case 'NOT IN': {
+      const hit = (c.value as FilterLiteral[]).some((v) => compare(value, '=', normalize(c.field, v)));
+      return hit === (c.op === 'IN');
+    }
+    default:
+      return compare(value, c.op, normalize(c.field, c.value as FilterLiteral));
+  }
 }
 
 /**
@@ -131,12 +149,7 @@ export function matchesRunFilter(run: RunInfo, filter: RunFilter): boolean {
   for (const c of filter.all) {
     const value = fieldValue(run, c.field);
     if (value === undefined || value === null) return false;
-    if (c.op === 'IN' || c.op === 'NOT IN') {
-      const hit = (c.value as FilterLiteral[]).some((v) => compare(value, '=', normalize(c.field, v)));
-      if (hit !== (c.op === 'IN')) return false;
-      continue;
-    }
-    if (!compare(value, c.op, normalize(c.field, c.value as FilterLiteral))) return false;
+    if (!holds(value, c)) return false;
   }
   return true;
 }

@@ -1,4 +1,6 @@
 import { TrackingInputError } from '../errors/TrackingInputError';
+import { FILTER_TIME_FORMS, filterTime } from './filterValues';
+import { LIKE_PATTERN_MAX, characterCount } from './likeMatcher';
 
 /** What a filter or an ordering names: a metric, a param, a tag or an attribute of a run. */
 export interface RunField {
@@ -71,7 +73,7 @@ export const NUMERIC_ATTRIBUTES: ReadonlySet<string> = new Set([
   'parent',
 ]);
 
-/** The attributes that hold times: they also compare with ISO dates ('2026-12-01'). */
+/** The attributes that hold times: they also compare with ISO dates ('2026-12-01'; see filterTime). */
 export const TIME_ATTRIBUTES: ReadonlySet<string> = new Set(['start_time', 'end_time']);
 
 /** Other names MLflow users write for some attributes. */
@@ -164,7 +166,16 @@ function tokenize(text: string): Token[] {
     NUMBER.lastIndex = i;
     const num = NUMBER.exec(text);
     if (num && (/[\d.]/.test(c) || ((c === '-' || c === '+') && /[\d.]/.test(text[i + 1] ?? '')))) {
-      tokens.push({ kind: 'number', value: Number(num[0]), text: num[0], at: i });
+      const value = Number(num[0]);
+      // 1e999999 would compare as Infinity, a number no value is: refused rather than guessed
+      if (!Number.isFinite(value))
+        throw new FilterSyntaxError(
+          text,
+          i,
+          `a number from -${Number.MAX_VALUE} to ${Number.MAX_VALUE}`,
+          num[0].length > 40 ? `${num[0].slice(0, 40)}…` : num[0],
+        );
+      tokens.push({ kind: 'number', value, text: num[0], at: i });
       i += num[0].length;
       continue;
     }
@@ -353,28 +364,35 @@ function checkTypes(
   values.forEach((v, i) => {
     if (typeof v !== 'string') return;
     if (field.entity === 'metric')
-      throw new FilterSyntaxError(
-        p.text,
-        at[i],
-        `a number to compare ${label(field)} with`,
-        JSON.stringify(v),
-      );
+      throw new FilterSyntaxError(p.text, at[i], `a number to compare ${label(field)} with`, shown(v));
     if (
       field.entity === 'attribute' &&
       NUMERIC_ATTRIBUTES.has(field.key) &&
-      (!TIME_ATTRIBUTES.has(field.key) || Number.isNaN(Date.parse(v)))
+      (!TIME_ATTRIBUTES.has(field.key) || filterTime(v) === undefined)
     )
       throw new FilterSyntaxError(
         p.text,
         at[i],
         TIME_ATTRIBUTES.has(field.key)
-          ? `a time to compare ${label(field)} with: ms since the epoch or an ISO date`
+          ? `a time to compare ${label(field)} with: ${FILTER_TIME_FORMS}`
           : `a number to compare ${label(field)} with`,
-        JSON.stringify(v),
+        shown(v),
       );
   });
   if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
     throw new FilterSyntaxError(p.text, at[0], `a 'quoted' pattern after ${op}`, String(value));
+  if ((op === 'LIKE' || op === 'ILIKE') && characterCount(value as string) > LIKE_PATTERN_MAX)
+    throw new FilterSyntaxError(
+      p.text,
+      at[0],
+      `a pattern of at most ${LIKE_PATTERN_MAX} characters after ${op}`,
+      `one of ${characterCount(value as string)}`,
+    );
+}
+
+/** A value as an error shows it: quoted, and cut short when long. */
+function shown(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
 function label(field: RunField): string {

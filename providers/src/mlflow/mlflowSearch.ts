@@ -1,7 +1,14 @@
-import type { MetricAggregate, RunInfo, RunStatus } from '@omega-track/core';
-import type { ParsedRunSearch, ResolvedQuery } from '@omega-track/core';
-import type { FilterComparison, FilterLiteral, RunOrderKey } from '@omega-track/core';
-import { fieldValue, matchesRunFilter, sortRuns } from '@omega-track/core/internal';
+import type {
+  FilterComparison,
+  FilterLiteral,
+  MetricAggregate,
+  ParsedRunSearch,
+  ResolvedQuery,
+  RunInfo,
+  RunOrderKey,
+  RunStatus,
+} from '@omega-track/core';
+import { fieldValue, filterTime, matchesRunFilter, sortRuns } from '@omega-track/core/internal';
 import type { MlflowClient } from './MlflowClient';
 import type { MlflowRun, MlflowRunStatus } from './MlflowTypes';
 import {
@@ -20,8 +27,8 @@ import {
  * MLflow filter; the runs MLflow answers are mapped to RunInfo and the whole filter is then
  * checked on them with the core matcher, so a run comes back only if it satisfies the filter as
  * its returned fields read (MLflow narrows, omega-track decides). What MLflow answers more
- * loosely, and is so decided here only: NaN metrics (MLflow compares them as 0), the default name
- * `run-<n>` of an unnamed run, LIKE where the server's database ignores case, and a run crashed
+ * loosely, and is so decided here only: NaN metrics (MLflow compares them as 0; `!= 0` is left to
+ * omega-track, where NaN is unequal to every number), the default name `run-<n>` of an unnamed run, LIKE where the server's database ignores case, and a run crashed
  * without MLflow knowing yet (still RUNNING there). Left to omega-track alone (see mlflowClause):
  * IN / NOT IN (MLflow takes lists for run_id only), numbers compared with params or tags, `<`/`>`
  * on text, `attributes.run` other than `=`, `duration`, `parent`, status other than `=` and
@@ -56,9 +63,9 @@ function mlflowNumber(value: unknown): string | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? String(value).replace('e+', 'e') : undefined;
 }
 
-/** A time literal (ms or an ISO date) as ms, when it is a whole number of them. */
+/** A time literal (ms or an ISO date, read as the core matcher reads it) as ms, when it is a whole number of them. */
 function mlflowTime(value: FilterLiteral | FilterLiteral[]): string | undefined {
-  const ms = typeof value === 'string' ? Date.parse(value) : value;
+  const ms = typeof value === 'string' ? filterTime(value) : value;
   return typeof ms === 'number' && Number.isSafeInteger(ms) ? String(ms) : undefined;
 }
 
@@ -76,6 +83,10 @@ export function mlflowClause(c: FilterComparison): string | undefined {
   };
   switch (field.entity) {
     case 'metric': {
+      // MLflow holds NaN as 0 and ±Infinity as ±MAX_VALUE: its `!= 0` would leave out a NaN
+      // that is unequal to 0 here
+      if (op === '!=' && (value === 0 || value === Number.MAX_VALUE || value === -Number.MAX_VALUE))
+        return undefined;
       const literal = NUMBER_OPS.has(op) ? mlflowNumber(value) : undefined;
       return literal === undefined ? undefined : `metrics.${key} ${op} ${literal}`;
     }
