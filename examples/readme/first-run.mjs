@@ -1,4 +1,4 @@
-// first-run.mjs: node first-run.mjs (any folder; the store is .omega/omega.db beside it)
+// first-run.mjs: node first-run.mjs (the store is .omega/omega.db in the working directory)
 import { omega } from 'omega-track';
 
 const om = omega(); // OMEGA_STORE, else sqlite:.omega/omega.db

@@ -1,4 +1,5 @@
 // train.mts: a TensorFlow.js classifier trained and tracked, with a system profile of the run
+// (compile with tsc, module nodenext, then node train.mjs; or run it with npx tsx train.mts)
 import * as tf from '@tensorflow/tfjs'; // or @tensorflow/tfjs-node
 import { TensorflowCallback, omega } from 'omega-track';
 

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { omega } from 'omega-track';
@@ -111,5 +112,30 @@ describe('the CLI refuses what it cannot take', () => {
     );
     expect(notSqlite.err).not.toMatch(STACK_LINE);
     expect(fs.readFileSync(text, 'utf8')).toBe('not a spool\n'.repeat(1000));
+  });
+
+  test('sync --spool naming the store itself (or --requeue): refused, and no spool table is written into it', () => {
+    const store = path.join(tmp.dir, 'omega.db');
+    const tables = (): string =>
+      execFileSync('node', [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(store)}, { readonly: true });
+console.log(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name).join(','));`,
+      ])
+        .toString()
+        .trim();
+    const before = tables();
+    for (const args of [
+      ['sync', '--spool', store],
+      ['sync', '--spool', store, '--requeue'],
+    ]) {
+      const result = cliBin(args);
+      expect(result.code).not.toBe(0);
+      expect(result.err).toMatch(
+        /^omega-track sync: .*omega\.db \(--spool\) is no MLflow spool \(it holds tables .*is it the store\?\): nothing was sent or changed/,
+      );
+    }
+    expect(tables()).toBe(before);
+    expect(before.split(',')).not.toContain('ops');
   });
 });

@@ -17,8 +17,10 @@ function openSpool(file: string, given: string | undefined): MlflowSpool {
       `the MLflow spool ${file}${named} is a directory: name the spool file itself ` +
         `(the mlflow provider keeps it beside the store, as mlflow-spool.db)`,
     );
+  let foreign: string[];
   try {
-    return MlflowSpool.at(file);
+    foreign = MlflowSpool.foreignTables(file);
+    if (foreign.length === 0) return MlflowSpool.at(file);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const why =
@@ -29,6 +31,12 @@ function openSpool(file: string, given: string | undefined): MlflowSpool {
           : (error as Error).message;
     throw new TrackingError(`cannot open the MLflow spool ${file}${named}: ${why}`);
   }
+  // opening it as a spool would add the spool's tables to someone else's database
+  throw new TrackingInputError(
+    `${file}${named} is no MLflow spool (it holds tables ${foreign.slice(0, 5).join(', ')}` +
+      `${foreign.length > 5 ? ', …' : ''}; is it the store?): nothing was sent or changed. ` +
+      `The mlflow provider keeps its spool beside the store, as mlflow-spool.db`,
+  );
 }
 
 /** Sends the batches that wait in the MLflow spool (after an outage or a crash). */

@@ -27,6 +27,16 @@ export interface RunMapping {
   node: string;
 }
 
+/** The tables a spool keeps (SCHEMA), and SQLite's own. */
+const SPOOL_TABLES: ReadonlySet<string> = new Set([
+  'ops',
+  'dead',
+  'runs',
+  'stops',
+  'senders',
+  'sqlite_sequence',
+]);
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ops (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, uri TEXT NOT NULL, experiment TEXT NOT NULL, run INTEGER NOT NULL,
@@ -94,6 +104,23 @@ export class MlflowSpool {
     let spool = MlflowSpool.open_.get(key);
     if (!spool) MlflowSpool.open_.set(key, (spool = new MlflowSpool(key)));
     return spool;
+  }
+
+  /**
+   * The tables of the SQLite file `file` that a spool does not have, read without writing: empty
+   * for a spool or an empty file; else that file is something else (e.g. the omega store itself,
+   * named by mistake), which opening it as a spool would write its tables into.
+   */
+  static foreignTables(file: string): string[] {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const names = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]
+      ).map((t) => t.name);
+      return names.filter((name) => !SPOOL_TABLES.has(name));
+    } finally {
+      db.close();
+    }
   }
 
   private constructor(readonly file: string) {
