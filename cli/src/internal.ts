@@ -1,12 +1,11 @@
 /**
- * omega-track/internal: what the command line, the UI server and the tests share — the parser,
- * downsampling, and every building block of the other packages. No stable API.
+ * omega-track/internal: what the command line, the UI server and the tests share beside the root
+ * entry's API — the parser, downsampling, and the other packages' internal building blocks. No
+ * stable API.
  */
-export { omega } from './omega';
 export { runCli, parseRunOption } from './commands/cli';
 export type { CliIO } from './commands/cli';
-export { startUiServer } from './ui/server/UiServer';
-export type { UiServerOptions, UiServerHandle } from './ui/server/UiServer';
+
 export {
   downsampleRange,
   downsampleSeries,
@@ -20,45 +19,9 @@ export type {
   NonFinitePoint,
   RangeSeries,
 } from './ui/server/downsample';
-export {
-  TrackingError,
-  TrackingInputError,
-  UnknownProviderError,
-  ProviderPackageNotInstalledError,
-  NoActiveRunError,
-  setDiagWriter,
-  defaultErrorHandler,
-  MAX_NAME_LENGTH,
-  TrackingProvider,
-  ProviderRegistry,
-  OmegaTrackingProxy,
-  activeExperiment,
-  withActiveExperiment,
-  ExperimentBackend,
-  openStore,
-  DEFAULT_STORE_URL,
-  ObjectStore,
-  Metadata,
-  Omega,
-  OmegaRuntime,
-  StoreError,
-  MAX_VALUE_DEPTH,
-  MAX_TAG_VALUE_LENGTH,
-  MAX_PARAM_VALUE_LENGTH,
-  MAX_TAGS_PER_RUN,
-  RESERVED_EVENT_NAMES,
-  OmegaModelProxy,
-  ModelBackend,
-  ModelBackendRegistry,
-  MAX_TASK_BYTES,
-  TaskError,
-  RuntimeUnavailableError,
-  FilterSyntaxError,
-  OmegaRuns,
-  MAX_NOTE_LENGTH,
-} from '@omega-track/core';
+
 export { validateValueLength } from '@omega-track/core/internal';
-export { LIKE_PATTERN_MAX } from '@omega-track/core';
+
 export {
   diag,
   redactUrls,
@@ -170,67 +133,7 @@ export {
   validateRunMetadata,
   checkDeleteRun,
 } from '@omega-track/core/internal';
-export type {
-  DropOptions,
-  EventColumnBatch,
-  FlushResult,
-  OpenStoreOptions,
-  ProxyOptions,
-  RunLiveness,
-  StoreErrorCode,
-  ErrorHandler,
-  DiagWriter,
-  ArtifactFormat,
-  ArtifactValue,
-  EventOptions,
-  EventQuery,
-  EventValue,
-  MetricSummary,
-  PendingEvent,
-  RunInfo,
-  RunSelector,
-  RunStatus,
-  TimeSpec,
-  TrackingEvent,
-  StartOptions,
-  StopOptions,
-  FlushOptions,
-  IterateOptions,
-  ProviderContext,
-  ProviderClass,
-  ExperimentConfig,
-  ExperimentOptions,
-  Store,
-  EventLog,
-  MetadataEntry,
-  Bucket,
-  PutOptions,
-  ObjectBackend,
-  ObjectPutResult,
-  ObjectWriteContext,
-  BlobStore,
-  OmegaOptions,
-  Experiment,
-  RunOptions,
-  RuntimeOptions,
-  ModelBackendClass,
-  ModelBackendContext,
-  FitResult,
-  ScoreResult,
-  TaskTrackingHandle,
-  TaskInput,
-  TaskArgument,
-  TensorLike,
-  TaskMethod,
-  TypedArray,
-  TaskExecutor,
-  TaskErrorDetails,
-  RunQuery,
-  MetricAggregate,
-  RunSearch,
-  RunMetadata,
-  RunsSearchOptions,
-} from '@omega-track/core';
+
 export type {
   ArtifactSource,
   ResolvedQuery,
@@ -273,20 +176,7 @@ export type {
   RunStatsRow,
   RunStatsDelta,
 } from '@omega-track/core/internal';
-export {
-  OmegaSimpleTracker,
-  NoTrackTracker,
-  OmegaProfilingTracker,
-  BackgroundProfiler,
-  METRIC_GROUPS,
-  METRIC_KEYS,
-  MlflowTracker,
-  MlflowApiError,
-  MlflowArtifactsUnreachableError,
-  MlflowUnavailableError,
-  MLFLOW_LIMITS,
-  registerBuiltinProviders,
-} from '@omega-track/providers';
+
 export {
   validateMetrics,
   validateInterval,
@@ -301,13 +191,7 @@ export {
   decodeMetricValue,
   machineFacts,
 } from '@omega-track/providers/internal';
-export type {
-  BackgroundProfilerOptions,
-  ProfileSample,
-  MetricGroup,
-  SampleValues,
-  MlflowTrackerOptions,
-} from '@omega-track/providers';
+
 export type {
   MlflowClientOptions,
   MlflowExperiment,
@@ -318,7 +202,7 @@ export type {
   MlflowRunInfo,
   MlflowRunStatus,
 } from '@omega-track/providers/internal';
-export { TensorflowCallback, tensorflowCallback, autolog, useTfjs } from '@omega-track/adapters';
+
 export { tfjsModelBackend, TfjsLayersBackend, isLayersModel, loadTfjs } from '@omega-track/adapters/internal';
-export type { TensorflowCallbackOptions, TrackingTarget } from '@omega-track/adapters';
+
 export type { Tfjs } from '@omega-track/adapters/internal';

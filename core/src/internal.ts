@@ -1,35 +1,11 @@
 /**
- * @omega-track/core/internal: every building block the omega-track packages share — chunk codecs,
- * store implementations, query resolution, runtime wiring. Not a stable API: names here change
- * without notice between versions. Applications and plugins use the root entry.
+ * @omega-track/core/internal: the building blocks the omega-track packages share beside the root
+ * entry's API — chunk codecs, store implementations, query resolution, runtime wiring. Not a
+ * stable API: names here change without notice between versions. Applications and plugins use
+ * the root entry (a module needing both imports from both).
  */
-export { TrackingError } from './errors/TrackingError';
-export { TrackingInputError } from './errors/TrackingInputError';
-export { UnknownProviderError } from './errors/UnknownProviderError';
-export { ProviderPackageNotInstalledError } from './errors/ProviderPackageNotInstalledError';
-export { NoActiveRunError } from './errors/NoActiveRunError';
-export { StoreError } from './errors/StoreError';
-export type { StoreErrorCode } from './errors/StoreError';
-export { diag, setDiagWriter, defaultErrorHandler, redactUrls, describeValue } from './diag/diag';
-export type { ErrorHandler, DiagWriter } from './diag/diag';
-export type {
-  ArtifactFormat,
-  ArtifactValue,
-  EventOptions,
-  EventColumnBatch,
-  EventQuery,
-  EventValue,
-  MetricSummary,
-  PendingEvent,
-  ResolvedQuery,
-  RunInfo,
-  RunQuery,
-  MetricAggregate,
-  RunSelector,
-  RunStatus,
-  TimeSpec,
-  TrackingEvent,
-} from './events/types';
+export { diag, redactUrls, describeValue } from './diag/diag';
+
 export { BASE_FIELDS } from './events/types';
 export {
   validateKey,
@@ -39,12 +15,6 @@ export {
   validateEventName,
   validateDepth,
   validateValueLength,
-  MAX_NAME_LENGTH,
-  MAX_VALUE_DEPTH,
-  MAX_TAG_VALUE_LENGTH,
-  MAX_PARAM_VALUE_LENGTH,
-  MAX_TAGS_PER_RUN,
-  RESERVED_EVENT_NAMES,
 } from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
 export { resolveTime, resolveEventTime, MAX_DATE_MS } from './events/time';
@@ -58,20 +28,8 @@ export {
   quantile,
   stopStatus,
 } from './events/stats';
-export {
-  TrackingProvider,
-  validateRunMetadata,
-  checkDeleteRun,
-  MAX_NOTE_LENGTH,
-} from './providers/TrackingProvider';
-export type {
-  RunMetadata,
-  StartOptions,
-  StopOptions,
-  FlushOptions,
-  FlushResult,
-  IterateOptions,
-} from './providers/TrackingProvider';
+export { validateRunMetadata, checkDeleteRun } from './providers/TrackingProvider';
+
 export {
   markCrashed,
   isCrashed,
@@ -80,22 +38,20 @@ export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_CRASH_AFTER_MS,
 } from './providers/liveness';
-export type { ProviderContext } from './providers/ProviderContext';
+
 export { flushOnExit, forgetOnExit } from './providers/exitFlush';
-export type { ExitFlushable } from './providers/exitFlush';
+
 export { NODE_NAME, currentUserId, startEvent } from './providers/identity';
 export { systemInfo, installedPackages } from './providers/systemInfo';
-export { ProviderRegistry } from './registry/ProviderRegistry';
-export type { ProviderClass, ProviderTypes } from './registry/ProviderRegistry';
-export { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
-export type { ProviderResolver, ProxyOptions, RunOptions } from './proxy/OmegaTrackingProxy';
+
+export type { ProviderResolver } from './proxy/OmegaTrackingProxy';
 export type { ScopeStamp, RunScope } from './providers/runScope';
-export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment';
-export { ExperimentBackend, EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
-export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
+
+export { EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';
+
 export { ExperimentModelsBackend } from './experiments/ExperimentModelsBackend';
 export { deleteExperimentData } from './experiments/deleteExperimentData';
-export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness } from './store/Store';
+
 export { SqliteStore, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/SqliteStore';
 export type { SqliteStoreOptions } from './store/sqlite/SqliteStore';
 export { MongoStore } from './store/mongodb/MongoStore';
@@ -146,20 +102,11 @@ export {
   CHUNK_SIZE,
 } from './store/chunks/EventChunk';
 export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
-export { openStore, storeUrl, DEFAULT_STORE_URL } from './store/openStore';
-export type { OpenStoreOptions } from './store/openStore';
-export { ObjectStore } from './objects/ObjectStore';
-export type { PutOptions } from './objects/ObjectStore';
-export type {
-  ObjectBackend,
-  ObjectPutResult,
-  ObjectWriteContext,
-  BlobStore,
-  DropOptions,
-} from './objects/ObjectBackend';
+export { storeUrl } from './store/openStore';
+
 export { parseNamePattern } from './objects/namePattern';
 export type { NamePattern } from './objects/namePattern';
-export { Metadata } from './objects/Metadata';
+
 export {
   isJsonPlain,
   isStructuredClonable,
@@ -177,66 +124,34 @@ export {
   artifactBlobPrefix,
   ARTEFACT_PREFIX,
 } from './artifacts/ArtifactCodec';
-export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifacts/ArtifactCodec';
+
 export { isArtifactSource, artifactSourceValues, artifactSourceOf } from './artifacts/artifactSources';
-export type { ArtifactSource } from './artifacts/artifactSources';
-export { Omega } from './Omega';
-export { parseRunFilter, parseRunOrder, FilterSyntaxError, RUN_ATTRIBUTES } from './search/runFilter';
-export type {
-  RunField,
-  FilterOperator,
-  FilterLiteral,
-  FilterComparison,
-  RunFilter,
-  RunOrderKey,
-} from './search/runFilter';
+
+export { parseRunFilter, parseRunOrder, RUN_ATTRIBUTES } from './search/runFilter';
+
 export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
-export { compileLike, LIKE_PATTERN_MAX } from './search/likeMatcher';
+export { compileLike } from './search/likeMatcher';
 export type { LikeMatcher } from './search/likeMatcher';
 export { decimalNumber, filterTime } from './search/filterValues';
 export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
 export { parseRunSearch, searchRunTable, readRunTable, runSelector } from './search/searchRuns';
-export { OmegaRuns } from './search/OmegaRuns';
-export type { RunsSearchOptions } from './search/OmegaRuns';
-export type { RunSearch, ParsedRunSearch } from './search/searchRuns';
+
 export { STATS_EVENTS } from './store/chunks/runStats';
 export type { RunStatsRow, RunStatsDelta } from './store/chunks/runStats';
-export { OmegaRuntime, DEFAULT_RUNTIME_QUEUE } from './runtime/OmegaRuntime';
-export type { RuntimeOptions } from './runtime/OmegaRuntime';
-export { OmegaModelProxy } from './runtime/OmegaModelProxy';
-export { ModelBackend } from './runtime/ModelBackend';
-export type {
-  ModelBackendClass,
-  ModelBackendContext,
-  FitResult,
-  ScoreResult,
-  TaskTrackingHandle,
-} from './runtime/ModelBackend';
-export { ModelBackendRegistry } from './runtime/ModelBackendRegistry';
+export { DEFAULT_RUNTIME_QUEUE } from './runtime/OmegaRuntime';
+
 export { TaskRunner, headlineScore } from './runtime/TaskRunner';
 export type { RuntimeContext, TaskAttempt } from './runtime/TaskRunner';
 export { encodeTaskArgument, resolveTaskInput, describeTaskData, arrayShape } from './runtime/taskData';
-export type { TaskInput, TaskArgument, TensorLike } from './runtime/taskData';
+
 export { encodeWire, decodeWire, decodeTaskWire } from './runtime/taskWire';
 export { TASK_METHODS } from './runtime/types';
-export type {
-  TaskMethod,
-  TaskData,
-  TaskRequest,
-  TaskOutcome,
-  TaskTracking,
-  TaskRun,
-  TypedArray,
-} from './runtime/types';
-export type { TaskExecutor } from './runtime/executors/TaskExecutor';
+export type { TaskData, TaskRequest, TaskOutcome, TaskTracking, TaskRun } from './runtime/types';
+
 export { LocalExecutor } from './runtime/executors/local/LocalExecutor';
-export { RedisExecutor, MAX_TASK_BYTES } from './runtime/executors/redis/RedisExecutor';
+export { RedisExecutor } from './runtime/executors/redis/RedisExecutor';
 export type { TaskProgress } from './runtime/executors/redis/RedisExecutor';
 export { startRedisWorker } from './runtime/executors/redis/RedisWorker';
 export type { RedisWorkerOptions, RedisWorkerHandle } from './runtime/executors/redis/RedisWorker';
 export { processRedisJob } from './runtime/executors/redis/processRedisJob';
 export { loadBullmq, redisConnection, connectTimeoutMs } from './runtime/executors/redis/redisConnection';
-export { TaskError } from './errors/TaskError';
-export type { TaskErrorDetails } from './errors/TaskError';
-export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
-export type { OmegaOptions, Experiment } from './Omega';
