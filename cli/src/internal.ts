@@ -134,23 +134,6 @@ export {
   checkDeleteRun,
 } from '@omega-track/core/internal';
 
-export type {
-  ArtifactSource,
-  ResolvedQuery,
-  ExitFlushable,
-  ArtifactStores,
-  EncodedArtifact,
-  ArtifactContent,
-  ParsedRunSearch,
-} from '@omega-track/core';
-export type {
-  RunField,
-  FilterOperator,
-  FilterLiteral,
-  FilterComparison,
-  RunFilter,
-  RunOrderKey,
-} from '@omega-track/core';
 export type { LikeMatcher } from '@omega-track/core/internal';
 export type {
   ExperimentQuery,
