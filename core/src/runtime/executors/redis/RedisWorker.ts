@@ -2,7 +2,14 @@ import type { Worker } from 'bullmq';
 import { describeValue } from '../../../diag/diag';
 import { RuntimeUnavailableError } from '../../../errors/RuntimeUnavailableError';
 import { TrackingError } from '../../../errors/TrackingError';
-import { connectTimeoutMs, displayUrl, loadBullmq, redisConnection, withTimeout } from './redisConnection';
+import {
+  checkDatabase,
+  connectTimeoutMs,
+  displayUrl,
+  loadBullmq,
+  redisConnection,
+  withTimeout,
+} from './redisConnection';
 
 /** Options of `startRedisWorker` (and of `omega-track worker`). */
 export interface RedisWorkerOptions {
@@ -70,7 +77,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RedisW
   });
   try {
     await withTimeout(
-      worker.waitUntilReady(),
+      worker.waitUntilReady().then(async () => checkDatabase(await worker.client, opts.url)),
       connectTimeoutMs(),
       () =>
         new RuntimeUnavailableError(
