@@ -209,7 +209,16 @@ export { TaskRunner, headlineScore } from './runtime/TaskRunner';
 export type { RuntimeContext, TaskAttempt } from './runtime/TaskRunner';
 export { encodeTaskArgument, resolveTaskInput, describeTaskData, arrayShape } from './runtime/taskData';
 export type { TaskInput, TaskArgument, TensorLike } from './runtime/taskData';
-export { encodeWire, decodeWire, decodeTaskWire } from './runtime/taskWire';
+export {
+  encodeWire,
+  decodeWire,
+  decodeTaskWire,
+  MAX_TASK_BYTES,
+  checkTaskInputSize,
+  checkTaskResultSize,
+} from './runtime/taskWire';
+export { findTask, taskStatusOf, TASK_EVENTS } from './runtime/taskStatus';
+export type { TaskStatus, TaskState } from './runtime/taskStatus';
 export { TASK_METHODS } from './runtime/types';
 export type {
   TaskMethod,
@@ -222,13 +231,21 @@ export type {
 } from './runtime/types';
 export type { TaskExecutor } from './runtime/executors/TaskExecutor';
 export { LocalExecutor } from './runtime/executors/local/LocalExecutor';
-export { RedisExecutor, MAX_TASK_BYTES } from './runtime/executors/redis/RedisExecutor';
-export type { TaskProgress } from './runtime/executors/redis/RedisExecutor';
+export { RedisExecutor } from './runtime/executors/redis/RedisExecutor';
+export type { TaskProgress, RedisExecutorOptions } from './runtime/executors/redis/RedisExecutor';
 export { startRedisWorker } from './runtime/executors/redis/RedisWorker';
 export type { RedisWorkerOptions, RedisWorkerHandle } from './runtime/executors/redis/RedisWorker';
 export { processRedisJob } from './runtime/executors/redis/processRedisJob';
-export { loadBullmq, redisConnection, connectTimeoutMs } from './runtime/executors/redis/redisConnection';
+export {
+  loadBullmq,
+  redisConnection,
+  connectTimeoutMs,
+  checkDatabase,
+} from './runtime/executors/redis/redisConnection';
 export { TaskError } from './errors/TaskError';
 export type { TaskErrorDetails } from './errors/TaskError';
 export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
+export { TaskLostError } from './errors/TaskLostError';
+export type { LostTaskStatus } from './errors/TaskLostError';
+export { TaskResultTooLargeError } from './errors/TaskResultTooLargeError';
 export type { OmegaOptions, Experiment } from './Omega';
