@@ -178,14 +178,21 @@ export class RedisExecutor implements TaskExecutor {
     events.on('failed', ({ jobId, failedReason }) => void this.failed(jobId, failedReason));
     try {
       await withTimeout(
-        Promise.all([queue.waitUntilReady(), events.waitUntilReady()]).then(async () =>
-          checkDatabase(await queue.client, this.url),
-        ),
+        Promise.all([queue.waitUntilReady(), events.waitUntilReady()]),
         connectTimeoutMs(),
         () => this.unavailable(`no connection within ${connectTimeoutMs()} ms`),
       );
     } catch (error) {
       await closeUnready(queue, events);
+      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
+    }
+    try {
+      await withTimeout(checkDatabase(await queue.client, this.url), connectTimeoutMs(), () =>
+        this.unavailable(`no answer to selecting the database`),
+      );
+    } catch (error) {
+      // connected: closed as such (a forced close leaves QueueEvents retrying its reads)
+      await closeConnected(queue, events);
       throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
     }
     return { queue, events };
