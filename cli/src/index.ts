@@ -17,6 +17,8 @@ export {
   StoreError,
   TaskError,
   RuntimeUnavailableError,
+  TaskLostError,
+  TaskResultTooLargeError,
   FilterSyntaxError,
   LIKE_PATTERN_MAX,
   setDiagWriter,
@@ -50,6 +52,7 @@ export type {
   Experiment,
   StoreErrorCode,
   TaskErrorDetails,
+  LostTaskStatus,
   RunField,
   FilterOperator,
   FilterLiteral,
@@ -119,6 +122,8 @@ export type {
   TaskMethod,
   TypedArray,
   TaskExecutor,
+  TaskStatus,
+  TaskState,
 } from '@omega-track/core';
 export {
   OmegaSimpleTracker,

@@ -18,6 +18,9 @@ export type { StoreErrorCode } from './errors/StoreError';
 export { TaskError } from './errors/TaskError';
 export type { TaskErrorDetails } from './errors/TaskError';
 export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
+export { TaskLostError } from './errors/TaskLostError';
+export type { LostTaskStatus } from './errors/TaskLostError';
+export { TaskResultTooLargeError } from './errors/TaskResultTooLargeError';
 export { FilterSyntaxError } from './search/runFilter';
 export { LIKE_PATTERN_MAX } from './search/likeMatcher';
 export type {
@@ -111,4 +114,5 @@ export { ModelBackendRegistry } from './runtime/ModelBackendRegistry';
 export type { TaskInput, TaskArgument, TensorLike } from './runtime/taskData';
 export type { TaskMethod, TypedArray } from './runtime/types';
 export type { TaskExecutor } from './runtime/executors/TaskExecutor';
-export { MAX_TASK_BYTES } from './runtime/executors/redis/RedisExecutor';
+export { MAX_TASK_BYTES } from './runtime/taskWire';
+export type { TaskStatus, TaskState } from './runtime/taskStatus';

@@ -144,14 +144,26 @@ export { TaskRunner, headlineScore } from './runtime/TaskRunner';
 export type { RuntimeContext, TaskAttempt } from './runtime/TaskRunner';
 export { encodeTaskArgument, resolveTaskInput, describeTaskData, arrayShape } from './runtime/taskData';
 
-export { encodeWire, decodeWire, decodeTaskWire } from './runtime/taskWire';
+export {
+  encodeWire,
+  decodeWire,
+  decodeTaskWire,
+  checkTaskInputSize,
+  checkTaskResultSize,
+} from './runtime/taskWire';
+export { findTask, taskStatusOf, TASK_EVENTS } from './runtime/taskStatus';
 export { TASK_METHODS } from './runtime/types';
 export type { TaskData, TaskRequest, TaskOutcome, TaskTracking, TaskRun } from './runtime/types';
 
 export { LocalExecutor } from './runtime/executors/local/LocalExecutor';
 export { RedisExecutor } from './runtime/executors/redis/RedisExecutor';
-export type { TaskProgress } from './runtime/executors/redis/RedisExecutor';
+export type { TaskProgress, RedisExecutorOptions } from './runtime/executors/redis/RedisExecutor';
 export { startRedisWorker } from './runtime/executors/redis/RedisWorker';
 export type { RedisWorkerOptions, RedisWorkerHandle } from './runtime/executors/redis/RedisWorker';
 export { processRedisJob } from './runtime/executors/redis/processRedisJob';
-export { loadBullmq, redisConnection, connectTimeoutMs } from './runtime/executors/redis/redisConnection';
+export {
+  loadBullmq,
+  redisConnection,
+  connectTimeoutMs,
+  checkDatabase,
+} from './runtime/executors/redis/redisConnection';

@@ -127,3 +127,17 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
 export async function stopAllRedisServers(): Promise<void> {
   await Promise.all([...started].map((s) => s.stop()));
 }
+
+/**
+ * Starts `redis-server` again on `port` (a server of the test that was stopped: a Redis that
+ * restarted, empty as the helper keeps nothing on disk); tries for a while when the port is not
+ * free yet.
+ */
+export async function startRedisServerOn(port: number, extraArgs: string[] = []): Promise<RedisServer> {
+  for (let tries = 0; tries < 20; tries++) {
+    const server = await startOnce(port, extraArgs);
+    if (server !== 'port-taken') return server;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`redis-server could not bind port ${port} again`);
+}

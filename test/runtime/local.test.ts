@@ -120,7 +120,12 @@ describe('runtime tasks, local executor (SPEC §7)', () => {
       kind: 'json',
     });
     const success = rows.find((r) => r.event === 'task_success' && r.key === 'predict')!;
-    expect(success.value).toEqual({ result: { type: 'Array', shape: [2] }, taskid: success.taskid });
+    // a description of the predictions, marked as one (om.runtime.task gives it as `summary`)
+    expect(success.value).toEqual({
+      result: { type: 'Array', shape: [2] },
+      summary: true,
+      taskid: success.taskid,
+    });
     // a recording call after the task carries none of the task's fields
     const after = await exp.data({ event: 'stop' });
     expect(after[0].taskid).toBeUndefined();

@@ -32,8 +32,9 @@ function nextSignal(): Promise<NodeJS.Signals> {
 /**
  * Takes tasks from the queue and runs each in a worker thread of its own, on the store given
  * (which the callers must share). SIGTERM or Ctrl-C: no new tasks, the running ones finish and
- * record, then it exits; a second signal exits at once and leaves the running tasks to another
- * worker (BullMQ's stalled-job recovery takes them over once their lock expires).
+ * record, then it exits; a second signal exits within seconds and hands the running tasks back to
+ * the queue, where another worker takes them at once (with Redis gone, BullMQ's stalled-job
+ * recovery takes them over once their lock expires).
  */
 export const workerCommand: Command = {
   usage: 'omega-track worker [--runtime redis://host:port] [--queue NAME] [--concurrency N]',

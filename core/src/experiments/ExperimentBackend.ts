@@ -145,6 +145,23 @@ export class ExperimentBackend {
     return provider;
   }
 
+  /**
+   * Runs `fn` with a provider of its own on the experiment `name`, shut down afterwards (a read
+   * that leaves nothing open): undefined when the experiment does not exist or its provider is
+   * not registered in this process.
+   */
+  async read<T>(name: string, fn: (provider: TrackingProvider) => Promise<T>): Promise<T | undefined> {
+    const config = await this.get(name);
+    if (!config || !this.registry.has(config.provider)) return undefined;
+    const provider = this.createProvider(name, config);
+    try {
+      return await fn(provider);
+    } finally {
+      await provider.shutdown();
+      this.live.delete(provider);
+    }
+  }
+
   /** Flushes and shuts down every provider this backend created. */
   async shutdownAll(): Promise<void> {
     forgetEntered((exp) => exp.ownedBy(this));

@@ -73,7 +73,7 @@ export class OmegaModelProxy {
     if (y) task.Y = y;
     const tracking = await this.tracking(exp);
     if (tracking) task.tracking = tracking;
-    const outcome = await this.runtime.executor().submit(task, exp);
+    const outcome = await this.runtime.submit(task, exp);
     return outcome.result;
   }
 

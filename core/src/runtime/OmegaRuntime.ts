@@ -10,8 +10,12 @@ import { RedisExecutor } from './executors/redis/RedisExecutor';
 import type { TaskExecutor } from './executors/TaskExecutor';
 import type { ModelBackendClass } from './ModelBackend';
 import { OmegaModelProxy } from './OmegaModelProxy';
+import type { OmegaTrackingProxy } from '../proxy/OmegaTrackingProxy';
 import { TaskRunner } from './TaskRunner';
 import type { RuntimeContext } from './TaskRunner';
+import { findTask } from './taskStatus';
+import type { TaskStatus } from './taskStatus';
+import type { TaskOutcome, TaskRequest } from './types';
 
 /** Options of the runtime (`omega({ runtime, runtimeQueue })`). */
 export interface RuntimeOptions {
@@ -24,6 +28,9 @@ export interface RuntimeOptions {
 /** The queue tasks go to when none is named. */
 export const DEFAULT_RUNTIME_QUEUE = 'omega-track';
 
+/** How many issued tasks `task(taskid)` remembers the experiment of (the latest ones). */
+const REMEMBERED_TASKS = 10_000;
+
 /**
  * The runtime side of `om`: experiments, and models whose `fit`, `score` and `predict` run as
  * tasks on the runtime's executor (in-process by default, BullMQ workers with `redis://…`).
@@ -35,6 +42,8 @@ export class OmegaRuntime {
   private executor_: TaskExecutor | undefined;
   /** Tasks issued and not settled: close() waits for them, also those still being prepared. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The experiment each task issued here records into, so `task(taskid)` reads there first. */
+  private readonly issued = new Map<string, string | undefined>();
   private closed = false;
 
   constructor(
@@ -82,12 +91,41 @@ export class OmegaRuntime {
     return this;
   }
 
+  /**
+   * Where the task `taskid` stands, as the store has it: `{ taskid, status, result?, error?,
+   * experiment?, run?, … }` with status `success`, `failure`, `pending` (started, no outcome yet)
+   * or `unknown` (nothing recorded). How a caller finds the outcome of a task whose answer it
+   * did not get (a RuntimeUnavailableError or TaskLostError carries the `taskid`). The task's
+   * experiment is read when this process issued it or `opts.experiment` names it, else every
+   * experiment. Untracked tasks record nothing: they stay `unknown`.
+   */
+  task(taskid: string, opts: { experiment?: string } = {}): Promise<TaskStatus> {
+    const experiment = opts.experiment ?? this.issued.get(taskid);
+    // issued here untracked: it recorded nothing anywhere
+    if (experiment === undefined && this.issued.has(taskid))
+      return Promise.resolve({ taskid, status: 'unknown' });
+    return findTask(this.context.experiments, taskid, experiment === undefined ? undefined : [experiment]);
+  }
+
+  /** Hands `task` to the executor; remembers where it records for `task(taskid)`. */
+  submit(task: TaskRequest, exp?: OmegaTrackingProxy): Promise<TaskOutcome> {
+    this.issued.set(task.taskid, task.tracking?.experiment);
+    if (this.issued.size > REMEMBERED_TASKS) this.issued.delete(this.issued.keys().next().value!);
+    return this.executor().submit(task, exp);
+  }
+
   /** The executor tasks go to, created on first use. */
   executor(): TaskExecutor {
     return (this.executor_ ??=
       this.url === 'local'
         ? new LocalExecutor(new TaskRunner(this.context))
-        : new RedisExecutor(this.url, this.queue));
+        : new RedisExecutor(this.url, this.queue, {
+            // an untracked task records nothing: no store to read it from
+            lookup: async (task) =>
+              task.tracking
+                ? findTask(this.context.experiments, task.taskid, [task.tracking.experiment])
+                : { taskid: task.taskid, status: 'unknown' },
+          }));
   }
 
   /** Runs a task's call, counted as in flight until it settles; refused once closed. */

@@ -31,6 +31,16 @@ export interface TaskAttempt {
    * executor): its provider records the task's events, as it does the caller's.
    */
   exp?: OmegaTrackingProxy;
+  /**
+   * Checks the result before it is recorded as a success; what it throws fails the task (a
+   * worker refuses a result larger than a task may carry back through Redis).
+   */
+  checkResult?: (result: unknown) => void;
+  /**
+   * Writes the task's outcome to the store before the task returns (a worker: a caller whose
+   * queue lost the task reads the outcome from the store, see `om.runtime.task`).
+   */
+  flushOutcome?: boolean;
 }
 
 /**
@@ -54,10 +64,10 @@ export class TaskRunner {
       attempt: attempt.attempt,
     });
     const tracking = task.tracking;
-    if (!tracking) return outcome(await this.perform(task, this.untracked(), false));
+    if (!tracking) return outcome(await this.perform(task, this.untracked(), false, attempt));
     const exp =
       attempt.exp && tracking.run ? attempt.exp : this.handle(tracking.experiment, tracking.provider);
-    const result = await exp.run((e) => this.perform(task, e, true), {
+    const result = await exp.run((e) => this.perform(task, e, true, attempt), {
       ...(tracking.run ? { join: tracking.run } : {}),
       stamp: { userid: task.userid, extra: { taskid: task.taskid, attempt: attempt.attempt } },
     });
@@ -71,7 +81,12 @@ export class TaskRunner {
     await this.notrack?.shutdown();
   }
 
-  private async perform(task: TaskRequest, tracking: TaskTrackingHandle, tracked: boolean): Promise<unknown> {
+  private async perform(
+    task: TaskRequest,
+    tracking: TaskTrackingHandle,
+    tracked: boolean,
+    attempt: TaskAttempt,
+  ): Promise<unknown> {
     tracking.logEvent('task_call', task.method, {
       model: task.model,
       args: { X: describeTaskData(task.X), Y: describeTaskData(task.Y) },
@@ -79,13 +94,13 @@ export class TaskRunner {
     });
     try {
       const result = plainResult(await this.call(task, tracking, tracked), task);
-      tracking.logEvent('task_success', task.method, {
-        result: summarizeResult(result),
-        taskid: task.taskid,
-      });
+      attempt.checkResult?.(result);
+      tracking.logEvent('task_success', task.method, { ...resultRecord(result), taskid: task.taskid });
+      if (tracked && attempt.flushOutcome) await flushQuietly(tracking);
       return result;
     } catch (error) {
       tracking.logEvent('task_failure', task.method, { error: describeValue(error), taskid: task.taskid });
+      if (tracked && attempt.flushOutcome) await flushQuietly(tracking);
       throw error;
     }
   }
@@ -179,12 +194,23 @@ function describeKind(x: unknown): string {
   return x.constructor?.name ?? 'object';
 }
 
-/** What `task_success` records of a result: predictions are described by shape, never stored. */
-function summarizeResult(result: unknown): unknown {
-  if (Array.isArray(result)) return { type: 'Array', shape: arrayShape(result) };
-  if (ArrayBuffer.isView(result))
-    return { type: result.constructor.name, length: (result as Uint8Array).length };
-  return result ?? null;
+/**
+ * What `task_success` records of a result: predictions (arrays) are described by their shape,
+ * never stored, and marked `summary: true`; other results (a fit's history, a score) are kept
+ * whole, so `om.runtime.task(taskid)` can give them back.
+ */
+function resultRecord(result: unknown): { result: unknown; summary?: true } {
+  if (Array.isArray(result)) return { result: { type: 'Array', shape: arrayShape(result) }, summary: true };
+  return { result: result ?? null };
+}
+
+/** Writes what a task recorded; a store that fails is reported by the provider, not by the task. */
+async function flushQuietly(tracking: TaskTrackingHandle): Promise<void> {
+  try {
+    await tracking.flush();
+  } catch {
+    // the provider's error handler has reported it; the task's outcome stands
+  }
 }
 
 export type { TaskInput };

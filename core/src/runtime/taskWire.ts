@@ -1,6 +1,14 @@
+import { TaskResultTooLargeError, mebibytes } from '../errors/TaskResultTooLargeError';
 import { TrackingError } from '../errors/TrackingError';
+import { TrackingInputError } from '../errors/TrackingInputError';
 import { TYPED_ARRAYS } from '../objects/builtinBackends';
 import type { TaskRequest, TypedArray } from './types';
+
+/**
+ * The most a task may carry through Redis, each way: its X and Y (larger ones go by name through
+ * om.datasets), and its result (a larger one is saved by the backend in om.datasets, by name).
+ */
+export const MAX_TASK_BYTES = 8 * 1024 * 1024;
 
 const TYPED = '$omega.typed';
 const NONFINITE = '$omega.nonfinite';
@@ -66,4 +74,31 @@ export function decodeTaskWire(text: unknown): TaskRequest {
   )
     throw new TrackingError('this job is not an omega-track task (is another application using the queue?)');
   return task;
+}
+
+/** The size of wire text in bytes (UTF-8, as Redis stores it). */
+function wireBytes(wire: string): number {
+  // a string of n UTF-16 units takes at least n bytes: only a long one needs counting
+  return wire.length * 3 <= MAX_TASK_BYTES ? wire.length : Buffer.byteLength(wire, 'utf8');
+}
+
+/**
+ * Checks the wire text of a task's input against MAX_TASK_BYTES: a TrackingInputError that says
+ * how to send large data (by om.datasets name) when it is over.
+ */
+export function checkTaskInputSize(wire: string, method: string): void {
+  const bytes = wireBytes(wire);
+  if (bytes > MAX_TASK_BYTES)
+    throw new TrackingInputError(
+      `this ${method} task carries ${mebibytes(bytes)} MiB, more than the ${mebibytes(MAX_TASK_BYTES)} MiB a task may carry through Redis: store X and Y with om.datasets.put(X, 'name') and pass their names`,
+    );
+}
+
+/**
+ * Checks the wire text of a task's result against MAX_TASK_BYTES, the cap of its input: a
+ * TaskResultTooLargeError that says how to return large results (by om.datasets name) when it is over.
+ */
+export function checkTaskResultSize(wire: string, method: string): void {
+  const bytes = wireBytes(wire);
+  if (bytes > MAX_TASK_BYTES) throw new TaskResultTooLargeError(method, bytes, MAX_TASK_BYTES);
 }

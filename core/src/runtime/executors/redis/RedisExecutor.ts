@@ -2,15 +2,26 @@ import type { Queue, QueueEvents } from 'bullmq';
 import { describeValue } from '../../../diag/diag';
 import { RuntimeUnavailableError } from '../../../errors/RuntimeUnavailableError';
 import { TaskError } from '../../../errors/TaskError';
+import { TaskLostError } from '../../../errors/TaskLostError';
 import { TrackingError } from '../../../errors/TrackingError';
 import { TrackingInputError } from '../../../errors/TrackingInputError';
-import { decodeWire, encodeWire } from '../../taskWire';
+import type { TaskStatus } from '../../taskStatus';
+import { checkTaskInputSize, decodeWire, encodeWire } from '../../taskWire';
 import type { TaskOutcome, TaskRequest } from '../../types';
 import type { TaskExecutor } from '../TaskExecutor';
-import { connectTimeoutMs, displayUrl, loadBullmq, redisConnection, withTimeout } from './redisConnection';
+import {
+  checkDatabase,
+  connectTimeoutMs,
+  displayUrl,
+  loadBullmq,
+  redisConnection,
+  withTimeout,
+} from './redisConnection';
 
-/** The most a task may carry through Redis; larger X and Y go by name through om.datasets. */
-export const MAX_TASK_BYTES = 8 * 1024 * 1024;
+/** How many tasks in flight the watchdog asks the queue about per second (a Lua call each). */
+const CHECKS_PER_TICK = 50;
+/** How long reading a lost task's outcome from the store may take before the caller is told it is lost. */
+const LOOKUP_TIMEOUT_MS = 10_000;
 
 /** How long finished jobs stay in Redis (for inspection with BullMQ tools). */
 const KEEP_COMPLETED = { age: 3600, count: 10_000 };
@@ -18,6 +29,8 @@ const KEEP_FAILED = { age: 7 * 24 * 3600 };
 
 interface Pending {
   task: TaskRequest;
+  /** The queue has the job (add() answered): from then on, a job it no longer knows was lost. */
+  added?: boolean;
   resolve: (outcome: TaskOutcome) => void;
   reject: (error: Error) => void;
   /** Settles with the task (never rejects): what close() waits for. */
@@ -30,11 +43,24 @@ export interface TaskProgress {
   attempt: number;
 }
 
+/** Options of a RedisExecutor. */
+export interface RedisExecutorOptions {
+  /**
+   * Reads a task's outcome from the store (`om.runtime.task`): how a task the queue lost (Redis
+   * restarted empty) is settled with the result its worker recorded. Without it, such a task
+   * rejects with a TaskLostError.
+   */
+  lookup?: (task: TaskRequest) => Promise<TaskStatus>;
+}
+
 /**
  * Sends tasks to a BullMQ queue on Redis, where `omega-track worker` processes take them, and
  * waits for their outcome through the queue's events. Connecting, and reaching Redis at all,
  * fail within OMEGA_RUNTIME_CONNECT_TIMEOUT_MS (default 3 s) with a RuntimeUnavailableError;
- * losing Redis while tasks are in flight rejects them after as long again.
+ * losing Redis while tasks are in flight rejects them after as long again, with their taskid
+ * (they may still complete). A watchdog asks the queue about the tasks in flight: a job that
+ * finished unannounced settles from the job, and one the queue no longer knows (Redis restarted
+ * empty) settles from the store (`lookup`) or with a TaskLostError. Every task settles.
  */
 export class RedisExecutor implements TaskExecutor {
   readonly name: string;
@@ -49,6 +75,7 @@ export class RedisExecutor implements TaskExecutor {
   constructor(
     private readonly url: string,
     private readonly queueName: string,
+    private readonly opts: RedisExecutorOptions = {},
   ) {
     redisConnection(url); // a malformed URL is reported here, not at the first task
     this.name = displayUrl(url);
@@ -85,10 +112,7 @@ export class RedisExecutor implements TaskExecutor {
       // a BigInt, a cycle: nothing that JSON can carry
       throw new TrackingInputError(`this ${task.method} task cannot be sent: ${describeValue(error)}`);
     }
-    if (wire.length > MAX_TASK_BYTES)
-      throw new TrackingInputError(
-        `this ${task.method} task carries ${(wire.length / 2 ** 20).toFixed(1)} MiB, more than the ${MAX_TASK_BYTES / 2 ** 20} MiB a task may carry through Redis: store X and Y with om.datasets.put(X, 'name') and pass their names`,
-      );
+    checkTaskInputSize(wire, task.method);
     const { queue } = await this.connect();
     const entry = { task } as Pending;
     const done = new Promise<TaskOutcome>((resolve, reject) => {
@@ -106,11 +130,13 @@ export class RedisExecutor implements TaskExecutor {
           { jobId: task.taskid, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
         ),
         connectTimeoutMs(),
-        () => this.unavailable('no answer to adding the task'),
+        // the add waits in the client for Redis to come back, and may still land: it may still run
+        () => this.unavailable('no answer to adding the task', task.taskid),
       );
+      entry.added = true;
     } catch (error) {
       this.pending.delete(task.taskid);
-      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
+      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error), task.taskid);
     }
     return done;
   }
@@ -160,6 +186,15 @@ export class RedisExecutor implements TaskExecutor {
       await closeUnready(queue, events);
       throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
     }
+    try {
+      await withTimeout(checkDatabase(await queue.client, this.url), connectTimeoutMs(), () =>
+        this.unavailable(`no answer to selecting the database`),
+      );
+    } catch (error) {
+      // connected: closed as such (a forced close leaves QueueEvents retrying its reads)
+      await closeConnected(queue, events);
+      throw error instanceof TrackingError ? error : this.unavailable(describeValue(error));
+    }
     return { queue, events };
   }
 
@@ -184,8 +219,12 @@ export class RedisExecutor implements TaskExecutor {
     this.pending.delete(jobId);
     let progress: Partial<TaskProgress> = {};
     try {
-      const { queue } = await this.connect();
-      const job = await queue.getJob(jobId);
+      // a Redis gone meanwhile would keep the caller waiting for the details without end
+      const job = await withTimeout(
+        this.connect().then(({ queue }) => queue.getJob(jobId)),
+        connectTimeoutMs(),
+        () => new Error('no answer'),
+      );
       if (job && typeof job.progress === 'object') progress = job.progress;
       if (job && progress.attempt === undefined) progress.attempt = job.attemptsStarted;
     } catch {
@@ -203,8 +242,11 @@ export class RedisExecutor implements TaskExecutor {
   }
 
   /**
-   * While tasks are in flight, asks Redis for the queue length every second: when it has not answered for the
-   * connect timeout, the tasks waiting are rejected rather than left hanging.
+   * While tasks are in flight, asks Redis every second for the queue length and for the jobs of
+   * a few tasks in flight (CHECKS_PER_TICK, in turn). When Redis has not answered for the connect
+   * timeout, the tasks waiting are rejected rather than left hanging; a job that finished without
+   * its event reaching us settles from the job; a job the queue no longer knows (a Redis that
+   * restarted within the connect timeout answers, but empty) settles from the store.
    */
   private watch(): void {
     if (this.watchdog) return;
@@ -222,6 +264,7 @@ export class RedisExecutor implements TaskExecutor {
         .then(async ({ queue }) => {
           await withTimeout(queue.count(), 1000, () => new Error('no answer from Redis'));
           failingSince = undefined;
+          await this.reconcile(queue);
         })
         .catch((error: unknown) => {
           failingSince ??= Date.now();
@@ -229,7 +272,7 @@ export class RedisExecutor implements TaskExecutor {
           const reason = `lost the connection while tasks were waiting (${this.lastError ?? describeValue(error)})`;
           for (const [id, p] of this.pending) {
             this.pending.delete(id);
-            p.reject(this.unavailable(reason));
+            p.reject(this.unavailable(reason, id));
           }
         })
         .finally(() => {
@@ -239,10 +282,77 @@ export class RedisExecutor implements TaskExecutor {
     this.watchdog.unref();
   }
 
-  private unavailable(reason: string): RuntimeUnavailableError {
+  /** Asks the queue about the jobs of the tasks in flight longest unasked, and settles those that ended. */
+  private async reconcile(queue: Queue): Promise<void> {
+    const batch: Array<[string, Pending]> = [];
+    for (const [id, p] of this.pending) {
+      if (batch.length === CHECKS_PER_TICK) break;
+      if (p.added) batch.push([id, p]);
+    }
+    // asked ones go to the back of the map, so with many in flight each is asked in turn
+    for (const [id, p] of batch) {
+      this.pending.delete(id);
+      this.pending.set(id, p);
+    }
+    await Promise.all(
+      batch.map(async ([id, p]) => {
+        const state = await withTimeout(queue.getJobState(id), 1000, () => new Error('no answer from Redis'));
+        if (this.pending.get(id) !== p) return; // its event came meanwhile
+        if (state === 'unknown') return this.lost(id, p);
+        if (state !== 'completed' && state !== 'failed') return;
+        const job = await withTimeout(queue.getJob(id), 1000, () => new Error('no answer from Redis'));
+        if (!job) return this.lost(id, p);
+        if (state === 'completed') this.completed(id, job.returnvalue);
+        else await this.failed(id, job.failedReason);
+      }),
+    );
+  }
+
+  /**
+   * Settles a task whose job the queue no longer has: with its outcome as the store has it (the
+   * worker writes it before the job completes), else with a TaskLostError carrying its taskid.
+   */
+  private async lost(id: string, p: Pending): Promise<void> {
+    if (this.pending.get(id) !== p) return;
+    this.pending.delete(id);
+    let stored: TaskStatus = { taskid: id, status: 'unknown' };
+    if (this.opts.lookup)
+      stored = await withTimeout(
+        this.opts.lookup(p.task),
+        LOOKUP_TIMEOUT_MS,
+        () => new Error('no answer'),
+      ).catch(() => stored);
+    switch (stored.status) {
+      case 'success':
+        // a result the store keeps only as a summary (a prediction) is lost with the job
+        if ('result' in stored)
+          return p.resolve({
+            result: stored.result,
+            taskid: id,
+            node: stored.node ?? '',
+            attempt: stored.attempt ?? 1,
+          });
+        return p.reject(new TaskLostError(this.name, id, 'success', p.task));
+      case 'failure':
+        return p.reject(
+          new TaskError(stored.error ?? 'the worker gave no reason', {
+            taskid: id,
+            method: p.task.method,
+            model: p.task.model,
+            node: stored.node,
+            attempt: stored.attempt,
+          }),
+        );
+      default:
+        return p.reject(new TaskLostError(this.name, id, stored.status, p.task));
+    }
+  }
+
+  /** Redis did not answer; `taskid` when a task was (or may have been) handed over: it may still run. */
+  private unavailable(reason: string, taskid?: string): RuntimeUnavailableError {
     const detail =
       this.lastError && !reason.includes(this.lastError) ? `${reason}; ${this.lastError}` : reason;
-    return new RuntimeUnavailableError(this.name, detail);
+    return new RuntimeUnavailableError(this.name, detail, taskid);
   }
 }
 

@@ -2,7 +2,14 @@ import type { Worker } from 'bullmq';
 import { describeValue } from '../../../diag/diag';
 import { RuntimeUnavailableError } from '../../../errors/RuntimeUnavailableError';
 import { TrackingError } from '../../../errors/TrackingError';
-import { connectTimeoutMs, displayUrl, loadBullmq, redisConnection, withTimeout } from './redisConnection';
+import {
+  checkDatabase,
+  connectTimeoutMs,
+  displayUrl,
+  loadBullmq,
+  redisConnection,
+  withTimeout,
+} from './redisConnection';
 
 /** Options of `startRedisWorker` (and of `omega-track worker`). */
 export interface RedisWorkerOptions {
@@ -33,7 +40,11 @@ export interface RedisWorkerHandle {
   readonly worker: Worker;
   /** Takes no new tasks, lets the running ones finish, and closes the connections. */
   close(): Promise<void>;
-  /** Stops at once: running tasks are abandoned, and another worker takes them over once their lock expires. */
+  /**
+   * Stops within seconds: the running tasks are handed back to the queue (another worker takes
+   * them at once, as their next attempt) and their threads ended. With Redis gone they cannot
+   * be handed back: another worker takes them over once their lock expires.
+   */
   abort(): Promise<void>;
 }
 
@@ -66,7 +77,7 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RedisW
   });
   try {
     await withTimeout(
-      worker.waitUntilReady(),
+      worker.waitUntilReady().then(async () => checkDatabase(await worker.client, opts.url)),
       connectTimeoutMs(),
       () =>
         new RuntimeUnavailableError(
@@ -84,51 +95,66 @@ export async function startRedisWorker(opts: RedisWorkerOptions): Promise<RedisW
   return {
     worker,
     close: () => worker.close(),
-    abort: async () => {
-      const closing = worker.close(true).then(
-        () => true,
-        () => true,
-      );
-      let timer: NodeJS.Timeout | undefined;
-      const closed = await Promise.race([
-        closing,
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), connectTimeoutMs()))),
-      ]).finally(() => clearTimeout(timer));
-      if (!closed) await tearDown(worker);
-    },
+    abort: () => abort(worker),
   };
 }
 
-/** The parts of a BullMQ Worker (protected or private in its types) that keep a process alive. */
+/** The parts of a BullMQ Worker (protected or private in its types) that abort() works with. */
 interface WorkerInternals {
-  connection?: { client: Promise<{ disconnect(): void }> };
-  blockingConnection?: { client: Promise<{ disconnect(): void }> };
-  lockManager?: { close(): Promise<void> | void };
+  connection?: { close(force?: boolean): Promise<void> };
+  blockingConnection?: { close(force?: boolean): Promise<void> };
+  lockManager?: { trackedJobs?: Map<string, { token: string }>; close(): Promise<void> | void };
   stalledCheckStopper?: () => void;
   childPool?: { clean(): Promise<void> };
 }
 
+/** Resolves with `promise`, or undefined after `ms`: a step of abort() that must not hold it up. */
+function soon<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise?.catch(() => undefined),
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
- * Stops a worker whose close does not finish. BullMQ's `close(true)` returns a close already
- * under way (the graceful one of the first SIGTERM, which waits for running tasks), and a close
- * waits for Redis without end when Redis has gone away. Here the task threads are terminated
- * and the connections' clients disconnected (that also ends their reconnecting), so nothing
- * keeps the process alive; the tasks left running go to another worker once their lock expires.
+ * Stops a worker within seconds, whatever its close is doing (BullMQ's `close(true)` returns a
+ * close already under way, the graceful one of the first SIGTERM that waits for the running
+ * tasks, and a close waits for Redis without end when Redis has gone away):
+ * 1. no new tasks (a close is under way), no more lock renewals;
+ * 2. each running task goes back to the queue's wait list, its lock released, so another worker
+ *    takes it now (a Redis gone: it stays active, and is taken over once its lock expires);
+ * 3. the connections close before the task threads end: BullMQ then records nothing for the
+ *    jobs those threads ran. (Before, the threads ended first, and BullMQ's moveToFailed on a
+ *    connection disconnected underneath retried without a pause for ever, the process alive at
+ *    100 % CPU: a connection error is one it retries, and a closing worker does not wait.)
+ * 4. the task threads end.
  */
-async function tearDown(worker: Worker): Promise<void> {
+async function abort(worker: Worker): Promise<void> {
   const internals = worker as unknown as WorkerInternals;
-  // a client that never connected has nothing to disconnect: its promise may never settle
-  const soon = <T>(promise: Promise<T> | undefined): Promise<T | undefined> =>
-    Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 200).unref()),
-    ]);
-  await Promise.allSettled([
-    ...[internals.connection, internals.blockingConnection].map(async (connection) =>
-      (await soon(connection?.client))?.disconnect(),
-    ),
-    soon(Promise.resolve(internals.lockManager?.close())),
-    soon(internals.childPool?.clean()),
-  ]);
+  if (!worker.closing) void worker.close().catch(() => undefined);
+  const held = [...(internals.lockManager?.trackedJobs?.entries() ?? [])].map(([id, { token }]) => ({
+    id,
+    token,
+  }));
+  await soon(Promise.resolve(internals.lockManager?.close()), 200);
   internals.stalledCheckStopper?.();
+  const { Job } = loadBullmq();
+  await Promise.all(
+    held.map(({ id, token }) =>
+      soon(
+        (async () => {
+          const job = await Job.fromId(worker, id);
+          await job?.moveToWait(token);
+        })(),
+        1000,
+      ),
+    ),
+  );
+  await Promise.all(
+    [internals.connection, internals.blockingConnection].map((connection) =>
+      soon(connection?.close(true), 1000),
+    ),
+  );
+  await soon(internals.childPool?.clean(), 3000);
 }

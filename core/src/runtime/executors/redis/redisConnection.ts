@@ -1,5 +1,5 @@
 import type * as Bullmq_ from 'bullmq';
-import { redactUrls } from '../../../diag/diag';
+import { describeValue, redactUrls } from '../../../diag/diag';
 import { ProviderPackageNotInstalledError } from '../../../errors/ProviderPackageNotInstalledError';
 import { TrackingInputError } from '../../../errors/TrackingInputError';
 
@@ -84,4 +84,27 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
       timer.unref();
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Refuses a URL whose database Redis does not have. ioredis selects the URL's database on
+ * connecting, and when Redis refuses it (`ERR DB index is out of range`) it only emits an
+ * 'error' and goes on in database 0, where the tasks would meet the workers of another store.
+ * So the database is selected once more here, and a refusal is a TrackingInputError.
+ */
+export async function checkDatabase(client: object, url: string): Promise<void> {
+  const db = redisConnection(url).db;
+  if (!db) return; // 0 or none: what a connection starts in, nothing was selected
+  // BullMQ types its client as its own interface; the client is ioredis's, which has select
+  const { select } = client as { select?: (this: object, db: number) => Promise<unknown> };
+  if (typeof select !== 'function') return;
+  try {
+    await select.call(client, db);
+  } catch (error) {
+    // only Redis's own answer is a refusal; a lost connection is the caller's to report
+    if ((error as { name?: string }).name !== 'ReplyError') throw error;
+    throw new TrackingInputError(
+      `runtime URL '${redactUrls(url)}': Redis refuses database ${db} (${describeValue(error)}); its databases are numbered from 0 to the server's 'databases' setting minus 1`,
+    );
+  }
 }
