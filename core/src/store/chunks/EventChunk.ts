@@ -15,6 +15,18 @@ import { packChunk, unpackChunk } from './chunkPayload';
  */
 export const CHUNK_SIZE = 4096;
 
+/**
+ * The size a chunk is cut at, besides CHUNK_SIZE events: text and JSON values and extra fields
+ * counted by their length (one byte per UTF-16 unit, as v8 writes Latin-1 text; other text takes
+ * up to twice that), each event's columns by a fixed cost. 4,096 events of 1 MB each made one
+ * chunk of 4 GB, past SQLite's 1 GB limit on one value: the write failed for ever, and encoding
+ * it held gigabytes. A chunk is larger only when it is one event that is larger by itself.
+ */
+export const CHUNK_TARGET_BYTES = 4 * 1024 * 1024;
+
+/** What an event costs in a chunk besides its text (columns, dictionary indexes, a little header). */
+const EVENT_COLUMN_BYTES = 48;
+
 /** A chunk as stores keep it: what they index and filter on, and the packed events. */
 export interface EncodedChunk {
   run: number;
@@ -44,11 +56,64 @@ export function groupByRun(events: readonly PendingEvent[]): Map<number, Pending
   return byRun;
 }
 
-/** Splits events into chunks of one run each, in order, at most CHUNK_SIZE long. */
-export function encodeChunks(events: readonly PendingEvent[]): EncodedChunk[] {
+/**
+ * Splits events into chunks of one run each, in order, each at most CHUNK_SIZE events and about
+ * `targetBytes` (CHUNK_TARGET_BYTES) large: an event that is larger by itself makes a chunk alone.
+ * Object values and extra fields are turned into JSON once, to measure them and then to pack them.
+ */
+export function encodeChunks(
+  events: readonly PendingEvent[],
+  targetBytes: number = CHUNK_TARGET_BYTES,
+): EncodedChunk[] {
   const out: EncodedChunk[] = [];
-  for (const list of groupByRun(events).values())
-    for (let i = 0; i < list.length; i += CHUNK_SIZE) out.push(encodeChunk(list.slice(i, i + CHUNK_SIZE)));
+  for (const list of groupByRun(events).values()) {
+    const n = list.length;
+    // made on the first text: a run of metrics only needs none
+    let texts: Texts | undefined;
+    const made = (): Texts =>
+      (texts ??= { values: new Array<string | undefined>(n), extras: new Array<string | undefined>(n) });
+    // events stamped by logExtra share one object: its JSON is made once, not once per event
+    let lastExtra: unknown;
+    let lastExtraText = '';
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const e = list[i];
+      const v = e.value;
+      let size = EVENT_COLUMN_BYTES;
+      if (typeof v === 'string') size += v.length;
+      else if (typeof v === 'object' && v !== null) size += (made().values[i] = encodeValue(v)).length;
+      if (e.extra !== undefined) {
+        if (e.extra !== lastExtra) {
+          lastExtra = e.extra;
+          lastExtraText = encodeValue(e.extra);
+        }
+        size += (made().extras[i] = lastExtraText).length;
+      }
+      if (i > start && (i - start === CHUNK_SIZE || bytes + size > targetBytes)) {
+        out.push(packEvents(list.slice(start, i), texts && takeTexts(texts, start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    if (n > start)
+      out.push(packEvents(start === 0 ? list : list.slice(start), texts && takeTexts(texts, start, n)));
+  }
+  return out;
+}
+
+/** The JSON texts of a run's object values and extra fields, by the event's index. */
+interface Texts {
+  values: Array<string | undefined>;
+  extras: Array<string | undefined>;
+}
+
+/** The texts of events `from` to `to`, released from `texts` (the chunk holds them now). */
+function takeTexts(texts: Texts, from: number, to: number): Texts {
+  const out = { values: texts.values.slice(from, to), extras: texts.extras.slice(from, to) };
+  texts.values.fill(undefined, from, to);
+  texts.extras.fill(undefined, from, to);
   return out;
 }
 
@@ -71,8 +136,13 @@ export function nameDictionary(): { names: string[]; intern: (name: string) => n
   return { names, intern };
 }
 
-/** Packs events of one run into a chunk. */
+/** Packs events of one run into one chunk, however many and large they are. */
 export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
+  return packEvents(events, undefined);
+}
+
+/** Packs events of one run into a chunk; `texts`, when given, holds the JSON already made. */
+function packEvents(events: readonly PendingEvent[], texts: Texts | undefined): EncodedChunk {
   const n = events.length;
   const { names: strings, intern } = nameDictionary();
   const packed: Packed = {
@@ -112,7 +182,7 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
     if (typeof e.value !== 'number') allNumbers = false;
     if (e.extra !== undefined) {
       packed.extras ??= new Array<string>(n).fill('');
-      packed.extras[i] = encodeValue(e.extra);
+      packed.extras[i] = texts?.extras[i] ?? encodeValue(e.extra);
     }
   }
   if (allNumbers) packed.numbers = Float64Array.from(events, (e) => e.value as number);
@@ -123,7 +193,7 @@ export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
       if (v === undefined) return null;
       if (typeof v !== 'object' || v === null) return v;
       jsonAt.push(i);
-      return encodeValue(v);
+      return texts?.values[i] ?? encodeValue(v);
     });
     packed.jsonAt = jsonAt;
   }
