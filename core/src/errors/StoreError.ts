@@ -9,6 +9,8 @@ import { TrackingError } from './TrackingError';
  * - `locked`: another process holds the write lock for longer than the wait allowed
  * - `disk-full`: the file system is full
  * - `read-only`: the store can be read but not written
+ * - `too-big`: one write holds a value larger than the store takes (SQLite: 1 GB per value;
+ *   MongoDB: 16 MB per document). Retrying cannot help: the data in that write cannot be stored
  * - `io`: any other failure of the file or the server
  */
 export type StoreErrorCode =
@@ -19,6 +21,7 @@ export type StoreErrorCode =
   | 'locked'
   | 'disk-full'
   | 'read-only'
+  | 'too-big'
   | 'io';
 
 /** A store that cannot be opened, read or written; the message names the place and what to do. */

@@ -317,11 +317,11 @@ export class SqliteStore implements Store, ExitFlushable {
 
   async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
     // packed here (CPU only); the writer thread does the I/O
-    if (events.length)
-      await this.write(
-        { op: 'append', experiment, chunks: encodeChunks(events) },
-        `writing events of '${experiment}'`,
-      );
+    if (!events.length) return;
+    const doing = `writing events of '${experiment}'`;
+    // a text too long to make while packing is as final as a value SQLite refuses (too-big)
+    const chunks = this.guard(doing, () => encodeChunks(events));
+    await this.write({ op: 'append', experiment, chunks }, doing);
   }
 
   /**

@@ -13,6 +13,7 @@ interface CodedError {
 export function storeErrorCode(code: string): StoreErrorCode {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'locked';
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return 'disk-full';
+  if (code === 'SQLITE_TOOBIG') return 'too-big';
   if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) return 'not-a-database';
   if (code.startsWith('SQLITE_READONLY') || code === 'EROFS') return 'read-only';
   if (
@@ -31,9 +32,19 @@ export function isLocked(error: unknown): boolean {
   return error instanceof StoreError ? error.code === 'locked' : storeErrorCode(codeOf(error)) === 'locked';
 }
 
+/**
+ * What better-sqlite3 throws (a RangeError, without a code) for a value past SQLite's length limit,
+ * and what V8 throws for a text or buffer too long to make while packing one.
+ */
+const TOO_BIG =
+  /^The bound string, buffer, or bigint is too big$|^Invalid string length$|^Invalid typed array length/;
+
 function codeOf(error: unknown): string {
-  const code = (error as CodedError | undefined)?.code;
-  return typeof code === 'string' ? code : '';
+  const e = error as CodedError | undefined;
+  const code = e?.code;
+  if (typeof code === 'string' && code !== '') return code;
+  // no code of its own: the writer thread sends such errors back with an empty one
+  return typeof e?.message === 'string' && TOO_BIG.test(e.message) ? 'SQLITE_TOOBIG' : '';
 }
 
 /**
@@ -89,6 +100,9 @@ function advice(code: StoreErrorCode, file: string): string {
       return `free space on the file system of ${path.dirname(file)}; queued events are kept and written once there is room`;
     case 'locked':
       return 'another process holds its write lock';
+    case 'too-big':
+      // nothing is wrong with the file: the write itself is larger than SQLite takes
+      return 'the write holds more than SQLite takes in one value (1 GB): retrying cannot help, it is not retried';
     default:
       // the reason is in the message itself, in parentheses: read by people and HTTP clients alike
       return 'check the disk and the file (damaged, or moved or replaced while open); the reason is in parentheses';
