@@ -15,6 +15,7 @@ export {
   validateEventName,
   validateDepth,
   validateValueLength,
+  validateEventSize,
 } from './events/validation';
 export { encodeValue, decodeValue, toStorableDocument } from './events/valueCodec';
 export { resolveTime, resolveEventTime, MAX_DATE_MS } from './events/time';

@@ -20,6 +20,29 @@ export const MAX_TAG_VALUE_LENGTH = 8000;
 export const MAX_PARAM_VALUE_LENGTH = 6000;
 
 /**
+ * The longest event value, and the longest extra fields of one event (logExtra's and the call's
+ * together), in characters (UTF-16 units, as `String.length` counts) of a text as it is, of
+ * anything else as its JSON text: 64 Mi. An event is stored whole in one value of the store
+ * (SQLite takes at most 1 GB there, and a text may take two bytes per character): a value that
+ * large could never be written, and used to hold up every event logged after it. Large content
+ * goes to `logArtifact`, whose content is stored as a blob.
+ */
+export const MAX_EVENT_VALUE_LENGTH = 64 * 1024 * 1024;
+
+/**
+ * Throws unless a value (`what`: which one, for the message) whose text is `length` characters
+ * long is within MAX_EVENT_VALUE_LENGTH; `asJson`: the length is of its JSON text.
+ */
+export function validateEventSize(length: number, what: string, asJson: boolean): void {
+  if (length <= MAX_EVENT_VALUE_LENGTH) return;
+  throw new TrackingInputError(
+    `${what}: ${length} characters${asJson ? ' as JSON' : ''}, over the cap; an event value, and the extra fields ` +
+      `of an event together, are at most ${MAX_EVENT_VALUE_LENGTH} (MAX_EVENT_VALUE_LENGTH, 64 Mi): ` +
+      'log large content with logArtifact',
+  );
+}
+
+/**
  * The most distinct tag keys one run takes from one handle. Tags label a run for finding it: every
  * key is a column of the run table that `runs()`, `omega-track runs` and the web UI read for each
  * run, so a run with 100,000 tags made each of them slow or fail. 1,000 is far beyond labelling

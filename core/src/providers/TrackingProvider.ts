@@ -27,6 +27,7 @@ import {
   validateExperimentName,
   validateKey,
   validateStep,
+  validateEventSize,
   validateValue,
   validateValueLength,
 } from '../events/validation';
@@ -90,13 +91,19 @@ function snapshot(value: object): unknown {
 }
 
 /**
- * An event value as it is recorded: checked (TrackingInputError if it cannot be stored) and, if
- * it is an object, copied — the caller may change the object after logging it.
+ * An event value as it is recorded: checked (TrackingInputError if it cannot be stored, or is
+ * over MAX_EVENT_VALUE_LENGTH) and, if it is an object, copied — the caller may change the object
+ * after logging it. `event` and `key` name it in the error.
  */
-function recordedValue(value: unknown): unknown {
+function recordedValue(value: unknown, event: string, key: string): unknown {
   if (typeof value === 'number') return value;
   validateValue(value);
-  return typeof value === 'object' && value !== null ? snapshot(value) : value;
+  if (typeof value === 'string') validateEventSize(value.length, `the value of ${event} '${key}'`, false);
+  if (typeof value !== 'object' || value === null) return value;
+  // the copy is made from its JSON text: measured on the way, at no extra cost
+  const text = encodeValue(value);
+  validateEventSize(text.length, `the value of ${event} '${key}'`, true);
+  return decodeValue(text);
 }
 
 /** `value` after checking it against the cap of its event (`validateValueLength`). */
@@ -163,6 +170,8 @@ export abstract class TrackingProvider {
   /** How many `run(fn)` scopes of this provider are in flight (0: no scope lookup needed). */
   private scopesInFlight = 0;
   private extras: Record<string, unknown> | undefined;
+  /** The length of `extras` as JSON text (0 for none), for MAX_EVENT_VALUE_LENGTH. */
+  private extrasLength = 0;
   /** Who events are stamped with; `logExtra({ userid })` overrides it (runtime workers do). */
   private userid = currentUserId();
   /**
@@ -366,7 +375,7 @@ export abstract class TrackingProvider {
     if (!Array.isArray(values)) throw new TrackingInputError('logEvents takes an array of values');
     const template = this.makeEvent(event, key, null, opts);
     const events = values.map((value) => {
-      const recorded = recordedValue(value);
+      const recorded = recordedValue(value, event, template.key);
       validateValueLength(event, template.key, recorded);
       return { ...template, value: recorded };
     });
@@ -499,14 +508,23 @@ export abstract class TrackingProvider {
   logExtra(fields: Record<string, unknown> | null): void {
     if (fields === null) {
       this.extras = undefined;
+      this.extrasLength = 0;
       this.userid = currentUserId();
       return;
     }
     const { userid, ...rest } = fields;
-    if (userid !== undefined) this.userid = validateKey(userid, 'userid');
+    // everything is checked before anything changes: refused fields leave the last ones in place
+    const user = userid === undefined ? undefined : validateKey(userid, 'userid');
     this.checkExtras(rest);
-    this.extras =
-      Object.keys(rest).length || this.extras ? { ...this.extras, ...(snapshot(rest) as object) } : undefined;
+    if (Object.keys(rest).length || this.extras) {
+      const extras = { ...this.extras, ...(snapshot(rest) as object) };
+      // they are stamped on every later event: measured here, once, not per event
+      const length = encodeValue(extras).length;
+      validateEventSize(length, 'the extra fields of logExtra', true);
+      this.extras = extras;
+      this.extrasLength = length;
+    }
+    if (user !== undefined) this.userid = user;
   }
 
   /**
@@ -571,7 +589,7 @@ export abstract class TrackingProvider {
       run,
       event,
       key: validateKey(key),
-      value: checkedLength(event, key, recordedValue(value)),
+      value: checkedLength(event, key, recordedValue(value, event, key)),
       step: null,
       dt: Date.now(),
       node: NODE_NAME,
@@ -585,7 +603,7 @@ export abstract class TrackingProvider {
     validateKey(event, 'event');
     // no key at all means the event name (start, stop); an empty string is a mistake
     key = validateKey(key === undefined || key === null ? event : key);
-    value = recordedValue(value);
+    value = recordedValue(value, event, key);
     validateValueLength(event, key, value);
     let step: number | null = null;
     let dt: number;
@@ -600,7 +618,10 @@ export abstract class TrackingProvider {
       dt = resolveEventTime(d);
       if (Object.keys(rest).length) {
         this.checkExtras(rest);
-        extra = snapshot(rest) as Record<string, unknown>;
+        const text = encodeValue(rest);
+        // with logExtra's fields (measured once, when they were set) they are one event's extras
+        validateEventSize(text.length + this.extrasLength, `the extra fields of ${event} '${key}'`, true);
+        extra = decodeValue(text) as Record<string, unknown>;
       }
     } else throw new TrackingInputError(`options must be a step number or an object, got ${typeof opts}`);
     const scope = this.scopesInFlight === 0 ? undefined : runScopeOf(this);
