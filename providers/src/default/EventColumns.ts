@@ -20,6 +20,8 @@ class Segment {
   other: unknown[] | undefined;
   isOther: Uint8Array | undefined;
   extra: Array<Record<string, unknown> | undefined> | undefined;
+  /** Estimated bytes of each event's text and extra fields, created on first use (numbers have none). */
+  bytes: Float64Array | undefined;
 
   constructor(readonly capacity: number) {
     this.run = new Int32Array(capacity);
@@ -51,6 +53,7 @@ export class EventColumns {
     dt: number,
     userid: string,
     extra: Record<string, unknown> | undefined,
+    bytes = 0,
   ): void {
     let s = this.segments[this.segments.length - 1];
     if (s.length === s.capacity) this.segments.push((s = new Segment(SEGMENT)));
@@ -68,7 +71,38 @@ export class EventColumns {
     s.userid[i] = userid;
     if (extra !== undefined)
       (s.extra ??= new Array<Record<string, unknown> | undefined>(s.capacity))[i] = extra;
+    if (bytes !== 0) (s.bytes ??= new Float64Array(s.capacity))[i] = bytes;
     this.length++;
+  }
+
+  /**
+   * Where a write that starts at event `from` ends: after at most `maxEvents` events and, past the
+   * first, before their estimated bytes (`eventBytes` each, plus their text and extra fields) pass
+   * `maxBytes`. A write of 1,000 values of 1 MB each is then many small writes, never one of a GB.
+   */
+  sliceEnd(from: number, maxEvents: number, maxBytes: number, eventBytes: number): number {
+    const end = Math.min(this.length, from + maxEvents);
+    let total = 0;
+    let base = 0;
+    for (const s of this.segments) {
+      if (base >= end) break;
+      const first = Math.max(0, from - base);
+      const last = Math.min(s.length, end - base);
+      if (first < last) {
+        const sizes = s.bytes;
+        // numbers without extra fields cost their slots only: no need to look at each (a segment
+        // of them is under a MB, so the write passes its bound by that much at most)
+        if (!sizes) total += (last - first) * eventBytes;
+        else
+          for (let i = first; i < last; i++) {
+            total += eventBytes + sizes[i];
+            if (total > maxBytes) return Math.max(from + 1, base + i);
+          }
+        if (total > maxBytes) return Math.max(from + 1, base + last);
+      }
+      base += s.length;
+    }
+    return end;
   }
 
   /** The queued events from index `from` up to (not including) `to`, as objects, in order. */

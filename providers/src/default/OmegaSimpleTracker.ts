@@ -23,7 +23,7 @@ import type {
   ArtifactSource,
 } from '@omega-track/core';
 import { randomUUID } from 'node:crypto';
-import { TrackingInputError, TrackingProvider, TrackingError } from '@omega-track/core';
+import { StoreError, TrackingInputError, TrackingProvider, TrackingError } from '@omega-track/core';
 import {
   CHUNK_SIZE,
   NODE_NAME,
@@ -68,6 +68,11 @@ interface QueuedBatch {
   done: number;
   /** Estimated bytes of its non-numeric values (numbers count EVENT_BYTES each). */
   extraBytes: number;
+  /**
+   * Events per write while a write of this batch is being narrowed down to the event(s) the store
+   * refuses for good (halved on each refusal); undefined otherwise.
+   */
+  narrowTo?: number;
 }
 
 /** Tries at writing an artifact's content before it is given up (events wait meanwhile). */
@@ -84,6 +89,17 @@ const EVENT_BYTES = 56;
 const STUCK_AFTER_MS = 1000;
 /** Events per write: a backlog is written in slices, so no single write stalls the event loop. */
 const MAX_BATCH_EVENTS = CHUNK_SIZE;
+/**
+ * Estimated bytes per write (texts at two bytes a character, as estimateBytes counts): 1,000
+ * values of 1 MB each are written 8 at a time, so packing a write and handing it to the writer
+ * thread holds a few MB, never gigabytes, and the event loop never waits long for it.
+ */
+const MAX_WRITE_BYTES = 16 * 1024 * 1024;
+
+/** Whether the store refused a write for good (retrying cannot help): its events are dropped. */
+function refusedForGood(error: unknown): boolean {
+  return error instanceof StoreError && error.code === 'too-big';
+}
 
 /** A rough size of a non-numeric value (ms-cheap, bounded depth): for the queue's byte limit. */
 function estimateBytes(value: unknown, depth = 0): number {
@@ -511,7 +527,10 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       return this.drop(events.length);
     const target = this.batchFor(beforeWrite);
     for (const e of events) {
-      target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra);
+      const size =
+        (typeof e.value === 'number' ? 0 : estimateBytes(e.value)) +
+        (e.extra === undefined ? 0 : this.extraBytes(e.extra));
+      target.events.push(e.run, e.event, e.key, e.value, e.step, e.dt, e.userid, e.extra, size);
     }
     target.extraBytes += bytes;
     this.queuedExtraBytes += bytes;
@@ -566,19 +585,35 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     extra: Record<string, unknown> | undefined,
   ): void {
     if (this.isShutdown) return this.dropAfterShutdown();
+    // extra fields are shared by the events they are stamped on (no memory per event), but each
+    // event's stored copy counts in the size of a write
+    const extraSize = extra === undefined ? 0 : this.extraBytes(extra);
     if (typeof value !== 'number') {
       // a text or object value counts against the byte limit (numbers cost their slots only)
       const bytes = estimateBytes(value);
       if (this.full(1, bytes) && event !== 'stop' && this.storeStuck()) return this.drop(1);
       const batch = this.batchFor(undefined);
-      batch.events.push(run, event, key, value, step, dt, userid, extra);
+      batch.events.push(run, event, key, value, step, dt, userid, extra, bytes + extraSize);
       batch.extraBytes += bytes;
       this.queuedExtraBytes += bytes;
       return this.queued(1);
     }
     if (this.full(1, 0) && event !== 'stop' && this.storeStuck()) return this.drop(1);
-    this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra);
+    this.batchFor(undefined).events.push(run, event, key, value, step, dt, userid, extra, extraSize);
     this.queued(1);
+  }
+
+  /** The extra fields last measured, and their size: logExtra's fields are one object for many events. */
+  private sizedExtra: Record<string, unknown> | undefined;
+  private sizedExtraBytes = 0;
+
+  /** Estimated bytes of an event's extra fields, measured once per object. */
+  private extraBytes(extra: Record<string, unknown>): number {
+    if (extra !== this.sizedExtra) {
+      this.sizedExtra = extra;
+      this.sizedExtraBytes = estimateBytes(extra);
+    }
+    return this.sizedExtraBytes;
   }
 
   /**
@@ -648,52 +683,21 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   /**
    * Writes everything queued, batch by batch from the front, one writer at a time. A batch
    * leaves the queue (and its count) only once it is written; on failure it stays in front and
-   * a retry is scheduled with backoff.
+   * a retry is scheduled with backoff. A write the store refuses for good (too big) is narrowed
+   * down, halving it, to the events it cannot take: those are dropped, counted and said, and the
+   * events after them are written.
    */
   private drain(): Promise<void> {
     const run = async (): Promise<void> => {
-      let waited = this.trouble.failing ? this.queuedEvents : 0;
-      while (this.queue.length) {
-        const batch = this.queue[0];
-        batch.sealed = true;
-        const count = Math.min(batch.events.length - batch.done, MAX_BATCH_EVENTS);
-        try {
-          if (batch.beforeWrite) {
-            try {
-              await batch.beforeWrite();
-              batch.beforeWrite = undefined;
-            } catch (error) {
-              // artifact content that cannot be written (a disposed model, an outage that
-              // lasts) must not hold up every later event: after a few tries it is given up
-              if (++batch.attempts < MAX_CONTENT_ATTEMPTS) throw error;
-              this.onError(
-                error,
-                `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`,
-              );
-              this.dropped += batch.events.length;
-              this.dequeue(batch, batch.events.length);
-              continue;
-            }
-          }
-          this.inFlight = batch;
-          this.inFlightCount = count;
-          this.writeStartedAt = Date.now();
-          try {
-            await this.log.appendEvents(
-              this.experiment,
-              batch.events.toEvents(batch.done, batch.done + count),
-            );
-          } finally {
-            this.inFlight = undefined;
-          }
-        } catch (error) {
-          waited = 0;
-          this.scheduleRetry(this.trouble.failed(error, this.queuedEvents, this.dropped));
-          return;
-        }
-        this.written += count;
-        this.dequeue(batch, count);
-        if (this.trouble.failing) this.trouble.recovered(waited || this.queuedEvents + count);
+      const refused = { count: 0, first: '', error: undefined as unknown };
+      try {
+        await this.writeQueue(refused);
+      } finally {
+        if (refused.count)
+          this.onError(
+            refused.error,
+            `${refused.count} event(s) of experiment '${this.experiment}' cannot be stored (the store refuses them for good; first: ${refused.first}) and are dropped; the events after them are written`,
+          );
       }
     };
     // one drain waits behind the one under way, however often it is asked for
@@ -709,6 +713,69 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       if (this.writing === next) this.writing = undefined;
     });
     return next;
+  }
+
+  /** drain()'s loop; events the store refuses for good are counted in `refused`. */
+  private async writeQueue(refused: { count: number; first: string; error: unknown }): Promise<void> {
+    let waited = this.trouble.failing ? this.queuedEvents : 0;
+    while (this.queue.length) {
+      const batch = this.queue[0];
+      batch.sealed = true;
+      const count =
+        batch.events.sliceEnd(batch.done, batch.narrowTo ?? MAX_BATCH_EVENTS, MAX_WRITE_BYTES, EVENT_BYTES) -
+        batch.done;
+      try {
+        if (batch.beforeWrite) {
+          try {
+            await batch.beforeWrite();
+            batch.beforeWrite = undefined;
+          } catch (error) {
+            // artifact content that cannot be written (a disposed model, an outage that
+            // lasts, content the store refuses for good) must not hold up every later event:
+            // after a few tries it is given up
+            if (++batch.attempts < MAX_CONTENT_ATTEMPTS && !refusedForGood(error)) throw error;
+            this.onError(
+              error,
+              `giving up an artifact of '${this.experiment}' after ${batch.attempts} attempts`,
+            );
+            this.dropped += batch.events.length;
+            this.dequeue(batch, batch.events.length);
+            continue;
+          }
+        }
+        this.inFlight = batch;
+        this.inFlightCount = count;
+        this.writeStartedAt = Date.now();
+        try {
+          await this.log.appendEvents(this.experiment, batch.events.toEvents(batch.done, batch.done + count));
+        } finally {
+          this.inFlight = undefined;
+        }
+      } catch (error) {
+        if (refusedForGood(error) && this.queue[0] === batch) {
+          // the store works, this write cannot: find what it cannot take, write the rest
+          if (count > 1) {
+            batch.narrowTo = Math.ceil(count / 2);
+            continue;
+          }
+          const [e] = batch.events.toEvents(batch.done, batch.done + 1);
+          if (refused.count++ === 0) {
+            refused.first = `run ${e.run}, ${e.event} '${e.key}'`;
+            refused.error = error;
+          }
+          this.dropped++;
+          batch.narrowTo = undefined;
+          this.dequeue(batch, 1);
+          continue;
+        }
+        waited = 0;
+        this.scheduleRetry(this.trouble.failed(error, this.queuedEvents, this.dropped));
+        return;
+      }
+      this.written += count;
+      this.dequeue(batch, count);
+      if (this.trouble.failing) this.trouble.recovered(waited || this.queuedEvents + count);
+    }
   }
 
   /** Written (or given up) events leave; a batch whose events are all written leaves the front of the queue, unless clear() emptied it meanwhile. */
