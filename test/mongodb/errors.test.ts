@@ -1,6 +1,6 @@
 import net from 'node:net';
 import util from 'node:util';
-import { MongoBulkWriteError, MongoNetworkError, MongoServerError } from 'mongodb';
+import { MongoBulkWriteError, MongoInvalidArgumentError, MongoNetworkError, MongoServerError } from 'mongodb';
 import { StoreError, TrackingError, openStore, setDiagWriter } from '@omega-track/core';
 import {
   DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
@@ -208,6 +208,23 @@ describe('driver errors as StoreErrors', () => {
         new MongoBulkWriteError(new MongoNetworkError('connection 4 closed'), {} as never),
         'io',
         /\(connection 4 closed\): the connection to the server was lost/,
+        true,
+      ],
+      // an event over 16 MB: refused for good (the provider drops it and writes the rest), not a bad URL
+      [
+        new MongoInvalidArgumentError('Document is larger than the maximum size 16777216'),
+        'too-big',
+        /larger than MongoDB takes \(16 MB\): retrying cannot help/,
+        true,
+      ],
+      [
+        new MongoServerError({
+          errmsg: 'object to insert too large',
+          code: 10334,
+          codeName: 'BSONObjectTooLarge',
+        }),
+        'too-big',
+        /retrying cannot help/,
         true,
       ],
       [new Error('something else with s3cret-pw in it'), 'io', /reason is in parentheses/],

@@ -92,6 +92,13 @@ function classify(
       advice:
         'authentication failed: check the user and password in the URL (not shown here) and its authSource',
     };
+  // a document over MongoDB's 16 MB limit: the driver refuses it (as an invalid argument, which
+  // is not the URL's fault), or the server does (BSONObjectTooLarge); retrying cannot help
+  if (code === 10334 || /larger than the maximum size|BSONObjectTooLarge/i.test(message))
+    return {
+      code: 'too-big',
+      advice: 'a document is larger than MongoDB takes (16 MB): retrying cannot help, it is not retried',
+    };
   if (name === 'MongoServerSelectionError')
     return {
       code: 'cannot-open',
