@@ -1,3 +1,4 @@
+import { eventSignature as signatureOf } from '../failedBatches';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, TrackingEvent } from '../../events/types';
 import { nameDictionary } from '../chunks/EventChunk';
@@ -197,17 +198,7 @@ export function eventFromDoc(experiment: string, doc: Partial<EventDoc>): Tracki
  * are then given again, so that events an earlier attempt did write are not written twice.
  */
 export function eventSignature(e: PendingEvent): string {
-  return encodeValue([
-    e.run,
-    e.event,
-    e.key,
-    e.step,
-    e.dt,
-    e.node,
-    e.userid,
-    e.value ?? null,
-    e.extra ?? null,
-  ]);
+  return signatureOf(e);
 }
 
 /**
