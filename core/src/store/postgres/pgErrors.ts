@@ -60,6 +60,11 @@ function classify(
       code: 'not-found',
       advice: 'the database does not exist: check its name in the URL, or create it',
     };
+  if (code === 'ECONNREFUSED')
+    return {
+      code: 'cannot-open',
+      advice: "no PostgreSQL server listens there: check that it runs, and the URL's host and port",
+    };
   if (UNREACHABLE.has(code) || /timeout expired|connection timeout/i.test(message))
     return {
       code: 'cannot-open',
