@@ -21,7 +21,7 @@ import type { PgModule } from './loadPg';
 import { isTransient, toPgStoreError } from './pgErrors';
 import { encodeExitBatches, runPgExitWrite } from './pgExitWrite';
 import type { ExitBatch } from './pgExitWrite';
-import { SqlParams, chunkWhere, runFilterWhere } from './pgQuery';
+import { NUL_STAND_IN, SqlParams, chunkWhere, runFilterWhere } from './pgQuery';
 import { ensurePgSchema, quoted } from './pgSchema';
 import type { PgUrl } from './pgUrl';
 import { parsePgUrl } from './pgUrl';
@@ -413,7 +413,9 @@ export class PostgresStore implements Store, ExitFlushable {
     for (const m of metas) {
       const payload = await payloadOf(m.id);
       if (!payload) continue;
-      const batch = decodeChunkColumns(m.run, payload, query, m);
+      // an index entry with a stand-in for NUL may name more than the chunk holds: tested per event
+      const held = m.events.includes(NUL_STAND_IN) || m.keys.includes(NUL_STAND_IN) ? undefined : m;
+      const batch = decodeChunkColumns(m.run, payload, query, held);
       if (batch.length) yield batch;
     }
   }

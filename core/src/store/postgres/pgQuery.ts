@@ -3,6 +3,18 @@ import type { ResolvedQuery } from '../../events/types';
 import type { FilterComparison, FilterLiteral, RunFilter } from '../../search/runFilter';
 import { NAME_MARK } from '../chunks/EventChunk';
 
+/** What PostgreSQL's text cannot hold (NUL) stands as in the chunk index: U+FFFD. */
+export const NUL_STAND_IN = '\uFFFD';
+
+/**
+ * A name as the chunk index's `events`/`keys` text holds it: text in PostgreSQL holds no NUL, so
+ * NUL stands as U+FFFD. Two names that differ only there share an index entry: the index
+ * prunes, the exact test per row decides.
+ */
+export function indexText(name: string): string {
+  return name.includes('\u0000') ? name.replace(/\u0000/g, NUL_STAND_IN) : name;
+}
+
 /** SQL text and its parameters ($1 …), built together so that the numbers always agree. */
 export class SqlParams {
   readonly values: unknown[] = [];
@@ -27,7 +39,7 @@ export function chunkWhere(experiment: string, q: ResolvedQuery, p: SqlParams): 
   // one array parameter however many names: strpos of any of them
   const holdsAny = (column: string, names: readonly string[]): void => {
     clauses.push(
-      `EXISTS (SELECT 1 FROM unnest(${p.add(names.map((n) => NAME_MARK + n + NAME_MARK))}::text[]) AS n WHERE strpos(${column}, n) > 0)`,
+      `EXISTS (SELECT 1 FROM unnest(${p.add(names.map((n) => indexText(NAME_MARK + n + NAME_MARK)))}::text[]) AS n WHERE strpos(${column}, n) > 0)`,
     );
   };
   if (q.events) holdsAny('events', q.events);
@@ -76,6 +88,9 @@ function comparison(c: FilterComparison, p: SqlParams): string | undefined {
   const op = COMPARE[c.op];
   const key = c.field.key;
   if (typeof key !== 'string') throw new TrackingInputError('a run filter key must be text');
+  // text with NUL cannot be a parameter: such a comparison is left to the exact match
+  if (key.includes('\u0000')) return undefined;
+  const sendable = literals.every((l) => typeof l !== 'string' || !l.includes('\u0000'));
   const numeric = (): string | undefined =>
     op
       ? `(e->>2)::float8 ${op} ${p.add(literals[0])}`
@@ -102,7 +117,7 @@ function comparison(c: FilterComparison, p: SqlParams): string | undefined {
       const test = numbers ? numeric() : undefined;
       if (test) return entry(c.field.entity, `${base} AND (jsonb_typeof(e->2) <> 'number' OR ${test})`);
       // text equals text, or the JSON form of a value that is not text
-      if (texts && (c.op === '=' || c.op === 'IN'))
+      if (texts && sendable && (c.op === '=' || c.op === 'IN'))
         return entry(
           c.field.entity,
           `${base} AND (jsonb_typeof(e->2) <> 'string' OR e->>2 = ANY(${p.add(literals)}::text[]))`,

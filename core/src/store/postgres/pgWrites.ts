@@ -2,6 +2,7 @@ import type { ClientBase } from 'pg';
 import type { EncodedChunk } from '../chunks/EventChunk';
 import { mergeRunStats } from '../chunks/runStats';
 import type { RunStatsDelta } from '../chunks/runStats';
+import { indexText } from './pgQuery';
 
 /** Chunks per INSERT statement (11 parameters each: PostgreSQL takes at most 65,535). */
 const CHUNKS_PER_INSERT = 1000;
@@ -39,7 +40,18 @@ export async function writeChunks(
     const values: unknown[] = [];
     const rows = part.map((c, i) => {
       const at = values.length;
-      values.push(experiment, c.run, c.count, c.minDt, c.maxDt, c.events, c.keys, c.payload, batch, from + i);
+      values.push(
+        experiment,
+        c.run,
+        c.count,
+        c.minDt,
+        c.maxDt,
+        indexText(c.events),
+        indexText(c.keys),
+        c.payload,
+        batch,
+        from + i,
+      );
       return `(${Array.from({ length: 10 }, (_, k) => `$${at + k + 1}`).join(',')})`;
     });
     const inserted = await client.query(
