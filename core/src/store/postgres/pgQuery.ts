@@ -12,7 +12,7 @@ export const NUL_STAND_IN = '\uFFFD';
  * prunes, the exact test per row decides.
  */
 export function indexText(name: string): string {
-  return name.includes('\u0000') ? name.replace(/\u0000/g, NUL_STAND_IN) : name;
+  return name.includes('\u0000') ? name.split('\u0000').join(NUL_STAND_IN) : name;
 }
 
 /** SQL text and its parameters ($1 …), built together so that the numbers always agree. */
