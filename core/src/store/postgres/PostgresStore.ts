@@ -41,8 +41,15 @@ export interface PostgresStoreOptions {
 /** A blob is stored in parts of this size: no value of one row, nor its read, needs the whole blob. */
 export const BLOB_PART_BYTES = 8 * 1024 * 1024;
 
-/** Chunk payloads fetched per round trip by iterateEvents and queryColumns (a few hundred KB). */
-const PAYLOADS_PER_FETCH = 8;
+/** A blob is read in slices of this size (see getBlob). */
+const BLOB_READ_BYTES = 1024 * 1024;
+
+/**
+ * Chunk payloads fetched per round trip by iterateEvents and queryColumns: as many as fit in
+ * this many bytes (at least one). Few round trips for a long series (a run of 1,000,000
+ * metrics is ~245 chunks of ~37 KB: 5 round trips), bounded memory however big the chunks.
+ */
+const PAYLOAD_BYTES_PER_FETCH = 2 * 1024 * 1024;
 
 /** How long an exit write may take beyond the connect timeout: the child's start and the writes. */
 const EXIT_WRITE_EXTRA_MS = 10_000;
@@ -340,17 +347,21 @@ export class PostgresStore implements Store, ExitFlushable {
     );
   }
 
-  /** Chunk metadata of a query, in `order`: the index only, no payload. */
+  /**
+   * Chunk metadata of a query, in `order`: the index and each payload's size (read from its
+   * TOAST pointer, not the payload).
+   */
   async #metas(
     experiment: string,
     query: ResolvedQuery,
     order: string,
-  ): Promise<Array<ChunkMeta & { events: string; keys: string }>> {
+  ): Promise<Array<ChunkMeta & { events: string; keys: string; size: number }>> {
     const p = new SqlParams();
     const where = chunkWhere(experiment, query, p);
     const { rows } = await this.#op(`reading events of '${experiment}'`, false, (c) =>
-      c.query<ChunkMeta & { id: string; events: string; keys: string }>(
-        `SELECT id, run, min_dt, max_dt, events, keys FROM ${this.#s}.chunks WHERE ${where} ORDER BY ${order}`,
+      c.query<ChunkMeta & { id: string; events: string; keys: string; size: number }>(
+        `SELECT id, run, min_dt, max_dt, events, keys, octet_length(payload) AS size
+         FROM ${this.#s}.chunks WHERE ${where} ORDER BY ${order}`,
         p.values,
       ),
     );
@@ -358,16 +369,28 @@ export class PostgresStore implements Store, ExitFlushable {
   }
 
   /**
-   * Payloads of chunks by id, read PAYLOADS_PER_FETCH at a time in the order they are asked
-   * for: memory holds a few chunks, however many the query selects.
+   * Payloads of chunks by id, read PAYLOAD_BYTES_PER_FETCH at a time in the order they are
+   * asked for: memory holds a few MB of chunks, however many the query selects.
    */
-  #payloads(experiment: string, ids: readonly number[]): (id: number) => Promise<Buffer | undefined> {
+  #payloads(
+    experiment: string,
+    metas: ReadonlyArray<{ id: number; size: number }>,
+  ): (id: number) => Promise<Buffer | undefined> {
     let fetched = new Map<number, Buffer | undefined>();
     let next = 0;
     return async (id) => {
       if (!fetched.has(id)) {
-        const at = ids.indexOf(id, next);
-        const want = ids.slice(at, at + PAYLOADS_PER_FETCH);
+        let at = next;
+        while (at < metas.length && metas[at].id !== id) at++;
+        const want: number[] = [];
+        for (
+          let bytes = 0, i = at;
+          i < metas.length && (!want.length || bytes + metas[i].size <= PAYLOAD_BYTES_PER_FETCH);
+          i++
+        ) {
+          want.push(metas[i].id);
+          bytes += metas[i].size;
+        }
         next = at + want.length;
         const { rows } = await this.#op(`reading events of '${experiment}'`, false, (c) =>
           c.query<{ id: string; payload: Buffer }>(
@@ -393,10 +416,7 @@ export class PostgresStore implements Store, ExitFlushable {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new TrackingInputError(`batchSize must be a positive integer, got ${batchSize}`);
     const metas = await this.#metas(experiment, query, 'min_dt, id');
-    const payloadOf = this.#payloads(
-      experiment,
-      metas.map((m) => m.id),
-    );
+    const payloadOf = this.#payloads(experiment, metas);
     yield* mergeChunksByTime(experiment, query, batchSize, metas, payloadOf);
   }
 
@@ -406,10 +426,7 @@ export class PostgresStore implements Store, ExitFlushable {
         'queryColumns reads in logging order, not by time: limit and offset are for queryEvents',
       );
     const metas = await this.#metas(experiment, query, 'id');
-    const payloadOf = this.#payloads(
-      experiment,
-      metas.map((m) => m.id),
-    );
+    const payloadOf = this.#payloads(experiment, metas);
     for (const m of metas) {
       const payload = await payloadOf(m.id);
       if (!payload) continue;
@@ -582,14 +599,16 @@ export class PostgresStore implements Store, ExitFlushable {
         if (!parts.length) return undefined;
         const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + p.size, 0));
         let at = 0;
-        for (const { part } of parts) {
-          // one part at a time: memory holds the blob and one part's text (hex) beside it
-          const { rows } = await c.query<{ data: Buffer }>(
-            `SELECT data FROM ${this.#s}.blobs WHERE key = $1 AND part = $2`,
-            [key, part],
-          );
-          at += rows[0].data.copy(out, at);
-        }
+        for (const { part, size } of parts)
+          for (let from = 0; from < size; from += BLOB_READ_BYTES) {
+            // a slice at a time: pg hands bytea over as hex text, twice its size, which the
+            // garbage collector frees late; small slices keep that beside the blob small
+            const { rows } = await c.query<{ data: Buffer }>(
+              `SELECT substring(data FROM $3 FOR $4) AS data FROM ${this.#s}.blobs WHERE key = $1 AND part = $2`,
+              [key, part, from + 1, BLOB_READ_BYTES],
+            );
+            at += rows[0].data.copy(out, at);
+          }
         return out;
       } finally {
         await c.query('COMMIT').catch(() => undefined);
