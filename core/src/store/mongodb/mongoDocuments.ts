@@ -1,4 +1,3 @@
-import { eventSignature as signatureOf } from '../failedBatches';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, TrackingEvent } from '../../events/types';
 import { nameDictionary } from '../chunks/EventChunk';
@@ -190,15 +189,6 @@ export function eventFromDoc(experiment: string, doc: Partial<EventDoc>): Tracki
   };
   if (Array.isArray(doc.extra)) for (const f of doc.extra) row[f.k] = readValue(f.v, f.j === true);
   return row;
-}
-
-/**
- * What tells two writes of the same events apart from two different writes: every field but
- * the id. A write that failed is retried by the provider with the very same events; its ids
- * are then given again, so that events an earlier attempt did write are not written twice.
- */
-export function eventSignature(e: PendingEvent): string {
-  return signatureOf(e);
 }
 
 /**
