@@ -3,6 +3,8 @@ import { openStore } from '@omega-track/core';
 import { SqliteStore } from '@omega-track/core/internal';
 import { describeStoreContract } from './contract/storeContract';
 import { tempDir } from './helpers/tmp';
+import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from './helpers/postgresServer';
+import type { PostgresServer } from './helpers/postgresServer';
 
 describeStoreContract('sqlite file', async () => {
   const tmp = tempDir();
@@ -10,6 +12,17 @@ describeStoreContract('sqlite file', async () => {
     store: openStore(`sqlite:${path.join(tmp.dir, 'sub', 'omega.db')}`),
     cleanup: async () => tmp.cleanup(),
   };
+});
+
+// the PostgreSQL store against a private server of this run (initdb into a temporary folder),
+// each test in a database of its own
+let postgres: Promise<PostgresServer> | undefined;
+afterAll(() => removeAllPostgresServers(), 30_000);
+
+describeStoreContract('postgres', async () => {
+  postgres ??= startPostgresServer();
+  const url = await (await postgres).createDatabase(freshDatabaseName());
+  return { store: openStore(url), cleanup: async () => undefined };
 });
 
 describeStoreContract('memory', async () => ({

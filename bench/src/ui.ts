@@ -11,7 +11,7 @@
  * compiled; only the experiment list asked for first, as the page does; the OS file cache is
  * warm, the store having just been written); for the page, also a browser with a new profile.
  *
- *   npm run build && node bench/dist/ui.js
+ *   npm run build && node bench/dist/ui.js   (OMEGA_BENCH_STORE=postgres://… for the PostgreSQL store)
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -50,7 +50,8 @@ const list = (times: readonly number[]): string => times.map((t) => t.toFixed(0)
 const verdict = (value: number, target: number): string => (value <= target ? 'meets' : 'MISSES');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omega-bench-ui-'));
-const store = `sqlite:${path.join(dir, 'omega.db')}`;
+// OMEGA_BENCH_STORE measures another store (e.g. a scratch postgres:// database), the embedded one by default
+const store = process.env.OMEGA_BENCH_STORE || `sqlite:${path.join(dir, 'omega.db')}`;
 
 /** What has to be stopped at the end, whatever happened. */
 const open: {

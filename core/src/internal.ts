@@ -57,6 +57,9 @@ export { SqliteStore, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/SqliteStore
 export type { SqliteStoreOptions } from './store/sqlite/SqliteStore';
 export { MongoStore } from './store/mongodb/MongoStore';
 export type { MongoStoreOptions } from './store/mongodb/MongoStore';
+export { PostgresStore, BLOB_PART_BYTES as PG_BLOB_PART_BYTES } from './store/postgres/PostgresStore';
+export type { PostgresStoreOptions } from './store/postgres/PostgresStore';
+export { parsePgUrl, isPostgresUrl } from './store/postgres/pgUrl';
 export {
   eventFilter as mongoEventFilter,
   eventFindOptions as mongoFindOptions,

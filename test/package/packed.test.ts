@@ -117,7 +117,7 @@ describe('a fresh project that installed the tarballs', () => {
   const store = (): string => `sqlite:${path.join(project, '.omega', 'omega.db')}`;
 
   test('no optional peer came along', () => {
-    for (const peer of ['bullmq', 'mongodb', '@tensorflow/tfjs', '@tensorflow/tfjs-node'])
+    for (const peer of ['bullmq', 'mongodb', 'pg', '@tensorflow/tfjs', '@tensorflow/tfjs-node'])
       expect(fs.existsSync(path.join(project, 'node_modules', peer))).toBe(false);
   });
 
@@ -147,7 +147,7 @@ await om.close();
       path.join(project, 'cjs.cjs'),
       `const { omega } = require('omega-track');
 const loaded = () => Object.keys(require.cache).filter((f) =>
-  /node_modules[\\\\/](@tensorflow|bullmq|mongodb|systeminformation)[\\\\/]|[\\\\/]ui[\\\\/]server[\\\\/]/.test(f));
+  /node_modules[\\\\/](@tensorflow|bullmq|mongodb|pg|systeminformation)[\\\\/]|[\\\\/]ui[\\\\/]server[\\\\/]/.test(f));
 const atLoad = loaded();
 (async () => {
   const om = omega();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startUiServer } from 'omega-track';
 import { tempDir } from '../helpers/tmp';
+import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from '../helpers/postgresServer';
 import {
   XSS_NAME,
   drawnChart,
@@ -18,13 +19,21 @@ import {
 type Server = Awaited<ReturnType<typeof startUiServer>>;
 type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 
+/** The stores the UI is tried on: the embedded one, and PostgreSQL on a private server (issue 21). */
+const STORES: Array<[label: string, url: (dir: string) => Promise<string>]> = [
+  ['sqlite', async (dir) => `sqlite:${path.join(dir, 'omega.db')}`],
+  ['postgres', async () => (await startPostgresServer()).createDatabase(freshDatabaseName())],
+];
+
+afterAll(() => removeAllPostgresServers(), 30_000);
+
 /**
  * Issue 12: the web UI in real headless Chromium (Debian's chromium through playwright-core),
- * served by `startUiServer` from a prepared SQLite store.
+ * served by `startUiServer` from a prepared store.
  */
-describe('the web UI in headless Chromium', () => {
+describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, storeUrl) => {
   const tmp = tempDir('omega-ui-browser-');
-  const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+  let store: string;
   let server: Server;
   let browser: Browser;
   let page: Page;
@@ -33,6 +42,7 @@ describe('the web UI in headless Chromium', () => {
 
   beforeAll(async () => {
     ensureClientBuilt();
+    store = await storeUrl(tmp.dir);
     await prepareStore(store);
     server = await startUiServer({ store, port: 0 });
     browser = await launchBrowser();

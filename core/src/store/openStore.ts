@@ -4,6 +4,8 @@ import type { Store } from './Store';
 import { SqliteStore } from './sqlite/SqliteStore';
 import { MongoStore } from './mongodb/MongoStore';
 import { isMongoUrl } from './mongodb/mongoUrl';
+import { PostgresStore } from './postgres/PostgresStore';
+import { isPostgresUrl } from './postgres/pgUrl';
 
 /** The store used when neither an option nor OMEGA_STORE names one. */
 export const DEFAULT_STORE_URL = 'sqlite:.omega/omega.db';
@@ -29,7 +31,9 @@ export function storeUrl(url?: string): string {
  * Opens a store by URL: `sqlite:<path>` (default `sqlite:.omega/omega.db`), `memory:`, or
  * `mongodb://…` / `mongodb+srv://…` (the MongoDB store, for many machines: it needs the
  * `mongodb` package, connects on first use and fails an operation within a few seconds when no
- * server answers).
+ * server answers), or `postgres://…` / `postgresql://…` (the PostgreSQL store, for a team's
+ * machines: it needs the `pg` package; its tables live in the schema `omega` unless the URL says
+ * `?schema=`; libpq's environment variables and `sslmode` work as pg reads them).
  */
 export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   const u = storeUrl(url);
@@ -44,7 +48,8 @@ export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
     });
   }
   if (isMongoUrl(u)) return new MongoStore(u, { create: opts.create ?? true });
+  if (isPostgresUrl(u)) return new PostgresStore(u, { create: opts.create ?? true });
   throw new TrackingInputError(
-    `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, or mongodb://host/database (mongodb+srv:// too)`,
+    `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, mongodb://host/database (mongodb+srv:// too) or postgres://user@host/database`,
   );
 }

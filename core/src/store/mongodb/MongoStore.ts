@@ -19,6 +19,7 @@ import type { RunFilter } from '../../search/runFilter';
 import { encodeChunks } from '../chunks/EventChunk';
 import type { RunStatsRow } from '../chunks/runStats';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
+import { FailedBatches } from '../failedBatches';
 import type { ExitFlushable } from '../../providers/exitFlush';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
 import type { MongodbModule } from './loadMongodb';
@@ -33,7 +34,6 @@ import {
   entryUpdate,
   eventDoc,
   eventFromDoc,
-  eventSignature,
   statsRow,
   statsUpdate,
 } from './mongoDocuments';
@@ -60,7 +60,6 @@ export interface MongoStoreOptions {
 interface FailedBatch {
   docs: EventDoc[];
   batchId: string;
-  signatures: string[];
 }
 
 /** A write under way: what the exit hook writes again if the process exits before it ends. */
@@ -71,9 +70,6 @@ interface InFlight {
   batchId: string;
   settled: Promise<void>;
 }
-
-/** How many failed writes per experiment keep their ids for a retry (a provider retries its oldest first). */
-const FAILED_KEPT = 8;
 
 /** How long an exit write may take beyond the server selection timeout: the child's start and the writes. */
 const EXIT_WRITE_EXTRA_MS = 10_000;
@@ -182,7 +178,7 @@ export class MongoStore implements Store, ExitFlushable {
   /** Writes under way (see flushSync). */
   readonly #inFlight = new Set<InFlight>();
   /** The last failed writes of each experiment (see FailedBatch). */
-  readonly #failed = new Map<string, FailedBatch[]>();
+  readonly #failed = new FailedBatches<FailedBatch>();
   /** Experiments whose run counter this process has seen (no seeding from start events needed). */
   readonly #counted = new Set<string>();
   #bucket: GridFSBucket | undefined;
@@ -442,17 +438,7 @@ export class MongoStore implements Store, ExitFlushable {
     before?: () => Promise<void>,
   ): Promise<void> {
     const collection = this.#events(experiment);
-    const failed = this.#failed.get(experiment) ?? [];
-    let batch: FailedBatch | undefined;
-    let signatures: string[] | undefined;
-    for (const f of failed) {
-      if (f.docs.length !== events.length) continue;
-      signatures ??= events.map(eventSignature);
-      if (signatures.every((s, i) => s === f.signatures[i])) {
-        batch = f;
-        break;
-      }
-    }
+    const batch = this.#failed.find(experiment, events);
     const docs = batch?.docs ?? events.map((e) => eventDoc(this.#ids.next(), e));
     const batchId = batch?.batchId ?? docs[0]._id.toHexString();
     // under way from now on (connecting included): the exit hook writes it again if need be
@@ -475,24 +461,17 @@ export class MongoStore implements Store, ExitFlushable {
         }
         await this.#foldStats(experiment, events, batchId);
       });
-      if (batch) this.#forget(experiment, batch);
+      if (batch) this.#failed.forget(experiment, batch);
     } catch (error) {
       if (!batch) {
         // other writes of the experiment (a start, another handle's batch) keep their own
-        const list = [...failed, { docs, batchId, signatures: signatures ?? events.map(eventSignature) }];
-        this.#failed.set(experiment, list.slice(-FAILED_KEPT));
+        this.#failed.remember(experiment, events, { docs, batchId });
       }
       throw error;
     } finally {
       this.#inFlight.delete(flight);
       settle();
     }
-  }
-
-  #forget(experiment: string, batch: FailedBatch): void {
-    const rest = (this.#failed.get(experiment) ?? []).filter((f) => f !== batch);
-    if (rest.length) this.#failed.set(experiment, rest);
-    else this.#failed.delete(experiment);
   }
 
   /** The upserts that fold a batch into its runs' aggregates: one per run, event name and key. */
@@ -547,12 +526,10 @@ export class MongoStore implements Store, ExitFlushable {
     this.#events(experiment);
     if (!events.length) return;
     if (this.#closed) throw new StoreError('io', this.url, `store ${this.url} is closed`);
-    const failed = (this.#failed.get(experiment) ?? []).find(
-      (f) => f.docs.length === events.length && events.every((e, i) => eventSignature(e) === f.signatures[i]),
-    );
+    const failed = this.#failed.find(experiment, events);
     const docs = failed?.docs ?? events.map((e) => eventDoc(this.#ids.next(), e));
     this.#exitWrite(experiment, events, docs, failed?.batchId ?? docs[0]._id.toHexString());
-    if (failed) this.#forget(experiment, failed);
+    if (failed) this.#failed.forget(experiment, failed);
   }
 
   /** Writes a batch from a child process, waited for (see mongoExitWrite); throws its StoreError. */
@@ -717,7 +694,7 @@ export class MongoStore implements Store, ExitFlushable {
       await this.#collection<BeatDoc>(COLLECTIONS.heartbeats).deleteMany({ experiment });
       this.#indexed.delete(events.collectionName);
       this.#counted.delete(experiment);
-      this.#failed.delete(experiment);
+      this.#failed.clear(experiment);
       return count;
     });
   }

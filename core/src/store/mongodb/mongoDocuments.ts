@@ -192,25 +192,6 @@ export function eventFromDoc(experiment: string, doc: Partial<EventDoc>): Tracki
 }
 
 /**
- * What tells two writes of the same events apart from two different writes: every field but
- * the id. A write that failed is retried by the provider with the very same events; its ids
- * are then given again, so that events an earlier attempt did write are not written twice.
- */
-export function eventSignature(e: PendingEvent): string {
-  return encodeValue([
-    e.run,
-    e.event,
-    e.key,
-    e.step,
-    e.dt,
-    e.node,
-    e.userid,
-    e.value ?? null,
-    e.extra ?? null,
-  ]);
-}
-
-/**
  * Ids for events: ObjectIds that increase within this process, also within one second and
  * across a clock set back, so that sorting by `_id` keeps insertion order for events of equal
  * time (the driver's own ids wrap their counter). Layout as the driver's: 4 bytes of seconds,

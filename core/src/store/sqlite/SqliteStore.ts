@@ -10,19 +10,10 @@ import { TrackingError } from '../../errors/TrackingError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import type { ExitFlushable } from '../../providers/exitFlush';
-import { windowRows } from '../../events/query';
+import { eventsOfChunks, mergeChunksByTime } from '../chunks/chunkReads';
+import type { ChunkMeta } from '../chunks/chunkReads';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
-import {
-  CHUNK_SIZE,
-  NAME_MARK,
-  decodeChunk,
-  countIfOrderable,
-  decodeChunkColumns,
-  encodeChunks,
-  orderTime,
-  rowFilter,
-  sortByTime,
-} from '../chunks/EventChunk';
+import { NAME_MARK, decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
 import { ensureSchema } from './sqliteSchema';
@@ -112,13 +103,6 @@ function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
     db?.close();
     throw toStoreError(error, file, 'opening');
   }
-}
-
-interface ChunkMeta {
-  id: number;
-  run: number;
-  min_dt: number;
-  max_dt: number;
 }
 
 /**
@@ -362,12 +346,7 @@ export class SqliteStore implements Store, ExitFlushable {
       .prepare(`SELECT run, payload FROM chunks WHERE ${where} ORDER BY id`)
       .raw(true)
       .all(params) as Array<[number, Buffer]>;
-    // chunks hold one run each and are selected by run in SQL
-    const filter = rowFilter(query, { runsSelected: true });
-    const rows: TrackingEvent[] = [];
-    for (const [run, payload] of chunks) decodeChunk(experiment, run, payload, filter, rows);
-    sortByTime(rows);
-    return windowRows(rows, query);
+    return eventsOfChunks(experiment, query, chunks);
   }
 
   async *queryColumns(experiment: string, query: ResolvedQuery): AsyncIterable<EventColumnBatch> {
@@ -402,63 +381,13 @@ export class SqliteStore implements Store, ExitFlushable {
     const metas = this.db
       .prepare(`SELECT id, run, min_dt, max_dt FROM chunks WHERE ${where} ORDER BY min_dt, id`)
       .all(params) as ChunkMeta[];
-    // chunks hold one run each and are selected by run in SQL
-    const filter = rowFilter(query, { runsSelected: true });
-    let skip = query.offset ?? 0;
-    let remaining = query.limit ?? Infinity;
-    let pending: TrackingEvent[] = [];
-    let batch: TrackingEvent[] = [];
-    // ties in time keep insertion order, as in queryEvents: chunk id, then position in the chunk
-    const order = new Map<TrackingEvent, number>();
-    // an invalid stored time orders last (orderTime), as in queryEvents
-    const byTimeThenInsertion = (a: TrackingEvent, b: TrackingEvent): number =>
-      orderTime(a) - orderTime(b) || order.get(a)! - order.get(b)!;
-    for (let i = 0; i < metas.length && remaining > 0; i++) {
-      const payload = this.chunkPayload.get(metas[i].id) as Buffer | undefined;
-      // A page far in (the UI's events table): a chunk wholly before it is counted, not decoded
-      // into rows — when every event of it is wanted, nothing held waits to go out before it,
-      // and nothing later can sort among its events (the next chunk starts after it, or at its
-      // last time and was written later: ties keep insertion order).
-      const next = metas[i + 1];
-      if (
-        payload &&
-        filter === undefined &&
-        pending.length === 0 &&
-        skip > 0 &&
-        (next === undefined ||
-          metas[i].max_dt < next.min_dt ||
-          (metas[i].max_dt === next.min_dt && next.id > metas[i].id))
-      ) {
-        const whole = countIfOrderable(payload);
-        if (whole !== undefined && whole <= skip) {
-          skip -= whole;
-          continue;
-        }
-      }
-      const rows = payload ? decodeChunk(experiment, metas[i].run, payload, filter) : [];
-      rows.forEach((row, k) => order.set(row, metas[i].id * CHUNK_SIZE + k));
-      pending = pending.concat(rows).sort(byTimeThenInsertion);
-      // Chunks come in order of their earliest event: whatever is older than the next chunk's
-      // earliest event can no longer be preceded by anything, so it goes out now.
-      const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
-      let ready = 0;
-      while (ready < pending.length && (horizon === Infinity || orderTime(pending[ready]) < horizon)) ready++;
-      for (let j = 0; j < ready && remaining > 0; j++) {
-        if (skip > 0) {
-          skip--;
-          continue;
-        }
-        batch.push(pending[j]);
-        remaining--;
-        if (batch.length === batchSize) {
-          yield batch;
-          batch = [];
-        }
-      }
-      for (let j = 0; j < ready; j++) order.delete(pending[j]);
-      pending = pending.slice(ready);
-    }
-    if (batch.length) yield batch;
+    yield* mergeChunksByTime(
+      experiment,
+      query,
+      batchSize,
+      metas,
+      (id) => this.chunkPayload.get(id) as Buffer | undefined,
+    );
   }
 
   async changeMark(
