@@ -220,7 +220,7 @@ export async function main(): Promise<void> {
     ['node16 (ESM)', { module: 'node16', moduleResolution: 'node16' }, 'consumer.mts'],
     ['bundler', { module: 'esnext', moduleResolution: 'bundler' }, 'consumer.ts'],
   ])(
-    'strict TypeScript without skipLibCheck compiles under %s resolution without bullmq, mongodb or tfjs',
+    'strict TypeScript without skipLibCheck compiles under %s resolution without bullmq, mongodb, pg or tfjs',
     (label, resolution, file) => {
       const dir = path.join(project, `ts-${label.replace(/\W+/g, '-')}`);
       fs.mkdirSync(dir, { recursive: true });
