@@ -3,69 +3,33 @@
  * mid-task, a task that trains longer than the lock, a worker told to stop mid-task, Redis
  * unreachable. Real redis-server, real `omega-track worker` processes, one SQLite store.
  */
-import path from 'node:path';
-import type { Omega, TrackingEvent } from 'omega-track';
-import { RuntimeUnavailableError, omega } from 'omega-track';
-import { freePort, startRedisServer, stopAllRedisServers } from '../helpers/redisServer';
-import type { RedisServer } from '../helpers/redisServer';
+import type { TrackingEvent } from 'omega-track';
+import { RuntimeUnavailableError } from 'omega-track';
+import { freePort, startRedisServer } from '../helpers/redisServer';
 import type { WorkerOptions } from '../helpers/runtimeWorkers';
-import {
-  WorkerPool,
-  activeTasks,
-  linregData,
-  linregEpochsFor,
-  loadLinreg,
-  waitFor,
-} from '../helpers/runtimeWorkers';
-import { tempDir } from '../helpers/tmp';
+import { activeTasks, linregData, linregEpochsFor, loadLinreg, waitFor } from '../helpers/runtimeWorkers';
+import { redisRuntimeSuite } from '../helpers/redisRuntimeSuite';
 
 jest.setTimeout(90_000);
 
 /** The most a caller may wait for "Redis is unreachable": a guard against hanging, not a speed target. */
 const HANG_GUARD_MS = 10_000;
 
-const { LinearRegression, register } = loadLinreg();
+const { LinearRegression } = loadLinreg();
 const { X, Y } = linregData();
-const pool = new WorkerPool();
-const opened: Omega[] = [];
-let redis: RedisServer;
-let tmp: ReturnType<typeof tempDir>;
-let store: string;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmp = tempDir('omega-redis-failures-');
-  store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-});
-
-afterAll(async () => {
-  try {
-    await pool.stopAll();
-    // close() waits for tasks in flight: after a failed test some may never finish
-    await Promise.race([
-      Promise.allSettled(opened.map((om) => om.close())),
-      new Promise((r) => setTimeout(r, 5000).unref()),
-    ]);
-  } finally {
-    await stopAllRedisServers();
-    tmp?.cleanup();
-  }
-});
-
-/** The test's own omega() on the shared store, sending tasks to `queue` at `url`. */
-function client(queue: string, url = redis.url): Omega {
-  const om = omega({ store, runtime: url, runtimeQueue: queue });
-  register(om.registry, om);
-  opened.push(om);
-  return om;
-}
+const rt = redisRuntimeSuite('omega-redis-failures-');
+const { pool, client } = rt;
 
 function worker(node: string, queue: string, more: Partial<WorkerOptions> = {}): WorkerOptions {
-  return { node, url: redis.url, queue, store, ...more };
+  return { node, url: rt.redis.url, queue, store: rt.store, ...more };
 }
 
 /** Waits until a worker has taken a task of `queue` (attempt `attempt`) and says which. */
-function taskTaken(queue: string, attempt = 1, url = redis.url): Promise<{ taskid: string; node: string }> {
+function taskTaken(
+  queue: string,
+  attempt = 1,
+  url = rt.redis.url,
+): Promise<{ taskid: string; node: string }> {
   return waitFor(
     `a worker to take a task of '${queue}'`,
     async () => {

@@ -4,8 +4,6 @@
  * twice to stop mid-task, a database index Redis refuses, results larger than a task may carry.
  * Real redis-server, real `omega-track worker` processes, one SQLite store.
  */
-import path from 'node:path';
-import type { Omega } from 'omega-track';
 import {
   MAX_TASK_BYTES,
   RuntimeUnavailableError,
@@ -14,11 +12,9 @@ import {
   TrackingInputError,
   omega,
 } from 'omega-track';
-import { startRedisServer, startRedisServerOn, stopAllRedisServers } from '../helpers/redisServer';
-import type { RedisServer } from '../helpers/redisServer';
+import { startRedisServer, startRedisServerOn } from '../helpers/redisServer';
 import type { WorkerOptions } from '../helpers/runtimeWorkers';
 import {
-  WorkerPool,
   WorkerProcess,
   activeTasks,
   linregData,
@@ -26,7 +22,7 @@ import {
   loadLinreg,
   waitFor,
 } from '../helpers/runtimeWorkers';
-import { tempDir } from '../helpers/tmp';
+import { redisRuntimeSuite } from '../helpers/redisRuntimeSuite';
 
 jest.setTimeout(120_000);
 
@@ -35,46 +31,16 @@ const HANG_GUARD_MS = 15_000;
 
 const { LinearRegression, register } = loadLinreg();
 const { X, Y } = linregData();
-const pool = new WorkerPool();
-const opened: Omega[] = [];
-let redis: RedisServer;
-let tmp: ReturnType<typeof tempDir>;
-let store: string;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  tmp = tempDir('omega-redis-hardening-');
-  store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-});
-
-afterAll(async () => {
-  try {
-    await pool.stopAll();
-    await Promise.race([
-      Promise.allSettled(opened.map((om) => om.close())),
-      new Promise((r) => setTimeout(r, 5000).unref()),
-    ]);
-  } finally {
-    await stopAllRedisServers();
-    tmp?.cleanup();
-  }
-});
-
-/** The test's own omega() on the shared store, sending tasks to `queue` at `url`. */
-function client(queue: string, url = redis.url): Omega {
-  const om = omega({ store, runtime: url, runtimeQueue: queue });
-  register(om.registry, om);
-  opened.push(om);
-  return om;
-}
+const rt = redisRuntimeSuite('omega-redis-hardening-');
+const { pool, opened, client } = rt;
 
 function worker(
   node: string,
   queue: string,
-  url = redis.url,
+  url = rt.redis.url,
   more: Partial<WorkerOptions> = {},
 ): WorkerOptions {
-  return { node, url, queue, store, ...more };
+  return { node, url, queue, store: rt.store, ...more };
 }
 
 /** Waits until a worker has taken a task of `queue` (attempt `attempt`) and says which. */
@@ -237,7 +203,7 @@ test('Redis lost while a task runs: RuntimeUnavailableError says it may still co
     experiment: 'lost-conn',
   });
   // another process, which did not issue it, finds it too (in every experiment)
-  const other = omega({ store });
+  const other = omega({ store: rt.store });
   opened.push(other);
   expect(await other.runtime.task(taskid)).toEqual(done);
 });
@@ -253,7 +219,7 @@ test('a second SIGTERM to a worker with a running task ends it within seconds; a
   const { taskid, answer } = await exp.run(async () => {
     const fit = om.runtime.model('twice-m').fit(X, Y, { epochs });
     const answer = settled(fit, 60_000);
-    const { taskid } = await taskTaken(queue, redis.url);
+    const { taskid } = await taskTaken(queue, rt.redis.url);
     // the second worker comes once the first has the task: it can only get it handed back
     await pool.start(worker('twice-2', queue));
     first.signal('SIGTERM');
@@ -288,23 +254,23 @@ describe('a database index Redis refuses', () => {
     const queue = 'db99';
     // a worker of database 0 on that queue: before, the task went to it
     await pool.start(worker('db0-1', queue));
-    const om = client(queue, `${redis.url}/99`);
+    const om = client(queue, `${rt.redis.url}/99`);
     await om.models.put(new LinearRegression([3, -2], 1), 'db-m');
     const exp = om.runtime.experiment('db99');
     const answer = await exp.run(() => settled(om.runtime.model('db-m').score(X, Y)));
     expect(answer).toEqual({ error: expect.any(TrackingInputError) });
     const { message } = (answer as { error: Error }).error;
-    expect(message).toContain(`runtime URL '${redis.url}/99'`);
+    expect(message).toContain(`runtime URL '${rt.redis.url}/99'`);
     expect(message).toContain('Redis refuses database 99');
     expect(message).toContain('DB index is out of range');
     expect(await exp.data({ run: 'all', event: 'task_call' })).toEqual([]);
     // a database Redis has works
-    const ok = client(queue, `${redis.url}/0`);
+    const ok = client(queue, `${rt.redis.url}/0`);
     expect(await ok.runtime.model('db-m').score(X, Y)).toBeCloseTo(1, 5);
   });
 
   test('omega-track worker refuses redis://…/99 and exits with 1', async () => {
-    const w = new WorkerProcess(worker('db99-w', 'db99-w', `${redis.url}/99`));
+    const w = new WorkerProcess(worker('db99-w', 'db99-w', `${rt.redis.url}/99`));
     try {
       const exit = await settled(w.exited);
       expect({ exit, stderr: w.stderr() }).toEqual({
@@ -374,7 +340,7 @@ describe('results as large as inputs may be', () => {
 describe('om.runtime.task', () => {
   test('reads a task from the store: a fit with its result, a prediction by its shape, a failure with its error; unknown ids are unknown', async () => {
     // the local runtime records the same events, in this process
-    const om = omega({ store });
+    const om = omega({ store: rt.store });
     register(om.registry, om);
     opened.push(om);
     await om.models.put(new LinearRegression([3, -2], 1), 'local-m');
