@@ -155,6 +155,31 @@ test('a statement timeout (tables locked by another session): a StoreError that 
   }
 });
 
+test('a table another session keeps locked: start() fails after OMEGA_LOCK_TIMEOUT_MS with StoreError locked, and works once it is free', async () => {
+  const url = await trusting.createDatabase(freshDatabaseName());
+  const owner = openStore(url);
+  await owner.startRun('e', start);
+  const locker = new Client({ connectionString: url });
+  await locker.connect();
+  const waiting = openStore(url, { lockTimeoutMs: 1000 });
+  try {
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE omega.counters IN ACCESS EXCLUSIVE MODE');
+    const began = Date.now();
+    const error = await waiting.startRun('e', start).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe('locked');
+    // a guard against waiting for the lock's holder (it would hold it until the end of the test)
+    expect(Date.now() - began).toBeLessThan(10_000);
+    await locker.query('ROLLBACK');
+    expect(await waiting.startRun('e', start)).toBe(2);
+  } finally {
+    await locker.end();
+    await waiting.close();
+    await owner.close();
+  }
+});
+
 test('a schema of a newer version is refused by name; ?schema= keeps stores apart; reading code creates nothing', async () => {
   const url = await trusting.createDatabase(freshDatabaseName());
   const db = new URL(url).pathname.slice(1);

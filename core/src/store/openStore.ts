@@ -38,17 +38,15 @@ export function storeUrl(url?: string): string {
 export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   const u = storeUrl(url);
   if (u === 'memory:' || u === 'sqlite::memory:') return new SqliteStore(':memory:', 'memory:');
+  const envTimeout = Number(process.env.OMEGA_LOCK_TIMEOUT_MS);
+  const lockTimeoutMs = opts.lockTimeoutMs ?? (envTimeout > 0 ? envTimeout : undefined);
   if (u.startsWith('sqlite:')) {
     const file = u.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!file) throw new TrackingInputError(`store URL '${u}' names no file: use sqlite:<path>`);
-    const envTimeout = Number(process.env.OMEGA_LOCK_TIMEOUT_MS);
-    return new SqliteStore(file, u, {
-      create: opts.create ?? true,
-      lockTimeoutMs: opts.lockTimeoutMs ?? (envTimeout > 0 ? envTimeout : undefined),
-    });
+    return new SqliteStore(file, u, { create: opts.create ?? true, lockTimeoutMs });
   }
   if (isMongoUrl(u)) return new MongoStore(u, { create: opts.create ?? true });
-  if (isPostgresUrl(u)) return new PostgresStore(u, { create: opts.create ?? true });
+  if (isPostgresUrl(u)) return new PostgresStore(u, { create: opts.create ?? true, lockTimeoutMs });
   throw new TrackingInputError(
     `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, mongodb://host/database (mongodb+srv:// too) or postgres://user@host/database`,
   );

@@ -15,6 +15,7 @@ import { decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
 import { decodeRunStats } from '../chunks/runStats';
 import type { RunStatsRow } from '../chunks/runStats';
 import { FailedBatches } from '../failedBatches';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../sqlite/SqliteStore';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
 import { loadPg } from './loadPg';
 import type { PgModule } from './loadPg';
@@ -36,6 +37,19 @@ export interface PostgresStoreOptions {
   create?: boolean;
   /** Connections of the pool (default 4). */
   maxConnections?: number;
+  /**
+   * How long a statement waits for a lock another session holds (PostgreSQL's lock_timeout;
+   * default OMEGA_LOCK_TIMEOUT_MS, else 30 s, as the embedded store): then a StoreError `locked`.
+   */
+  lockTimeoutMs?: number;
+}
+
+/** lock_timeout in ms: the option, else a valid OMEGA_LOCK_TIMEOUT_MS, else DEFAULT_LOCK_TIMEOUT_MS. */
+function lockTimeout(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_LOCK_TIMEOUT_MS;
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new TrackingInputError(`lockTimeoutMs must be a number of milliseconds >= 0, got ${String(ms)}`);
+  return Math.round(ms);
 }
 
 /** A blob is stored in parts of this size: no value of one row, nor its read, needs the whole blob. */
@@ -141,6 +155,9 @@ export class PostgresStore implements Store, ExitFlushable {
       // idle connections never keep a process alive that has nothing else to do
       allowExitOnIdle: true,
       application_name: 'omega-track',
+      // a table another session holds locked fails the write after this long (a StoreError
+      // `locked`, retried by the provider) instead of waiting for as long as that session likes
+      lock_timeout: lockTimeout(opts.lockTimeoutMs),
     });
     // a connection that breaks while idle (a server restart) is dropped; the next use connects anew
     this.#pool.on('error', () => undefined);
@@ -161,8 +178,14 @@ export class PostgresStore implements Store, ExitFlushable {
     if (this.#closed) throw new StoreError('io', this.url, `store ${this.url} is closed`);
     let client: PoolClient | undefined;
     let broken = false;
+    // a checked-out connection that ends (a server restart, a killed backend) emits 'error' on
+    // the client: unheard, that would crash the process; the query under way rejects anyway
+    const onError = (): void => {
+      broken = true;
+    };
     try {
       client = await this.#pool.connect();
+      client.on('error', onError);
       const c = client;
       this.#ready ??= ensurePgSchema(c, this.schema, this.url, this.#create).catch((error: unknown) => {
         this.#ready = undefined;
@@ -174,6 +197,7 @@ export class PostgresStore implements Store, ExitFlushable {
       broken = isTransient(error);
       throw this.#error(error, doing, write);
     } finally {
+      client?.removeListener('error', onError);
       client?.release(broken);
     }
   }
