@@ -214,6 +214,21 @@ test('a schema of a newer version is refused by name; ?schema= keeps stores apar
   } finally {
     await newer.close();
   }
+  // a version edited by hand or damaged is refused as such, never overwritten nor migrated from
+  for (const damaged of ['abc', '0']) {
+    trusting.sql(db, `UPDATE team_b.meta SET value = '${damaged}' WHERE key = 'schema_version'`);
+    for (const create of [true, false]) {
+      const store = openStore(`${url}?schema=team_b`, { create });
+      try {
+        const error = await store.latestRun('e').catch((e: unknown) => e);
+        expect((error as StoreError).code).toBe('not-a-database');
+        expect((error as StoreError).message).toMatch(/schema 'team_b' has an unreadable schema version/);
+      } finally {
+        await store.close();
+      }
+    }
+    expect(trusting.sql(db, "SELECT value FROM team_b.meta WHERE key = 'schema_version'")).toBe(damaged);
+  }
 });
 
 test('URLs: the password is hidden (in the user info and password=), ?schema= is checked', () => {

@@ -67,6 +67,14 @@ async function versionOf(client: ClientBase, s: string): Promise<number | undefi
 }
 
 function refuseNewer(version: number, schema: string, display: string): void {
+  // a version that is no whole number ≥ 1 (edited by hand, damaged) is no store this code can
+  // read or upgrade: migrating from it would fail on tables that already exist, or skip them
+  if (!Number.isInteger(version) || version < 1)
+    throw new StoreError(
+      'not-a-database',
+      display,
+      `store ${display}: schema '${schema}' has an unreadable schema version (its meta table says ${String(version)}): it was changed by hand or damaged; restore it from a backup`,
+    );
   if (version > PG_SCHEMA_VERSION)
     throw new StoreError(
       'not-a-database',
@@ -106,8 +114,9 @@ export async function ensurePgSchema(
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`omega-track schema ${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${s}.meta (key text PRIMARY KEY, value text NOT NULL)`);
-    const version = (await versionOf(client, s)) ?? 0;
-    refuseNewer(version, schema, display);
+    const recorded = await versionOf(client, s);
+    if (recorded !== undefined) refuseNewer(recorded, schema, display);
+    const version = recorded ?? 0;
     for (let v = version; v < PG_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v](s));
     await client.query(
       `INSERT INTO ${s}.meta (key, value) VALUES ('schema_version', $1)
