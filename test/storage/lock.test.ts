@@ -45,7 +45,10 @@ describe('a store locked by another process', () => {
       stored: number;
     }>(logger.stdout());
     expect(Date.now() - lockedAt).toBeGreaterThanOrEqual(9000);
-    expect(figures.maxLateMs).toBeLessThanOrEqual(50);
+    // a stall of the kind this guards against (waiting on the lock in the main thread) is seconds;
+    // 100 ms leaves room for the scheduler of a 2-core CI running two suites at once (the
+    // PostgreSQL suites' servers among them), where 52–67 ms were seen with nothing wrong
+    expect(figures.maxLateMs).toBeLessThanOrEqual(100);
     expect(figures.stored).toBe(100_000);
     expect(figures.result.pending).toBe(0);
     expect(figures.result.dropped).toBe(0);
