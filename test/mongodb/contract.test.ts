@@ -118,7 +118,7 @@ if (MONGODB_URL) {
     test('4 processes starting 25 runs each at once get 100 distinct run numbers', async () => {
       const outputs = await Promise.all(
         [1, 2, 3, 4].map(() =>
-          runFixture('../mongodb/fixtures/startRuns.js', ['race', '25'], { OMEGA_TEST_MONGODB_URL: url }),
+          runFixture('startRunsOfEnvStore.js', ['race', '25'], { OMEGA_TEST_STORE: url }),
         ),
       );
       for (const o of outputs) expect(o.stderr).toBe('');

@@ -372,7 +372,11 @@ describe('exiting with a write under way', () => {
 
 describe('without the mongodb package', () => {
   test('the embedded store works, and a mongodb:// store says how to install the driver', async () => {
-    const { stdout } = await runFixture('../mongodb/fixtures/withoutMongodb.js', []);
+    const { stdout } = await runFixture('withoutPackage.js', [
+      'mongodb',
+      'mongodb://alice:s3cret-pw@127.0.0.1:1/omega',
+      'mongodb',
+    ]);
     expect(JSON.parse(stdout)).toEqual({
       memory: 3,
       mongodb: {

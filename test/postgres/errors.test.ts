@@ -248,7 +248,11 @@ test('URLs: the password is hidden (in the user info and password=), ?schema= is
 });
 
 test('without the pg package: the embedded store works, and a postgres:// store says how to install it', async () => {
-  const { stdout } = await runFixture('../postgres/fixtures/withoutPg.js', []);
+  const { stdout } = await runFixture('withoutPackage.js', [
+    'pg',
+    'postgres://alice:s3cret-pw@127.0.0.1:1/omega',
+    'postgres',
+  ]);
   expect(JSON.parse(stdout)).toEqual({
     memory: 3,
     postgres: {

@@ -48,7 +48,9 @@ async function freshUrl(): Promise<string> {
 test('8 processes starting 25 runs each at once on a new database get 200 distinct run numbers (and all create the schema)', async () => {
   const url = await freshUrl();
   const outputs = await Promise.all(
-    Array.from({ length: 8 }, () => runPgFixture('startRuns.js', ['race', '25'], { OMEGA_TEST_STORE: url })),
+    Array.from({ length: 8 }, () =>
+      runPgFixture('../../fixtures/startRunsOfEnvStore.js', ['race', '25'], { OMEGA_TEST_STORE: url }),
+    ),
   );
   for (const o of outputs) expect(o.stderr).toBe('');
   const runs = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]).sort((a, b) => a - b);
