@@ -5,7 +5,7 @@ import { StoreError } from '../../errors/StoreError';
 import type { TrackingError } from '../../errors/TrackingError';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
-import { decodeValue, encodeValue } from '../../events/valueCodec';
+import { encodeValue } from '../../events/valueCodec';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import type { ExitFlushable } from '../../providers/exitFlush';
 import type { RunFilter } from '../../search/runFilter';
@@ -14,6 +14,8 @@ import type { ChunkMeta } from '../chunks/chunkReads';
 import { decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
 import { decodeRunStats } from '../chunks/runStats';
 import type { RunStatsRow } from '../chunks/runStats';
+import { entryFromRow } from '../entryRow';
+import type { EntryRow } from '../entryRow';
 import { FailedBatches } from '../failedBatches';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../sqlite/SqliteStore';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
@@ -72,29 +74,6 @@ const EXIT_WRITE_EXTRA_MS = 10_000;
 interface InFlight {
   batch: ExitBatch;
   settled: Promise<void>;
-}
-
-interface EntryRow {
-  name: string;
-  kind: string;
-  attributes: string;
-  data: string | null;
-  blob: string | null;
-  created: string;
-  modified: string;
-}
-
-function toEntry(r: EntryRow): MetadataEntry {
-  const entry: MetadataEntry = {
-    name: r.name,
-    kind: r.kind,
-    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
-    created: new Date(Number(r.created)),
-    modified: new Date(Number(r.modified)),
-  };
-  if (r.data !== null) entry.data = decodeValue(r.data);
-  if (r.blob !== null) entry.blob = r.blob;
-  return entry;
 }
 
 function checkRun(run: unknown): number {
@@ -229,7 +208,7 @@ export class PostgresStore implements Store, ExitFlushable {
     const { rows } = await this.#op(`reading '${name}'`, false, (c) =>
       c.query<EntryRow>(`SELECT * FROM ${this.#s}.entries WHERE bucket = $1 AND name = $2`, [bucket, name]),
     );
-    return rows.length ? toEntry(rows[0]) : undefined;
+    return rows.length ? entryFromRow(rows[0]) : undefined;
   }
 
   async listEntries(bucket: Bucket, prefix = ''): Promise<MetadataEntry[]> {
@@ -239,7 +218,7 @@ export class PostgresStore implements Store, ExitFlushable {
         [bucket, prefix],
       ),
     );
-    return rows.map(toEntry);
+    return rows.map(entryFromRow);
   }
 
   async deleteEntry(bucket: Bucket, name: string): Promise<boolean> {

@@ -12,13 +12,15 @@ import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import type { ExitFlushable } from '../../providers/exitFlush';
 import { eventsOfChunks, mergeChunksByTime } from '../chunks/chunkReads';
 import type { ChunkMeta } from '../chunks/chunkReads';
-import { decodeValue, encodeValue } from '../../events/valueCodec';
+import { encodeValue } from '../../events/valueCodec';
 import { NAME_MARK, decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
 import { ensureSchema } from './sqliteSchema';
 import { SqliteWriter } from './SqliteWriter';
 import { SqliteWrites, applyWrite } from './SqliteWrites';
+import { entryFromRow } from '../entryRow';
+import type { EntryRow } from '../entryRow';
 import type { EntryRow as EntryWriteRow, WriteOp } from './SqliteWrites';
 import { isLocked, lockedError, toStoreError } from './sqliteErrors';
 
@@ -276,7 +278,7 @@ export class SqliteStore implements Store, ExitFlushable {
     // prepared once: experiment handles and runtime tasks read entries on every call
     this.entryOf ??= this.db.prepare('SELECT * FROM entries WHERE bucket = ? AND name = ?');
     const row = this.entryOf.get(bucket, name);
-    return row ? toEntry(row as EntryRow) : undefined;
+    return row ? entryFromRow(row as EntryRow) : undefined;
   }
 
   async listEntries(bucket: Bucket, prefix = ''): Promise<MetadataEntry[]> {
@@ -284,7 +286,7 @@ export class SqliteStore implements Store, ExitFlushable {
       // length() counts characters as substr() does (JS .length counts UTF-16 units)
       .prepare('SELECT * FROM entries WHERE bucket = ? AND substr(name, 1, length(?)) = ? ORDER BY name')
       .all(bucket, prefix, prefix) as EntryRow[];
-    return rows.map(toEntry);
+    return rows.map(entryFromRow);
   }
 
   async deleteEntry(bucket: Bucket, name: string): Promise<boolean> {
@@ -485,29 +487,6 @@ export class SqliteStore implements Store, ExitFlushable {
     await this.writer?.close();
     this.db.close();
   }
-}
-
-interface EntryRow {
-  name: string;
-  kind: string;
-  attributes: string;
-  data: string | null;
-  blob: string | null;
-  created: number;
-  modified: number;
-}
-
-function toEntry(r: EntryRow): MetadataEntry {
-  const entry: MetadataEntry = {
-    name: r.name,
-    kind: r.kind,
-    attributes: JSON.parse(r.attributes),
-    created: new Date(r.created),
-    modified: new Date(r.modified),
-  };
-  if (r.data !== null) entry.data = decodeValue(r.data);
-  if (r.blob !== null) entry.blob = r.blob;
-  return entry;
 }
 
 /** Lists longer than this go to SQLite as one JSON parameter rather than one parameter per item. */
