@@ -22,6 +22,7 @@ import type { OptionSpec, OptionValues } from './options';
 import { checkOptionValue } from './options';
 import { Output, safeLine } from './output';
 import { runsCommand } from './runs';
+import { serverCommand } from './server';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   drop: dropCommand,
   worker: workerCommand,
   ui: uiCommand,
+  server: serverCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */

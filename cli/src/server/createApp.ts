@@ -122,7 +122,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const fastify = Fastify({
     logger: false,
     // experiment names are up to 250 characters, percent-encoded three times as long
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
+    // bodies are taken as sent: no coercion of types, no fields dropped silently
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
     bodyLimit: DEFAULT_BODY_BYTES,
     forceCloseConnections: true,
     return503OnClosing: true,
