@@ -236,7 +236,7 @@ describe('omega-track server: the write API', () => {
         (r) => r.status,
         () => 'cut',
       );
-      expect([413, 'cut']).toContain(streamed);
+      expect(streamed).toBe(413);
       // 200 MiB of spaces gzip to 200 KiB: the decoded size is what counts
       const bomb = await call(url, `/api/v1/experiments/${enc(name)}/events`, {
         body: Buffer.alloc(200 * 1024 * 1024, 0x20),

@@ -112,8 +112,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
       log(`${req.method} ${safePath(req.raw.url)}: ${String(body.error)}`);
     if (error instanceof ApiError) reply.headers(error.headers);
     if (status === 401) reply.header('WWW-Authenticate', 'Bearer');
-    // the rest of an oversized body is not read: the connection cannot carry another request
-    if (status === 413) reply.header('Connection', 'close');
     return reply
       .code(status)
       .headers({ 'Content-Security-Policy': DATA_CSP, 'Cache-Control': 'no-store' })

@@ -40,6 +40,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Checks an event value (what a recording call checks): storable, within its caps. */
 export function checkValue(event: string, key: string, value: unknown): void {
+  // the common case (a metric) costs nothing more
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return;
   validateValue(value);
   if (typeof value === 'string') validateEventSize(value.length, `the value of ${event} '${key}'`, false);
   else if (typeof value === 'object' && value !== null)
@@ -127,6 +129,16 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
       refuse(`${column} is not an index into strings (0 to ${strings.length - 1}): ${String(index)}`);
     return strings[index] as string;
   };
+  // names repeat on every row: each text is checked once as an event name or key
+  const names = new Map<string, string>();
+  const name = (text: string, what: 'event' | 'key'): string => {
+    const known = names.get(`${what}\u0000${text}`);
+    if (known !== undefined) return known;
+    const checked = validateKey(text, what);
+    if (what === 'event' && checked === 'start') refuse("an event 'start' is written by POST …/runs only");
+    names.set(`${what}\u0000${text}`, checked);
+    return checked;
+  };
   const events: PendingEvent[] = new Array<PendingEvent>(rows);
   for (let i = 0; i < rows; i++) {
     try {
@@ -141,9 +153,8 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
         refuse(
           `run ${String(run)} is not a started run of this experiment (${latestRun === undefined ? 'it has none' : `1 to ${latestRun}`}): start runs with POST …/runs`,
         );
-      const event = validateKey(text('event', i), 'event');
-      if (event === 'start') refuse("an event 'start' is written by POST …/runs only");
-      const key = validateKey(text('key', i), 'key');
+      const event = name(text('event', i), 'event');
+      const key = name(text('key', i), 'key');
       const value = columns.value[i];
       checkValue(event, key, value);
       events[i] = {

@@ -248,7 +248,11 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     }
   });
   // blobs: the stream itself, read by the route within the blob limit
-  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  app.addContentTypeParser('application/octet-stream', (req, payload, done) => {
+    if (req.routeOptions.url !== '/api/v1/blobs')
+      done(new ApiError(415, 'this endpoint takes application/json', 'unsupported-media-type'), undefined);
+    else done(null, payload);
+  });
 
   const p = (req: FastifyRequest): Principal => req.principal;
   const parseAs = <T>(req: FastifyRequest): T => req.body as T;
