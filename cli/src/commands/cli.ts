@@ -26,6 +26,7 @@ import { serverCommand } from './server';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
+import { tokenCommand } from './token';
 import { uiCommand } from './ui';
 import { UsageError } from './UsageError';
 import { workerCommand } from './worker';
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   worker: workerCommand,
   ui: uiCommand,
   server: serverCommand,
+  token: tokenCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */
