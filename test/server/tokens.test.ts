@@ -217,6 +217,8 @@ describe('the UI beyond loopback', () => {
   test('bound to 0.0.0.0: every request needs a token, from anywhere; the page sets the cookie', async () => {
     const open = await startTeamServer({ store, args: ['--host', '0.0.0.0'] });
     try {
+      // the note goes to stderr, a pipe of its own: it may come a moment after the URL
+      for (let i = 0; i < 50 && !/needs a token/.test(open.output().stderr); i++) await sleep(100);
       expect(open.output().stderr).toMatch(/needs a token/);
       for (const p of ['/', '/api/experiments', '/api/v1/server', '/api/v1/experiments'])
         expect({ p, status: (await call(open.url, p)).status }).toEqual({ p, status: 401 });

@@ -74,12 +74,12 @@ export const serverCommand: Command = {
       maxBlobBytes,
       log: (line) => io.stderr(`omega-track server: ${safeLine(line)}\n`),
     });
-    await io.stdout(`omega-track server: serving ${server.url} (store ${redactUrls(om.store.url)})\n`);
     if (!isLoopback(host))
       await io.stderr(
         `omega-track server: listening on ${host}: every request needs a token (omega-track token create NAME --role …)` +
           `${server.url.startsWith('https:') ? '' : '; without --tls-cert/--tls-key, tokens cross the network in clear text: put it behind TLS'}\n`,
       );
+    await io.stdout(`omega-track server: serving ${server.url} (store ${redactUrls(om.store.url)})\n`);
     await untilStopped();
     await server.close();
     return 0;

@@ -1,13 +1,6 @@
 /** Writes with an idempotency id (`WriteId`): a request sent again after a lost answer is stored once. */
 import { createHash } from 'node:crypto';
-import type { PendingEvent, Store } from '@omega-track/core';
-
-/** The id and content digest of one write. */
-export interface WriteId {
-  id: string;
-  /** sha256 (hex) of the write's content. */
-  digest: string;
-}
+import type { PendingEvent, Store, WriteId } from '@omega-track/core';
 
 /** sha256 (hex) of bytes or text. */
 export function sha256(data: Buffer | string): string {
@@ -35,28 +28,6 @@ export async function appendOnce(
   events: readonly PendingEvent[],
   writeId: WriteId,
 ): Promise<{ duplicate: boolean }> {
-  const append = store.appendEvents.bind(store) as (
-    experiment: string,
-    events: readonly PendingEvent[],
-    writeId: WriteId,
-  ) => Promise<void | { duplicate: true }>;
-  const result = await append(experiment, events, writeId);
-  return { duplicate: typeof result === 'object' && result !== null && result.duplicate === true };
-}
-
-/** Starts a run once per `writeId` (a repeat answers the run it started). */
-export function startRunOnce(
-  store: Store,
-  experiment: string,
-  start: Omit<PendingEvent, 'run'>,
-  atLeast: number | undefined,
-  writeId: WriteId | undefined,
-): Promise<number> {
-  const startRun = store.startRun.bind(store) as (
-    experiment: string,
-    start: Omit<PendingEvent, 'run'>,
-    atLeast: number | undefined,
-    writeId: WriteId | undefined,
-  ) => Promise<number>;
-  return startRun(experiment, start, atLeast, writeId);
+  const result = await store.appendEvents(experiment, events, writeId);
+  return { duplicate: result?.duplicate === true };
 }

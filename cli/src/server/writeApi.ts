@@ -31,7 +31,7 @@ import {
   encodeEventColumns,
 } from './eventBatch';
 import { readBody, tooLarge } from './readBody';
-import { appendOnce, canonicalJson, sha256, startRunOnce } from './storeWrites';
+import { appendOnce, canonicalJson, sha256 } from './storeWrites';
 
 /** Limits of the write API. */
 export interface WriteApiOptions {
@@ -281,8 +281,7 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     const start = startEventOf(body.start, p(req).name);
     // the digest is of what the client sent (before the writer's stamp): a resend matches
     const digest = sha256(canonicalJson({ start: body.start, atLeast: body.atLeast ?? null }));
-    const run = await startRunOnce(
-      store,
+    const run = await store.startRun(
       name,
       start,
       body.atLeast,
