@@ -67,13 +67,14 @@ export function checkExtra(extra: unknown, writer: string): Record<string, unkno
   return { ...fields, writer };
 }
 
-/** Checks a step: null, or a whole number from 0 within the safe-integer range. */
+/**
+ * Checks a step: null, or an integer within the safe-integer range — what a recording call takes
+ * (core's validateStep), so every event a client can log can also be shipped.
+ */
 export function checkStep(step: unknown): number | null {
   if (step === null) return null;
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)
-    refuse(
-      `step must be null or a whole number from 0, got ${typeof step === 'number' ? step : typeof step}`,
-    );
+  if (typeof step !== 'number' || !Number.isSafeInteger(step))
+    refuse(`step must be null or an integer, got ${typeof step === 'number' ? step : typeof step}`);
   return step;
 }
 
