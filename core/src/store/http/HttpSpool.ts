@@ -1,0 +1,342 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type BetterSqlite3 from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { StoreError } from '../../errors/StoreError';
+import type { ShipperSpool, SpoolBody, SpoolItem } from './HttpShipper';
+import { batchId, withBatchId } from './httpProtocol';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS items (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, experiment TEXT NOT NULL, key TEXT,
+  body TEXT, file TEXT, count INTEGER NOT NULL, runs TEXT, bytes INTEGER NOT NULL, created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead (
+  seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, experiment TEXT NOT NULL, key TEXT, body TEXT, file TEXT,
+  count INTEGER NOT NULL, reason TEXT NOT NULL, failed INTEGER NOT NULL
+);
+`;
+
+/** A spool file's name: `<host>_<port>-<pid>-<random>.spool`. */
+const SPOOL_NAME = /^(.+)-(\d+)-([0-9a-f]{12})\.spool$/;
+
+/** What a spool records of where it ships, besides its items. */
+export interface SpoolInfo {
+  /** The spool's id: the first part of every batch id it gives. */
+  id: string;
+  /** The server's URL (never with a token). */
+  url: string;
+  /** Which token logged into it, shown so that `sync` can say which one to use: never the token. */
+  tokenHint: string;
+  /** The process that wrote it, and on which machine. */
+  pid: number;
+  host: string;
+}
+
+/** The folder of the spools: OMEGA_SPOOL_DIR, else `$XDG_CACHE_HOME/omega-track/spool`, else `~/.cache/omega-track/spool`. */
+export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OMEGA_SPOOL_DIR) return path.resolve(env.OMEGA_SPOOL_DIR);
+  const cache = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(cache, 'omega-track', 'spool');
+}
+
+/** A hint of which token was used, safe to keep and show: its first characters and its last four. */
+export function tokenHint(token: string | undefined): string {
+  if (!token) return '';
+  return token.length <= 12 ? '…' : `${token.slice(0, 4)}…${token.slice(-4)}`;
+}
+
+/** Whether process `pid` of this machine still runs. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface ItemRow extends SpoolItem {
+  body: string | null;
+  file: string | null;
+  runs: string | null;
+}
+
+/**
+ * The HTTP store's spool: an SQLite file (WAL, synchronous=NORMAL: a killed process loses
+ * nothing it spooled) holding every batch of events and every blob until the server took it,
+ * in order. One file per process, named after the server and the process, so that
+ * `omega-track sync` can ship what a process left when it ended; blobs wait as files in a
+ * folder beside it (never in memory). Writes are synchronous, so the last moment of a process
+ * can still spool.
+ */
+export class HttpSpool implements ShipperSpool {
+  readonly file: string;
+  readonly info: SpoolInfo;
+  readonly #db: BetterSqlite3.Database;
+  readonly #blobDir: string;
+  /** Bytes waiting (items, not dead letters): the spool's bound counts these. */
+  #bytes = 0;
+  #items = 0;
+  #events = 0;
+  /** Events waiting per experiment and run (for `runs()`'s `pending`). */
+  readonly #byRun = new Map<string, Map<number, number>>();
+  #closed = false;
+
+  /** A new spool for this process in `dir`, shipping to `url` (`slug` names the server in the file name). */
+  static create(dir: string, url: string, slug: string, token: string | undefined): HttpSpool {
+    const random = crypto.randomBytes(6).toString('hex');
+    const file = path.join(dir, `${slug}-${process.pid}-${random}.spool`);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new StoreError(
+        'cannot-open',
+        dir,
+        `cannot create the spool folder ${dir} (${(error as Error).message}): set OMEGA_SPOOL_DIR to a writable folder`,
+        error,
+      );
+    }
+    return new HttpSpool(file, {
+      id: `${crypto.randomUUID().replace(/-/g, '').slice(0, 20)}`,
+      url,
+      tokenHint: tokenHint(token),
+      pid: process.pid,
+      host: os.hostname(),
+    });
+  }
+
+  /** The spool files in `dir` (none when it does not exist), oldest first. */
+  static files(dir: string): string[] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => SPOOL_NAME.test(n))
+      .map((n) => path.join(dir, n))
+      .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+  }
+
+  /** The pid in a spool file's name (cheap: no open). */
+  static pidOf(file: string): number | undefined {
+    const m = SPOOL_NAME.exec(path.basename(file));
+    return m ? Number(m[2]) : undefined;
+  }
+
+  /** An existing spool (for `omega-track sync`). */
+  static open(file: string): HttpSpool {
+    return new HttpSpool(file, undefined);
+  }
+
+  private constructor(file: string, info: SpoolInfo | undefined) {
+    this.file = file;
+    this.#blobDir = `${file}.blobs`;
+    try {
+      this.#db = new Database(file, { fileMustExist: info === undefined });
+      this.#db.pragma('busy_timeout = 5000');
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#db.exec(SCHEMA);
+    } catch (error) {
+      throw new StoreError(
+        'cannot-open',
+        file,
+        `cannot open the spool ${file} (${(error as Error).message}): set OMEGA_SPOOL_DIR to a writable folder`,
+        error,
+      );
+    }
+    if (info) {
+      const put = this.#db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)');
+      this.#db.transaction(() => {
+        for (const [k, v] of Object.entries(info)) put.run(k, String(v));
+      })();
+      this.info = info;
+    } else {
+      const meta = new Map(
+        (this.#db.prepare('SELECT k, v FROM meta').all() as Array<{ k: string; v: string }>).map((r) => [
+          r.k,
+          r.v,
+        ]),
+      );
+      if (!meta.get('id') || !meta.get('url')) {
+        this.#db.close();
+        throw new StoreError(
+          'not-a-database',
+          file,
+          `${file} is no omega-track spool (it records no server)`,
+        );
+      }
+      this.info = {
+        id: meta.get('id')!,
+        url: meta.get('url')!,
+        tokenHint: meta.get('tokenHint') ?? '',
+        pid: Number(meta.get('pid')),
+        host: meta.get('host') ?? '',
+      };
+      const rows = this.#db.prepare('SELECT experiment, count, runs, bytes FROM items').all() as ItemRow[];
+      for (const r of rows) this.#count(r.experiment, r.count, r.bytes, r.runs, 1);
+    }
+  }
+
+  #count(experiment: string, count: number, bytes: number, runs: string | null, sign: 1 | -1): void {
+    this.#items += sign;
+    this.#events += sign * count;
+    this.#bytes += sign * bytes;
+    if (!runs) return;
+    let byRun = this.#byRun.get(experiment);
+    if (!byRun) this.#byRun.set(experiment, (byRun = new Map()));
+    for (const [run, n] of Object.entries(JSON.parse(runs) as Record<string, number>)) {
+      const left = (byRun.get(Number(run)) ?? 0) + sign * n;
+      if (left > 0) byRun.set(Number(run), left);
+      else byRun.delete(Number(run));
+    }
+  }
+
+  /** Bytes waiting to be shipped. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Items and events waiting, and dead letters kept. */
+  pending(): { items: number; events: number; bytes: number; dead: number } {
+    const dead = this.#closed
+      ? 0
+      : (this.#db.prepare('SELECT count(*) AS n FROM dead').get() as { n: number }).n;
+    return { items: this.#items, events: this.#events, bytes: this.#bytes, dead };
+  }
+
+  /** Events of `experiment` waiting, per run. */
+  pendingByRun(experiment: string): Map<number, number> {
+    return new Map(this.#byRun.get(experiment) ?? []);
+  }
+
+  /**
+   * Appends batches of events (each its columns' JSON text, see encodeBatchColumns) in one
+   * transaction: all or none. Returns the last seq.
+   */
+  appendEvents(
+    experiment: string,
+    batches: ReadonlyArray<{ columns: string; count: number; runs: Map<number, number> }>,
+  ): number {
+    const insert = this.#db.prepare(
+      'INSERT INTO items (kind, experiment, body, count, runs, bytes, created) VALUES (?,?,?,?,?,?,?)',
+    );
+    let last = 0;
+    this.#db.transaction(() => {
+      for (const b of batches) {
+        const runs = JSON.stringify(Object.fromEntries(b.runs));
+        last = Number(
+          insert.run('events', experiment, b.columns, b.count, runs, b.columns.length, Date.now())
+            .lastInsertRowid,
+        );
+      }
+    })();
+    for (const b of batches)
+      this.#count(experiment, b.count, b.columns.length, JSON.stringify(Object.fromEntries(b.runs)), 1);
+    return last;
+  }
+
+  /** A file for a blob's content, beside the spool (written by the caller, then `appendBlob`). */
+  blobFile(): string {
+    fs.mkdirSync(this.#blobDir, { recursive: true });
+    return path.join(this.#blobDir, `${crypto.randomBytes(8).toString('hex')}.bin`);
+  }
+
+  /** Appends a blob whose content is in `file` (from blobFile). Returns its seq. */
+  appendBlob(key: string, file: string, bytes: number): number {
+    const seq = Number(
+      this.#db
+        .prepare(
+          'INSERT INTO items (kind, experiment, key, file, count, bytes, created) VALUES (?,?,?,?,?,?,?)',
+        )
+        .run('blob', '', key, path.basename(file), 0, bytes, Date.now()).lastInsertRowid,
+    );
+    this.#count('', 0, bytes, null, 1);
+    return seq;
+  }
+
+  /** The seq of the last item spooled (0 when none ever was). */
+  lastSeq(): number {
+    const row = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'items'").get() as
+      { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
+  next(): SpoolItem | undefined {
+    if (this.#closed) return undefined;
+    const row = this.#db
+      .prepare('SELECT seq, kind, experiment, key, count, bytes FROM items ORDER BY seq LIMIT 1')
+      .get() as SpoolItem | undefined;
+    return row;
+  }
+
+  /** A batch's text with its id, or a blob's file as a stream (read as it is sent, never whole). */
+  body(item: SpoolItem): SpoolBody {
+    const row = this.#db.prepare('SELECT body, file FROM items WHERE seq = ?').get(item.seq) as
+      Pick<ItemRow, 'body' | 'file'> | undefined;
+    if (!row) throw new Error(`spool item ${item.seq} is gone`);
+    if (item.kind === 'events') return withBatchId(row.body ?? '{}', batchId(this.info.id, item.seq));
+    return Readable.toWeb(
+      fs.createReadStream(path.join(this.#blobDir, row.file ?? '')),
+    ) as ReadableStream<Uint8Array>;
+  }
+
+  remove(item: SpoolItem): void {
+    const row = this.#db.prepare('SELECT runs, file FROM items WHERE seq = ?').get(item.seq) as
+      Pick<ItemRow, 'runs' | 'file'> | undefined;
+    if (!row) return;
+    this.#db.prepare('DELETE FROM items WHERE seq = ?').run(item.seq);
+    this.#count(item.experiment, item.count, item.bytes, row.runs, -1);
+    if (row.file) fs.rmSync(path.join(this.#blobDir, row.file), { force: true });
+  }
+
+  bury(item: SpoolItem, reason: string): void {
+    const row = this.#db.prepare('SELECT * FROM items WHERE seq = ?').get(item.seq) as ItemRow | undefined;
+    if (!row) return;
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          'INSERT OR REPLACE INTO dead (seq, kind, experiment, key, body, file, count, reason, failed) VALUES (?,?,?,?,?,?,?,?,?)',
+        )
+        .run(row.seq, row.kind, row.experiment, row.key, row.body, row.file, row.count, reason, Date.now());
+      this.#db.prepare('DELETE FROM items WHERE seq = ?').run(item.seq);
+    })();
+    this.#count(item.experiment, item.count, item.bytes, row.runs, -1);
+  }
+
+  /** The dead letters: what the server refused for good, and why. */
+  deadLetters(): Array<{
+    seq: number;
+    kind: string;
+    experiment: string;
+    key: string | null;
+    count: number;
+    reason: string;
+  }> {
+    return this.#db
+      .prepare('SELECT seq, kind, experiment, key, count, reason FROM dead ORDER BY seq')
+      .all() as ReturnType<HttpSpool['deadLetters']>;
+  }
+
+  /**
+   * Closes the file; one that holds nothing (no item, no dead letter) is deleted with its blob
+   * folder, so that finished processes leave no trace.
+   */
+  close(): void {
+    if (this.#closed) return;
+    const { items, dead } = this.pending();
+    this.#closed = true;
+    this.#db.close();
+    if (items === 0 && dead === 0) {
+      for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) fs.rmSync(f, { force: true });
+      fs.rmSync(this.#blobDir, { recursive: true, force: true });
+    }
+  }
+}
