@@ -120,6 +120,8 @@ export class HttpStore implements Store, ExitFlushable {
   readonly #spoolDir: string;
   readonly #onError: ErrorHandler;
   #spool: HttpSpool | undefined;
+  /** Whether the spool was given (`omega-track sync`), which then says itself what stays. */
+  readonly #given: boolean;
   #shipper: HttpShipper | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -152,12 +154,21 @@ export class HttpStore implements Store, ExitFlushable {
       1024;
     this.#spoolDir = opts.spoolDir ?? defaultSpoolDir(env);
     this.#onError = opts.onError ?? defaultErrorHandler;
+    this.#given = opts.spool !== undefined;
     if (opts.spool) this.#useSpool(opts.spool);
   }
 
   /** The spool file of this store, once something was spooled. */
   get spoolFile(): string | undefined {
     return this.#spool?.file;
+  }
+
+  /** What the shipper shipped since the store opened, and how many items the server refused for good. */
+  get shipped(): { items: number; events: number; refused: number } {
+    return {
+      ...(this.#shipper?.shipped ?? { items: 0, events: 0 }),
+      refused: this.#shipper?.deadLetters ?? 0,
+    };
   }
 
   /** Items and events waiting in the spool, and dead letters kept. */
@@ -785,6 +796,7 @@ export class HttpStore implements Store, ExitFlushable {
     if (!spool) return;
     const { items, events, dead } = spool.pending();
     spool.close();
+    if (this.#given) return;
     if (items)
       diag(
         `${items} batch(es) (${events} event(s)) for ${this.url} could not be shipped and wait in ${spool.file}: run \`omega-track sync\` (with OMEGA_TOKEN) to ship them`,
