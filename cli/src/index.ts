@@ -104,6 +104,7 @@ export type {
   MetadataEntry,
   Bucket,
   RunLiveness,
+  WriteId,
   OpenStoreOptions,
   PutOptions,
   ObjectBackend,

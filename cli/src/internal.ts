@@ -198,3 +198,15 @@ export type {
 export { tfjsModelBackend, TfjsLayersBackend, isLayersModel, loadTfjs } from '@omega-track/adapters/internal';
 
 export type { Tfjs } from '@omega-track/adapters/internal';
+
+export { TokenRegistry, TOKEN_CACHE_MS } from './server/tokens/TokenRegistry';
+export {
+  TOKEN_ROLES,
+  validateTokenName,
+  validateTokenRole,
+  validateExperimentsPattern,
+  tokenAllows,
+  roleAllows,
+  looksLikeToken,
+} from './server/tokens/tokenTypes';
+export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';

@@ -86,7 +86,7 @@ export { OmegaRuns } from './search/OmegaRuns';
 export type { RunsSearchOptions } from './search/OmegaRuns';
 export type { RunSearch, ParsedRunSearch } from './search/searchRuns';
 
-export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness } from './store/Store';
+export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness, WriteId } from './store/Store';
 export { openStore, DEFAULT_STORE_URL } from './store/openStore';
 export type { OpenStoreOptions } from './store/openStore';
 export { HttpStore } from './store/http/HttpStore';

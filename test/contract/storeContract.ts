@@ -1,3 +1,4 @@
+import { StoreError, TrackingInputError } from '@omega-track/core';
 import type { PendingEvent, Store } from '@omega-track/core';
 
 function ev(
@@ -293,6 +294,110 @@ export function describeStoreContract(
       expect(await store.latestRun('e')).toBeUndefined();
       expect(await store.startRun('e', start)).toBe(1);
       expect((await store.queryEvents('keep', {})).length).toBe(1);
+    });
+
+    test('write ids: a replayed append is stored once, also when both copies arrive at once', async () => {
+      await store.startRun('e', start);
+      const batch = [ev(1, 'metric', 'a', 1), ev(1, 'metric', 'a', 2), ev(1, 'param', 'p', 'x')];
+      const id = { id: 'batch-1', digest: 'd1' };
+      expect(await store.appendEvents('e', batch, id)).toBeUndefined();
+      expect(await store.appendEvents('e', batch, id)).toEqual({ duplicate: true });
+      expect(await store.appendEvents('e', batch, { ...id })).toEqual({ duplicate: true });
+      const stored = await store.queryEvents('e', { events: ['metric', 'param'] });
+      expect(stored.map((e) => e.value)).toEqual([1, 2, 'x']);
+      // the aggregates count the batch once too
+      const stats = (await store.runStats!('e')).rows.find((r) => r.event === 'metric' && r.key === 'a');
+      expect(stats?.count).toBe(2);
+      // two copies at once (a resend while the first is still being written): one is stored
+      const again = { id: 'batch-2', digest: 'd2' };
+      const answers = await Promise.all([
+        store.appendEvents('e', [ev(1, 'metric', 'b', 7)], again),
+        store.appendEvents('e', [ev(1, 'metric', 'b', 7)], again),
+      ]);
+      expect(answers.filter((a) => a === undefined).length).toBe(1);
+      expect(answers.filter((a) => a !== undefined)).toEqual([{ duplicate: true }]);
+      expect((await store.queryEvents('e', { keys: ['b'] })).length).toBe(1);
+      // the same events under another id are another write; without an id, as before
+      expect(await store.appendEvents('e', [ev(1, 'metric', 'b', 7)], { id: 'batch-3', digest: 'd2' })).toBe(
+        undefined,
+      );
+      expect(await store.appendEvents('e', [ev(1, 'metric', 'b', 7)])).toBeUndefined();
+      expect((await store.queryEvents('e', { keys: ['b'] })).length).toBe(3);
+    });
+
+    test('write ids: a replayed startRun answers the same run and allocates nothing', async () => {
+      const id = { id: 'start-1', digest: 's1' };
+      expect(await store.startRun('e', start, undefined, id)).toBe(1);
+      expect(await store.startRun('e', start, undefined, id)).toBe(1);
+      expect(await store.latestRun('e')).toBe(1);
+      expect((await store.queryEvents('e', { events: ['start'] })).length).toBe(1);
+      // replays at once, beside a run started without an id
+      const runs = await Promise.all([
+        store.startRun('e', start, 5, { id: 'start-2', digest: 's2' }),
+        store.startRun('e', start, 5, { id: 'start-2', digest: 's2' }),
+        store.startRun('e', start, 5),
+      ]);
+      expect(runs[0]).toBe(runs[1]);
+      expect([...new Set(runs)].sort()).toEqual([5, 6]);
+      expect(await store.latestRun('e')).toBe(6);
+      expect((await store.queryEvents('e', { events: ['start'] })).map((e) => e.run)).toEqual([1, 5, 6]);
+      expect(await store.startRun('e', start)).toBe(7);
+    });
+
+    test('write ids: the same id for other content is a conflict and nothing is written', async () => {
+      await store.startRun('e', start, undefined, { id: 'start-a', digest: 's' });
+      await store.appendEvents('e', [ev(1, 'metric', 'a', 1)], { id: 'x', digest: 'one' });
+      const conflict = async (write: Promise<unknown>): Promise<void> => {
+        const error = await write.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(StoreError);
+        expect((error as StoreError).code).toBe('conflict');
+        expect((error as StoreError).message).toMatch(/write id 'x' was used before for other content/);
+      };
+      await conflict(store.appendEvents('e', [ev(1, 'metric', 'a', 99)], { id: 'x', digest: 'two' }));
+      // the same digest under another experiment, or for a start, is not that write either
+      await conflict(store.appendEvents('f', [ev(1, 'metric', 'a', 1)], { id: 'x', digest: 'one' }));
+      await conflict(store.startRun('e', start, undefined, { id: 'x', digest: 'one' }));
+      const startConflict = await store
+        .startRun('e', start, undefined, { id: 'start-a', digest: 'other' })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((startConflict as StoreError).code).toBe('conflict');
+      expect((await store.queryEvents('e', {})).map((e) => `${e.event}:${String(e.value)}`)).toEqual([
+        'start:null',
+        'metric:1',
+      ]);
+      expect(await store.queryEvents('f', {})).toEqual([]);
+      expect(await store.latestRun('e')).toBe(1);
+      expect(await store.latestRun('f')).toBeUndefined();
+      // a write id that is no pair of non-empty strings is bad input
+      for (const bad of [{ id: '', digest: 'd' }, { id: 'y' }, { id: 'y', digest: 3 }, null])
+        await expect(
+          store.appendEvents(
+            'e',
+            [ev(1, 'metric', 'a', 5)],
+            bad as unknown as { id: string; digest: string },
+          ),
+        ).rejects.toBeInstanceOf(TrackingInputError);
+      expect((await store.queryEvents('e', {})).length).toBe(2);
+    });
+
+    test("the 'system' bucket holds entries apart from models and datasets", async () => {
+      const created = new Date('2026-01-01T00:00:00Z');
+      const entry = { kind: 'server.token', attributes: { role: 'read' }, created, modified: created };
+      await store.putEntry('system', { name: 'tokens/a', ...entry });
+      await store.putEntry('models', { name: 'tokens/a', ...entry, kind: 'json' });
+      expect((await store.getEntry('system', 'tokens/a'))?.kind).toBe('server.token');
+      expect((await store.getEntry('models', 'tokens/a'))?.kind).toBe('json');
+      expect((await store.listEntries('system')).map((e) => e.name)).toEqual(['tokens/a']);
+      expect(await store.listEntries('datasets')).toEqual([]);
+      expect(await store.deleteEntry('system', 'tokens/a')).toBe(true);
+      expect(await store.getEntry('system', 'tokens/a')).toBeUndefined();
+      expect(await store.getEntry('models', 'tokens/a')).toBeDefined();
     });
 
     test('blobs: put, get, replace, delete by prefix', async () => {

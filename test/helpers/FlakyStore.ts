@@ -22,7 +22,7 @@ export class FlakyStore extends SqliteStore {
 
   override async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
     this.check();
-    return super.appendEvents(experiment, events);
+    await super.appendEvents(experiment, events);
   }
 
   override async putBlob(key: string, data: Uint8Array): Promise<void> {

@@ -157,7 +157,7 @@ describe('a write the store refuses for good', () => {
       override async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
         this.appends++;
         if (events.some((e) => e.key === 'refused')) throw await sqliteTooBig(this);
-        return super.appendEvents(experiment, events);
+        await super.appendEvents(experiment, events);
       }
     }
     const store = new RefusingStore();

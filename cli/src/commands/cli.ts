@@ -25,6 +25,7 @@ import { runsCommand } from './runs';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
+import { tokenCommand } from './token';
 import { uiCommand } from './ui';
 import { UsageError } from './UsageError';
 import { workerCommand } from './worker';
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   drop: dropCommand,
   worker: workerCommand,
   ui: uiCommand,
+  token: tokenCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */

@@ -11,6 +11,9 @@ import { TrackingError } from './TrackingError';
  * - `read-only`: the store can be read but not written
  * - `too-big`: one write holds a value larger than the store takes (SQLite: 1 GB per value;
  *   MongoDB: 16 MB per document). Retrying cannot help: the data in that write cannot be stored
+ * - `conflict`: a write id (see `WriteId`) that was used before for other content; nothing of
+ *   this write was stored. Retrying cannot help: the write must get an id of its own
+ * - `unreachable`: the server of a store (an `omega-track server`) does not answer
  * - `io`: any other failure of the file or the server
  */
 export type StoreErrorCode =
@@ -22,6 +25,8 @@ export type StoreErrorCode =
   | 'disk-full'
   | 'read-only'
   | 'too-big'
+  | 'conflict'
+  | 'unreachable'
   | 'io';
 
 /** A store that cannot be opened, read or written; the message names the place and what to do. */

@@ -2,8 +2,24 @@ import type { RunFilter } from '../search/runFilter';
 import type { RunStatsRow } from './chunks/runStats';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
 
-/** Which collection of metadata entries: models (experiments live here too) or datasets. */
-export type Bucket = 'models' | 'datasets';
+/**
+ * Which collection of metadata entries: models (experiments live here too), datasets, or
+ * `system` — the store's own records (a team server's tokens), which `om.models` / `om.datasets`
+ * never list and a server never serves.
+ */
+export type Bucket = 'models' | 'datasets' | 'system';
+
+/**
+ * Names one write so that it is stored once however often it is sent (a batch resent after a
+ * lost answer). `id` is unique per content forever; `digest` fingerprints the content (a team
+ * server takes the sha256 of the request body). The store records both, with the write's
+ * result, in the transaction of the write itself: the same id and digest again stores nothing
+ * and answers as the first time; the same id with another digest is a StoreError `conflict`.
+ */
+export interface WriteId {
+  id: string;
+  digest: string;
+}
 
 /** A named entry of the models or datasets store: what it is and where its content lives. */
 export interface MetadataEntry {
@@ -36,10 +52,26 @@ export interface EventLog {
   /**
    * Allocates the next run number of `experiment` (max + 1, and at least `atLeast`) and writes
    * its start event, as one atomic step: concurrent callers, in any process, get distinct numbers.
+   * With `writeId`, a repeat of the same write (same id and digest) allocates nothing and
+   * resolves to the run number the first one got; another digest under that id is a StoreError
+   * `conflict`. (Every Store honours `writeId`; a provider's own log may ignore it.)
    */
-  startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast?: number): Promise<number>;
-  /** Appends events in order, all or none. */
-  appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void>;
+  startRun(
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast?: number,
+    writeId?: WriteId,
+  ): Promise<number>;
+  /**
+   * Appends events in order, all or none. With `writeId`, a repeat of the same write (same id
+   * and digest) stores nothing and resolves to `{ duplicate: true }`; another digest under that
+   * id is a StoreError `conflict` and nothing is stored. Without it, resolves to undefined.
+   */
+  appendEvents(
+    experiment: string,
+    events: readonly PendingEvent[],
+    writeId?: WriteId,
+  ): Promise<void | { duplicate: true }>;
   /**
    * Synchronous append for the last moment of a process (`process.on('exit')`), where no
    * promise can settle. Logs that cannot write synchronously leave it undefined.

@@ -21,7 +21,9 @@ import type { RunStatsRow } from '../chunks/runStats';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import { FailedBatches } from '../failedBatches';
 import type { ExitFlushable } from '../../providers/exitFlush';
-import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
+import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
+import { checkWriteId, isSameWrite, writeIdConflict } from '../writeIds';
+import type { RecordedWrite, WriteKind } from '../writeIds';
 import type { MongodbModule } from './loadMongodb';
 import { loadMongodb } from './loadMongodb';
 import type { EntryDoc, EventDoc, StatsDoc } from './mongoDocuments';
@@ -83,6 +85,25 @@ const INDEX_CONFLICT_CODES = new Set([85, 86]);
 /** Events per batch of queryColumns (as many as a chunk of the embedded store holds). */
 const COLUMN_BATCH = 4096;
 
+/**
+ * A claimed write id. MongoDB without a replica set has no transaction that spans the claim and
+ * the write, so the claim is a document of its own: inserted `pending` before the write (its
+ * `_id`, the id, is unique, so a second claim of it fails), made `done` after it, and removed when
+ * the write fails (see #claimed).
+ */
+interface WriteIdDoc extends RecordedWrite {
+  _id: string;
+  state: 'pending' | 'done';
+  at: number;
+}
+
+/**
+ * A `pending` claim older than this is taken as left by a process that died while writing: a
+ * repeat of the write takes it over and writes again (the events of the dead attempt that were
+ * stored, if any, are then stored twice — the price of no transaction; see WriteIdDoc).
+ */
+const STALE_CLAIM_MS = 120_000;
+
 interface CounterDoc {
   _id: string;
   run: number;
@@ -110,8 +131,8 @@ function checkText(value: unknown, what: string): string {
 }
 
 function checkBucket(bucket: unknown): Bucket {
-  if (bucket !== 'models' && bucket !== 'datasets')
-    throw new TrackingInputError(`bucket must be 'models' or 'datasets', got ${String(bucket)}`);
+  if (bucket !== 'models' && bucket !== 'datasets' && bucket !== 'system')
+    throw new TrackingInputError(`bucket must be 'models', 'datasets' or 'system', got ${String(bucket)}`);
   return bucket;
 }
 
@@ -365,10 +386,28 @@ export class MongoStore implements Store, ExitFlushable {
 
   // ---------------------------------------------------------------- runs and events
 
-  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast = 1): Promise<number> {
-    const events = this.#events(experiment);
+  async startRun(
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast = 1,
+    writeId?: WriteId,
+  ): Promise<number> {
+    this.#events(experiment);
     if (!Number.isSafeInteger(atLeast) || atLeast < 1)
       throw new TrackingInputError(`atLeast must be a positive integer, got ${String(atLeast)}`);
+    const id = checkWriteId(writeId);
+    if (!id) return this.#startRun(experiment, start, atLeast);
+    const recorded = await this.#claim(experiment, 'start', id);
+    if (recorded) return recorded.run!;
+    return this.#claimed(
+      id,
+      () => this.#startRun(experiment, start, atLeast),
+      (run) => run,
+    );
+  }
+
+  async #startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number): Promise<number> {
+    const events = this.#events(experiment);
     const run = await this.#op(`starting a run of '${experiment}'`, true, async () => {
       // a new run checks the indexes again: an experiment dropped meanwhile by another process
       // is created anew by the next write, without them
@@ -415,13 +454,89 @@ export class MongoStore implements Store, ExitFlushable {
     }
   }
 
-  async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
+  async appendEvents(
+    experiment: string,
+    events: readonly PendingEvent[],
+    writeId?: WriteId,
+  ): Promise<void | { duplicate: true }> {
     const collection = this.#events(experiment);
-    if (!events.length) return;
-    await this.#write(experiment, events, `writing events of '${experiment}'`, async () => {
-      await this.#index(collection.collectionName, EVENT_INDEXES);
-      await this.#shared('stats');
+    const id = checkWriteId(writeId);
+    // an empty write with an id is still recorded: its id is taken from then on
+    if (!events.length && !id) return;
+    const write = async (): Promise<void> => {
+      if (!events.length) return;
+      await this.#write(experiment, events, `writing events of '${experiment}'`, async () => {
+        await this.#index(collection.collectionName, EVENT_INDEXES);
+        await this.#shared('stats');
+      });
+    };
+    if (!id) return write();
+    if (await this.#claim(experiment, 'append', id)) return { duplicate: true };
+    await this.#claimed(id, write, () => null);
+  }
+
+  /**
+   * Claims a write id before its write (see WriteIdDoc): undefined when it is new (now claimed
+   * `pending`), else the finished write it names again. A claim of another write is a StoreError
+   * `conflict`; a pending one is a StoreError `locked` (the same write is under way elsewhere:
+   * retried later, it finds it done), unless it is stale, when it is taken over.
+   */
+  async #claim(experiment: string, kind: WriteKind, id: WriteId): Promise<RecordedWrite | undefined> {
+    return this.#op(`recording write id '${id.id}'`, true, async () => {
+      const ids = this.#collection<WriteIdDoc>(COLLECTIONS.writeIds);
+      const doc: WriteIdDoc = {
+        _id: id.id,
+        experiment,
+        kind,
+        digest: id.digest,
+        run: null,
+        state: 'pending',
+        at: Date.now(),
+      };
+      for (;;) {
+        try {
+          await ids.insertOne(doc);
+          return undefined;
+        } catch (error) {
+          if (!isDuplicateKey(error)) throw error;
+        }
+        const found = await ids.findOne({ _id: id.id });
+        if (!found) continue; // released meanwhile: claim it again
+        if (!isSameWrite(found, experiment, kind, id.digest)) throw writeIdConflict(this.url, id.id);
+        if (found.state === 'done') return found;
+        if (Date.now() - found.at < STALE_CLAIM_MS)
+          throw new StoreError(
+            'locked',
+            this.url,
+            `store ${this.url}: the write of id '${id.id}' is under way in another process; try again later`,
+          );
+        // taken over only if nobody took it over in between (the same `at` as read)
+        const taken = await ids.updateOne(
+          { _id: id.id, state: 'pending', at: found.at },
+          { $set: { at: doc.at } },
+        );
+        if (taken.modifiedCount === 1) return undefined;
+      }
     });
+  }
+
+  /**
+   * Runs the write of a claimed id: the claim is made `done` (with the run, for a start) when it
+   * is stored, and removed when it fails, so that the write can be sent again.
+   */
+  async #claimed<T>(id: WriteId, write: () => Promise<T>, runOf: (result: T) => number | null): Promise<T> {
+    const ids = this.#collection<WriteIdDoc>(COLLECTIONS.writeIds);
+    let result: T;
+    try {
+      result = await write();
+    } catch (error) {
+      await ids.deleteOne({ _id: id.id, state: 'pending' }).catch(() => undefined);
+      throw error;
+    }
+    await this.#op(`recording write id '${id.id}'`, true, () =>
+      ids.updateOne({ _id: id.id }, { $set: { state: 'done', run: runOf(result) } }),
+    );
+    return result;
   }
 
   /**

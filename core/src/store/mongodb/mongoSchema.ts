@@ -15,6 +15,8 @@ export const COLLECTIONS = {
   stats: 'omega.runstats',
   /** Heartbeats: one document per experiment, run and process holding it. */
   heartbeats: 'omega.heartbeats',
+  /** Write ids (see WriteId): one document per id, `_id` the id (unique by itself). */
+  writeIds: 'omega.writeids',
 } as const;
 
 /** The GridFS bucket of blobs (artifacts, model weights): `omega.blobs.files` and `omega.blobs.chunks`. */

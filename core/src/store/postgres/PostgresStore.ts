@@ -18,7 +18,8 @@ import { entryFromRow } from '../entryRow';
 import type { EntryRow } from '../entryRow';
 import { FailedBatches } from '../failedBatches';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../sqlite/SqliteStore';
-import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
+import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
+import { checkWriteId, isSameWrite, writeIdConflict } from '../writeIds';
 import { loadPg } from './loadPg';
 import type { PgModule } from './loadPg';
 import { isTransient, toPgStoreError } from './pgErrors';
@@ -28,7 +29,7 @@ import { NUL_STAND_IN, SqlParams, chunkWhere, runFilterWhere } from './pgQuery';
 import { ensurePgSchema, quoted } from './pgSchema';
 import type { PgUrl } from './pgUrl';
 import { parsePgUrl } from './pgUrl';
-import { inTransaction, nextRun, writeChunks } from './pgWrites';
+import { claimWriteId, inTransaction, nextRun, writeBatch, writeChunks } from './pgWrites';
 
 /** Options of the PostgreSQL store. */
 export interface PostgresStoreOptions {
@@ -230,15 +231,31 @@ export class PostgresStore implements Store, ExitFlushable {
 
   // ---------------------------------------------------------------- runs and events
 
-  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast = 1): Promise<number> {
+  async startRun(
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast = 1,
+    writeId?: WriteId,
+  ): Promise<number> {
     checkText(experiment, 'experiment');
     if (!Number.isSafeInteger(atLeast) || atLeast < 1)
       throw new TrackingInputError(`atLeast must be a positive integer, got ${String(atLeast)}`);
-    // the counter's row stays locked until the start event is written: one transaction
+    const id = checkWriteId(writeId);
+    // the counter's row stays locked until the start event is written: one transaction, which
+    // also records the write id (claimed first: a replay at once waits for this one, then finds it)
     return this.#op(`starting a run of '${experiment}'`, true, (c) =>
       inTransaction(c, async () => {
+        if (id) {
+          const recorded = await claimWriteId(c, this.#s, experiment, 'start', id);
+          if (recorded) {
+            if (isSameWrite(recorded, experiment, 'start', id.digest) && recorded.run !== null)
+              return recorded.run;
+            throw writeIdConflict(this.url, id.id);
+          }
+        }
         const run = await nextRun(c, this.#s, experiment, atLeast);
         await writeChunks(c, this.#s, experiment, encodeChunks([{ ...start, run }]), crypto.randomUUID());
+        if (id) await c.query(`UPDATE ${this.#s}.write_ids SET run = $2 WHERE id = $1`, [id.id, run]);
         return run;
       }),
     );
@@ -249,24 +266,34 @@ export class PostgresStore implements Store, ExitFlushable {
    * remembered with its batch name: the provider writes the same events again, which then keep
    * it, so what a failed attempt committed after all (a lost answer) is not stored twice.
    */
-  async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
+  async appendEvents(
+    experiment: string,
+    events: readonly PendingEvent[],
+    writeId?: WriteId,
+  ): Promise<void | { duplicate: true }> {
     checkText(experiment, 'experiment');
-    if (!events.length) return;
-    const batch = this.#failed.find(experiment, events) ?? {
+    const id = checkWriteId(writeId);
+    // an empty write with an id is still recorded: its id is taken from then on
+    if (!events.length && !id) return;
+    // a write with an id is known again by its id, not by its events: two writes of the same
+    // events under two ids are two writes
+    const batch: ExitBatch = (id ? undefined : this.#failed.find(experiment, events)) ?? {
       experiment,
       batch: crypto.randomUUID(),
       chunks: encodeChunks(events),
     };
+    if (id) batch.writeId = id;
     let settle = (): void => undefined;
     const flight: InFlight = { batch, settled: new Promise<void>((resolve) => (settle = resolve)) };
     this.#inFlight.add(flight);
     try {
-      await this.#op(`writing events of '${experiment}'`, true, (c) =>
-        inTransaction(c, () => writeChunks(c, this.#s, experiment, batch.chunks, batch.batch)),
+      const duplicate = await this.#op(`writing events of '${experiment}'`, true, (c) =>
+        inTransaction(c, () => writeBatch(c, this.#s, batch, this.url)),
       );
-      this.#failed.forget(experiment, batch);
+      if (!id) this.#failed.forget(experiment, batch);
+      return duplicate ? { duplicate: true } : undefined;
     } catch (error) {
-      if (!this.#failed.find(experiment, events)) this.#failed.remember(experiment, events, batch);
+      if (!id && !this.#failed.find(experiment, events)) this.#failed.remember(experiment, events, batch);
       throw error;
     } finally {
       this.#inFlight.delete(flight);

@@ -3,12 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EncodedChunk } from '../chunks/EventChunk';
+import type { WriteId } from '../Store';
 
 /** One batch for the exit writer: its chunks and the name that keeps it from being written twice. */
 export interface ExitBatch {
   experiment: string;
   batch: string;
   chunks: readonly EncodedChunk[];
+  /** The caller's write id, recorded with the batch wherever it is written (see WriteId). */
+  writeId?: WriteId;
 }
 
 /** What the exit writer reads on its standard input. */

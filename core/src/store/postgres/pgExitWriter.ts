@@ -1,12 +1,12 @@
 /**
  * The exit writer's program (see pgExitWrite): reads what to write on stdin, writes each batch
- * in a transaction of its own with the store's own SQL (writeChunks: a batch the exiting process
- * committed already is not written again), reports a failure on stderr as JSON, exits.
+ * in a transaction of its own with the store's own SQL (writeBatch: a batch the exiting process
+ * committed already, by its name or its write id, is not written again), reports a failure on stderr as JSON, exits.
  */
 import type * as Pg from 'pg';
 import { decodeExitBatches } from './pgExitWrite';
 import type { ExitWriteInput } from './pgExitWrite';
-import { inTransaction, writeChunks } from './pgWrites';
+import { inTransaction, writeBatch } from './pgWrites';
 
 async function main(input: ExitWriteInput): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -20,7 +20,7 @@ async function main(input: ExitWriteInput): Promise<void> {
   try {
     await client.connect();
     for (const b of decodeExitBatches(input.batches))
-      await inTransaction(client, () => writeChunks(client, input.schema, b.experiment, b.chunks, b.batch));
+      await inTransaction(client, () => writeBatch(client, input.schema, b, input.schema));
   } finally {
     await client.end().catch(() => undefined);
   }

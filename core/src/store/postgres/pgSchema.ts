@@ -2,7 +2,7 @@ import type { ClientBase } from 'pg';
 import { StoreError } from '../../errors/StoreError';
 
 /** The schema version this code writes and reads; recorded in `<schema>.meta`. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /** The tables of the store, in its own schema (see the README's PostgreSQL section). */
 export const PG_TABLES = [
@@ -13,6 +13,7 @@ export const PG_TABLES = [
   'run_stats',
   'heartbeats',
   'blobs',
+  'write_ids',
 ] as const;
 
 /**
@@ -49,10 +50,23 @@ ALTER TABLE ${s}.blobs ALTER COLUMN data SET STORAGE EXTERNAL;
 }
 
 /**
+ * Version 2 adds the write ids of writes made once however often they are sent (see WriteId):
+ * per id, the experiment, the kind of write (`append`, `start`), the content's digest, the run
+ * a start got and when it was recorded — in the transaction of the write it names.
+ */
+function version2(s: string): string {
+  return `
+CREATE TABLE ${s}.write_ids (
+  id text PRIMARY KEY, experiment text NOT NULL, kind text NOT NULL, digest text NOT NULL,
+  run integer, at bigint NOT NULL);
+`;
+}
+
+/**
  * How to bring a store of version `i` to `i + 1`, in order: MIGRATIONS[0] creates version 1.
  * A later version adds its step here; older stores are upgraded in the same transaction.
  */
-const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [version1];
+const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [version1, version2];
 
 /** The schema name quoted for SQL (pgUrl admits only identifier characters). */
 export function quoted(schema: string): string {

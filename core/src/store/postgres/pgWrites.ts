@@ -2,6 +2,10 @@ import type { ClientBase } from 'pg';
 import type { EncodedChunk } from '../chunks/EventChunk';
 import { mergeRunStats } from '../chunks/runStats';
 import type { RunStatsDelta } from '../chunks/runStats';
+import type { WriteId } from '../Store';
+import { isSameWrite, writeIdConflict } from '../writeIds';
+import type { RecordedWrite, WriteKind } from '../writeIds';
+import type { ExitBatch } from './pgExitWrite';
 import { indexText } from './pgQuery';
 
 /** Chunks per INSERT statement (11 parameters each: PostgreSQL takes at most 65,535). */
@@ -120,4 +124,53 @@ export async function nextRun(
     [experiment, atLeast],
   );
   return rows[0].run;
+}
+
+/**
+ * Claims a write id in the caller's transaction: undefined when the id is new (it is recorded
+ * now, with the write that follows, or not at all), else what it was recorded for. A second
+ * claim of the same id at once waits on the primary key for the first transaction to end, then
+ * finds its row (or takes the id, when that one rolled back).
+ */
+export async function claimWriteId(
+  client: ClientBase,
+  s: string,
+  experiment: string,
+  kind: WriteKind,
+  writeId: WriteId,
+): Promise<RecordedWrite | undefined> {
+  const claimed = await client.query(
+    `INSERT INTO ${s}.write_ids (id, experiment, kind, digest, run, at) VALUES ($1, $2, $3, $4, NULL, $5)
+     ON CONFLICT (id) DO NOTHING`,
+    [writeId.id, experiment, kind, writeId.digest, Date.now()],
+  );
+  if (claimed.rowCount === 1) return undefined;
+  const { rows } = await client.query<RecordedWrite>(
+    `SELECT experiment, kind, digest, run FROM ${s}.write_ids WHERE id = $1`,
+    [writeId.id],
+  );
+  if (!rows.length) throw new Error(`write id '${writeId.id}' was neither taken nor found`);
+  return rows[0];
+}
+
+/**
+ * Writes one batch in the caller's transaction, for the store and its exit writer alike: with
+ * a write id, once per id — true when the id names this very write, stored before (nothing is
+ * written), a StoreError `conflict` when it names another. `location` names the store in errors.
+ */
+export async function writeBatch(
+  client: ClientBase,
+  s: string,
+  b: ExitBatch,
+  location: string,
+): Promise<boolean> {
+  if (b.writeId) {
+    const recorded = await claimWriteId(client, s, b.experiment, 'append', b.writeId);
+    if (recorded) {
+      if (isSameWrite(recorded, b.experiment, 'append', b.writeId.digest)) return true;
+      throw writeIdConflict(location, b.writeId.id);
+    }
+  }
+  await writeChunks(client, s, b.experiment, b.chunks, b.batch);
+  return false;
 }

@@ -15,7 +15,8 @@ import type { ChunkMeta } from '../chunks/chunkReads';
 import { encodeValue } from '../../events/valueCodec';
 import { NAME_MARK, decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
-import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
+import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
+import { checkWriteId } from '../writeIds';
 import { ensureSchema } from './sqliteSchema';
 import { SqliteWriter } from './SqliteWriter';
 import { SqliteWrites, applyWrite } from './SqliteWrites';
@@ -149,7 +150,7 @@ export class SqliteStore implements Store, ExitFlushable {
       );
     this.lockTimeoutMs = timeout;
     this.db = openDatabase(this.file, opts.create ?? true);
-    this.writes = this.guard('opening', () => new SqliteWrites(this.db));
+    this.writes = this.guard('opening', () => new SqliteWrites(this.db, this.file));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
     this.statsOf = this.db
       .prepare('SELECT run, stats FROM run_stats WHERE experiment = ? ORDER BY run')
@@ -293,21 +294,37 @@ export class SqliteStore implements Store, ExitFlushable {
     return (await this.write({ op: 'deleteEntry', bucket, name }, `deleting '${name}'`)) as boolean;
   }
 
-  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast = 1): Promise<number> {
-    const run = await this.write(
-      { op: 'startRun', experiment, start, atLeast },
-      `starting a run of '${experiment}'`,
-    );
+  async startRun(
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast = 1,
+    writeId?: WriteId,
+  ): Promise<number> {
+    const id = checkWriteId(writeId);
+    const w: WriteOp = { op: 'startRun', experiment, start, atLeast };
+    if (id) w.writeId = id;
+    const run = await this.write(w, `starting a run of '${experiment}'`);
     return run as number;
   }
 
-  async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
-    // packed here (CPU only); the writer thread does the I/O
-    if (!events.length) return;
+  async appendEvents(
+    experiment: string,
+    events: readonly PendingEvent[],
+    writeId?: WriteId,
+  ): Promise<void | { duplicate: true }> {
+    const id = checkWriteId(writeId);
+    // packed here (CPU only); the writer thread does the I/O. An empty write with an id is still
+    // recorded: its id is taken from then on.
+    if (!events.length && !id) return;
     const doing = `writing events of '${experiment}'`;
     // a text too long to make while packing is as final as a value SQLite refuses (too-big)
     const chunks = this.guard(doing, () => encodeChunks(events));
-    await this.write({ op: 'append', experiment, chunks }, doing);
+    if (!id) {
+      await this.write({ op: 'append', experiment, chunks }, doing);
+      return;
+    }
+    const result = await this.write({ op: 'append', experiment, chunks, writeId: id }, doing);
+    return (result as { duplicate: true } | undefined) ?? undefined;
   }
 
   /**

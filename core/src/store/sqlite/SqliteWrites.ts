@@ -4,6 +4,10 @@ import type { EncodedChunk } from '../chunks/EventChunk';
 import { mergeRunStats } from '../chunks/runStats';
 import type { RunStatsDelta } from '../chunks/runStats';
 import type { PendingEvent } from '../../events/types';
+import type { WriteId } from '../Store';
+import { isSameWrite, writeIdConflict } from '../writeIds';
+import type { RecordedWrite } from '../writeIds';
+import { WRITE_IDS_TABLE } from './sqliteSchema';
 
 /** A message from another thread carries a Buffer as a plain Uint8Array; SQLite binds Buffers. */
 function asBuffer(data: Uint8Array): Buffer {
@@ -46,8 +50,28 @@ export class SqliteWrites {
   private readonly removeExperiment: (experiment: string) => number;
   private readonly mergeStats: (experiment: string, chunks: readonly EncodedChunk[]) => void;
   private readonly removeRun: (experiment: string, run: number) => number;
+  /** The statements of write ids, prepared on first use (see writeIds()). */
+  private idStatements: { find: BetterSqlite3.Statement; record: BetterSqlite3.Statement } | undefined;
+  private readonly appendWithId: (
+    experiment: string,
+    chunks: readonly EncodedChunk[],
+    writeId: WriteId,
+  ) => { duplicate: true } | undefined;
+  private readonly allocateWithId: (
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast: number,
+    writeId: WriteId,
+  ) => number;
 
-  constructor(db: BetterSqlite3.Database) {
+  /**
+   * @param db the connection to write on
+   * @param location the store's file, as errors name it
+   */
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly location: string,
+  ) {
     this.insertChunk = db.prepare(
       'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)',
     );
@@ -96,6 +120,40 @@ export class SqliteWrites {
     );
     // IMMEDIATE takes the write lock before reading max(run): that is what makes it atomic.
     this.allocate = (experiment, start, atLeast) => allocate.immediate(experiment, start, atLeast);
+    // A write with an id looks the id up, and records it, in the transaction that writes: taken
+    // IMMEDIATE, a second process replaying the same write waits for the first and then finds it.
+    const appendWithId = db.transaction(
+      (
+        experiment: string,
+        chunks: readonly EncodedChunk[],
+        writeId: WriteId,
+      ): { duplicate: true } | undefined => {
+        const recorded = this.recorded(writeId.id);
+        if (recorded) {
+          if (isSameWrite(recorded, experiment, 'append', writeId.digest)) return { duplicate: true };
+          throw writeIdConflict(this.location, writeId.id);
+        }
+        this.writeIds().record.run(writeId.id, experiment, 'append', writeId.digest, null, Date.now());
+        if (chunks.length) this.appendChunks(experiment, chunks);
+        return undefined;
+      },
+    );
+    this.appendWithId = (experiment, chunks, writeId) => appendWithId.immediate(experiment, chunks, writeId);
+    const allocateWithId = db.transaction(
+      (experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number, writeId: WriteId): number => {
+        const recorded = this.recorded(writeId.id);
+        if (recorded) {
+          if (isSameWrite(recorded, experiment, 'start', writeId.digest) && recorded.run !== null)
+            return recorded.run;
+          throw writeIdConflict(this.location, writeId.id);
+        }
+        const run = allocate(experiment, start, atLeast);
+        this.writeIds().record.run(writeId.id, experiment, 'start', writeId.digest, run, Date.now());
+        return run;
+      },
+    );
+    this.allocateWithId = (experiment, start, atLeast, writeId) =>
+      allocateWithId.immediate(experiment, start, atLeast, writeId);
     this.upsertEntry = db.prepare(
       `INSERT INTO entries (bucket, name, kind, attributes, data, blob, created, modified)
        VALUES (?,?,?,?,?,?,?,?)
@@ -132,13 +190,55 @@ export class SqliteWrites {
     });
   }
 
-  /** Appends encoded chunks, all or none. */
-  append(experiment: string, chunks: readonly EncodedChunk[]): void {
-    if (chunks.length) this.appendImmediate(experiment, chunks);
+  /**
+   * The write-id statements. A store made before write ids existed gets their table here, on
+   * the first write that carries one, in a statement of its own before that write's transaction
+   * (opening a store never writes to it; a lock met here is retried like any write's).
+   */
+  private writeIds(): { find: BetterSqlite3.Statement; record: BetterSqlite3.Statement } {
+    if (!this.idStatements) {
+      const have = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'write_ids'");
+      if (have.get() === undefined) this.db.exec(WRITE_IDS_TABLE);
+      this.idStatements = {
+        find: this.db.prepare('SELECT experiment, kind, digest, run FROM write_ids WHERE id = ?'),
+        record: this.db.prepare(
+          'INSERT INTO write_ids (id, experiment, kind, digest, run, at) VALUES (?, ?, ?, ?, ?, ?)',
+        ),
+      };
+    }
+    return this.idStatements;
   }
 
-  /** Allocates the next run number and writes its start event, atomically. */
-  startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number): number {
+  private recorded(id: string): RecordedWrite | undefined {
+    return this.writeIds().find.get(id) as RecordedWrite | undefined;
+  }
+
+  /**
+   * Appends encoded chunks, all or none. With a write id: once per id (a repeat answers
+   * `{ duplicate: true }`; another write under the id is a StoreError `conflict`).
+   */
+  append(
+    experiment: string,
+    chunks: readonly EncodedChunk[],
+    writeId?: WriteId,
+  ): { duplicate: true } | undefined {
+    if (writeId) {
+      this.writeIds(); // outside the transaction: see writeIds()
+      return this.appendWithId(experiment, chunks, writeId);
+    }
+    if (chunks.length) this.appendImmediate(experiment, chunks);
+    return undefined;
+  }
+
+  /**
+   * Allocates the next run number and writes its start event, atomically. With a write id, a
+   * repeat allocates nothing and answers the number the first one got.
+   */
+  startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast: number, writeId?: WriteId): number {
+    if (writeId) {
+      this.writeIds();
+      return this.allocateWithId(experiment, start, atLeast, writeId);
+    }
     return this.allocate(experiment, start, atLeast);
   }
 
@@ -176,8 +276,14 @@ export class SqliteWrites {
 
 /** The write operations by name, as the writer thread takes them in messages. */
 export type WriteOp =
-  | { op: 'append'; experiment: string; chunks: EncodedChunk[] }
-  | { op: 'startRun'; experiment: string; start: Omit<PendingEvent, 'run'>; atLeast: number }
+  | { op: 'append'; experiment: string; chunks: EncodedChunk[]; writeId?: WriteId }
+  | {
+      op: 'startRun';
+      experiment: string;
+      start: Omit<PendingEvent, 'run'>;
+      atLeast: number;
+      writeId?: WriteId;
+    }
   | { op: 'putEntry'; row: EntryRow }
   | { op: 'deleteEntry'; bucket: string; name: string }
   | { op: 'putBlob'; key: string; data: Uint8Array }
@@ -190,9 +296,9 @@ export type WriteOp =
 export function applyWrite(writes: SqliteWrites, w: WriteOp): unknown {
   switch (w.op) {
     case 'append':
-      return writes.append(w.experiment, w.chunks);
+      return writes.append(w.experiment, w.chunks, w.writeId);
     case 'startRun':
-      return writes.startRun(w.experiment, w.start, w.atLeast);
+      return writes.startRun(w.experiment, w.start, w.atLeast, w.writeId);
     case 'putEntry':
       return writes.putEntry(w.row);
     case 'deleteEntry':

@@ -141,5 +141,7 @@ export function lockedError(file: string, waitedMs: number, doing: string): Stor
 
 /** A store error rebuilt from what the writer thread sent back. */
 export function storeErrorFromReply(code: string, message: string, file: string, doing: string): StoreError {
+  // the store's own refusal (a write id used for other content) comes back as it was made
+  if (code === 'conflict') return new StoreError('conflict', file, message);
   return toStoreError(Object.assign(new Error(message), { code }), file, doing);
 }

@@ -8,6 +8,19 @@ import type BetterSqlite3 from 'better-sqlite3';
  * reads one row per run); a run without a row there was written before it existed and is read
  * from its events.
  */
+/**
+ * The write ids of writes made once however often they are sent (see WriteId): per id, the
+ * experiment, the kind of write, the content's digest, the run a start got, and when. Made with
+ * the other tables in a new store; a store made before it exists gets it on its first write
+ * that carries an id (SqliteWrites), so that opening an existing store never writes.
+ */
+export const WRITE_IDS_TABLE = `
+CREATE TABLE IF NOT EXISTS write_ids (
+  id TEXT PRIMARY KEY, experiment TEXT NOT NULL, kind TEXT NOT NULL, digest TEXT NOT NULL,
+  run INTEGER, at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS entries (
   bucket TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, attributes TEXT NOT NULL,
@@ -31,8 +44,9 @@ CREATE TABLE IF NOT EXISTS heartbeats (
   experiment TEXT NOT NULL, run INTEGER NOT NULL, owner TEXT NOT NULL, beat INTEGER NOT NULL,
   interval_ms INTEGER NOT NULL, PRIMARY KEY (experiment, run, owner)
 ) WITHOUT ROWID;
-`;
+${WRITE_IDS_TABLE}`;
 
+/** The tables whose absence makes opening create them (write_ids is not one of them: see above). */
 const TABLES = ['entries', 'runs', 'chunks', 'blobs', 'heartbeats', 'run_stats'];
 
 /**

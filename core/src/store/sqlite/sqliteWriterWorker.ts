@@ -28,7 +28,7 @@ function connection(): SqliteWrites {
   // a short wait per attempt: the main thread retries with backoff, and can take over at exit
   db.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
   db.pragma('synchronous = NORMAL');
-  writes = new SqliteWrites(db);
+  writes = new SqliteWrites(db, config.file);
   return writes;
 }
 
