@@ -64,9 +64,9 @@ export function networkFailure(error: unknown, doing: string): HttpFailure {
   return new HttpFailure(`${doing}: no answer from the server (${why})`, undefined, undefined);
 }
 
-/** StoreError codes the HTTP store gives that older cores did not list. */
-export const UNREACHABLE = 'unreachable' as StoreErrorCode;
-export const CONFLICT = 'conflict' as StoreErrorCode;
+/** The StoreError codes of a server that does not answer and of a replayed write id with other content. */
+export const UNREACHABLE: StoreErrorCode = 'unreachable';
+export const CONFLICT: StoreErrorCode = 'conflict';
 
 /**
  * The typed error a caller gets for a failed request: 400 is bad input (TrackingInputError);
