@@ -22,6 +22,7 @@ import type { OptionSpec, OptionValues } from './options';
 import { checkOptionValue } from './options';
 import { Output, safeLine } from './output';
 import { runsCommand } from './runs';
+import { serverCommand } from './server';
 import { summaryCommand } from './summary';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
@@ -45,6 +46,7 @@ const COMMANDS: Record<string, Command> = {
   drop: dropCommand,
   worker: workerCommand,
   ui: uiCommand,
+  server: serverCommand,
   token: tokenCommand,
 };
 

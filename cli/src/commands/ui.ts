@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { TrackingInputError } from '@omega-track/core';
 import { redactUrls } from '@omega-track/core/internal';
-import { DEFAULT_UI_PORT, isLoopback, startUiServer } from '../ui/server/UiServer';
+import { isLoopback } from '../server/loopback';
+import { startUiServer } from '../ui/startUiServer';
 import type { Command } from './command';
 import { REQUIRE_HELP } from './command';
 import { stringOption } from './options';
@@ -27,7 +28,7 @@ function openBrowser(url: string): void {
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
-function untilStopped(): Promise<NodeJS.Signals> {
+export function untilStopped(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', stop);
@@ -38,6 +39,9 @@ function untilStopped(): Promise<NodeJS.Signals> {
     process.on('SIGTERM', stop);
   });
 }
+
+/** The port `omega-track ui` listens on unless told otherwise (as ui/server/UiServer's). */
+const DEFAULT_UI_PORT = 5123;
 
 /** Serves the web UI and its read-only JSON API. */
 export const uiCommand: Command = {

@@ -256,11 +256,15 @@ export class UiApi {
     return (await changeMarkOf(r.store, name))?.mark;
   }
 
-  /** `GET /api/experiments`: name, provider, runs and last activity of each. */
-  async experiments(q: URLSearchParams): Promise<Reply> {
+  /**
+   * `GET /api/experiments`: name, provider, runs and last activity of each (of those `visible`
+   * takes: a token limited to some experiments sees only those).
+   */
+  async experiments(q: URLSearchParams, visible: (name: string) => boolean = () => true): Promise<Reply> {
     const csv = wantsCsv(q);
     const rows: Array<{ name: string; provider: string; runs: number; lastActivity: string | null }> = [];
     for (const name of await this.om.experiments.list()) {
+      if (!visible(name)) continue;
       const config = await this.om.experiments.get(name);
       if (!config) continue;
       let runs = 0;

@@ -40,6 +40,8 @@ interface Listener {
   res: ServerResponse;
   /** The experiment watched; undefined for all of them. */
   experiment: string | undefined;
+  /** Which experiments the listener may hear of (a token limited to some experiments). */
+  visible: (experiment: string) => boolean;
 }
 
 /** The Server-Sent Events hub of one UI server. */
@@ -79,6 +81,7 @@ export class LiveHub {
     res: ServerResponse,
     experiment: string | undefined,
     head = false,
+    visible: (experiment: string) => boolean = () => true,
   ): Promise<void> {
     if (this.closed) {
       res.writeHead(503, { ...COMMON_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
@@ -97,7 +100,7 @@ export class LiveHub {
     res.writeHead(200, STREAM_HEADERS);
     // the browser reconnects after 2 s when the connection drops
     res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ experiment: experiment ?? null })}\n\n`);
-    const listener: Listener = { res, experiment };
+    const listener: Listener = { res, experiment, visible };
     this.listeners.add(listener);
     const drop = (): void => {
       this.listeners.delete(listener);
@@ -189,7 +192,7 @@ export class LiveHub {
     for (const name of changed) {
       const text = `event: update\ndata: ${JSON.stringify({ experiment: name, at })}\n\n`;
       for (const l of this.listeners)
-        if (l.experiment === undefined || l.experiment === name) l.res.write(text);
+        if ((l.experiment === undefined || l.experiment === name) && l.visible(name)) l.res.write(text);
     }
   }
 }

@@ -1,9 +1,7 @@
 /** What the UI server's handlers answer, and how it goes out over HTTP. */
-import type { ServerResponse } from 'node:http';
 import { FilterSyntaxError, StoreError, TrackingError, TrackingInputError } from '@omega-track/core';
-import { redactUrls } from '@omega-track/core/internal';
 import { jsonReplacer } from '../../commands/format';
-import { Output } from '../../commands/output';
+import type { Output } from '../../commands/output';
 
 /** A refusal with its HTTP status (and fields the JSON body carries besides `error`). */
 export class HttpError extends Error {
@@ -65,40 +63,6 @@ export function jsonText(value: unknown): string {
   return JSON.stringify(value, jsonReplacer);
 }
 
-/** Sends a JSON body. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
-  res.writeHead(status, {
-    ...COMMON_HEADERS,
-    'Content-Security-Policy': DATA_CSP,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'Content-Length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-/** Sends `{ error, ...fields }` with `status`; the message never holds a URL's password. */
-export function sendError(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  fields: Record<string, unknown> = {},
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) {
-    // a stream already under way can only be cut short
-    res.destroy();
-    return;
-  }
-  sendJson(res, status, jsonText({ error: redactUrls(message), ...fields }), headers);
-}
-
 /** The status and body of an error thrown by a handler. */
 export function describeError(error: unknown): {
   status: number;
@@ -123,57 +87,4 @@ export function describeError(error: unknown): {
     message: `internal error: ${error instanceof Error ? error.message : String(error)}`,
     fields: {},
   };
-}
-
-/** Writes `reply` to `res`; a stream honours the connection's backpressure. */
-export async function sendReply(res: ServerResponse, reply: Reply, head: boolean): Promise<void> {
-  switch (reply.kind) {
-    case 'json':
-      return sendJson(res, reply.status ?? 200, jsonText(reply.body));
-    case 'jsonText':
-      return sendJson(res, 200, reply.text);
-    case 'download':
-      res.writeHead(200, {
-        ...COMMON_HEADERS,
-        'Content-Security-Policy': DATA_CSP,
-        'Content-Type': 'application/octet-stream',
-        'Content-Disposition': attachment(reply.filename),
-        'Content-Length': reply.data.byteLength,
-        'Cache-Control': 'no-store',
-        ...reply.headers,
-      });
-      res.end(head ? undefined : reply.data);
-      return;
-    case 'stream': {
-      res.writeHead(200, {
-        ...COMMON_HEADERS,
-        'Content-Security-Policy': DATA_CSP,
-        'Content-Type': reply.contentType,
-        'Content-Disposition': attachment(reply.filename),
-        'Cache-Control': 'no-store',
-      });
-      if (head) {
-        res.end();
-        return;
-      }
-      const out = new Output((text) => {
-        if (res.destroyed) throw new Error('the client went away');
-        if (res.write(text)) return undefined;
-        return new Promise<void>((resolve, reject) => {
-          const done = (): void => {
-            res.off('drain', done);
-            res.off('close', done);
-            if (res.destroyed) reject(new Error('the client went away'));
-            else resolve();
-          };
-          res.on('drain', done);
-          res.on('close', done);
-        });
-      });
-      await reply.write(out);
-      await out.flush();
-      res.end();
-      return;
-    }
-  }
 }

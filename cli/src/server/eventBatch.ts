@@ -1,0 +1,222 @@
+/**
+ * The event batch of `POST /api/v1/experiments/{exp}/events` (docs/http-api.md): compact columnar
+ * JSON, decoded and checked row by row into the events a store appends. One bad row refuses the
+ * whole batch, with a message naming it.
+ */
+import type { PendingEvent, TrackingEvent } from '@omega-track/core';
+import { TrackingInputError } from '@omega-track/core';
+import {
+  BASE_FIELDS,
+  encodeValue,
+  MAX_DATE_MS,
+  validateEventSize,
+  validateKey,
+  validateValue,
+  validateValueLength,
+} from '@omega-track/core/internal';
+
+/** The most rows one batch holds. */
+export const MAX_BATCH_ROWS = 1_000_000;
+/** What a batch id looks like: 1..128 of `[A-Za-z0-9._:-]`. */
+export const BATCH_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The longest node or userid text. */
+const MAX_IDENTITY_LENGTH = 250;
+
+/** A decoded batch. */
+export interface DecodedBatch {
+  /** The batch id (idempotency: unique per content). */
+  id: string;
+  events: PendingEvent[];
+}
+
+function refuse(message: string): never {
+  throw new TrackingInputError(message);
+}
+
+/** A plain JSON object (not an array, not null). */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks an event value (what a recording call checks): storable, within its caps. */
+export function checkValue(event: string, key: string, value: unknown): void {
+  // the common case (a metric) costs nothing more
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return;
+  validateValue(value);
+  if (typeof value === 'string') validateEventSize(value.length, `the value of ${event} '${key}'`, false);
+  else if (typeof value === 'object' && value !== null)
+    validateEventSize(encodeValue(value).length, `the value of ${event} '${key}'`, true);
+  validateValueLength(event, key, value);
+}
+
+/** The extra fields of an event, checked, with `writer` set to the server's word for who wrote it. */
+export function checkExtra(extra: unknown, writer: string): Record<string, unknown> {
+  // the common case, no extra fields, costs nothing more
+  if (extra === null || extra === undefined) return { writer };
+  if (!isObject(extra))
+    refuse(`extra must be a JSON object or null, got ${Array.isArray(extra) ? 'an array' : typeof extra}`);
+  const fields = extra;
+  for (const name of Object.keys(fields)) {
+    validateKey(name, 'extra field name');
+    if (BASE_FIELDS.has(name))
+      refuse(`extra field '${name}' collides with the base event field of that name`);
+  }
+  validateValue(fields, 'extra');
+  validateEventSize(encodeValue(fields).length, 'the extra fields', true);
+  // the writer is the server's word: whatever the client sent under that name is replaced
+  return { ...fields, writer };
+}
+
+/** Checks a step: null, or a whole number from 0 within the safe-integer range. */
+export function checkStep(step: unknown): number | null {
+  if (step === null) return null;
+  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)
+    refuse(
+      `step must be null or a whole number from 0, got ${typeof step === 'number' ? step : typeof step}`,
+    );
+  return step;
+}
+
+/** Checks a time: finite epoch milliseconds within a Date's range. */
+export function checkDt(dt: unknown): number {
+  if (typeof dt !== 'number' || !Number.isFinite(dt) || Math.abs(dt) > MAX_DATE_MS)
+    refuse(`dt must be epoch milliseconds (a finite number), got ${typeof dt === 'number' ? dt : typeof dt}`);
+  return dt;
+}
+
+/** Checks a node or userid text. */
+export function checkIdentity(text: unknown, what: string): string {
+  if (typeof text !== 'string') refuse(`${what} must be a string, got ${typeof text}`);
+  if (text.length > MAX_IDENTITY_LENGTH) refuse(`${what} is over ${MAX_IDENTITY_LENGTH} characters`);
+  return text;
+}
+
+const COLUMNS = ['run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'] as const;
+
+/**
+ * Decodes and checks a batch (already parsed, non-finite numbers decoded) for an experiment whose
+ * latest run is `latestRun`; every event gets `extra.writer` = `writer`. Throws
+ * TrackingInputError naming the first bad row.
+ */
+export function decodeEventBatch(body: unknown, latestRun: number | undefined, writer: string): DecodedBatch {
+  if (!isObject(body)) refuse('an event batch is a JSON object');
+  const id = body.batch;
+  if (typeof id !== 'string' || !BATCH_ID.test(id))
+    refuse('batch must be an id of 1 to 128 characters [A-Za-z0-9._:-]');
+  const strings = body.strings;
+  if (!Array.isArray(strings) || strings.some((s) => typeof s !== 'string'))
+    refuse('strings must be an array of strings');
+  const columns: Record<string, unknown[]> = {};
+  for (const name of COLUMNS) {
+    const column = body[name];
+    if (!Array.isArray(column)) refuse(`the column ${name} must be an array`);
+    columns[name] = column;
+  }
+  const rows = columns.run.length;
+  if (rows > MAX_BATCH_ROWS) refuse(`a batch holds at most ${MAX_BATCH_ROWS} rows, got ${rows}`);
+  const extra = body.extra;
+  if (extra !== undefined && extra !== null && !Array.isArray(extra))
+    refuse('the column extra must be an array (or left out)');
+  for (const name of COLUMNS)
+    if (columns[name].length !== rows)
+      refuse(`every column has as many rows: run has ${rows}, ${name} has ${columns[name].length}`);
+  if (Array.isArray(extra) && extra.length !== rows)
+    refuse(`every column has as many rows: run has ${rows}, extra has ${extra.length}`);
+
+  const text = (column: string, i: number): string => {
+    const index = columns[column][i];
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= strings.length)
+      refuse(`${column} is not an index into strings (0 to ${strings.length - 1}): ${String(index)}`);
+    return strings[index] as string;
+  };
+  // names repeat on every row: each text is checked once as an event name or key
+  const names = new Map<string, string>();
+  const name = (text: string, what: 'event' | 'key'): string => {
+    const known = names.get(`${what}\u0000${text}`);
+    if (known !== undefined) return known;
+    const checked = validateKey(text, what);
+    if (what === 'event' && checked === 'start') refuse("an event 'start' is written by POST …/runs only");
+    names.set(`${what}\u0000${text}`, checked);
+    return checked;
+  };
+  const events: PendingEvent[] = new Array<PendingEvent>(rows);
+  for (let i = 0; i < rows; i++) {
+    try {
+      const run = columns.run[i];
+      if (
+        typeof run !== 'number' ||
+        !Number.isInteger(run) ||
+        run < 1 ||
+        latestRun === undefined ||
+        run > latestRun
+      )
+        refuse(
+          `run ${String(run)} is not a started run of this experiment (${latestRun === undefined ? 'it has none' : `1 to ${latestRun}`}): start runs with POST …/runs`,
+        );
+      const event = name(text('event', i), 'event');
+      const key = name(text('key', i), 'key');
+      const value = columns.value[i];
+      checkValue(event, key, value);
+      events[i] = {
+        run,
+        event,
+        key,
+        value,
+        step: checkStep(columns.step[i]),
+        dt: checkDt(columns.dt[i]),
+        node: checkIdentity(text('node', i), 'node'),
+        userid: checkIdentity(text('userid', i), 'userid'),
+        extra: checkExtra(Array.isArray(extra) ? extra[i] : null, writer),
+      };
+    } catch (error) {
+      if (error instanceof TrackingInputError) refuse(`row ${i}: ${error.message}`);
+      throw error;
+    }
+  }
+  return { id, events };
+}
+
+/** Rows read back, as one columnar batch object (without `batch`): the shape a query streams. */
+export function encodeEventColumns(events: readonly TrackingEvent[]): Record<string, unknown> {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (s: string): number => {
+    let i = index.get(s);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(s);
+      index.set(s, i);
+    }
+    return i;
+  };
+  const n = events.length;
+  const run = new Array<number>(n);
+  const event = new Array<number>(n);
+  const key = new Array<number>(n);
+  const value = new Array<unknown>(n);
+  const step = new Array<number | null>(n);
+  const dt = new Array<number>(n);
+  const node = new Array<number>(n);
+  const userid = new Array<number>(n);
+  const extra = new Array<Record<string, unknown> | null>(n);
+  let anyExtra = false;
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    run[i] = e.run;
+    event[i] = ref(e.event);
+    key[i] = ref(e.key);
+    value[i] = e.value;
+    step[i] = e.step;
+    dt[i] = e.dt instanceof Date ? e.dt.getTime() : Number(e.dt);
+    node[i] = ref(e.node);
+    userid[i] = ref(e.userid);
+    let fields: Record<string, unknown> | null = null;
+    for (const name in e) {
+      if (BASE_FIELDS.has(name)) continue;
+      (fields ??= {})[name] = e[name];
+    }
+    extra[i] = fields;
+    if (fields) anyExtra = true;
+  }
+  return { strings, run, event, key, value, step, dt, node, userid, ...(anyExtra ? { extra } : {}) };
+}
