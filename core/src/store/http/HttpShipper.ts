@@ -125,8 +125,8 @@ export class HttpShipper {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         reject(this.lastFailure ?? new HttpFailure('the spool did not ship in time', undefined, undefined));
       }, timeoutMs);
+      // not unref'd: whoever waits (close(), a read) keeps the process alive until it ships or times out
       timers.push(timer);
-      unref(timer);
       this.#waiters.push(waiter);
       void this.#settleWaiters().catch(() => undefined);
       this.kick();
