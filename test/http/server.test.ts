@@ -306,6 +306,35 @@ describe('the HTTP store through omega-track server', () => {
     }
   });
 
+  test('a full spool keeps events back in the provider, which drops, counts and says what does not fit', async () => {
+    const proxy = await refusingProxy(
+      server.port,
+      (req) => req.method === 'POST' && /\/events$/.test(req.url ?? ''),
+    );
+    try {
+      proxy.refusing = false;
+      process.env.OMEGA_SPOOL_MAX_MB = '0.05';
+      process.env.OMEGA_SHIP_TIMEOUT_MS = '200';
+      const om = omega({ store: proxy.url });
+      const exp = om.runtime.experiment('full', { maxQueueEvents: 2000 });
+      await exp.start();
+      proxy.refusing = true;
+      let result = await exp.flush();
+      for (let i = 0; i < 20; i++) {
+        for (let j = 0; j < 500; j++) exp.logMetric('loss', i * 500 + j, { step: i * 500 + j });
+        result = await exp.flush({ timeoutMs: 100 });
+      }
+      // ~50 KB of spool holds ~1,500 metrics; the provider keeps 2,000 more; the rest is dropped
+      expect(result.dropped).toBeGreaterThan(5000);
+      expect(result.pending).toBeGreaterThan(0);
+      expect(diag.some((l) => /spool .* is full/.test(l))).toBe(true);
+      expect(diag.some((l) => /dropping events of 'full'/.test(l))).toBe(true);
+      await om.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('a refused token is said once, the spool kept, no tight loop; a refused batch is a dead letter and the rest goes on', async () => {
     const lines: string[] = [];
     const wrong = new HttpStore(server.url, {
