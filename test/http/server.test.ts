@@ -173,6 +173,21 @@ describe('the HTTP store through omega-track server', () => {
     await other.close();
   });
 
+  test("a caller's WriteId is the batch and request id: the same write twice is stored once", async () => {
+    const store = new HttpStore(server.url, { timeoutMs: 10_000 });
+    const first = await store.startRun('w', startEvent, undefined, { id: 'start-1', digest: 'd' });
+    expect(await store.startRun('w', startEvent, undefined, { id: 'start-1', digest: 'd' })).toBe(first);
+    expect(await store.startRun('w', startEvent)).toBe(first + 1);
+    await store.appendEvents('w', metrics(10, 1), { id: 'write-1', digest: 'd' });
+    await store.appendEvents('w', metrics(10, 1), { id: 'write-1', digest: 'd' });
+    await store.appendEvents('w', metrics(7000, 2), { id: 'write-2', digest: 'd' });
+    await store.appendEvents('w', metrics(7000, 2), { id: 'write-2', digest: 'd' });
+    const rows = await store.queryEvents('w', { events: ['metric'] });
+    expect(rows.filter((r) => r.run === 1).length).toBe(10);
+    expect(rows.filter((r) => r.run === 2).length).toBe(7000);
+    await store.close();
+  });
+
   test('a batch whose answer is lost is sent again and stored once', async () => {
     const proxy = await answerLosingProxy(server.port, /^POST \/api\/v1\/experiments\/[^ ]+\/events HTTP/, 1);
     try {

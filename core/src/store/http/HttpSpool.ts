@@ -13,13 +13,17 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS items (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, experiment TEXT NOT NULL, key TEXT,
-  body TEXT, file TEXT, count INTEGER NOT NULL, runs TEXT, bytes INTEGER NOT NULL, created INTEGER NOT NULL
+  body TEXT, file TEXT, count INTEGER NOT NULL, runs TEXT, bytes INTEGER NOT NULL, created INTEGER NOT NULL,
+  batch TEXT
 );
 CREATE TABLE IF NOT EXISTS dead (
   seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, experiment TEXT NOT NULL, key TEXT, body TEXT, file TEXT,
   count INTEGER NOT NULL, reason TEXT NOT NULL, failed INTEGER NOT NULL
 );
 `;
+
+/** The layout of a spool file; a spool of another (newer) layout is left for the omega-track that wrote it. */
+const SPOOL_VERSION = '1';
 
 /** A spool file's name: `<host>_<port>-<pid>-<random>.spool`. */
 const SPOOL_NAME = /^(.+)-(\d+)-([0-9a-f]{12})\.spool$/;
@@ -62,6 +66,7 @@ export function processAlive(pid: number): boolean {
 
 interface ItemRow extends SpoolItem {
   body: string | null;
+  batch: string | null;
   file: string | null;
   runs: string | null;
 }
@@ -156,6 +161,7 @@ export class HttpSpool implements ShipperSpool {
       const put = this.#db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)');
       this.#db.transaction(() => {
         for (const [k, v] of Object.entries(info)) put.run(k, String(v));
+        put.run('version', SPOOL_VERSION);
       })();
       this.info = info;
     } else {
@@ -218,23 +224,32 @@ export class HttpSpool implements ShipperSpool {
   }
 
   /**
-   * Appends batches of events (each its columns' JSON text, see encodeBatchColumns) in one
-   * transaction: all or none. Returns the last seq.
+   * Appends batches of events (each its columns' JSON text, see encodeBatchColumns; `batch` a
+   * batch id of the caller's, else the spool's `<id>-<seq>`) in one transaction: all or none.
+   * Returns the last seq.
    */
   appendEvents(
     experiment: string,
-    batches: ReadonlyArray<{ columns: string; count: number; runs: Map<number, number> }>,
+    batches: ReadonlyArray<{ columns: string; count: number; runs: Map<number, number>; batch?: string }>,
   ): number {
     const insert = this.#db.prepare(
-      'INSERT INTO items (kind, experiment, body, count, runs, bytes, created) VALUES (?,?,?,?,?,?,?)',
+      'INSERT INTO items (kind, experiment, body, count, runs, bytes, created, batch) VALUES (?,?,?,?,?,?,?,?)',
     );
     let last = 0;
     this.#db.transaction(() => {
       for (const b of batches) {
         const runs = JSON.stringify(Object.fromEntries(b.runs));
         last = Number(
-          insert.run('events', experiment, b.columns, b.count, runs, b.columns.length, Date.now())
-            .lastInsertRowid,
+          insert.run(
+            'events',
+            experiment,
+            b.columns,
+            b.count,
+            runs,
+            b.columns.length,
+            Date.now(),
+            b.batch ?? null,
+          ).lastInsertRowid,
         );
       }
     })();
@@ -279,10 +294,12 @@ export class HttpSpool implements ShipperSpool {
 
   /** A batch's text with its id, or a blob's file as a stream (read as it is sent, never whole). */
   body(item: SpoolItem): SpoolBody {
-    const row = this.#db.prepare('SELECT body, file FROM items WHERE seq = ?').get(item.seq) as
-      Pick<ItemRow, 'body' | 'file'> | undefined;
+    const row = this.#db.prepare('SELECT body, file, batch FROM items WHERE seq = ?').get(item.seq) as
+      Pick<ItemRow, 'body' | 'file' | 'batch'> | undefined;
     if (!row) throw new Error(`spool item ${item.seq} is gone`);
-    if (item.kind === 'events') return withBatchId(row.body ?? '{}', batchId(this.info.id, item.seq));
+    // a batch is sent under the caller's write id when it gave one, else under the spool's
+    if (item.kind === 'events')
+      return withBatchId(row.body ?? '{}', row.batch ?? batchId(this.info.id, item.seq));
     return Readable.toWeb(
       fs.createReadStream(path.join(this.#blobDir, row.file ?? '')),
     ) as ReadableStream<Uint8Array>;

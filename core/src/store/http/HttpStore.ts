@@ -10,7 +10,7 @@ import { decodeValue, encodeValue } from '../../events/valueCodec';
 import { flushOnExit, forgetOnExit } from '../../providers/exitFlush';
 import type { ExitFlushable } from '../../providers/exitFlush';
 import type { RunStatsRow } from '../chunks/runStats';
-import type { Bucket, MetadataEntry, RunLiveness, Store } from '../Store';
+import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
 import { HttpShipper } from './HttpShipper';
 import type { SpoolBody, SpoolItem } from './HttpShipper';
 import { HttpFailure, UNREACHABLE, failureOf, networkFailure, toHttpStoreError } from './httpErrors';
@@ -466,11 +466,20 @@ export class HttpStore implements Store, ExitFlushable {
 
   // ---------------------------------------------------------------- runs and events
 
-  async startRun(experiment: string, start: Omit<PendingEvent, 'run'>, atLeast?: number): Promise<number> {
+  /**
+   * Asks the server for the next run number; the request id (the caller's WriteId's id, else a
+   * new one) is the same for every attempt, so a start whose answer was lost is not a second run.
+   */
+  async startRun(
+    experiment: string,
+    start: Omit<PendingEvent, 'run'>,
+    atLeast?: number,
+    writeId?: WriteId,
+  ): Promise<number> {
     if (atLeast !== undefined && (!Number.isSafeInteger(atLeast) || atLeast < 1))
       throw new TrackingInputError(`atLeast must be a positive integer, got ${String(atLeast)}`);
     // one id for every attempt: a start whose answer was lost is not a second run
-    const body = encodeStartRun(start, atLeast, crypto.randomUUID());
+    const body = encodeStartRun(start, atLeast, writeId?.id ?? crypto.randomUUID());
     const { run } = await this.#sendJson<{ run: number }>(
       'POST',
       `${this.#exp(experiment)}/runs`,
@@ -494,24 +503,33 @@ export class HttpStore implements Store, ExitFlushable {
   static #slices(
     events: readonly PendingEvent[],
     at: number,
-  ): { columns: string; count: number; runs: Map<number, number> } {
+    writeId: WriteId | undefined,
+  ): { columns: string; count: number; runs: Map<number, number>; batch?: string } {
     const slice = events.slice(at, at + MAX_BATCH_EVENTS);
-    return { columns: encodeBatchColumns(slice), count: slice.length, runs: runCounts(slice) };
+    const batch = !writeId
+      ? undefined
+      : events.length <= MAX_BATCH_EVENTS
+        ? writeId.id
+        : `${writeId.id.slice(0, 120)}.${at / MAX_BATCH_EVENTS}`;
+    return { columns: encodeBatchColumns(slice), count: slice.length, runs: runCounts(slice), batch };
   }
 
   /**
    * Spools the events and resolves (all or none); the shipper sends them. A big append is
    * encoded in batches of MAX_BATCH_EVENTS with a yield between, so the event loop never waits
-   * long for it. Fails with a StoreError `disk-full` when the spool is at its bound.
+   * long for it. Fails with a StoreError `disk-full` when the spool is at its bound. With a
+   * `writeId`, its id is the batch id the server keeps (`<id>.<n>` for each slice of a big
+   * append), so the same write spooled again is stored once; whether it was a duplicate, the
+   * server says only when the batch ships (a conflict then is a dead letter, said).
    */
-  async appendEvents(experiment: string, events: readonly PendingEvent[]): Promise<void> {
+  async appendEvents(experiment: string, events: readonly PendingEvent[], writeId?: WriteId): Promise<void> {
     checkText(experiment, 'experiment');
     if (!events.length) return;
     const spool = this.#ensureSpool();
     const batches = [];
     for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS) {
       if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      batches.push(HttpStore.#slices(events, at));
+      batches.push(HttpStore.#slices(events, at, writeId));
     }
     this.#checkRoom(
       spool,
@@ -528,7 +546,8 @@ export class HttpStore implements Store, ExitFlushable {
     if (!events.length) return;
     const spool = this.#ensureSpool();
     const batches = [];
-    for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS) batches.push(HttpStore.#slices(events, at));
+    for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS)
+      batches.push(HttpStore.#slices(events, at, undefined));
     this.#checkRoom(
       spool,
       batches.reduce((n, b) => n + b.columns.length, 0),
