@@ -210,6 +210,11 @@ export class HttpSpool implements ShipperSpool {
     return this.#bytes;
   }
 
+  /** Items waiting (cheap: counted as they come and go). */
+  get waiting(): number {
+    return this.#items;
+  }
+
   /** Items and events waiting, and dead letters kept. */
   pending(): { items: number; events: number; bytes: number; dead: number } {
     const dead = this.#closed

@@ -279,7 +279,7 @@ export class HttpStore implements Store, ExitFlushable {
   /** Waits until everything spooled so far has shipped, until `deadline`. */
   async #caughtUp(doing: string, deadline: number, started: number): Promise<void> {
     const spool = this.#spool;
-    if (!spool || !this.#shipper || spool.pending().items === 0) return;
+    if (!spool || !this.#shipper || spool.waiting === 0) return;
     try {
       await this.#shipper.whenShipped(spool.lastSeq(), Math.max(1, deadline - Date.now()));
     } catch (error) {
@@ -793,7 +793,7 @@ export class HttpStore implements Store, ExitFlushable {
   /** Waits for the spool to ship, at most `shipTimeoutMs`. */
   async flush(): Promise<boolean> {
     const spool = this.#spool;
-    if (!spool || !this.#shipper || this.#closed || spool.pending().items === 0) return true;
+    if (!spool || !this.#shipper || this.#closed || spool.waiting === 0) return true;
     try {
       await this.#shipper.whenShipped(spool.lastSeq(), this.#shipTimeoutMs);
       return true;
