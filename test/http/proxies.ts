@@ -111,3 +111,47 @@ export async function refusingProxy(
   };
   return proxy;
 }
+
+/**
+ * An HTTP proxy that drops the last line of every events query's answer (its end line), as a
+ * server that died mid-answer behind a proxy that ended the response cleanly would.
+ */
+export async function endLineDroppingProxy(targetPort: number): Promise<Proxy> {
+  const server = http.createServer((req, res) => {
+    const upstream = http.request(
+      { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        if (!/\/events\/query$/.test(req.url ?? '')) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          return;
+        }
+        const parts: Buffer[] = [];
+        answer.on('data', (d: Buffer) => parts.push(d));
+        answer.on('end', () => {
+          const lines = Buffer.concat(parts).toString('utf8').trimEnd().split('\n');
+          const headers = { ...answer.headers };
+          delete headers['content-length'];
+          res.writeHead(answer.statusCode ?? 502, headers);
+          res.end(
+            lines
+              .slice(0, -1)
+              .map((l) => `${l}\n`)
+              .join(''),
+          );
+        });
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  const port = await listen(server);
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { HttpStore, StoreError, setDiagWriter } from '@omega-track/core';
-import type { PendingEvent } from '@omega-track/core';
+import type { FlushResult, PendingEvent } from '@omega-track/core';
 import { HttpSpool } from '@omega-track/core/internal';
 import { omega } from 'omega-track';
 import { cliBin } from '../cli/cliRunner';
 import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
 import { sleep, tempDir } from '../helpers/tmp';
-import { answerLosingProxy, refusingProxy } from './proxies';
+import { answerLosingProxy, endLineDroppingProxy, refusingProxy } from './proxies';
 
 const started = new Date('2026-01-01T00:00:00Z');
 
@@ -118,6 +118,8 @@ describe('the HTTP store through omega-track server', () => {
     expect(rows[1].value).toBeNaN();
     expect(rows[2]).toMatchObject({ fold: 2, writer: 'local', experiment: 'e', run: 1, key: 'loss' });
     expect(rows[0].dt).toEqual(new Date(1_000_000));
+    const page = await store.queryEvents('e', { runs: [1], events: ['metric'], offset: 5, limit: 3 });
+    expect(page.map((r) => r.step)).toEqual([5, 6, 7]);
     const batches: number[] = [];
     for await (const b of store.iterateEvents('e', { events: ['metric'] }, 5000)) batches.push(b.length);
     expect(batches).toEqual([5000, 5000, 2005]);
@@ -198,6 +200,24 @@ describe('the HTTP store through omega-track server', () => {
       expect(proxy.cut()).toBe(1);
       expect(rows.length).toBe(3000);
       expect(rows.map((r) => r.step)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+      await store.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('an events stream without its end line fails the read', async () => {
+    const direct = new HttpStore(server.url, { timeoutMs: 10_000 });
+    await direct.startRun('e', startEvent);
+    await direct.appendEvents('e', metrics(50, 1));
+    expect((await direct.queryEvents('e', {})).length).toBe(51);
+    await direct.close();
+    const proxy = await endLineDroppingProxy(server.port);
+    try {
+      const store = new HttpStore(proxy.url, { timeoutMs: 10_000 });
+      const error = await store.queryEvents('e', {}).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as Error).message).toMatch(/the answer was cut before its end line/);
       await store.close();
     } finally {
       await proxy.close();
@@ -334,10 +354,10 @@ describe('the HTTP store through omega-track server', () => {
       const exp = om.runtime.experiment('full', { maxQueueEvents: 2000 });
       await exp.start();
       proxy.refusing = true;
-      let result = await exp.flush();
+      let result = (await exp.flush()) as FlushResult;
       for (let i = 0; i < 20; i++) {
         for (let j = 0; j < 500; j++) exp.logMetric('loss', i * 500 + j, { step: i * 500 + j });
-        result = await exp.flush({ timeoutMs: 100 });
+        result = (await exp.flush({ timeoutMs: 100 })) as FlushResult;
       }
       // ~50 KB of spool holds ~1,500 metrics; the provider keeps 2,000 more; the rest is dropped
       expect(result.dropped).toBeGreaterThan(5000);
