@@ -123,10 +123,17 @@ export class HttpSpool implements ShipperSpool {
     } catch {
       return [];
     }
-    return names
-      .filter((n) => SPOOL_NAME.test(n))
-      .map((n) => path.join(dir, n))
-      .sort((a, b) => fs.statSync(a).mtimeMs - fs.statSync(b).mtimeMs);
+    // a spool that its process removes meanwhile (closed empty) is no longer listed
+    const files: Array<{ file: string; mtime: number }> = [];
+    for (const n of names.filter((name) => SPOOL_NAME.test(name))) {
+      const file = path.join(dir, n);
+      try {
+        files.push({ file, mtime: fs.statSync(file).mtimeMs });
+      } catch {
+        // gone
+      }
+    }
+    return files.sort((a, b) => a.mtime - b.mtime).map((f) => f.file);
   }
 
   /** The pid in a spool file's name (cheap: no open). */
