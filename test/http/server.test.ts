@@ -312,6 +312,47 @@ describe('the HTTP store through omega-track server', () => {
     await om.close();
   }, 90_000);
 
+  test('a client killed mid-run while the server is down: sync ships its spool, the run reads CRASHED', async () => {
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, '..', 'fixtures', 'httpLogThenHang.js'), server.url, 'killed', '3000'],
+      { env: { ...process.env, OMEGA_HEARTBEAT_MS: '200' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const waitFor = async (line: RegExp): Promise<void> => {
+      while (!line.test(out)) {
+        if (child.exitCode !== null) throw new Error(`fixture ended: ${err}`);
+        await sleep(20);
+      }
+    };
+    await waitFor(/started 1/);
+    await server.kill('SIGKILL');
+    child.stdin.write('go\n');
+    await waitFor(/flushed/);
+    const gone = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    expect(HttpSpool.files(spoolDir).length).toBe(1);
+
+    await server.restart();
+    const synced = cliBin(['sync', '--spool-dir', spoolDir], { OMEGA_STORE: '' }, tmp.dir);
+    expect(synced).toMatchObject({ code: 0 });
+    expect(synced.out).toMatch(/shipped \d+ batch\(es\), 3000 event\(s\); 0 still waiting\n/);
+    expect(HttpSpool.files(spoolDir)).toEqual([]);
+    process.env.OMEGA_CRASH_AFTER_MS = '500';
+    await sleep(800);
+    const om = omega({ store: server.url });
+    const exp = om.runtime.experiment('killed');
+    expect((await exp.data({ event: 'metric' })).map((r) => r.step)).toEqual(
+      Array.from({ length: 3000 }, (_, i) => i),
+    );
+    expect(await exp.status(1)).toBe('CRASHED');
+    await om.close();
+  }, 90_000);
+
   test('runs() tells which runs still have events waiting in the spool', async () => {
     const proxy = await refusingProxy(
       server.port,
