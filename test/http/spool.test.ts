@@ -99,16 +99,23 @@ describe('HTTP store spool (no server needed)', () => {
   });
 
   test('the spool is bounded: beyond OMEGA_SPOOL_MAX_MB an append fails with a StoreError and spools nothing of it', async () => {
-    const store = new HttpStore(url, { spoolDir: tmp.dir, spoolMaxMb: 0.2, shipTimeoutMs: 100 });
+    const store = new HttpStore(url, { spoolDir: tmp.dir, spoolMaxMb: 0.5, shipTimeoutMs: 100 });
     await store.appendEvents('e', metrics(1000));
+    // 20,000 events are 4 slices of ~200 KB: the third passes the bound, the two before it go too
     const big = metrics(20_000, 1000);
     const error = await store.appendEvents('e', big).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('disk-full');
     expect((error as Error).message).toMatch(/spool .* is full .*OMEGA_SPOOL_MAX_MB/);
     expect(store.pendingEvents('e').get(1)).toBe(1000);
-    await expect(store.putBlob('k', new Uint8Array(300 * 1024))).rejects.toMatchObject({ code: 'disk-full' });
+    expect(store.spoolPending()).toMatchObject({ items: 1, events: 1000 });
+    await expect(store.putBlob('k', new Uint8Array(600 * 1024))).rejects.toMatchObject({ code: 'disk-full' });
+    // what fits still goes in
+    await store.appendEvents('e', metrics(5000, 1000));
+    expect(store.pendingEvents('e').get(1)).toBe(6000);
+    const file = store.spoolFile!;
     await store.close();
+    expect(spoolContents(file).map((i) => i.count)).toEqual([1000, 5000]);
   });
 
   test('close() with no server waits OMEGA_SHIP_TIMEOUT_MS, keeps the spool and says to run sync; a reader makes no spool', async () => {

@@ -18,6 +18,8 @@ export interface SpoolItem {
   count: number;
   /** Its size in bytes, as the spool's bound counts it. */
   bytes: number;
+  /** False while it is part of an append still being spooled: nothing ships until it is whole. */
+  ready?: boolean;
 }
 
 /** What the shipper sends as a request body. */
@@ -144,6 +146,7 @@ export class HttpShipper {
   async #settleWaiters(): Promise<void> {
     if (!this.#waiters.length) return;
     const head = await this.#spool.next();
+    // an item not ready yet was spooled after the waiters that precede it: they are done
     const done = this.#waiters.filter((w) => head === undefined || head.seq > w.seq);
     if (!done.length) return;
     this.#waiters = this.#waiters.filter((w) => !done.includes(w));
@@ -173,7 +176,8 @@ export class HttpShipper {
     for (;;) {
       if (this.#closed) return;
       const item = await this.#spool.next();
-      if (!item) {
+      if (!item || item.ready === false) {
+        // nothing to send, or the head is an append still being spooled (its end kicks again)
         await this.#settleWaiters();
         return;
       }

@@ -526,17 +526,28 @@ export class HttpStore implements Store, ExitFlushable {
     checkText(experiment, 'experiment');
     if (!events.length) return;
     const spool = this.#ensureSpool();
-    const batches = [];
-    for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS) {
-      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-      batches.push(HttpStore.#slices(events, at, writeId));
+    if (events.length <= MAX_BATCH_EVENTS) {
+      const batch = HttpStore.#slices(events, 0, writeId);
+      this.#checkRoom(spool, batch.columns.length, `${events.length} event(s) of '${experiment}'`);
+      spool.appendEvents(experiment, [batch]);
+      this.#shipper!.kick();
+      return;
     }
-    this.#checkRoom(
-      spool,
-      batches.reduce((n, b) => n + b.columns.length, 0),
-      `${events.length} event(s) of '${experiment}'`,
-    );
-    spool.appendEvents(experiment, batches);
+    // a big append is encoded and spooled slice by slice, yielding between: its slices wait,
+    // unshipped, until the last is in (all or none), and no step holds the event loop for long
+    const group = crypto.randomUUID();
+    try {
+      for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS) {
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        const batch = HttpStore.#slices(events, at, writeId);
+        this.#checkRoom(spool, batch.columns.length, `${events.length} event(s) of '${experiment}'`);
+        spool.appendEvents(experiment, [batch], group);
+      }
+      spool.commit(group);
+    } catch (error) {
+      spool.abort(group);
+      throw error;
+    }
     this.#shipper!.kick();
   }
 
