@@ -14,7 +14,7 @@ import type { RuntimeOptions } from './runtime/OmegaRuntime';
 
 /** Options of `new Omega()` / `omega()`. */
 export interface OmegaOptions extends RuntimeOptions {
-  /** A store URL (`sqlite:<path>`, `memory:`) or an open Store. Default: OMEGA_STORE, else `sqlite:.omega/omega.db`. */
+  /** A store URL (`sqlite:<path>`, `memory:`, `postgres://…`, `https://…` a team server) or an open Store. Default: OMEGA_STORE, else `sqlite:.omega/omega.db`. */
   store?: string | Store;
   /** The registry to use; default: a fresh one (the `omega-track` package registers the built-ins). */
   registry?: ProviderRegistry;
@@ -24,6 +24,8 @@ export interface OmegaOptions extends RuntimeOptions {
   create?: boolean;
   /** How long a write waits for another process's write lock (default 30 s, or OMEGA_LOCK_TIMEOUT_MS). */
   lockTimeoutMs?: number;
+  /** The token of a team server store (`store: 'https://…'`); default OMEGA_TOKEN. */
+  token?: string;
 }
 
 /** An experiment handle typed with its provider's own members (e.g. `profiler`). */
@@ -51,7 +53,11 @@ export class Omega {
     this.store =
       typeof opts.store === 'object'
         ? opts.store
-        : openStore(opts.store, { create: opts.create, lockTimeoutMs: opts.lockTimeoutMs });
+        : openStore(opts.store, {
+            create: opts.create,
+            lockTimeoutMs: opts.lockTimeoutMs,
+            token: opts.token,
+          });
     this.models = new ObjectStore(this.store, 'models');
     this.datasets = new ObjectStore(this.store, 'datasets');
     this.registry = opts.registry ?? new ProviderRegistry();

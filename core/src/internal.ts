@@ -60,6 +60,22 @@ export type { MongoStoreOptions } from './store/mongodb/MongoStore';
 export { PostgresStore, BLOB_PART_BYTES as PG_BLOB_PART_BYTES } from './store/postgres/PostgresStore';
 export type { PostgresStoreOptions } from './store/postgres/PostgresStore';
 export { parsePgUrl, isPostgresUrl } from './store/postgres/pgUrl';
+export { HttpSpool, defaultSpoolDir, processAlive, tokenHint } from './store/http/HttpSpool';
+export type { SpoolInfo } from './store/http/HttpSpool';
+export { HttpShipper } from './store/http/HttpShipper';
+export type { ShipperSpool, SpoolItem, SpoolBody, ShipperOptions } from './store/http/HttpShipper';
+export { HttpFailure } from './store/http/httpErrors';
+export {
+  encodeBatchColumns,
+  withBatchId,
+  decodeBatchRows,
+  decodeStreamLine,
+  encodeEntry,
+  decodeEntry,
+  batchId,
+  MAX_BATCH_EVENTS as HTTP_MAX_BATCH_EVENTS,
+} from './store/http/httpProtocol';
+export { parseHttpUrl, isHttpUrl } from './store/http/httpUrl';
 export {
   eventFilter as mongoEventFilter,
   eventFindOptions as mongoFindOptions,

@@ -113,6 +113,11 @@ export interface RunInfo {
   metrics?: Record<string, MetricAggregate>;
   /** The experiment the run belongs to (in results of `om.runs.search` across experiments). */
   experiment?: string;
+  /**
+   * Events of the run this process logged that the store does not hold yet (a team server's
+   * store: they wait in the local spool, e.g. during an outage); absent when none wait.
+   */
+  pending?: number;
 }
 
 /** What `runs()` keeps of one metric key of a run (MLflow's latest_metrics, with min and max). */

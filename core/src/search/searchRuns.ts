@@ -64,13 +64,26 @@ export function runSelector(runs: ResolvedQuery['runs']): (run: number) => boole
 
 /**
  * The run table of an experiment from its log: from the aggregates where the log keeps them
- * (plus, read from their events, runs written before it did), else from the events.
+ * (plus, read from their events, runs written before it did), else from the events. Runs with
+ * events the log does not hold yet (a team server's spool) say how many as `pending`.
  */
 export async function readRunTable(
   log: EventLog,
   experiment: string,
   runs: ResolvedQuery['runs'],
   now = Date.now(),
+): Promise<RunInfo[]> {
+  const table = await readStoredRunTable(log, experiment, runs, now);
+  const pending = log.pendingEvents?.(experiment);
+  if (pending?.size) for (const r of table) if (pending.has(r.run)) r.pending = pending.get(r.run);
+  return table;
+}
+
+async function readStoredRunTable(
+  log: EventLog,
+  experiment: string,
+  runs: ResolvedQuery['runs'],
+  now: number,
 ): Promise<RunInfo[]> {
   if (!log.runStats) {
     const events = await log.queryEvents(experiment, { runs, events: [...RUN_TABLE_EVENTS] });

@@ -127,6 +127,12 @@ export interface EventLog {
   beat?(experiment: string, runs: readonly number[], owner: string, intervalMs: number): Promise<void>;
   /** The latest heartbeat per run of the experiment (runs nobody beat for are absent). */
   liveness?(experiment: string): Promise<Map<number, RunLiveness>>;
+  /**
+   * Events of `experiment` this process wrote that the log does not hold yet, per run (a team
+   * server's store: what waits in the local spool). runs() shows them as `pending`. Logs that
+   * write at once leave it undefined.
+   */
+  pendingEvents?(experiment: string): Map<number, number>;
 }
 
 /**

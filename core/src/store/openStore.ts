@@ -6,6 +6,9 @@ import { MongoStore } from './mongodb/MongoStore';
 import { isMongoUrl } from './mongodb/mongoUrl';
 import { PostgresStore } from './postgres/PostgresStore';
 import { isPostgresUrl } from './postgres/pgUrl';
+import { HttpStore } from './http/HttpStore';
+import type { HttpStoreOptions } from './http/HttpStore';
+import { isHttpUrl } from './http/httpUrl';
 
 /** The store used when neither an option nor OMEGA_STORE names one. */
 export const DEFAULT_STORE_URL = 'sqlite:.omega/omega.db';
@@ -20,6 +23,10 @@ export interface OpenStoreOptions {
   create?: boolean;
   /** How long a write waits for another process's write lock; default OMEGA_LOCK_TIMEOUT_MS, else 30 s. */
   lockTimeoutMs?: number;
+  /** The token of a team server (`http(s)://` stores); default OMEGA_TOKEN. */
+  token?: string;
+  /** More options of a team server's store (timeouts, spool): see HttpStoreOptions. */
+  http?: Omit<HttpStoreOptions, 'token'>;
 }
 
 /** The store URL in use: the argument, else OMEGA_STORE, else the default. */
@@ -33,7 +40,9 @@ export function storeUrl(url?: string): string {
  * `mongodb` package, connects on first use and fails an operation within a few seconds when no
  * server answers), or `postgres://…` / `postgresql://…` (the PostgreSQL store, for a team's
  * machines: it needs the `pg` package; its tables live in the schema `omega` unless the URL says
- * `?schema=`; libpq's environment variables and `sslmode` work as pg reads them).
+ * `?schema=`; libpq's environment variables and `sslmode` work as pg reads them), or
+ * `http://…` / `https://…` (a team server, `omega-track server`: local first, see HttpStore; its
+ * token from `opts.token` or OMEGA_TOKEN).
  */
 export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   const u = storeUrl(url);
@@ -47,7 +56,8 @@ export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   }
   if (isMongoUrl(u)) return new MongoStore(u, { create: opts.create ?? true });
   if (isPostgresUrl(u)) return new PostgresStore(u, { create: opts.create ?? true, lockTimeoutMs });
+  if (isHttpUrl(u)) return new HttpStore(u, { ...opts.http, token: opts.token });
   throw new TrackingInputError(
-    `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, mongodb://host/database (mongodb+srv:// too) or postgres://user@host/database`,
+    `unknown store URL '${redactUrls(u)}': use sqlite:<path>, memory:, mongodb://host/database (mongodb+srv:// too), postgres://user@host/database or http(s)://host:port (a team server: omega-track server)`,
   );
 }
