@@ -222,7 +222,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   registerUiRoutes(fastify, { api, live, uiDir: opts.uiDir });
   if (mode === 'server')
     await fastify.register((scope, _o, done) => {
-      registerWriteApi(scope, om, opts);
+      registerWriteApi(scope, om, { ...opts, onWrite: () => live.poke() });
       done();
     });
 

@@ -49,10 +49,15 @@ export function checkValue(event: string, key: string, value: unknown): void {
   validateValueLength(event, key, value);
 }
 
-/** The extra fields of an event, checked, with `writer` set to the server's word for who wrote it. */
-export function checkExtra(extra: unknown, writer: string): Record<string, unknown> {
+/**
+ * The extra fields of an event, checked, with `writer` set to the server's word for who wrote it.
+ * `stamp` is `{ writer }`, one object for the whole batch: events without extra fields share it,
+ * so the store turns it into JSON once per batch, not once per event.
+ */
+export function checkExtra(extra: unknown, stamp: { writer: string }): Record<string, unknown> {
   // the common case, no extra fields, costs nothing more
-  if (extra === null || extra === undefined) return { writer };
+  if (extra === null || extra === undefined) return stamp;
+  const writer = stamp.writer;
   if (!isObject(extra))
     refuse(`extra must be a JSON object or null, got ${Array.isArray(extra) ? 'an array' : typeof extra}`);
   const fields = extra;
@@ -124,23 +129,35 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
   if (Array.isArray(extra) && extra.length !== rows)
     refuse(`every column has as many rows: run has ${rows}, extra has ${extra.length}`);
 
-  const text = (column: string, i: number): string => {
-    const index = columns[column][i];
-    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= strings.length)
-      refuse(`${column} is not an index into strings (0 to ${strings.length - 1}): ${String(index)}`);
-    return strings[index] as string;
+  const index = (column: string, i: number): number => {
+    const at = columns[column][i];
+    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= strings.length)
+      refuse(`${column} is not an index into strings (0 to ${strings.length - 1}): ${String(at)}`);
+    return at;
   };
-  // names repeat on every row: each text is checked once as an event name or key
-  const names = new Map<string, string>();
-  const name = (text: string, what: 'event' | 'key'): string => {
-    const known = names.get(`${what}\u0000${text}`);
-    if (known !== undefined) return known;
-    const checked = validateKey(text, what);
-    if (what === 'event' && checked === 'start') refuse("an event 'start' is written by POST …/runs only");
-    names.set(`${what}\u0000${text}`, checked);
-    return checked;
+  // the same few strings are named on every row: each is checked once per use, by its index
+  const checked = {
+    event: new Array<string | undefined>(strings.length),
+    key: new Array<string | undefined>(strings.length),
+    node: new Array<string | undefined>(strings.length),
+    userid: new Array<string | undefined>(strings.length),
+  };
+  const name = (what: 'event' | 'key', i: number): string => {
+    const at = index(what, i);
+    let ok = checked[what][at];
+    if (ok === undefined) {
+      ok = validateKey(strings[at] as string, what);
+      if (what === 'event' && ok === 'start') refuse("an event 'start' is written by POST …/runs only");
+      checked[what][at] = ok;
+    }
+    return ok;
+  };
+  const identity = (what: 'node' | 'userid', i: number): string => {
+    const at = index(what, i);
+    return (checked[what][at] ??= checkIdentity(strings[at], what));
   };
   const events: PendingEvent[] = new Array<PendingEvent>(rows);
+  const stamp = { writer };
   for (let i = 0; i < rows; i++) {
     try {
       const run = columns.run[i];
@@ -154,8 +171,8 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
         refuse(
           `run ${String(run)} is not a started run of this experiment (${latestRun === undefined ? 'it has none' : `1 to ${latestRun}`}): start runs with POST …/runs`,
         );
-      const event = name(text('event', i), 'event');
-      const key = name(text('key', i), 'key');
+      const event = name('event', i);
+      const key = name('key', i);
       const value = columns.value[i];
       checkValue(event, key, value);
       events[i] = {
@@ -165,9 +182,9 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
         value,
         step: checkStep(columns.step[i]),
         dt: checkDt(columns.dt[i]),
-        node: checkIdentity(text('node', i), 'node'),
-        userid: checkIdentity(text('userid', i), 'userid'),
-        extra: checkExtra(Array.isArray(extra) ? extra[i] : null, writer),
+        node: identity('node', i),
+        userid: identity('userid', i),
+        extra: checkExtra(Array.isArray(extra) ? extra[i] : null, stamp),
       };
     } catch (error) {
       if (error instanceof TrackingInputError) refuse(`row ${i}: ${error.message}`);

@@ -39,6 +39,8 @@ export interface WriteApiOptions {
   maxBatchBytes?: number;
   /** The largest blob (default 1 GiB). */
   maxBlobBytes?: number;
+  /** Told of every run started and batch stored through the API (the live view tells its pages at once). */
+  onWrite?: (experiment: string) => void;
 }
 
 /** Default limits: event batches 16 MiB, blobs 1 GiB. */
@@ -220,7 +222,7 @@ function startEventOf(start: Record<string, unknown>, writer: string): Omit<Pend
     dt: checkDt(start.dt),
     node: checkIdentity(start.node, 'start.node'),
     userid: checkIdentity(start.userid, 'start.userid'),
-    extra: checkExtra(start.extra ?? null, writer),
+    extra: checkExtra(start.extra ?? null, { writer }),
   };
 }
 
@@ -287,6 +289,7 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
       body.atLeast,
       body.request === undefined ? undefined : { id: body.request, digest },
     );
+    opts.onWrite?.(name);
     return sendV1(reply, { run });
   });
 
@@ -302,6 +305,7 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
         id: batch.id,
         digest: req.bodyDigest as string,
       });
+      if (!duplicate) opts.onWrite?.(name);
       return sendV1(reply, { stored: duplicate ? 0 : batch.events.length, duplicate });
     },
   );

@@ -1,3 +1,4 @@
+import type { Store } from '../store/Store';
 import { describeValue } from '../diag/diag';
 import { isJsonPlain } from '../objects/plainValues';
 import { TrackingError } from '../errors/TrackingError';
@@ -20,6 +21,8 @@ export interface RuntimeContext {
   experiments: ExperimentBackend;
   registry: ProviderRegistry;
   backends: ModelBackendRegistry;
+  /** The store, when the runner may wait for it to pass writes on (`Store.settle`). */
+  store?: Pick<Store, 'settle'>;
 }
 
 /** How one attempt of a task is run. */
@@ -67,11 +70,17 @@ export class TaskRunner {
     if (!tracking) return outcome(await this.perform(task, this.untracked(), false, attempt));
     const exp =
       attempt.exp && tracking.run ? attempt.exp : this.handle(tracking.experiment, tracking.provider);
-    const result = await exp.run((e) => this.perform(task, e, true, attempt), {
-      ...(tracking.run ? { join: tracking.run } : {}),
-      stamp: { userid: task.userid, extra: { taskid: task.taskid, attempt: attempt.attempt } },
-    });
-    return outcome(result);
+    try {
+      const result = await exp.run((e) => this.perform(task, e, true, attempt), {
+        ...(tracking.run ? { join: tracking.run } : {}),
+        stamp: { userid: task.userid, extra: { taskid: task.taskid, attempt: attempt.attempt } },
+      });
+      return outcome(result);
+    } finally {
+      // the caller reads the task's events (its own run's stop too) as soon as it has the
+      // outcome: through a team server they must have left this machine's spool by then
+      if (attempt.flushOutcome) await this.om.store?.settle?.().catch(() => undefined);
+    }
   }
 
   /** Shuts down the providers this runner opened (a worker leaving). */

@@ -50,6 +50,12 @@ export interface RunLiveness {
  */
 export interface EventLog {
   /**
+   * How often a provider writes its queue unless told otherwise (`flushIntervalMs`), when this
+   * log wants another interval than the default 1 s: the HTTP store's writes are cheap appends to
+   * a local spool, and the sooner they go, the sooner other machines and the live view see them.
+   */
+  readonly flushIntervalMs?: number;
+  /**
    * Allocates the next run number of `experiment` (max + 1, and at least `atLeast`) and writes
    * its start event, as one atomic step: concurrent callers, in any process, get distinct numbers.
    * With `writeId`, a repeat of the same write (same id and digest) allocates nothing and
@@ -155,6 +161,13 @@ export interface Store extends EventLog {
   getBlob(key: string): Promise<Buffer | undefined>;
   /** Deletes every blob whose key starts with `prefix`; returns how many. */
   deleteBlobs(prefix: string): Promise<number>;
+
+  /**
+   * Waits until what was written is where other processes read it: for the HTTP store, until its
+   * spool has shipped (at most its ship timeout; resolves false when something is left).
+   * Stores that write in place leave it undefined.
+   */
+  settle?(): Promise<boolean>;
 
   /** Releases connections. Idempotent. */
   close(): Promise<void>;

@@ -171,7 +171,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     this.flushIntervalMs_ = positiveInt(
       context.options.flushIntervalMs,
       'flushIntervalMs',
-      DEFAULT_FLUSH_INTERVAL_MS,
+      log.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
     );
     this.maxBuffer_ = positiveInt(
       context.options[this.bufferOption()],

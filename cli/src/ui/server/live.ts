@@ -44,6 +44,9 @@ interface Listener {
   visible: (experiment: string) => boolean;
 }
 
+/** How long a poke() waits for more writes to come before it compares the marks. */
+const POKE_DELAY_MS = 20;
+
 /** The Server-Sent Events hub of one UI server. */
 export class LiveHub {
   private readonly listeners = new Set<Listener>();
@@ -55,6 +58,10 @@ export class LiveHub {
   private pinger: NodeJS.Timeout | undefined;
   private busy = false;
   private closed = false;
+  /** A round asked for by poke(), due shortly. */
+  private poked: NodeJS.Timeout | undefined;
+  /** poke() came while a round ran: run another one after it. */
+  private again = false;
   private readonly intervalMs: number;
   private readonly pingMs: number;
 
@@ -111,6 +118,24 @@ export class LiveHub {
     this.start();
   }
 
+  /**
+   * Something was written through this server (the team server's write API): compare the marks
+   * now rather than at the next tick, so its pages hear of it at once. Writes in a burst share
+   * one round (at most one per POKE_DELAY_MS); writes from elsewhere are still found by the tick.
+   */
+  poke(): void {
+    if (this.closed || this.listeners.size === 0 || this.poked) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.poked = setTimeout(() => {
+      this.poked = undefined;
+      void this.round();
+    }, POKE_DELAY_MS);
+    this.poked.unref();
+  }
+
   /** Ends every stream and stops watching. */
   close(): void {
     this.closed = true;
@@ -131,6 +156,9 @@ export class LiveHub {
   }
 
   private stop(): void {
+    if (this.poked) clearTimeout(this.poked);
+    this.poked = undefined;
+    this.again = false;
     if (this.timer) clearInterval(this.timer);
     if (this.pinger) clearInterval(this.pinger);
     this.timer = undefined;
@@ -184,6 +212,10 @@ export class LiveHub {
       this.opts.onError?.(error);
     } finally {
       this.busy = false;
+      if (this.again) {
+        this.again = false;
+        this.poke();
+      }
     }
   }
 

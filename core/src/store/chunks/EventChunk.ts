@@ -4,7 +4,7 @@ import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } fro
 import { STATS_EVENTS } from './runStats';
 import type { RunStatsDelta } from './runStats';
 import type { Packed } from './chunkPayload';
-import { packChunk, unpackChunk } from './chunkPayload';
+import { nameDictionary, packChunk, unpackChunk } from './chunkPayload';
 
 /**
  * Events are stored in chunks: up to CHUNK_SIZE events of one run, packed column by column
@@ -115,25 +115,6 @@ function takeTexts(texts: Texts, from: number, to: number): Texts {
   texts.values.fill(undefined, from, to);
   texts.extras.fill(undefined, from, to);
   return out;
-}
-
-/**
- * A dictionary of names for columns of indexes: `intern(name)` is the name's index in `names`,
- * added the first time it is seen.
- */
-export function nameDictionary(): { names: string[]; intern: (name: string) => number } {
-  const ids = new Map<string, number>();
-  const names: string[] = [];
-  const intern = (name: string): number => {
-    let i = ids.get(name);
-    if (i === undefined) {
-      i = names.length;
-      ids.set(name, i);
-      names.push(name);
-    }
-    return i;
-  };
-  return { names, intern };
 }
 
 /** Packs events of one run into one chunk, however many and large they are. */

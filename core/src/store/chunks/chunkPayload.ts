@@ -75,7 +75,15 @@ interface Header {
   numbers: Column | undefined;
   values: unknown[] | undefined;
   jsonAt: number[] | undefined;
+  /** Extra fields' JSON per event ('' for none), in chunks written before extraNames existed. */
   extras: string[] | undefined;
+  /**
+   * Extra fields as a dictionary: the distinct JSON texts, and per event an index into them. Most
+   * events of a chunk share their extras (a logExtra() stamp, the team server's `writer`), which
+   * then cost a byte per event or nothing, not their text per event.
+   */
+  extraNames?: string[];
+  extra?: Column;
 }
 
 const SECTION_ARRAYS = {
@@ -91,6 +99,25 @@ interface PendingSection {
   type: SectionType;
   source: ArrayLike<number>;
   base: number;
+}
+
+/**
+ * A dictionary of names for columns of indexes: `intern(name)` is the name's index in `names`,
+ * added the first time it is seen.
+ */
+export function nameDictionary(): { names: string[]; intern: (name: string) => number } {
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  const intern = (name: string): number => {
+    let i = ids.get(name);
+    if (i === undefined) {
+      i = names.length;
+      ids.set(name, i);
+      names.push(name);
+    }
+    return i;
+  };
+  return { names, intern };
 }
 
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
@@ -138,8 +165,16 @@ export function packChunk(p: Packed): Buffer {
     numbers: p.numbers && numbers(p.numbers, section),
     values: p.values,
     jsonAt: p.jsonAt,
-    extras: p.extras,
+    extras: undefined,
   };
+  if (p.extras) {
+    const { names: extraNames, intern } = nameDictionary();
+    const index = Uint32Array.from(p.extras, intern);
+    header.extraNames = extraNames;
+    header.extra = allSame(index)
+      ? { c: index[0] }
+      : section(extraNames.length <= 0x100 ? 'u8' : extraNames.length <= 0x10000 ? 'u16' : 'u32', index);
+  }
   const head = v8.serialize(header);
   const dataStart = alignUp(8 + head.length);
   // zero-filled: the padding between sections goes to disk and must not carry old memory
@@ -258,7 +293,15 @@ class CompactChunk implements Packed {
     this.strings = h.strings;
     this.values = h.values;
     this.jsonAt = h.jsonAt;
-    this.extras = h.extras;
+    const extraNames = h.extraNames;
+    this.extras =
+      h.extras ??
+      (extraNames && h.extra
+        ? Array.from(
+            names(h.extra, h.n, (type, o) => this.view(type, o)),
+            (i) => extraNames[i],
+          )
+        : undefined);
   }
 
   get event(): Uint32Array {

@@ -110,6 +110,8 @@ function runCounts(events: readonly PendingEvent[]): Map<number, number> {
  * `omega-track sync`.
  */
 export class HttpStore implements Store, ExitFlushable {
+  /** Providers write their queues into the spool every 200 ms (not 1 s): see EventLog.flushIntervalMs. */
+  readonly flushIntervalMs = 200;
   /** The server's URL, no credentials. */
   readonly url: string;
   readonly #u: HttpUrl;
@@ -799,6 +801,11 @@ export class HttpStore implements Store, ExitFlushable {
   /** Whether the spool is open (ExitFlushable: the exit hooks ship it, then close it). */
   hasPending(): boolean {
     return this.#spool !== undefined && !this.#closed;
+  }
+
+  /** Waits for the spool to ship, at most `shipTimeoutMs` (Store.settle). */
+  settle(): Promise<boolean> {
+    return this.flush();
   }
 
   /** Waits for the spool to ship, at most `shipTimeoutMs`. */

@@ -63,12 +63,16 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
     userid: new Array<number>(n),
   };
   let extras: Array<Record<string, unknown> | null> | undefined;
+  // whether anything may hold a non-finite number: only then must encodeValue walk the batch
+  let tagged = false;
   for (let i = 0; i < n; i++) {
     const e = events[i];
+    const v = e.value;
+    if (typeof v === 'number' ? !Number.isFinite(v) : typeof v === 'object' && v !== null) tagged = true;
     cols.run[i] = e.run;
     cols.event[i] = intern(e.event);
     cols.key[i] = intern(e.key);
-    cols.value[i] = e.value === undefined ? null : e.value;
+    cols.value[i] = v === undefined ? null : v;
     cols.step[i] = e.step;
     cols.dt[i] = e.dt;
     cols.node[i] = intern(e.node);
@@ -76,10 +80,12 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
     if (e.extra !== undefined && Object.keys(e.extra).length) {
       extras ??= new Array<Record<string, unknown> | null>(n).fill(null);
       extras[i] = e.extra;
+      tagged = true;
     }
   }
   if (extras) cols.extra = extras;
-  return encodeValue(cols);
+  // steps and times are finite (validated when logged): a batch of plain numbers is plain JSON
+  return tagged ? encodeValue(cols) : JSON.stringify(cols);
 }
 
 /** The body of a batch: its columns' text with the id in front. */

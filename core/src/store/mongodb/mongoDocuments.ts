@@ -1,6 +1,6 @@
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, TrackingEvent } from '../../events/types';
-import { nameDictionary } from '../chunks/EventChunk';
+import { nameDictionary } from '../chunks/chunkPayload';
 import type { RunStatsDelta, RunStatsRow } from '../chunks/runStats';
 import type { MetadataEntry } from '../Store';
 
