@@ -89,8 +89,6 @@ export type { RunSearch, ParsedRunSearch } from './search/searchRuns';
 export type { Store, EventLog, MetadataEntry, Bucket, RunLiveness, WriteId } from './store/Store';
 export { openStore, DEFAULT_STORE_URL } from './store/openStore';
 export type { OpenStoreOptions } from './store/openStore';
-export { HttpStore } from './store/http/HttpStore';
-export type { HttpStoreOptions } from './store/http/HttpStore';
 export { ObjectStore } from './objects/ObjectStore';
 export type { PutOptions } from './objects/ObjectStore';
 export type {

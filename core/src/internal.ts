@@ -62,6 +62,8 @@ export type { PostgresStoreOptions } from './store/postgres/PostgresStore';
 export { parsePgUrl, isPostgresUrl } from './store/postgres/pgUrl';
 export { HttpSpool, defaultSpoolDir, processAlive, tokenHint } from './store/http/HttpSpool';
 export type { SpoolInfo } from './store/http/HttpSpool';
+export { HttpStore } from './store/http/HttpStore';
+export type { HttpStoreOptions } from './store/http/HttpStore';
 export { HttpShipper } from './store/http/HttpShipper';
 export type { ShipperSpool, SpoolItem, SpoolBody, ShipperOptions } from './store/http/HttpShipper';
 export { HttpFailure } from './store/http/httpErrors';

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { HttpStore, StoreError, openStore } from '@omega-track/core';
+import { StoreError, openStore } from '@omega-track/core';
 import type { PendingEvent } from '@omega-track/core';
-import { HttpSpool, decodeBatchRows } from '@omega-track/core/internal';
+import { HttpSpool, HttpStore, decodeBatchRows } from '@omega-track/core/internal';
 import { runFixture } from '../helpers/child';
 import { tempDir } from '../helpers/tmp';
 

@@ -1,8 +1,8 @@
 /** `omega-track sync`: sends what waits in the MLflow spool and in the team server spools of this machine. */
 import fs from 'node:fs';
 import os from 'node:os';
-import { HttpStore, TrackingError, TrackingInputError } from '@omega-track/core';
-import { HttpSpool, defaultSpoolDir, processAlive, redactUrls } from '@omega-track/core/internal';
+import { TrackingError, TrackingInputError } from '@omega-track/core';
+import { HttpSpool, HttpStore, defaultSpoolDir, processAlive, redactUrls } from '@omega-track/core/internal';
 import { MlflowClient, MlflowSender, MlflowSpool, defaultSpoolPath } from '@omega-track/providers/internal';
 import type { Command, CommandContext } from './command';
 import { stringOption } from './options';
