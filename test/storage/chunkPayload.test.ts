@@ -102,6 +102,14 @@ describe('chunk payload layout', () => {
       ],
     ],
     [
+      'one extra shared by every event (a stamp such as the team server writer)',
+      Array.from({ length: 300 }, (_, i) => metric(i, { extra: { writer: 'alice' } })),
+    ],
+    [
+      'extras that vary, some events without',
+      Array.from({ length: 700 }, (_, i) => metric(i, i % 3 ? { extra: { fold: i % 300 } } : {})),
+    ],
+    [
       'many names, nodes and users',
       Array.from({ length: 600 }, (_, i) =>
         metric(i, { key: `k${i % 300}`, node: `n${i % 7}`, userid: `u${i}` }),
@@ -155,6 +163,39 @@ describe('chunk payload layout', () => {
     const gap = encodeChunk([...metrics, metric(200, { step: 500 })]).payload;
     expect(decodeChunkColumns(3, gap, {}).stepStart).toBeUndefined();
     expect(decodeChunkColumns(3, gap, { steps: [10, 11, 12] }).stepStart).toBe(10);
+  });
+
+  test('an extra shared by the events of a chunk costs next to nothing, not its text per event', () => {
+    const plain = Array.from({ length: 4096 }, (_, i) => metric(i));
+    const stamped = plain.map((e) => ({ ...e, extra: { writer: 'ci-machine-17' } }));
+    const extraBytes = encodeChunk(stamped).payload.length - encodeChunk(plain).payload.length;
+    // per event the text would be 26 bytes (~106 KB); shared, it is written once
+    expect(extraBytes).toBeLessThan(200);
+    const varying = plain.map((e, i) => ({ ...e, extra: { writer: i % 2 ? 'a' : 'b' } }));
+    // two texts: a byte per event picks one
+    expect(encodeChunk(varying).payload.length - encodeChunk(plain).payload.length).toBeLessThan(4096 + 200);
+  });
+
+  test('compact payloads written before extras were a dictionary (a text per event) still read', () => {
+    const events = Array.from({ length: 50 }, (_, i) => metric(i, i % 2 ? { extra: { fold: i } } : {}));
+    const payload = encodeChunk(events).payload;
+    // rewrite the header as the earlier layout had it: extras as one JSON text per event
+    const headLength = payload.readUInt32LE(4);
+    const header = v8.deserialize(payload.subarray(8, 8 + headLength)) as Record<string, unknown>;
+    const align = (n: number): number => Math.ceil(n / 8) * 8;
+    const data = payload.subarray(align(8 + headLength));
+    header.extras = decodeChunk('x', 3, payload, undefined).map((r, i) =>
+      events[i].extra ? JSON.stringify(events[i].extra) : r.fold === undefined ? '' : 'unexpected',
+    );
+    delete header.extraNames;
+    delete header.extra;
+    const head = v8.serialize(header);
+    const earlier = Buffer.alloc(align(8 + head.length) + data.length);
+    earlier.writeUInt32LE(payload.readUInt32LE(0), 0);
+    earlier.writeUInt32LE(head.length, 4);
+    head.copy(earlier, 8);
+    data.copy(earlier, align(8 + head.length));
+    expect(decodeChunk('x', 3, earlier, undefined)).toEqual(expected(events));
   });
 
   test('payloads of the first layout still read, by rows and by columns', () => {
