@@ -21,8 +21,8 @@ export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
 export { TaskLostError } from './errors/TaskLostError';
 export type { LostTaskStatus } from './errors/TaskLostError';
 export { TaskResultTooLargeError } from './errors/TaskResultTooLargeError';
-export { FilterSyntaxError } from './search/runFilter';
-export { LIKE_PATTERN_MAX } from './search/likeMatcher';
+export { FilterSyntaxError } from './filter/runFilter';
+export { LIKE_PATTERN_MAX } from './filter/likeMatcher';
 export type {
   RunField,
   FilterOperator,
@@ -30,7 +30,7 @@ export type {
   FilterComparison,
   RunFilter,
   RunOrderKey,
-} from './search/runFilter';
+} from './filter/runFilter';
 export { setDiagWriter, defaultErrorHandler } from './diag/diag';
 export type { ErrorHandler, DiagWriter } from './diag/diag';
 
@@ -72,7 +72,7 @@ export type {
   IterateOptions,
 } from './providers/TrackingProvider';
 export type { ProviderContext } from './providers/ProviderContext';
-export type { ExitFlushable } from './providers/exitFlush';
+export type { ExitFlushable } from './process/exitFlush';
 export type { ArtifactStores, EncodedArtifact, ArtifactContent } from './artifacts/ArtifactCodec';
 export type { ArtifactSource } from './artifacts/artifactSources';
 export { ProviderRegistry } from './registry/ProviderRegistry';

@@ -40,7 +40,7 @@ export {
   DEFAULT_CRASH_AFTER_MS,
 } from './providers/liveness';
 
-export { flushOnExit, forgetOnExit } from './providers/exitFlush';
+export { flushOnExit, forgetOnExit } from './process/exitFlush';
 
 export { NODE_NAME, currentUserId, startEvent } from './providers/identity';
 export { systemInfo, installedPackages } from './providers/systemInfo';
@@ -149,12 +149,12 @@ export {
 
 export { isArtifactSource, artifactSourceValues, artifactSourceOf } from './artifacts/artifactSources';
 
-export { parseRunFilter, parseRunOrder, RUN_ATTRIBUTES } from './search/runFilter';
+export { parseRunFilter, parseRunOrder, RUN_ATTRIBUTES } from './filter/runFilter';
 
 export { matchesRunFilter, sortRuns, fieldValue } from './search/matchRuns';
-export { compileLike } from './search/likeMatcher';
-export type { LikeMatcher } from './search/likeMatcher';
-export { decimalNumber, filterTime } from './search/filterValues';
+export { compileLike } from './filter/likeMatcher';
+export type { LikeMatcher } from './filter/likeMatcher';
+export { decimalNumber, filterTime } from './filter/filterValues';
 export { runTableFromStats, runTableFromEvents, RUN_TABLE_EVENTS } from './search/runTable';
 export { parseRunSearch, searchRunTable, readRunTable, runSelector } from './search/searchRuns';
 

@@ -10,7 +10,7 @@ import type { ProviderContext } from '../providers/ProviderContext';
 import type { TrackingProvider } from '../providers/TrackingProvider';
 import type { ProviderRegistry } from '../registry/ProviderRegistry';
 import type { MetadataEntry, Store } from '../store/Store';
-import { WeakMembers } from '../providers/weakSet';
+import { WeakMembers } from '../process/weakSet';
 import { deleteExperimentData } from './deleteExperimentData';
 
 /** The stored configuration of an experiment (JSON, never code). */

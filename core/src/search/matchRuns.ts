@@ -1,9 +1,9 @@
 import type { RunInfo } from '../events/types';
-import type { FilterComparison, FilterLiteral, RunField, RunFilter, RunOrderKey } from './runFilter';
-import { decimalNumber, filterTime } from './filterValues';
-import { compileLike } from './likeMatcher';
-import type { LikeMatcher } from './likeMatcher';
-import { TIME_ATTRIBUTES } from './runFilter';
+import type { FilterComparison, FilterLiteral, RunField, RunFilter, RunOrderKey } from '../filter/runFilter';
+import { decimalNumber, filterTime } from '../filter/filterValues';
+import { compileLike } from '../filter/likeMatcher';
+import type { LikeMatcher } from '../filter/likeMatcher';
+import { TIME_ATTRIBUTES } from '../filter/runFilter';
 
 /** MLflow's status names, for filters written by MLflow users. */
 const STATUS_ALIASES: Record<string, string> = {

@@ -2,8 +2,8 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import type { ResolvedQuery, RunInfo } from '../events/types';
 import type { EventLog } from '../store/Store';
 import { matchesRunFilter, sortRuns } from './matchRuns';
-import { parseRunFilter, parseRunOrder } from './runFilter';
-import type { RunFilter, RunOrderKey } from './runFilter';
+import { parseRunFilter, parseRunOrder } from '../filter/runFilter';
+import type { RunFilter, RunOrderKey } from '../filter/runFilter';
 import { RUN_TABLE_EVENTS, runTableFromEvents, runTableFromStats } from './runTable';
 
 /** What `runs()` takes besides the run selection: an MLflow-style filter, an ordering, a page. */

@@ -1,4 +1,4 @@
-import type { RunFilter } from '../search/runFilter';
+import type { RunFilter } from '../filter/runFilter';
 import type { RunStatsRow } from './chunks/runStats';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../events/types';
 

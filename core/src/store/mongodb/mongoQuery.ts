@@ -1,6 +1,6 @@
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import type { ResolvedQuery } from '../../events/types';
-import type { FilterComparison, FilterLiteral, RunFilter } from '../../search/runFilter';
+import type { FilterComparison, FilterLiteral, RunFilter } from '../../filter/runFilter';
 
 /**
  * Queries as MongoDB filters. Every field name and operator in a filter built here is a

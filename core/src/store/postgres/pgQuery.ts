@@ -1,6 +1,6 @@
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import type { ResolvedQuery } from '../../events/types';
-import type { FilterComparison, FilterLiteral, RunFilter } from '../../search/runFilter';
+import type { FilterComparison, FilterLiteral, RunFilter } from '../../filter/runFilter';
 import { NAME_MARK } from '../chunks/EventChunk';
 
 /** What PostgreSQL's text cannot hold (NUL) stands as in the chunk index: U+FFFD. */
