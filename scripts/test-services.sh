@@ -6,12 +6,14 @@
 #   redis-server  the Redis runtime tests (BullMQ queues, worker processes)
 #   chromium      the web UI's browser tests (driven by playwright-core)
 #   postgresql    the PostgreSQL store's suites (a private cluster: initdb into a temporary folder)
+#   openssl       the team server's TLS test (a self-signed certificate made for the test)
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 install="apt-get install -y ${missing[*]}"
@@ -20,7 +22,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "  sudo apt-get update && sudo $install" >&2
   else
-    echo "  your package manager's redis-server, chromium (at /usr/bin/chromium) and postgresql (initdb under /usr/lib/postgresql/*/bin), e.g. on Debian: $install" >&2
+    echo "  your package manager's redis-server, chromium (at /usr/bin/chromium) postgresql (initdb under /usr/lib/postgresql/*/bin) and openssl, e.g. on Debian: $install" >&2
   fi
   exit 1
 fi
