@@ -31,6 +31,13 @@ declare module 'fastify' {
 /** The body limit of everything but event batches and blobs. */
 export const DEFAULT_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The providers the server reads experiments through as configured: those whose events are in
+ * its store. Writers store configurations; any other provider (MLflow: a URL to call, a spool
+ * file to create) is read from the store with the default reader.
+ */
+export const SERVER_READERS: ReadonlySet<string> = new Set(['default', 'simple', 'notrack', 'profiling']);
+
 /** Options of `createApp`. */
 export interface AppOptions extends ApiOptions, WriteApiOptions {
   /** The open Omega whose store is served. */
@@ -88,7 +95,7 @@ function describeUiError(error: unknown): { status: number; body: Record<string,
 export async function createApp(opts: AppOptions): Promise<App> {
   const { om, mode, verifier, boundToLoopback } = opts;
   const log = opts.log ?? (() => undefined);
-  const api = new UiApi(om, opts);
+  const api = new UiApi(om, mode === 'server' ? { ...opts, readers: SERVER_READERS } : opts);
   const live = new LiveHub(
     { experiments: () => om.experiments.list(), mark: (name) => api.mark(name) },
     { intervalMs: opts.liveIntervalMs, onError: (e) => log(`live updates: ${redactUrls(String(e))}`) },

@@ -14,6 +14,7 @@ import {
   validateValue,
   validateValueLength,
 } from '@omega-track/core/internal';
+import { checkArtifactReference } from './artifactReferences';
 
 /** The most rows one batch holds. */
 export const MAX_BATCH_ROWS = 1_000_000;
@@ -27,6 +28,8 @@ export interface DecodedBatch {
   /** The batch id (idempotency: unique per content). */
   id: string;
   events: PendingEvent[];
+  /** The artifact entries (`.experiments/.artefacts/…`) its artifact events name. */
+  artefacts: Set<string>;
 }
 
 function refuse(message: string): never {
@@ -100,11 +103,16 @@ export function checkIdentity(text: unknown, what: string): string {
 const COLUMNS = ['run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'] as const;
 
 /**
- * Decodes and checks a batch (already parsed, non-finite numbers decoded) for an experiment whose
+ * Decodes and checks a batch (already parsed, non-finite numbers decoded) for `experiment`, whose
  * latest run is `latestRun`; every event gets `extra.writer` = `writer`. Throws
  * TrackingInputError naming the first bad row.
  */
-export function decodeEventBatch(body: unknown, latestRun: number | undefined, writer: string): DecodedBatch {
+export function decodeEventBatch(
+  body: unknown,
+  experiment: string,
+  latestRun: number | undefined,
+  writer: string,
+): DecodedBatch {
   if (!isObject(body)) refuse('an event batch is a JSON object');
   const id = body.batch;
   if (typeof id !== 'string' || !BATCH_ID.test(id))
@@ -158,6 +166,7 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
   };
   const events: PendingEvent[] = new Array<PendingEvent>(rows);
   const stamp = { writer };
+  const artefacts = new Set<string>();
   for (let i = 0; i < rows; i++) {
     try {
       const run = columns.run[i];
@@ -175,6 +184,8 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
       const key = name('key', i);
       const value = columns.value[i];
       checkValue(event, key, value);
+      const artefact = checkArtifactReference(event, value, experiment);
+      if (artefact !== undefined) artefacts.add(artefact);
       events[i] = {
         run,
         event,
@@ -191,7 +202,7 @@ export function decodeEventBatch(body: unknown, latestRun: number | undefined, w
       throw error;
     }
   }
-  return { id, events };
+  return { id, events, artefacts };
 }
 
 /** Rows read back, as one columnar batch object (without `batch`): the shape a query streams. */

@@ -237,6 +237,9 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
   // JSON bodies: read here (gzip on event batches, the route's limit), digested, then parsed
   // keeping non-finite numbers (valueCodec)
   app.removeContentTypeParser('application/json');
+  // text/plain is what a page of any site may POST without asking first (no CORS preflight):
+  // refused like every other type, never taken as a body
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', async (req: FastifyRequest, payload: Readable) => {
     const isBatch = req.routeOptions.config?.batch === true;
     const limit = req.routeOptions.bodyLimit ?? 1024 * 1024;
@@ -300,7 +303,19 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
       requireRole(p(req), 'write');
       const name = experimentOf(req);
       const latest = await store.latestRun(name);
-      const batch = decodeEventBatch(req.body, latest, p(req).name);
+      const batch = decodeEventBatch(req.body, name, latest, p(req).name);
+      // a scoped token names only artifact entries of its own experiment (the UI downloads them)
+      if (p(req).experiments !== null)
+        for (const artefact of batch.artefacts) {
+          const owner =
+            (await store.getEntry('models', artefact)) ?? (await store.getEntry('datasets', artefact));
+          if (owner?.attributes.experiment !== name)
+            throw new ApiError(
+              403,
+              `the token '${p(req).name}' may not refer to the artifact entry '${artefact}': it is not of '${name}'`,
+              'forbidden',
+            );
+        }
       const { duplicate } = await appendOnce(store, name, batch.events, {
         id: batch.id,
         digest: req.bodyDigest as string,

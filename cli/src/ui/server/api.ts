@@ -114,6 +114,13 @@ function withKeys(run: RunInfo, shown: ShownKeys): RunInfo {
 export interface ApiOptions {
   /** Bytes of decoded series kept between requests (default 256 MiB). */
   cacheBytes?: number;
+  /**
+   * The providers an experiment is read through as configured; any other is read from the store
+   * with the default reader. Default: every registered one. A server whose writers may store
+   * configurations limits this: a provider's options (MLflow's URL, its spool file) would
+   * otherwise make the server reach and create what a writer chose.
+   */
+  readers?: ReadonlySet<string>;
 }
 
 /** A whole number from the query: `fallback` when absent, a 400 when it is not one in range. */
@@ -211,17 +218,20 @@ export class UiApi {
   /** Event counts of the events table, by query, while the run's mark stays. */
   private readonly counts = new Map<string, { mark: string; count: number }>();
 
+  private readonly readsWith: ReadonlySet<string> | undefined;
+
   constructor(
     private readonly om: Omega,
     opts: ApiOptions = {},
   ) {
     this.cache = new SeriesCache(opts.cacheBytes);
+    this.readsWith = opts.readers;
   }
 
   /**
    * The reader of experiment `name` (404 when there is none): its provider as configured, without
-   * changing the configuration; one whose provider is not registered here is read from the store
-   * with the default provider, as the CLI does.
+   * changing the configuration; one whose provider is not registered here (or not among
+   * `readers`) is read from the store with the default provider, as the CLI does.
    */
   async reader(name: string): Promise<Reader> {
     validateExperimentName(name);
@@ -232,9 +242,10 @@ export class UiApi {
     if (known && known.configured === configured) return known;
     // the experiment was configured anew (another provider, other options): the old reader goes
     if (known) void known.reader.shutdown().catch(() => undefined);
-    const reader = this.om.registry.has(config.provider)
-      ? this.om.experiments.createProvider(name, config)
-      : this.om.experiments.createProvider(name, { provider: 'default', options: {} });
+    const reader =
+      this.om.registry.has(config.provider) && (this.readsWith?.has(config.provider) ?? true)
+        ? this.om.experiments.createProvider(name, config)
+        : this.om.experiments.createProvider(name, { provider: 'default', options: {} });
     // the built-in providers keep their event log in `log`: when that is this store, the
     // events are read column-wise from it; others (MLflow's log) are read through the provider
     const log = (reader as unknown as { log?: unknown }).log;

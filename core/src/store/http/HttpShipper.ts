@@ -99,9 +99,21 @@ export class HttpShipper {
   /** Ships now unless a retry is scheduled (then it keeps to its schedule) or it already runs. */
   kick(): void {
     if (this.#closed || this.#loop || this.#timer !== undefined) return;
-    this.#loop = this.#run().finally(() => {
-      this.#loop = undefined;
-    });
+    this.#loop = this.#run()
+      // the spool itself failed (its disk full, its file damaged): what waits stays where it is,
+      // the process goes on, and shipping is tried again later
+      .catch((error: unknown) =>
+        this.#failed(
+          new HttpFailure(
+            `the spool on this machine: ${error instanceof Error ? error.message : String(error)}`,
+            undefined,
+            undefined,
+          ),
+        ),
+      )
+      .finally(() => {
+        this.#loop = undefined;
+      });
   }
 
   /**
