@@ -26,6 +26,8 @@ export interface TeamServer {
   port: number;
   /** What it wrote on stdout and stderr so far. */
   output(): { stdout: string; stderr: string };
+  /** The process id of the server running now. */
+  pid(): number;
   /** SIGTERM, then waits for the exit; resolves with its exit code. */
   close(): Promise<number | null>;
   /** Sends `signal` and waits for the exit. */
@@ -99,6 +101,7 @@ export async function startTeamServer(opts: TeamServerStart): Promise<TeamServer
     url: current.url,
     port,
     output: () => current.out,
+    pid: () => current.child.pid as number,
     kill,
     close: async () => (await kill('SIGTERM')).code,
     restart: async () => {

@@ -46,6 +46,27 @@ export interface WriteApiOptions {
 /** Default limits: event batches 16 MiB, blobs 1 GiB. */
 export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_BLOB_BYTES = 1024 * 1024 * 1024;
+/** How many blob uploads the server reads at once (each is held whole until stored). */
+const BLOB_UPLOADS = 2;
+
+/** A counting semaphore: `await take()` waits for one of `n` slots and gives back its release. */
+function slots(n: number): () => Promise<() => void> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return () => {
+    if (free > 0) {
+      free--;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve) => waiting.push(() => resolve(release)));
+  };
+}
+
 /** The API's version, in `GET /api/v1/server`. */
 export const API_VERSION = 1;
 /** Rows per line of a query's answer unless asked otherwise, and the most. */
@@ -458,6 +479,9 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     return sendV1(reply, { deleted: await store.deleteEntry(bucket, name) });
   });
 
+  // a store takes a blob whole, so the server holds each upload in memory until it is stored:
+  // at most BLOB_UPLOADS at once, the others wait their turn (memory stays within a few blob limits)
+  const uploads = slots(BLOB_UPLOADS);
   app.put('/api/v1/blobs', async (req, reply) => {
     requireRole(p(req), 'write');
     const key = queryParam(req, 'key');
@@ -465,9 +489,14 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== 'application/octet-stream')
       throw new ApiError(415, 'a blob is sent as application/octet-stream', 'unsupported-media-type');
-    const data = await readBody(req.raw, req.body as Readable, blobBytes, 'the blob', false);
-    if (data.length > blobBytes) throw tooLarge('the blob', blobBytes);
-    await store.putBlob(key, data);
+    const release = await uploads();
+    try {
+      const data = await readBody(req.raw, req.body as Readable, blobBytes, 'the blob', false);
+      if (data.length > blobBytes) throw tooLarge('the blob', blobBytes);
+      await store.putBlob(key, data);
+    } finally {
+      release();
+    }
     return reply.code(204).send();
   });
 
