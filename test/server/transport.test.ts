@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import { cliBin } from '../cli/cliRunner';
 import path from 'node:path';
 import { startTeamServer } from '../helpers/teamServer';
 import { tempDir } from '../helpers/tmp';
@@ -106,6 +107,17 @@ describe('TLS', () => {
       expect(JSON.parse(body.text)).toMatchObject({ api: 1 });
       // plain HTTP on the TLS port is not served
       await expect(fetch(server.url.replace('https:', 'http:') + '/api/v1/server')).rejects.toThrow();
+      // the page opened with a token keeps it in a cookie that never goes over plain HTTP
+      const token = cliBin(['token', 'create', 'tls-reader', '--role', 'read', '--store', store]).out.trim();
+      const cookie = await new Promise<string | undefined>((resolve, reject) => {
+        https
+          .get(`${server.url}/?token=${encodeURIComponent(token)}`, { ca }, (res) => {
+            res.resume();
+            resolve(res.headers['set-cookie']?.[0]);
+          })
+          .on('error', reject);
+      });
+      expect(cookie).toMatch(/^omega_ui_token=.*; HttpOnly; SameSite=Strict; Secure$/);
     } finally {
       await server.close();
     }

@@ -130,8 +130,10 @@ export function registerUiRoutes(app: FastifyInstance, ctx: UiRouteContext): voi
     const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
     const token = req.principal.token;
     if (token !== undefined && queryOf(req).getAll('token').includes(token))
+      // served over TLS, the cookie never travels over plain HTTP
       headers['Set-Cookie'] =
-        `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict`;
+        `${TOKEN_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict` +
+        (req.protocol === 'https' ? '; Secure' : '');
     return sendFile(reply, file, headers);
   };
   app.get('/', page);
