@@ -69,6 +69,7 @@ export type { ShipperSpool, SpoolItem, SpoolBody, ShipperOptions } from './store
 export { HttpFailure } from './store/http/httpErrors';
 export {
   encodeBatchColumns,
+  eventColumns,
   withBatchId,
   decodeBatchRows,
   decodeStreamLine,

@@ -3,7 +3,7 @@
  * JSON, decoded and checked row by row into the events a store appends. One bad row refuses the
  * whole batch, with a message naming it.
  */
-import type { PendingEvent, TrackingEvent } from '@omega-track/core';
+import type { PendingEvent } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import {
   BASE_FIELDS,
@@ -203,49 +203,4 @@ export function decodeEventBatch(
     }
   }
   return { id, events, artefacts };
-}
-
-/** Rows read back, as one columnar batch object (without `batch`): the shape a query streams. */
-export function encodeEventColumns(events: readonly TrackingEvent[]): Record<string, unknown> {
-  const strings: string[] = [];
-  const index = new Map<string, number>();
-  const ref = (s: string): number => {
-    let i = index.get(s);
-    if (i === undefined) {
-      i = strings.length;
-      strings.push(s);
-      index.set(s, i);
-    }
-    return i;
-  };
-  const n = events.length;
-  const run = new Array<number>(n);
-  const event = new Array<number>(n);
-  const key = new Array<number>(n);
-  const value = new Array<unknown>(n);
-  const step = new Array<number | null>(n);
-  const dt = new Array<number>(n);
-  const node = new Array<number>(n);
-  const userid = new Array<number>(n);
-  const extra = new Array<Record<string, unknown> | null>(n);
-  let anyExtra = false;
-  for (let i = 0; i < n; i++) {
-    const e = events[i];
-    run[i] = e.run;
-    event[i] = ref(e.event);
-    key[i] = ref(e.key);
-    value[i] = e.value;
-    step[i] = e.step;
-    dt[i] = e.dt instanceof Date ? e.dt.getTime() : Number(e.dt);
-    node[i] = ref(e.node);
-    userid[i] = ref(e.userid);
-    let fields: Record<string, unknown> | null = null;
-    for (const name in e) {
-      if (BASE_FIELDS.has(name)) continue;
-      (fields ??= {})[name] = e[name];
-    }
-    extra[i] = fields;
-    if (fields) anyExtra = true;
-  }
-  return { strings, run, event, key, value, step, dt, node, userid, ...(anyExtra ? { extra } : {}) };
 }

@@ -9,7 +9,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bucket, MetadataEntry, Omega, PendingEvent, ResolvedQuery } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
-import { decodeValue, encodeValue, validateExperimentName, validateKey } from '@omega-track/core/internal';
+import {
+  decodeValue,
+  encodeValue,
+  eventColumns,
+  validateExperimentName,
+  validateKey,
+} from '@omega-track/core/internal';
 import { ApiError } from './ApiError';
 import type { Principal } from './auth';
 import {
@@ -28,7 +34,6 @@ import {
   checkStep,
   checkValue,
   decodeEventBatch,
-  encodeEventColumns,
 } from './eventBatch';
 import { readBody, tooLarge } from './readBody';
 import { appendOnce, canonicalJson, sha256 } from './storeWrites';
@@ -357,7 +362,7 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
       for await (const batch of rows) {
         if (batch.length === 0) continue;
         count += batch.length;
-        yield `${encodeValue(encodeEventColumns(batch))}\n`;
+        yield `${encodeValue(eventColumns(batch))}\n`;
       }
       // the last line: a stream without it was cut, and the client fails the read
       yield `${JSON.stringify({ end: true, count })}\n`;

@@ -4,6 +4,7 @@
  * the same code.
  */
 import { TrackingError } from '../../errors/TrackingError';
+import { BASE_FIELDS } from '../../events/types';
 import type { PendingEvent, TrackingEvent } from '../../events/types';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { MetadataEntry } from '../Store';
@@ -39,6 +40,32 @@ interface BatchColumns {
  * users) are written once each.
  */
 export function encodeBatchColumns(events: readonly PendingEvent[]): string {
+  const { columns, tagged } = batchColumns(events.length, (i) => events[i]);
+  // steps and times are finite (validated when logged): a batch of plain numbers is plain JSON
+  return tagged ? encodeValue(columns) : JSON.stringify(columns);
+}
+
+/**
+ * Events read back, as the columns of one line of an events stream (the server's answer to a
+ * query): the same shape as a batch, extra fields split off the base fields again.
+ */
+export function eventColumns(events: readonly TrackingEvent[]): Record<string, unknown> {
+  return batchColumns(events.length, (i) => {
+    const e = events[i];
+    let extra: Record<string, unknown> | undefined;
+    for (const name in e) if (!BASE_FIELDS.has(name)) (extra ??= {})[name] = e[name];
+    return { ...e, dt: e.dt instanceof Date ? e.dt.getTime() : Number(e.dt), extra };
+  }).columns as unknown as Record<string, unknown>;
+}
+
+/**
+ * The columns of `n` events, event i given by `row(i)`; strings (names, keys, nodes, users) are
+ * written once each. `tagged`: whether a value or extra field may hold a non-finite number.
+ */
+function batchColumns(
+  n: number,
+  row: (i: number) => PendingEvent,
+): { columns: BatchColumns; tagged: boolean } {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const intern = (s: string): number => {
@@ -50,7 +77,6 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
     }
     return i;
   };
-  const n = events.length;
   const cols: BatchColumns = {
     strings,
     run: new Array<number>(n),
@@ -63,10 +89,9 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
     userid: new Array<number>(n),
   };
   let extras: Array<Record<string, unknown> | null> | undefined;
-  // whether anything may hold a non-finite number: only then must encodeValue walk the batch
   let tagged = false;
   for (let i = 0; i < n; i++) {
-    const e = events[i];
+    const e = row(i);
     const v = e.value;
     if (typeof v === 'number' ? !Number.isFinite(v) : typeof v === 'object' && v !== null) tagged = true;
     cols.run[i] = e.run;
@@ -84,8 +109,7 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
     }
   }
   if (extras) cols.extra = extras;
-  // steps and times are finite (validated when logged): a batch of plain numbers is plain JSON
-  return tagged ? encodeValue(cols) : JSON.stringify(cols);
+  return { columns: cols, tagged };
 }
 
 /** The body of a batch: its columns' text with the id in front. */
