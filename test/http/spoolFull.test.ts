@@ -7,24 +7,9 @@ import path from 'node:path';
 import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
 import { tempDir } from '../helpers/tmp';
+import { mountTmpfs, testWithTmpfs } from '../helpers/tmpfs';
 
-/** Mounts a tmpfs of `size` at `dir`; returns why not when this machine does not allow it. */
-function mountTmpfs(dir: string, size: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0];
-  }
-}
-
-const probe = tempDir('omega-track-mount-');
-const cannotMount = mountTmpfs(probe.dir, '1m');
-if (cannotMount === undefined) execFileSync('umount', [probe.dir]);
-probe.cleanup();
-if (cannotMount)
-  console.log(`The full-spool test needs to mount a tmpfs (root); skipped here because: ${cannotMount}`);
-const withTmpfs = cannotMount ? test.skip : test;
+const withTmpfs = testWithTmpfs('The full-spool test');
 
 let tmp: ReturnType<typeof tempDir>;
 let server: TeamServer;

@@ -3,25 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openStore } from '@omega-track/core';
 import { tempDir } from '../helpers/tmp';
+import { mountTmpfs, testWithTmpfs } from '../helpers/tmpfs';
 import { lastJson, startStorageFixture } from './processes';
 
-/** Mounts a tmpfs of `size` at `dir`; returns why not when this machine does not allow it. */
-function mountTmpfs(dir: string, size: string): string | undefined {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.split('\n')[0];
-  }
-}
-
-const probe = tempDir('omega-track-mount-');
-const cannotMount = mountTmpfs(probe.dir, '1m');
-if (cannotMount === undefined) execFileSync('umount', [probe.dir]);
-probe.cleanup();
-if (cannotMount)
-  console.log(`The disk-full tests need to mount a tmpfs (root); skipped here because: ${cannotMount}`);
-const withTmpfs = cannotMount ? test.skip : test;
+const withTmpfs = testWithTmpfs('The disk-full tests');
 
 /** A small file system, almost filled by a filler file that the test can remove to make room. */
 function smallDisk(): { dir: string; filler: string; release: () => void } {
