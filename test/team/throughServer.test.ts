@@ -1,0 +1,93 @@
+/**
+ * What works "unchanged" through a team server (issue 22): the profiling provider, om.datasets and
+ * om.models, and the command line's reading commands with `--store http://…`.
+ */
+import path from 'node:path';
+import type { Experiment, OmegaProfilingTracker } from 'omega-track';
+import { omega } from 'omega-track';
+import { cliBin } from '../cli/cliRunner';
+import { startTeamServer } from '../helpers/teamServer';
+import type { TeamServer } from '../helpers/teamServer';
+import { sleep, tempDir } from '../helpers/tmp';
+
+jest.setTimeout(60_000);
+
+const tmp = tempDir('team-through');
+let server: TeamServer;
+
+beforeAll(async () => {
+  process.env.OMEGA_SPOOL_DIR = path.join(tmp.dir, 'spool');
+  server = await startTeamServer({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
+});
+
+afterAll(async () => {
+  await server?.close();
+  tmp.cleanup();
+});
+
+test('the profiling provider logs its samples through the server', async () => {
+  const om = omega({ store: server.url });
+  try {
+    const exp: Experiment<OmegaProfilingTracker> = om.runtime.experiment<OmegaProfilingTracker>('profiled', {
+      provider: 'profiling',
+    });
+    // a server store reads the experiment's configuration asynchronously: open it first
+    await exp.provider();
+    exp.profiler.interval = 0.2;
+    await exp.run(() => sleep(1500));
+    const rows = (await exp.data({ event: 'profile', key: 'memory_load' })).map((r) => r.step);
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(rows).toEqual(Array.from({ length: rows.length }, (_, i) => i));
+  } finally {
+    await om.close();
+  }
+  // another client (a fresh process's view) reads the same from the server
+  const reader = omega({ store: server.url });
+  try {
+    const exp = await reader.runtime.experiment('profiled').use(1);
+    expect(await exp.status(1)).toBe('STOPPED');
+    expect((await exp.data({ event: 'profile', key: 'memory_load' })).length).toBeGreaterThanOrEqual(5);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('om.datasets and om.models through the server: put on one client, get on another', async () => {
+  const writer = omega({ store: server.url });
+  await writer.datasets.put({ rows: [1, 2, 3] }, 'ds/plain');
+  await writer.datasets.put(new Float32Array([0.5, 1.5]), 'ds/floats');
+  await writer.close();
+  const reader = omega({ store: server.url });
+  try {
+    expect(await reader.datasets.get('ds/plain')).toEqual({ rows: [1, 2, 3] });
+    expect(Array.from(await reader.datasets.get<Float32Array>('ds/floats'))).toEqual([0.5, 1.5]);
+    expect(await reader.datasets.list('ds/*')).toEqual(['ds/floats', 'ds/plain']);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('the command line reads through the server: experiments, runs, data, summary', async () => {
+  const om = omega({ store: server.url });
+  const exp = om.runtime.experiment('cli-through');
+  await exp.run(async (e) => {
+    e.logParam('lr', 0.01);
+    for (let i = 0; i < 5; i++) e.logMetric('loss', 1 / (i + 1), i);
+  });
+  await om.close();
+  const store = ['--store', server.url];
+  const experiments = cliBin(['experiments', ...store, '--format', 'json']);
+  expect(experiments.code).toBe(0);
+  expect(experiments.out).toContain('cli-through');
+  const runs = cliBin(['runs', 'cli-through', ...store, '--format', 'json']);
+  expect(runs.code).toBe(0);
+  expect(JSON.parse(runs.out)).toMatchObject([{ run: 1, status: 'STOPPED', 'params.lr': 0.01 }]);
+  const data = cliBin(['data', 'cli-through', ...store, '--event', 'metric', '--format', 'csv']);
+  expect(data.code).toBe(0);
+  expect(data.out.trim().split('\n')).toHaveLength(6);
+  const summary = cliBin(['summary', 'cli-through', ...store, '--format', 'json']);
+  expect(summary.code).toBe(0);
+  expect(JSON.parse(summary.out)).toMatchObject([{ run: 1, key: 'loss', count: 5 }]);
+  // reading leaves no spool behind
+  expect(cliBin(['sync', '--spool-dir', path.join(tmp.dir, 'spool')]).code).toBe(0);
+});
