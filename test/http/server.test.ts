@@ -421,7 +421,7 @@ describe('the HTTP store through omega-track server', () => {
     await wrong.appendEvents('e', metrics(10, 1));
     await sleep(1500);
     expect(lines).toEqual([expect.stringMatching(/refuses the token .* HTTP 401/)]);
-    await expect(wrong.latestRun('e')).rejects.toMatchObject({ code: 'cannot-open' });
+    await expect(wrong.latestRun('e')).rejects.toMatchObject({ code: 'unauthorized' });
     expect(wrong.spoolPending()).toMatchObject({ items: 1, events: 10 });
     const kept = wrong.spoolFile!;
     await new HttpStore(server.url).close();

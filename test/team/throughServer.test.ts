@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Experiment, OmegaProfilingTracker } from 'omega-track';
-import { omega } from 'omega-track';
+import { StoreError, omega } from 'omega-track';
 import { cliBin } from '../cli/cliRunner';
 import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
@@ -14,10 +14,11 @@ jest.setTimeout(60_000);
 
 const tmp = tempDir('team-through');
 let server: TeamServer;
+const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
 
 beforeAll(async () => {
   process.env.OMEGA_SPOOL_DIR = path.join(tmp.dir, 'spool');
-  server = await startTeamServer({ store: `sqlite:${path.join(tmp.dir, 'omega.db')}` });
+  server = await startTeamServer({ store });
 });
 
 afterAll(async () => {
@@ -90,4 +91,29 @@ test('the command line reads through the server: experiments, runs, data, summar
   expect(JSON.parse(summary.out)).toMatchObject([{ run: 1, key: 'loss', count: 5 }]);
   // reading leaves no spool behind
   expect(cliBin(['sync', '--spool-dir', path.join(tmp.dir, 'spool')]).code).toBe(0);
+});
+
+test('a token refused says why as a code: unauthorized (no valid token), forbidden (not allowed)', async () => {
+  const make = (name: string, role: string, ...more: string[]): string =>
+    cliBin(['token', 'create', name, '--role', role, ...more, '--store', store]).out.trim();
+  const demo = make('demo-writer', 'write', '--experiments', 'demo/*');
+  const reader = make('reader', 'read');
+  // a token given is checked even on loopback (it wins over the tokenless local admin)
+  const attempt = async (token: string, experiment: string): Promise<unknown> => {
+    const om = omega({ store: server.url, token });
+    try {
+      await om.runtime.experiment(experiment).start();
+      return 'started';
+    } catch (error) {
+      return error;
+    } finally {
+      await om.close();
+    }
+  };
+  expect(await attempt(demo, 'demo/a')).toBe('started');
+  const other = await attempt(demo, 'prod/x');
+  expect(other).toBeInstanceOf(StoreError);
+  expect(other).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/may not do this/) });
+  expect(await attempt(reader, 'demo/b')).toMatchObject({ code: 'forbidden' });
+  expect(await attempt('omt_' + 'x'.repeat(43), 'demo/c')).toMatchObject({ code: 'unauthorized' });
 });

@@ -14,6 +14,9 @@ import { TrackingError } from './TrackingError';
  * - `conflict`: a write id (see `WriteId`) that was used before for other content; nothing of
  *   this write was stored. Retrying cannot help: the write must get an id of its own
  * - `unreachable`: the server of a store (an `omega-track server`) does not answer
+ * - `unauthorized`: the server of a store wants a valid token (none, a wrong or a revoked one)
+ * - `forbidden`: the server's token may not do this (a read token writing, a token of other
+ *   experiments); retrying cannot help
  * - `io`: any other failure of the file or the server
  */
 export type StoreErrorCode =
@@ -27,6 +30,8 @@ export type StoreErrorCode =
   | 'too-big'
   | 'conflict'
   | 'unreachable'
+  | 'unauthorized'
+  | 'forbidden'
   | 'io';
 
 /** A store that cannot be opened, read or written; the message names the place and what to do. */

@@ -70,7 +70,7 @@ export const CONFLICT: StoreErrorCode = 'conflict';
 
 /**
  * The typed error a caller gets for a failed request: 400 is bad input (TrackingInputError);
- * 401 / 403 a StoreError `cannot-open` / `read-only` that says to check the token; 404
+ * 401 / 403 a StoreError `unauthorized` / `forbidden` that says to check the token; 404
  * `not-found`; 409 `conflict`; 413 `too-big` (retrying cannot help); a 5xx the server's own
  * store code when it says one (`store-locked` → `locked`), else `io`; no answer `unreachable`.
  */
@@ -81,14 +81,14 @@ export function toHttpStoreError(failure: HttpFailure, location: string): Tracki
   if (s === 400) return new TrackingInputError(message);
   if (s === 401)
     return new StoreError(
-      'cannot-open',
+      'unauthorized',
       location,
       `${message}: the server wants a valid token (the token option or OMEGA_TOKEN)`,
       failure,
     );
   if (s === 403)
     return new StoreError(
-      'read-only',
+      'forbidden',
       location,
       `${message}: the token may not do this (its role or its experiments do not allow it)`,
       failure,
