@@ -117,3 +117,55 @@ test('a token refused says why as a code: unauthorized (no valid token), forbidd
   expect(await attempt(reader, 'demo/b')).toMatchObject({ code: 'forbidden' });
   expect(await attempt('omt_' + 'x'.repeat(43), 'demo/c')).toMatchObject({ code: 'unauthorized' });
 });
+
+test("a token scoped to demo/* logs and restores a dataset artifact of its experiment; other tokens' scopes do not reach it", async () => {
+  const make = (name: string, ...more: string[]): string =>
+    cliBin(['token', 'create', name, '--role', 'write', ...more, '--store', store]).out.trim();
+  const demo = make('demo-artifacts', '--experiments', 'demo/*');
+  const other = make('other-artifacts', '--experiments', 'other/*');
+  const big = Array.from({ length: 20_000 }, (_, i) => i / 2);
+  const om = omega({ store: server.url, token: demo });
+  let entry: string;
+  try {
+    const exp = om.runtime.experiment('demo/with-artifact');
+    await exp.run((e) => e.logArtifact(big, 'big'));
+    const [row] = await exp.data({ event: 'artifact', key: 'big' });
+    // an array this long is stored as a dataset, its content under the experiment's artifacts
+    expect(row.value).toMatchObject({ format: 'dataset' });
+    entry = (row.value as { data: string }).data;
+    expect(await exp.restoreArtifact('big')).toEqual(big);
+  } finally {
+    await om.close();
+  }
+  const asOther = await fetch(
+    `${server.url}/api/v1/entries/datasets/entry?name=${encodeURIComponent(entry)}`,
+    {
+      headers: { Authorization: `Bearer ${other}` },
+    },
+  );
+  expect(asOther.status).toBe(403);
+  // nor may another scope overwrite it
+  const overwrite = await fetch(
+    `${server.url}/api/v1/entries/datasets/entry?name=${encodeURIComponent(entry)}`,
+    {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${other}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: entry,
+        kind: 'json',
+        attributes: { experiment: 'other/x' },
+        data: [1],
+        created: Date.now(),
+        modified: Date.now(),
+      }),
+    },
+  );
+  expect(overwrite.status).toBe(403);
+  const reader = omega({ store: server.url, token: demo });
+  try {
+    const exp = await reader.runtime.experiment('demo/with-artifact').use(1);
+    expect(await exp.restoreArtifact('big')).toEqual(big);
+  } finally {
+    await reader.close();
+  }
+});

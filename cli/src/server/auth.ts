@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NamePattern } from '@omega-track/core/internal';
-import { artifactBlobPrefix, parseNamePattern } from '@omega-track/core/internal';
+import { ARTEFACT_PREFIX, artifactBlobPrefix, parseNamePattern } from '@omega-track/core/internal';
 import { ApiError } from './ApiError';
 import { isLoopback } from './loopback';
 
@@ -147,9 +147,25 @@ function experimentOfEntry(bucket: string, name: string): string | undefined {
     : undefined;
 }
 
-/** Throws a 403 unless `principal` reaches the entry `name` of `bucket` (scoped: only its experiments' configuration). */
-export function requireEntry(principal: Principal, bucket: string, name: string): void {
+/**
+ * Throws a 403 unless `principal` reaches the entry `name` of `bucket`. A scoped token reaches its
+ * experiments' configuration, and the artifact entries (`.experiments/.artefacts/…`: a model or
+ * dataset logged as an artifact) of its experiments: `owners` are the experiments the entry
+ * belongs to (`attributes.experiment` of the stored entry and of the one being written), each of
+ * which must be the token's.
+ */
+export function requireEntry(
+  principal: Principal,
+  bucket: string,
+  name: string,
+  owners: ReadonlyArray<unknown> = [],
+): void {
   if (principal.experiments === null) return;
+  if ((bucket === 'models' || bucket === 'datasets') && name.startsWith(ARTEFACT_PREFIX)) {
+    const own =
+      owners.length > 0 && owners.every((o) => typeof o === 'string' && seesExperiment(principal, o));
+    if (own) return;
+  }
   const experiment = experimentOfEntry(bucket, name);
   if (experiment === undefined || !seesExperiment(principal, experiment))
     throw new ApiError(

@@ -10,6 +10,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bucket, MetadataEntry, Omega, PendingEvent, ResolvedQuery } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import {
+  ARTEFACT_PREFIX,
+  artifactBlobPrefix,
   decodeValue,
   encodeValue,
   eventColumns,
@@ -445,8 +447,12 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     requireRole(p(req), 'read');
     const bucket = bucketOf(req);
     const name = queryParam(req, 'name');
-    requireEntry(p(req), bucket, name);
     const entry = await store.getEntry(bucket, name);
+    // an artifact entry not written yet (a client looks before it writes one) is no secret:
+    // its name is a random id
+    if (!entry && name.startsWith(ARTEFACT_PREFIX))
+      throw new ApiError(404, `no entry '${name}' in ${bucket}`, 'not-found');
+    requireEntry(p(req), bucket, name, entry ? [entry.attributes.experiment] : []);
     if (!entry) throw new ApiError(404, `no entry '${name}' in ${bucket}`, 'not-found');
     return sendV1(reply, entryJson(entry));
   });
@@ -455,8 +461,23 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     requireRole(p(req), 'write');
     const bucket = bucketOf(req);
     const name = queryParam(req, 'name');
-    requireEntry(p(req), bucket, name);
     const body = parseAs<Record<string, unknown>>(req);
+    const previous = p(req).experiments === null ? undefined : await store.getEntry(bucket, name);
+    const owner = (body.attributes as Record<string, unknown> | undefined)?.experiment;
+    requireEntry(p(req), bucket, name, [owner, ...(previous ? [previous.attributes.experiment] : [])]);
+    // a scoped token's artifact entry keeps its content among the experiment's own artifacts
+    if (
+      p(req).experiments !== null &&
+      body.blob !== undefined &&
+      typeof owner === 'string' &&
+      name.startsWith(ARTEFACT_PREFIX) &&
+      !(typeof body.blob === 'string' && body.blob.startsWith(artifactBlobPrefix(owner)))
+    )
+      throw new ApiError(
+        403,
+        `the token '${p(req).name}' may keep the content of '${name}' only under '${artifactBlobPrefix(owner)}'`,
+        'forbidden',
+      );
     if (body.name !== name)
       throw new ApiError(400, `the entry's name '${String(body.name)}' is not ?name=${name}`, 'bad-request');
     const created = checkDt(body.created);
@@ -476,7 +497,8 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
   app.delete('/api/v1/entries/:bucket/entry', async (req, reply) => {
     const bucket = bucketOf(req);
     const name = queryParam(req, 'name');
-    requireEntry(p(req), bucket, name);
+    const stored = p(req).experiments === null ? undefined : await store.getEntry(bucket, name);
+    requireEntry(p(req), bucket, name, stored ? [stored.attributes.experiment] : []);
     // an experiment's configuration goes with the experiment (a writer may drop its own);
     // anything else needs an admin
     const ownConfig = bucket === 'models' && name.startsWith('experiments/');

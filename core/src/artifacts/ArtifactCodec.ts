@@ -95,7 +95,14 @@ export function encodeArtifact(
       const obj = content.format === 'model' ? content.model : content.snapshot;
       return {
         value: { name, format: content.format, data: target },
-        write: eagerWrite(() => store.put(obj, target, { attributes: { experiment, artifact: name } })),
+        write: eagerWrite(() =>
+          store.put(obj, target, {
+            attributes: { experiment, artifact: name },
+            // beside the experiment's other artifact content: a token scoped to the experiment
+            // reaches it, and dropping the experiment removes it with the rest
+            blobPrefix: `${artifactBlobPrefix(experiment)}${id}/`,
+          }),
+        ),
       };
     }
     case 'binary':

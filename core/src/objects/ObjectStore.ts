@@ -12,6 +12,12 @@ import { parseNamePattern } from './namePattern';
 export interface PutOptions {
   /** Attributes merged into the entry's metadata. */
   attributes?: Record<string, unknown>;
+  /**
+   * Where the entry's content goes in the blob store (a key prefix ending in `/`); default
+   * `<bucket>/<random id>/`. An artifact's model or dataset goes under its experiment's own
+   * artifact prefix, where a team server lets a token of that experiment write and read it.
+   */
+  blobPrefix?: string;
 }
 
 /**
@@ -57,6 +63,13 @@ export class ObjectStore {
         `om.${this.bucket} cannot store a ${describe(obj)}; supported kinds: ${this.backends.map((b) => b.kind).join(', ')}`,
       );
     name = backend.entryName?.(name) ?? name;
+    if (
+      opts.blobPrefix !== undefined &&
+      (typeof opts.blobPrefix !== 'string' || !opts.blobPrefix.endsWith('/'))
+    )
+      throw new TrackingInputError(
+        `blobPrefix must be a key prefix ending in '/', got ${String(opts.blobPrefix)}`,
+      );
     const previous = await this.store.getEntry(this.bucket, name);
     // an entry that owns more than its content (an experiment: events, artifacts) is not
     // replaced by another kind of object, which would orphan what it owns
@@ -64,7 +77,7 @@ export class ObjectStore {
       throw new TrackingInputError(
         `om.${this.bucket} entry '${name}' is of kind '${previous.kind}': drop it first (om.${this.bucket}.drop('${name}', { force: true }))`,
       );
-    const ctx = this.context(`${this.bucket}/${randomUUID()}/`, name);
+    const ctx = this.context(opts.blobPrefix ?? `${this.bucket}/${randomUUID()}/`, name);
     const result = await backend.put(obj, ctx);
     const now = new Date();
     const entry: MetadataEntry = {
@@ -80,7 +93,7 @@ export class ObjectStore {
     if (result.data !== undefined) entry.data = result.data;
     await this.store.putEntry(this.bucket, entry);
     // The new content is in place: only now is it safe to drop the old one.
-    if (previous?.blob) await this.store.deleteBlobs(previous.blob);
+    if (previous?.blob && previous.blob !== ctx.blobPrefix) await this.store.deleteBlobs(previous.blob);
     return new Metadata(entry);
   }
 

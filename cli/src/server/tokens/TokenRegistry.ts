@@ -16,6 +16,8 @@ import type { TokenInfo, TokenRole } from './tokenTypes';
 
 /** How long the list of tokens read from the store is used before it is read again. */
 export const TOKEN_CACHE_MS = 1000;
+/** How old the cached list must be before an unknown token makes it read again. */
+const MISS_REREAD_MS = 100;
 
 /** A token as kept: what is listed, and the sha256 of its text (never the text). */
 interface StoredToken {
@@ -139,9 +141,19 @@ export class TokenRegistry {
     // the form of a token is no secret: text of another form is refused without a look
     if (!looksLikeToken(token)) return undefined;
     const digest = digestOf(token);
-    let found: TokenInfo | undefined;
-    for (const t of await this.#tokens())
-      if (crypto.timingSafeEqual(digest, t.digest) && !found) found = t.info;
+    const find = (tokens: StoredToken[]): TokenInfo | undefined => {
+      let found: TokenInfo | undefined;
+      for (const t of tokens) if (crypto.timingSafeEqual(digest, t.digest) && !found) found = t.info;
+      return found;
+    };
+    let found = find(await this.#tokens());
+    // a token made a moment ago by `omega-track token create` (another process) is not in a list
+    // read before it: an unknown token reads the list again, at most every MISS_REREAD_MS
+    const cache = this.#cache;
+    if (!found && cache && this.#now() - cache.at >= MISS_REREAD_MS) {
+      this.#cache = undefined;
+      found = find(await this.#tokens());
+    }
     return found ? { ...found } : undefined;
   }
 }
