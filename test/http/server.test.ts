@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,6 +12,34 @@ import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
 import { sleep, tempDir } from '../helpers/tmp';
 import { answerLosingProxy, endLineDroppingProxy, refusingProxy } from './proxies';
+
+/** A client fixture process, what it printed so far, and a wait for a line of its output. */
+function startClient(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): {
+  child: ChildProcessWithoutNullStreams;
+  out: () => string;
+  err: () => string;
+  waitFor: (line: RegExp) => Promise<void>;
+} {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', script), ...args], {
+    // standard input, output and error are pipes (the default)
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const waitFor = async (line: RegExp): Promise<void> => {
+    while (!line.test(out)) {
+      if (child.exitCode !== null) throw new Error(`fixture ended: ${err}`);
+      await sleep(20);
+    }
+  };
+  return { child, out: () => out, err: () => err, waitFor };
+}
 
 const started = new Date('2026-01-01T00:00:00Z');
 
@@ -271,25 +300,16 @@ describe('the HTTP store through omega-track server', () => {
   }, 90_000);
 
   test('close() with the server down keeps the spool; omega-track sync ships it once the server is back', async () => {
-    const child = spawn(
-      process.execPath,
-      [path.join(__dirname, '..', 'fixtures', 'httpLogThenClose.js'), server.url, 'synced', '5000'],
-      { env: { ...process.env, OMEGA_SHIP_TIMEOUT_MS: '500' }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    while (!/started 1/.test(out)) {
-      if (child.exitCode !== null) throw new Error(`fixture ended: ${err}`);
-      await sleep(20);
-    }
+    const client = startClient('httpLogThenClose.js', [server.url, 'synced', '5000'], {
+      OMEGA_SHIP_TIMEOUT_MS: '500',
+    });
+    await client.waitFor(/started 1/);
     await server.kill('SIGKILL');
-    child.stdin.write('go\n');
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect({ code, err }).toMatchObject({ code: 0 });
-    expect(out).toMatch(/closed/);
-    expect(err).toMatch(/wait in .*\.spool: run `omega-track sync`/);
+    client.child.stdin.write('go\n');
+    const code = await new Promise<number | null>((resolve) => client.child.on('exit', resolve));
+    expect({ code, err: client.err() }).toMatchObject({ code: 0 });
+    expect(client.out()).toMatch(/closed/);
+    expect(client.err()).toMatch(/wait in .*\.spool: run `omega-track sync`/);
     const [file] = HttpSpool.files(spoolDir);
     expect(file).toBeDefined();
 
@@ -313,21 +333,9 @@ describe('the HTTP store through omega-track server', () => {
   }, 90_000);
 
   test('a client killed mid-run while the server is down: sync ships its spool, the run reads CRASHED', async () => {
-    const child = spawn(
-      process.execPath,
-      [path.join(__dirname, '..', 'fixtures', 'httpLogThenHang.js'), server.url, 'killed', '3000'],
-      { env: { ...process.env, OMEGA_HEARTBEAT_MS: '200' }, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const waitFor = async (line: RegExp): Promise<void> => {
-      while (!line.test(out)) {
-        if (child.exitCode !== null) throw new Error(`fixture ended: ${err}`);
-        await sleep(20);
-      }
-    };
+    const { child, waitFor } = startClient('httpLogThenHang.js', [server.url, 'killed', '3000'], {
+      OMEGA_HEARTBEAT_MS: '200',
+    });
     await waitFor(/started 1/);
     await server.kill('SIGKILL');
     child.stdin.write('go\n');
