@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { omega } from 'omega-track';
 import { MlflowClient } from 'omega-track/internal';
+import { mlflowBatchRate } from './mlflowCeiling';
 
 const args = process.argv.slice(2);
 const METRICS = Number(args[args.indexOf('--metrics') + 1] || 50_000);
@@ -50,19 +51,7 @@ async function main(): Promise<void> {
   const naiveRate = (NAIVE / (now() - t0)) * 1000;
 
   // the server's ceiling: back-to-back log-batch requests of 1,000 metrics
-  const batchRun = await client.createRun(experiment.experiment_id, 'batch', Date.now(), []);
-  t0 = now();
-  for (let b = 0; b < METRICS; b += 1000) {
-    const ts = Date.now();
-    const metrics = Array.from({ length: 1000 }, (_, i) => ({
-      key: 'm',
-      value: b + i,
-      timestamp: ts,
-      step: b + i,
-    }));
-    await client.logBatch(batchRun.info.run_id, { metrics });
-  }
-  const batchRate = (METRICS / (now() - t0)) * 1000;
+  const batchRate = await mlflowBatchRate(client, experiment.experiment_id, 'batch', METRICS);
 
   // the provider: log everything, then flush until the server has it all
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'omega-bench-mlflow-'));

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { omega } from 'omega-track';
 import { MlflowClient } from 'omega-track/internal';
+import { mlflowBatchRate } from './mlflowCeiling';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: number): number => {
@@ -162,20 +163,7 @@ async function main(): Promise<void> {
     if (mlflowUri) {
       const client = new MlflowClient({ trackingUri: mlflowUri });
       const experiment = await client.ensureExperiment(`bench-server-${Date.now()}`);
-      const run = await client.createRun(experiment.experiment_id, 'batch', Date.now(), []);
-      const N = 50_000;
-      const t0 = now();
-      for (let b = 0; b < N; b += 1000) {
-        const ts = Date.now();
-        const metrics = Array.from({ length: 1000 }, (_, i) => ({
-          key: 'm',
-          value: b + i,
-          timestamp: ts,
-          step: b + i,
-        }));
-        await client.logBatch(run.info.run_id, { metrics });
-      }
-      const mlflowRate = (N / (now() - t0)) * 1000;
+      const mlflowRate = await mlflowBatchRate(client, experiment.experiment_id, 'batch', 50_000);
       console.log(
         `  MLflow log-batch (1,000 per request, back to back) at ${mlflowUri}: ${fmt(mlflowRate)} metrics/s; ` +
           `the server is ${(((total / throughMs) * 1000) / mlflowRate).toFixed(1)}× that`,
