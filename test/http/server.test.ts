@@ -300,7 +300,7 @@ describe('the HTTP store through omega-track server', () => {
   }, 90_000);
 
   test('close() with the server down keeps the spool; omega-track sync ships it once the server is back', async () => {
-    const client = startClient('httpLogThenClose.js', [server.url, 'synced', '5000'], {
+    const client = startClient('httpLogAfterGo.js', [server.url, 'synced', '5000', 'close'], {
       OMEGA_SHIP_TIMEOUT_MS: '500',
     });
     await client.waitFor(/started 1/);
@@ -333,7 +333,7 @@ describe('the HTTP store through omega-track server', () => {
   }, 90_000);
 
   test('a client killed mid-run while the server is down: sync ships its spool, the run reads CRASHED', async () => {
-    const { child, waitFor } = startClient('httpLogThenHang.js', [server.url, 'killed', '3000'], {
+    const { child, waitFor } = startClient('httpLogAfterGo.js', [server.url, 'killed', '3000', 'hang'], {
       OMEGA_HEARTBEAT_MS: '200',
     });
     await waitFor(/started 1/);
