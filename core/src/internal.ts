@@ -5,6 +5,9 @@
  * the root entry (a module needing both imports from both).
  */
 export { diag, redactUrls, describeValue } from './diag/diag';
+export { randomUUID } from './process/randomId';
+export { env, processId, unrefTimer, yieldToLoop } from './process/env';
+export { AsyncScope } from './process/asyncScope';
 
 export { BASE_FIELDS } from './events/types';
 export {
@@ -62,6 +65,8 @@ export type { PostgresStoreOptions } from './store/postgres/PostgresStore';
 export { parsePgUrl, isPostgresUrl } from './store/postgres/pgUrl';
 export { HttpSpool, defaultSpoolDir, processAlive, tokenHint } from './store/http/HttpSpool';
 export type { SpoolInfo } from './store/http/HttpSpool';
+export type { Spool, SpoolBatch } from './store/http/Spool';
+export { copyBytes, bytesOf, utf8Bytes, utf8Text } from './process/bytes';
 export { HttpStore } from './store/http/HttpStore';
 export type { HttpStoreOptions } from './store/http/HttpStore';
 export { HttpShipper } from './store/http/HttpShipper';

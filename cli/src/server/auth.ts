@@ -49,6 +49,9 @@ export const LOCAL_PRINCIPAL: Principal = {
   local: true,
 };
 
+/** Who asks for a public file (the browser client): no rights to anything. */
+export const NOBODY: Principal = { name: 'public', role: 'read', experiments: '', local: false };
+
 /** A token as compared: a fixed-length digest, so the comparison takes the same time for any guess. */
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -98,6 +101,17 @@ export function tokensOf(req: IncomingMessage, query: URLSearchParams, sources: 
 /** Whether the request came through a proxy that says so (it may be anyone, anywhere). */
 export function forwarded(req: IncomingMessage): boolean {
   return req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined;
+}
+
+/**
+ * Whether a browser sent the request for a page of another origin than the server's own (its
+ * `Origin` header names another, or `null`: a file, a sandbox). Such a request is never the
+ * tokenless `local`: any site open in a browser on this machine can send requests to loopback.
+ */
+export function fromOtherOrigin(req: { headers: IncomingMessage['headers']; protocol: string }): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  return origin !== `${req.protocol}://${req.headers.host ?? ''}`;
 }
 
 /** Whether the request's peer is this machine. */

@@ -15,9 +15,9 @@ import { LiveHub } from '../ui/server/live';
 import { COMMON_HEADERS, DATA_CSP, describeError, HttpError, jsonText } from '../ui/server/respond';
 import { ApiError, describeApiError } from './ApiError';
 import type { Principal, TokenVerifier } from './auth';
-import { forwarded, fromLoopback, LOCAL_PRINCIPAL, tokensOf } from './auth';
+import { forwarded, fromLoopback, fromOtherOrigin, LOCAL_PRINCIPAL, NOBODY, tokensOf } from './auth';
 import { loopbackHost } from './loopback';
-import { registerUiRoutes } from './uiRoutes';
+import { BROWSER_CLIENT_PATH, registerUiRoutes } from './uiRoutes';
 import type { WriteApiOptions } from './writeApi';
 import { registerWriteApi } from './writeApi';
 
@@ -158,8 +158,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const localAllowed = (req: FastifyRequest): boolean =>
     mode === 'ui'
       ? verifier === undefined
-      : // a reverse proxy on this machine must not make every request local
-        boundToLoopback && fromLoopback(req.raw) && !forwarded(req.raw);
+      : // a reverse proxy on this machine must not make every request local, and neither may a
+        // web page of another origin open in a browser here (any site could reach loopback):
+        // pages log with a token of their own
+        boundToLoopback && fromLoopback(req.raw) && !forwarded(req.raw) && !fromOtherOrigin(req);
   const localPrincipal: Principal = mode === 'ui' ? { ...LOCAL_PRINCIPAL, role: 'read' } : LOCAL_PRINCIPAL;
 
   fastify.addHook('onRequest', async (req, reply) => {
@@ -179,7 +181,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // server under a name of its own. Off loopback, clients name the machine as they know it.
     if (boundToLoopback && !loopbackHost(req.headers.host))
       throw new ApiError(403, 'this server answers requests for localhost / 127.0.0.1 only', 'forbidden');
-    req.principal = await authenticate(req, v1);
+    // the browser client is public code: no token asked
+    req.principal = req.raw.url?.split('?')[0] === BROWSER_CLIENT_PATH ? NOBODY : await authenticate(req, v1);
     // a path that is not valid percent-encoding names nothing
     const raw = req.raw.url ?? '/';
     const q = raw.indexOf('?');

@@ -92,6 +92,12 @@ function sendFile(reply: FastifyReply, file: string, headers: Record<string, str
     .send(fs.createReadStream(file));
 }
 
+/** Where the server serves the browser client (`omega-track/browser`), to every origin and without a token. */
+export const BROWSER_CLIENT_PATH = '/omega-track.browser.js';
+
+/** The built browser client (cli/scripts/buildBrowser.js), from dist/server or, under ts-jest, src/server. */
+const BROWSER_CLIENT_FILE = path.resolve(__dirname, '..', '..', 'dist', 'browser', 'omega-track.browser.mjs');
+
 /** What the UI's routes are given. */
 export interface UiRouteContext {
   api: UiApi;
@@ -136,6 +142,15 @@ export function registerUiRoutes(app: FastifyInstance, ctx: UiRouteContext): voi
         (req.protocol === 'https' ? '; Secure' : '');
     return sendFile(reply, file, headers);
   };
+  // public code: a page of any origin loads it as a module script (fetched in CORS mode)
+  app.get(BROWSER_CLIENT_PATH, async (_req, reply) => {
+    if (!fs.existsSync(BROWSER_CLIENT_FILE))
+      throw new HttpError(503, `the browser client is not built (${BROWSER_CLIENT_FILE}): npm run build`);
+    return sendFile(reply, BROWSER_CLIENT_FILE, {
+      'Access-Control-Allow-Origin': '*',
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+    });
+  });
   app.get('/', page);
   app.get('/index.html', page);
   app.get('/assets/*', async (req, reply) => {

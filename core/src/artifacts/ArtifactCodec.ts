@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import util from 'node:util';
-import v8 from 'node:v8';
+import { randomUUID } from '../process/randomId';
 import { TrackingError } from '../errors/TrackingError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { validateDepth, validateKey } from '../events/validation';
+import { copyBytes } from '../process/bytes';
+import { serializer } from './serializeObject';
 import { encodeValue } from '../events/valueCodec';
 import type { ArtifactValue } from '../events/types';
 import { INLINE_LIMIT_BYTES } from '../objects/builtinBackends';
@@ -42,6 +42,7 @@ export type ArtifactContent =
   | { format: 'metadata' | 'type' | 'repr'; data: unknown }
   | { format: 'model'; model: unknown; backend: ObjectBackend }
   | { format: 'binary' | 'serialized'; bytes: Buffer }
+  | { format: 'blob'; blob: Blob }
   | { format: 'dataset'; snapshot: unknown };
 
 /**
@@ -52,11 +53,9 @@ export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactCon
   if (obj instanceof Metadata) return { format: 'metadata', data: structuredClone(obj.toJSON()) };
   const modelBackend = models.backendFor(obj);
   if (modelBackend && !modelBackend.generic) return { format: 'model', model: obj, backend: modelBackend };
-  if (isBinary(obj))
-    return {
-      format: 'binary',
-      bytes: Buffer.from(obj instanceof ArrayBuffer ? new Uint8Array(obj) : (obj as Uint8Array)),
-    };
+  if (isBinary(obj)) return { format: 'binary', bytes: copyBytes(obj) };
+  // a Blob (a page's File, a fetch's blob()) cannot change: its bytes are read when it is written
+  if (typeof Blob !== 'undefined' && obj instanceof Blob) return { format: 'blob', blob: obj };
   if (isTypedArray(obj)) return { format: 'dataset', snapshot: obj.slice() };
   // JSON and v8 serialization overflow the stack on very deep values: refused here, at the call
   validateDepth(obj, 'artifact');
@@ -66,8 +65,9 @@ export function classifyArtifact(obj: unknown, models: ObjectStore): ArtifactCon
       return { format: 'dataset', snapshot: structuredClone(obj) };
     return { format: 'type', data: structuredClone(obj) };
   }
-  if (isStructuredClonable(obj)) return { format: 'serialized', bytes: v8.serialize(obj) };
-  return { format: 'repr', data: util.inspect(obj, { depth: 4, breakLength: Infinity }) };
+  if (serializer.available && isStructuredClonable(obj))
+    return { format: 'serialized', bytes: copyBytes(serializer.serialize(obj)) };
+  return { format: 'repr', data: serializer.repr(obj) };
 }
 
 /**
@@ -112,6 +112,15 @@ export function encodeArtifact(
       return {
         value: { name, format: content.format, data: { blob: key, bytes: bytes.length } },
         write: () => stores.store.putBlob(key, bytes),
+      };
+    }
+    case 'blob': {
+      // logged as bytes, with the Blob's media type: restored as a Blob of that type
+      const key = artifactBlobPrefix(experiment) + id;
+      const blob = content.blob;
+      return {
+        value: { name, format: 'binary', data: { blob: key, bytes: blob.size, type: blob.type } },
+        write: async () => stores.store.putBlob(key, new Uint8Array(await blob.arrayBuffer())),
       };
     }
   }
@@ -160,11 +169,13 @@ export async function decodeArtifact(value: unknown, stores: ArtifactStores): Pr
       return stores.models.get(artefactEntry(v));
     case 'dataset':
       return stores.datasets.get(artefactEntry(v));
-    case 'binary':
-      return requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name);
+    case 'binary': {
+      const bytes = requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name);
+      const type = (v.data as { type?: unknown }).type;
+      return typeof type === 'string' ? new Blob([new Uint8Array(bytes)], { type }) : bytes;
+    }
     case 'serialized':
-      // v8.deserialize rebuilds data only; unlike pickle it cannot run code.
-      return v8.deserialize(requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name));
+      return serializer.deserialize(requireBlob(await stores.store.getBlob(artefactBlob(v)), v.name));
     default:
       return v.data;
   }

@@ -1,3 +1,4 @@
+import { env } from '../process/env';
 import { diag } from '../diag/diag';
 import type { ErrorHandler } from '../diag/diag';
 import { TrackingError } from '../errors/TrackingError';
@@ -65,7 +66,7 @@ export class ExperimentBackend {
 
   /** The default provider name for new experiments (OMEGA_TRACKING_PROVIDER, else `default`). */
   static defaultProvider(): string {
-    return process.env.OMEGA_TRACKING_PROVIDER || 'default';
+    return env().OMEGA_TRACKING_PROVIDER || 'default';
   }
 
   /** The stored configuration of `name`, undefined when the experiment does not exist. */

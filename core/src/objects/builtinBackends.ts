@@ -2,6 +2,7 @@ import { TrackingError } from '../errors/TrackingError';
 import type { ObjectBackend } from './ObjectBackend';
 import { isBinary, isJsonPlain, isTypedArray } from './plainValues';
 import { decodeValue, encodeValue } from '../events/valueCodec';
+import { utf8Bytes, utf8Text } from '../process/bytes';
 
 /** Inline JSON up to this size; larger content goes to the blob store (SPEC §4). */
 export const INLINE_LIMIT_BYTES = 256 * 1024;
@@ -71,12 +72,12 @@ export const jsonBackend: ObjectBackend = {
   async put(obj, { store, blobPrefix }) {
     const text = encodeValue(obj);
     if (text.length <= INLINE_LIMIT_BYTES) return { kind: 'json', data: obj };
-    await store.putBlob(`${blobPrefix}data`, Buffer.from(text));
+    await store.putBlob(`${blobPrefix}data`, utf8Bytes(text));
     return { kind: 'json', attributes: { bytes: text.length } };
   },
   async get(entry, { store, blobPrefix }) {
     if (entry.data !== undefined) return entry.data;
-    return decodeValue(requireBlob(await store.getBlob(`${blobPrefix}data`), entry.name).toString());
+    return decodeValue(utf8Text(requireBlob(await store.getBlob(`${blobPrefix}data`), entry.name)));
   },
 };
 

@@ -1,3 +1,4 @@
+import { env } from '../process/env';
 import type { RunInfo } from '../events/types';
 import type { RunLiveness } from '../store/Store';
 
@@ -7,7 +8,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 export const DEFAULT_CRASH_AFTER_MS = 60_000;
 
 function positiveFromEnv(name: string): number | undefined {
-  const n = Number(process.env[name]);
+  const n = Number(env()[name]);
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncScope } from '../process/asyncScope';
 
 /**
  * Fields a scope stamps on every event recorded inside it: a runtime task stamps its `taskid`,
@@ -23,16 +23,16 @@ export interface RunScope {
  * here, so that every recording call made inside `fn` — across awaits, through any handle of
  * the experiment — goes to that run, also when runs of one handle nest or overlap.
  */
-const scopes = new AsyncLocalStorage<ReadonlyMap<object, RunScope>>();
+const scopes = new AsyncScope<ReadonlyMap<object, RunScope>>();
 
 /** The run `owner` records to in the current async context, if a run scope binds one. */
 export function scopedRun(owner: object): number | undefined {
-  return scopes.getStore()?.get(owner)?.run;
+  return scopes.get()?.get(owner)?.run;
 }
 
 /** The scope binding `owner` in the current async context, if any. */
 export function runScopeOf(owner: object): RunScope | undefined {
-  return scopes.getStore()?.get(owner);
+  return scopes.get()?.get(owner);
 }
 
 /**
@@ -40,7 +40,7 @@ export function runScopeOf(owner: object): RunScope | undefined {
  * without a stamp of its own keeps the stamp of the scope around it (a child run of a task).
  */
 export function withRunScope<T>(owner: object, run: number, fn: () => T, stamp?: ScopeStamp): T {
-  const next = new Map(scopes.getStore());
+  const next = new Map(scopes.get());
   const outer = next.get(owner);
   next.set(owner, { run, stamp: stamp ?? outer?.stamp });
   return scopes.run(next, fn);

@@ -1,7 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncScope } from '../process/asyncScope';
 import type { OmegaTrackingProxy } from './OmegaTrackingProxy';
 
-const storage = new AsyncLocalStorage<OmegaTrackingProxy>();
+const storage = new AsyncScope<OmegaTrackingProxy>();
 
 /** Experiments in a run begun with `enter()` or `start()`, latest last (no async context marks those). */
 const entered: OmegaTrackingProxy[] = [];
@@ -11,7 +11,7 @@ const entered: OmegaTrackingProxy[] = [];
  * the TensorFlow.js callback use it when no experiment is passed to them.
  */
 export function activeExperiment(): OmegaTrackingProxy | undefined {
-  return storage.getStore();
+  return storage.get();
 }
 
 /**

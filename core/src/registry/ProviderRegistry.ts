@@ -1,6 +1,6 @@
-import 'reflect-metadata';
 import type { DependencyContainer } from 'tsyringe';
-import { container as rootContainer } from 'tsyringe';
+import { childContainer } from './valueContainer';
+import type { ValueContainer } from './valueContainer';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { UnknownProviderError } from '../errors/UnknownProviderError';
 import type { ProviderContext } from '../providers/ProviderContext';
@@ -54,12 +54,12 @@ function describeClass(cls: unknown): string {
  * kept in a tsyringe child container so each `Omega` instance (and each test) has its own.
  */
 export class ProviderRegistry {
-  private readonly container: DependencyContainer;
+  private readonly container: ValueContainer;
   // tsyringe cannot list its registrations, so the names are kept beside it.
   private readonly registered = new Set<string>();
 
-  constructor(parent: DependencyContainer = rootContainer) {
-    this.container = parent.createChildContainer();
+  constructor(parent?: DependencyContainer) {
+    this.container = childContainer(parent);
   }
 
   /**
@@ -76,14 +76,14 @@ export class ProviderRegistry {
       throw new TrackingInputError(
         `provider '${name}' must be registered with a class extending TrackingProvider, got ${describeClass(providerClass)}`,
       );
-    this.container.register(providerToken(name), { useValue: providerClass });
+    this.container.set(providerToken(name), providerClass);
     this.registered.add(name);
     return this;
   }
 
   /** Whether `name` is registered. */
   has(name: string): boolean {
-    return this.registered.has(name) && this.container.isRegistered(providerToken(name), true);
+    return this.registered.has(name) && this.container.has(providerToken(name));
   }
 
   /** The registered names, sorted. */
@@ -94,7 +94,7 @@ export class ProviderRegistry {
   /** The class registered for `name`; throws UnknownProviderError listing the names there are. */
   resolveClass(name: string): ProviderClass {
     if (!this.has(name)) throw new UnknownProviderError(name, this.names());
-    return this.container.resolve<ProviderClass>(providerToken(name));
+    return this.container.get<ProviderClass>(providerToken(name));
   }
 
   /** A new provider of kind `name` for `experiment`. */

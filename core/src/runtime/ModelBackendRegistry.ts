@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
-import { container as rootContainer } from 'tsyringe';
+import { childContainer } from '../registry/valueContainer';
+import type { ValueContainer } from '../registry/valueContainer';
 import { TrackingError } from '../errors/TrackingError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { ModelBackend } from './ModelBackend';
@@ -17,12 +18,12 @@ function backendToken(kind: string): string {
  * container like the providers, so each `Omega` (and each test) has its own.
  */
 export class ModelBackendRegistry {
-  private readonly container: DependencyContainer;
+  private readonly container: ValueContainer;
   // tsyringe cannot list its registrations
   private readonly registered = new Set<string>();
 
-  constructor(parent: DependencyContainer = rootContainer) {
-    this.container = parent.createChildContainer();
+  constructor(parent?: DependencyContainer) {
+    this.container = childContainer(parent);
   }
 
   /** Registers (or replaces) the backend class for models of `kind`. */
@@ -33,7 +34,7 @@ export class ModelBackendRegistry {
       );
     if (typeof backendClass !== 'function' || !(backendClass.prototype instanceof ModelBackend))
       throw new TrackingInputError(`the backend for '${kind}' must be a class extending ModelBackend`);
-    this.container.register(backendToken(kind), { useValue: backendClass });
+    this.container.set(backendToken(kind), backendClass);
     this.registered.add(kind);
     return this;
   }
@@ -53,6 +54,6 @@ export class ModelBackendRegistry {
       throw new TrackingError(
         `no runtime backend runs models of kind '${kind}'; registered kinds: ${this.kinds().join(', ') || 'none'}`,
       );
-    return this.container.resolve<ModelBackendClass>(backendToken(kind));
+    return this.container.get<ModelBackendClass>(backendToken(kind));
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../process/randomId';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { ExperimentBackend } from '../experiments/ExperimentBackend';
 import { isJsonPlain } from '../objects/plainValues';

@@ -1,3 +1,4 @@
+import { env } from '../process/env';
 import { TrackingError } from '../errors/TrackingError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import type { ExperimentOptions } from '../experiments/ExperimentBackend';
@@ -50,8 +51,8 @@ export class OmegaRuntime {
     readonly context: RuntimeContext,
     opts: RuntimeOptions = {},
   ) {
-    this.url = opts.runtime ?? (process.env.OMEGA_RUNTIME || 'local');
-    this.queue = opts.runtimeQueue ?? (process.env.OMEGA_RUNTIME_QUEUE || DEFAULT_RUNTIME_QUEUE);
+    this.url = opts.runtime ?? (env().OMEGA_RUNTIME || 'local');
+    this.queue = opts.runtimeQueue ?? (env().OMEGA_RUNTIME_QUEUE || DEFAULT_RUNTIME_QUEUE);
     if (this.url !== 'local' && !/^rediss?:\/\//.test(this.url))
       throw new TrackingInputError(
         `runtime '${redactUrls(this.url)}' is neither 'local' nor a redis:// or rediss:// URL`,

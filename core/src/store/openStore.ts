@@ -1,3 +1,4 @@
+import { env } from '../process/env';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import { redactUrls } from '../diag/diag';
 import type { Store } from './Store';
@@ -31,7 +32,7 @@ export interface OpenStoreOptions {
 
 /** The store URL in use: the argument, else OMEGA_STORE, else the default. */
 export function storeUrl(url?: string): string {
-  return url || process.env.OMEGA_STORE || DEFAULT_STORE_URL;
+  return url || env().OMEGA_STORE || DEFAULT_STORE_URL;
 }
 
 /**
@@ -47,7 +48,7 @@ export function storeUrl(url?: string): string {
 export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
   const u = storeUrl(url);
   if (u === 'memory:' || u === 'sqlite::memory:') return new SqliteStore(':memory:', 'memory:');
-  const envTimeout = Number(process.env.OMEGA_LOCK_TIMEOUT_MS);
+  const envTimeout = Number(env().OMEGA_LOCK_TIMEOUT_MS);
   const lockTimeoutMs = opts.lockTimeoutMs ?? (envTimeout > 0 ? envTimeout : undefined);
   if (u.startsWith('sqlite:')) {
     const file = u.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');

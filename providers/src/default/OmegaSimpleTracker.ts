@@ -22,7 +22,6 @@ import type {
   ArtifactStores,
   ArtifactSource,
 } from '@omega-track/core';
-import { randomUUID } from 'node:crypto';
 import { StoreError, TrackingInputError, TrackingProvider, TrackingError } from '@omega-track/core';
 import {
   CHUNK_SIZE,
@@ -51,6 +50,9 @@ import {
   searchRunTable,
   stopStatus,
   summarizeLog,
+  randomUUID,
+  processId,
+  unrefTimer,
 } from '@omega-track/core/internal';
 import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
@@ -154,7 +156,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   private readonly heartbeatMs: number;
   private readonly crashAfter: number;
   /** Who beats: this provider object of this process. */
-  private readonly owner = `${NODE_NAME}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly owner = `${NODE_NAME}:${processId()}:${randomUUID().slice(0, 8)}`;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private writing: Promise<void> | undefined;
@@ -318,7 +320,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     if (this.heartbeat || !this.log.beat) return;
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     // heartbeats must not keep a finished program alive
-    this.heartbeat.unref();
+    unrefTimer(this.heartbeat);
   }
 
   /** A scope that joined `run` (runtime task, impliedRun: false) is done with it. */
@@ -452,7 +454,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     if (opts.timeoutMs === undefined) await work;
     else {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.timeoutMs).unref()));
+      const timeout = new Promise<void>((resolve) => (timer = unrefTimer(setTimeout(resolve, opts.timeoutMs))));
       await Promise.race([work, timeout]);
       clearTimeout(timer);
     }
@@ -656,7 +658,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
         void this.drain();
       }, this.flushIntervalMs_);
       // the timer must not keep a finished program alive: exit hooks write what is left
-      this.timer.unref();
+      unrefTimer(this.timer);
     }
   }
 
@@ -795,7 +797,7 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
       this.timer = undefined;
       void this.drain();
     }, delayMs);
-    this.timer.unref();
+    unrefTimer(this.timer);
   }
 
   private clearTimers(): void {

@@ -375,6 +375,14 @@ export class MlflowTracker extends OmegaProfilingTracker {
           write: async () => spoolFiles([{ path: file, data: bytes }]),
         };
       }
+      case 'blob': {
+        const file = `${dir}/data.bin`;
+        const blob = content.blob;
+        return {
+          value: { name, format: 'binary', data: { path: file, bytes: blob.size } },
+          write: async () => spoolFiles([{ path: file, data: Buffer.from(await blob.arrayBuffer()) }]),
+        };
+      }
       case 'model':
       case 'dataset': {
         const backend =

@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import type BetterSqlite3 from 'better-sqlite3';
 import Database from 'better-sqlite3';
 import { StoreError } from '../../errors/StoreError';
-import type { ShipperSpool, SpoolBody, SpoolItem } from './HttpShipper';
+import type { SpoolBody, SpoolItem } from './HttpShipper';
+import type { Spool, SpoolBatch } from './Spool';
 import { batchId, withBatchId } from './httpProtocol';
 
 const SCHEMA = `
@@ -79,8 +80,10 @@ interface ItemRow extends SpoolItem {
  * folder beside it (never in memory). Writes are synchronous, so the last moment of a process
  * can still spool.
  */
-export class HttpSpool implements ShipperSpool {
+export class HttpSpool implements Spool {
   readonly file: string;
+  readonly exitHook = true;
+  readonly resumeHint = 'run `omega-track sync` (with OMEGA_TOKEN) to ship them';
   readonly info: SpoolInfo;
   readonly #db: BetterSqlite3.Database;
   readonly #blobDir: string;
@@ -253,11 +256,7 @@ export class HttpSpool implements ShipperSpool {
    * after them ships either) until `commit(group)`, removed by `abort(group)`, and dropped when
    * another process opens the spool (the append never finished). Returns the last seq.
    */
-  appendEvents(
-    experiment: string,
-    batches: ReadonlyArray<{ columns: string; count: number; runs: Map<number, number>; batch?: string }>,
-    group?: string,
-  ): number {
+  appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): number {
     const insert = this.#db.prepare(
       'INSERT INTO items (kind, experiment, body, count, runs, bytes, created, batch, grp) VALUES (?,?,?,?,?,?,?,?,?)',
     );
@@ -319,14 +318,32 @@ export class HttpSpool implements ShipperSpool {
     for (const slice of g.slices) this.#reserved -= slice.bytes;
   }
 
-  /** A file for a blob's content, beside the spool (written by the caller, then `appendBlob`). */
-  blobFile(): string {
+  /** Writes the blob's content to a file beside the spool (not kept in memory), then spools it. */
+  async putBlob(key: string, data: Uint8Array): Promise<void> {
+    const file = this.#blobFile();
+    try {
+      await fs.promises.writeFile(file, data);
+    } catch (error) {
+      fs.rmSync(file, { force: true });
+      const full = (error as NodeJS.ErrnoException).code === 'ENOSPC';
+      throw new StoreError(
+        full ? 'disk-full' : 'io',
+        this.file,
+        `cannot spool blob '${key}' beside ${this.file}: ${(error as Error).message}`,
+        error,
+      );
+    }
+    this.#appendBlob(key, file, data.byteLength);
+  }
+
+  /** A file for a blob's content, beside the spool. */
+  #blobFile(): string {
     fs.mkdirSync(this.#blobDir, { recursive: true });
     return path.join(this.#blobDir, `${crypto.randomBytes(8).toString('hex')}.bin`);
   }
 
-  /** Appends a blob whose content is in `file` (from blobFile). Returns its seq. */
-  appendBlob(key: string, file: string, bytes: number): number {
+  /** Appends a blob whose content is in `file` (from #blobFile). Returns its seq. */
+  #appendBlob(key: string, file: string, bytes: number): number {
     const seq = Number(
       this.#db
         .prepare(

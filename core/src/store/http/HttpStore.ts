@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { defaultErrorHandler, diag } from '../../diag/diag';
 import type { ErrorHandler } from '../../diag/diag';
 import { StoreError } from '../../errors/StoreError';
@@ -8,6 +6,9 @@ import { TrackingInputError } from '../../errors/TrackingInputError';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import { flushOnExit, forgetOnExit } from '../../process/exitFlush';
+import { bytesOf } from '../../process/bytes';
+import { env as environment, yieldToLoop } from '../../process/env';
+import { randomUUID } from '../../process/randomId';
 import type { ExitFlushable } from '../../process/exitFlush';
 import type { RunStatsRow } from '../chunks/runStats';
 import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
@@ -24,7 +25,8 @@ import {
   encodeEntry,
   encodeStartRun,
 } from './httpProtocol';
-import { HttpSpool, defaultSpoolDir } from './HttpSpool';
+import { makeDefaultSpool } from './defaultSpool';
+import type { Spool } from './Spool';
 import { parseHttpUrl } from './httpUrl';
 import type { HttpUrl } from './httpUrl';
 
@@ -38,7 +40,7 @@ export interface HttpStoreOptions {
    * OMEGA_SERVER_TIMEOUT_MS, else 30 s.
    */
   timeoutMs?: number;
-  /** Where the spool file goes; default OMEGA_SPOOL_DIR, else `$XDG_CACHE_HOME/omega-track/spool`, else `~/.cache/omega-track/spool`. */
+  /** Where the spool file goes (Node); default OMEGA_SPOOL_DIR, else `$XDG_CACHE_HOME/omega-track/spool`, else `~/.cache/omega-track/spool`. A page spools to IndexedDB. */
   spoolDir?: string;
   /** The most the spool holds (MB) before appends fail (the provider then keeps, and drops, events); default OMEGA_SPOOL_MAX_MB, else 1024. */
   spoolMaxMb?: number;
@@ -46,8 +48,8 @@ export interface HttpStoreOptions {
   shipTimeoutMs?: number;
   /** Where shipping trouble is said (default: one diagnostic line). */
   onError?: ErrorHandler;
-  /** Ship this existing spool (`omega-track sync`) instead of making one for this process. */
-  spool?: HttpSpool;
+  /** Ship this existing spool (`omega-track sync`, a page's leftovers) instead of making one for this process. */
+  spool?: Spool;
 }
 
 /** The direct-request timeout when neither option nor environment says one. */
@@ -119,9 +121,9 @@ export class HttpStore implements Store, ExitFlushable {
   readonly #timeoutMs: number;
   readonly #shipTimeoutMs: number;
   readonly #spoolMaxBytes: number;
-  readonly #spoolDir: string;
+  readonly #spoolDir: string | undefined;
   readonly #onError: ErrorHandler;
-  #spool: HttpSpool | undefined;
+  #spool: Spool | undefined;
   /** Whether the spool was given (`omega-track sync`), which then says itself what stays. */
   readonly #given: boolean;
   #shipper: HttpShipper | undefined;
@@ -129,7 +131,7 @@ export class HttpStore implements Store, ExitFlushable {
   #closing: Promise<void> | undefined;
 
   constructor(url: string, opts: HttpStoreOptions = {}) {
-    const env = process.env;
+    const env = environment();
     this.#u = parseHttpUrl(url);
     this.url = this.#u.display;
     this.#token = opts.token ?? (env.OMEGA_TOKEN || undefined);
@@ -154,7 +156,7 @@ export class HttpStore implements Store, ExitFlushable {
       ) *
       1024 *
       1024;
-    this.#spoolDir = opts.spoolDir ?? defaultSpoolDir(env);
+    this.#spoolDir = opts.spoolDir;
     this.#onError = opts.onError ?? defaultErrorHandler;
     this.#given = opts.spool !== undefined;
     if (opts.spool) this.#useSpool(opts.spool);
@@ -178,20 +180,23 @@ export class HttpStore implements Store, ExitFlushable {
     return this.#spool?.pending() ?? { items: 0, events: 0, bytes: 0, dead: 0 };
   }
 
-  #useSpool(spool: HttpSpool): void {
+  #useSpool(spool: Spool): void {
     this.#spool = spool;
     this.#shipper = new HttpShipper(spool, {
       send: (item, body) => this.#send(item, body),
       onError: (error, context) => this.#onError(error, `${this.url}: ${context ?? ''}`),
     });
-    // the exit hooks give the spool a last chance to ship and say what stays
-    flushOnExit(this);
+    // the exit hooks give a spool file a last chance to ship and say what stays
+    if (spool.exitHook) flushOnExit(this);
   }
 
   /** The spool, made on the first write (a process that only reads leaves no file). */
-  #ensureSpool(): HttpSpool {
+  #ensureSpool(): Spool {
     if (this.#closed) throw new StoreError('io', this.url, `store ${this.url} is closed`);
-    if (!this.#spool) this.#useSpool(HttpSpool.create(this.#spoolDir, this.url, this.#u.slug, this.#token));
+    if (!this.#spool)
+      this.#useSpool(
+        makeDefaultSpool({ url: this.url, slug: this.#u.slug, token: this.#token, dir: this.#spoolDir }),
+      );
     return this.#spool!;
   }
 
@@ -211,7 +216,8 @@ export class HttpStore implements Store, ExitFlushable {
       response = await fetch(`${this.#u.base}${API_PREFIX}${path}`, {
         method,
         headers,
-        body: init.body,
+        // (Node's and the DOM's typings of a body differ on byte arrays; both take one)
+        body: init.body as RequestInit['body'],
         signal: init.signal,
         // a stream body (a blob) is sent as it is read
         ...(init.body instanceof ReadableStream ? { duplex: 'half' } : {}),
@@ -413,27 +419,14 @@ export class HttpStore implements Store, ExitFlushable {
   // ---------------------------------------------------------------- blobs
 
   /**
-   * Spools the blob as a file beside the spool (its content is not kept in memory) and resolves;
-   * the shipper streams it to the server in its turn.
+   * Spools the blob (in Node as a file beside the spool: its content is not kept in memory) and
+   * resolves; the shipper sends it to the server in its turn.
    */
   async putBlob(key: string, data: Uint8Array): Promise<void> {
     checkText(key, 'blob key');
     const spool = this.#ensureSpool();
     this.#checkRoom(spool, data.byteLength, `blob '${key}'`);
-    const file = spool.blobFile();
-    try {
-      await fs.promises.writeFile(file, data);
-    } catch (error) {
-      fs.rmSync(file, { force: true });
-      const full = (error as NodeJS.ErrnoException).code === 'ENOSPC';
-      throw new StoreError(
-        full ? 'disk-full' : 'io',
-        spool.file,
-        `cannot spool blob '${key}' beside ${spool.file}: ${(error as Error).message}`,
-        error,
-      );
-    }
-    spool.appendBlob(key, file, data.byteLength);
+    await spool.putBlob(key, data);
     this.#shipper!.kick();
   }
 
@@ -448,7 +441,7 @@ export class HttpStore implements Store, ExitFlushable {
         throw error;
       }
       try {
-        return Buffer.from(await response.arrayBuffer());
+        return bytesOf(await response.arrayBuffer());
       } catch (error) {
         throw networkFailure(error, doing);
       }
@@ -481,7 +474,7 @@ export class HttpStore implements Store, ExitFlushable {
     if (atLeast !== undefined && (!Number.isSafeInteger(atLeast) || atLeast < 1))
       throw new TrackingInputError(`atLeast must be a positive integer, got ${String(atLeast)}`);
     // one id for every attempt: a start whose answer was lost is not a second run
-    const body = encodeStartRun(start, atLeast, writeId?.id ?? crypto.randomUUID());
+    const body = encodeStartRun(start, atLeast, writeId?.id ?? randomUUID());
     const { run } = await this.#sendJson<{ run: number }>(
       'POST',
       `${this.#exp(experiment)}/runs`,
@@ -492,7 +485,7 @@ export class HttpStore implements Store, ExitFlushable {
   }
 
   /** Throws when `bytes` more would pass the spool's bound (the provider keeps, then drops and counts, its events). */
-  #checkRoom(spool: HttpSpool, bytes: number, what: string): void {
+  #checkRoom(spool: Spool, bytes: number, what: string): void {
     if (spool.bytes + bytes <= this.#spoolMaxBytes) return;
     throw new StoreError(
       'disk-full',
@@ -531,29 +524,32 @@ export class HttpStore implements Store, ExitFlushable {
     if (events.length <= MAX_BATCH_EVENTS) {
       const batch = HttpStore.#slices(events, 0, writeId);
       this.#checkRoom(spool, batch.columns.length, `${events.length} event(s) of '${experiment}'`);
-      spool.appendEvents(experiment, [batch]);
+      await spool.appendEvents(experiment, [batch]);
       this.#shipper!.kick();
       return;
     }
     // a big append is encoded and spooled slice by slice, yielding between: its slices wait,
     // unshipped, until the last is in (all or none), and no step holds the event loop for long
-    const group = crypto.randomUUID();
+    const group = randomUUID();
     try {
       for (let at = 0; at < events.length; at += MAX_BATCH_EVENTS) {
-        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        if (at > 0) await yieldToLoop();
         const batch = HttpStore.#slices(events, at, writeId);
         this.#checkRoom(spool, batch.columns.length, `${events.length} event(s) of '${experiment}'`);
-        spool.appendEvents(experiment, [batch], group);
+        await spool.appendEvents(experiment, [batch], group);
       }
-      spool.commit(group);
+      await spool.commit(group);
     } catch (error) {
-      spool.abort(group);
+      await spool.abort(group);
       throw error;
     }
     this.#shipper!.kick();
   }
 
-  /** Spools the events synchronously (the last moment of a process); `omega-track sync` ships what stays. */
+  /**
+   * Spools the events at once (the last moment of a process; `omega-track sync` ships what
+   * stays). A page's spool only starts its write here: the browser finishes it as the page goes.
+   */
   appendEventsSync(experiment: string, events: readonly PendingEvent[]): void {
     checkText(experiment, 'experiment');
     if (!events.length) return;
@@ -566,8 +562,14 @@ export class HttpStore implements Store, ExitFlushable {
       batches.reduce((n, b) => n + b.columns.length, 0),
       `${events.length} event(s) of '${experiment}'`,
     );
-    spool.appendEvents(experiment, batches);
-    this.#shipper!.kick();
+    const appended = spool.appendEvents(experiment, batches);
+    if (typeof appended === 'number') this.#shipper!.kick();
+    else
+      appended.then(
+        () => this.#shipper?.kick(),
+        (error: unknown) =>
+          this.#onError(error, `${this.url}: spooling ${events.length} event(s) of '${experiment}'`),
+      );
   }
 
   async *iterateEvents(
@@ -836,7 +838,7 @@ export class HttpStore implements Store, ExitFlushable {
     if (this.#given) return;
     if (items)
       diag(
-        `${items} batch(es) (${events} event(s)) for ${this.url} could not be shipped and wait in ${spool.file}: run \`omega-track sync\` (with OMEGA_TOKEN) to ship them`,
+        `${items} batch(es) (${events} event(s)) for ${this.url} could not be shipped and wait in ${spool.file}: ${spool.resumeHint}`,
       );
     else if (dead)
       diag(`${dead} batch(es) the server ${this.url} refused are kept as dead letters in ${spool.file}`);

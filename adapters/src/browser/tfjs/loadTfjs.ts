@@ -1,0 +1,26 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import { TrackingInputError } from '@omega-track/core';
+
+/** The TensorFlow.js module in use. */
+export type Tfjs = typeof tfjs;
+
+let chosen: Tfjs | undefined;
+
+/** Makes `tf` the module every later use gets. */
+export function chooseTfjs(tf: Tfjs): void {
+  chosen = tf;
+}
+
+/**
+ * The page's TensorFlow.js (it replaces adapters/src/tfjs/loadTfjs.ts in the browser build): the
+ * module given to `useTfjs(tf)` or `omega({ tf })`, else the global `tf` of a `<script>` tag.
+ * A page cannot load a package by name.
+ */
+export function loadTfjs(): Tfjs {
+  if (chosen) return chosen;
+  const global = (globalThis as { tf?: Tfjs }).tf;
+  if (global && typeof global.registerCallbackConstructor === 'function') return (chosen = global);
+  throw new TrackingInputError(
+    "TensorFlow.js tracking in a page needs the page's tfjs: omega({ store, token, tf }), useTfjs(tf), or a <script> that defines the global tf first",
+  );
+}

@@ -1,0 +1,542 @@
+import { StoreError } from '../../../errors/StoreError';
+import { randomUUID } from '../../../process/randomId';
+import type { SpoolBody, SpoolItem } from '../../../store/http/HttpShipper';
+import { batchId, withBatchId } from '../../../store/http/httpProtocol';
+import type { Spool, SpoolBatch } from '../../../store/http/Spool';
+
+/** The database every spool of this origin lives in. */
+export const SPOOL_DB = 'omega-track-spool';
+const DB_VERSION = 1;
+
+/** How often a live spool renews its lease where there are no Web Locks, and when a lease is stale. */
+const LEASE_RENEW_MS = 5_000;
+const LEASE_STALE_MS = 30_000;
+
+/** A spool as recorded: which server it ships to, and its owner's last sign of life. */
+interface SpoolRecord {
+  id: string;
+  url: string;
+  tokenHint: string;
+  created: number;
+  /** The last lease renewal of the page that owns it (used where there are no Web Locks). */
+  beat: number;
+}
+
+/** An item as stored: keyed by [spool, seq]. */
+interface ItemRecord {
+  spool: string;
+  seq: number;
+  kind: 'events' | 'blob';
+  experiment: string;
+  key: string | null;
+  /** A batch's columns (JSON text), or a blob's bytes. */
+  body: string | null;
+  data: Uint8Array | null;
+  batch: string | null;
+  count: number;
+  runs: Record<string, number> | null;
+  bytes: number;
+  grp: string | null;
+}
+
+interface DeadRecord extends ItemRecord {
+  reason: string;
+  failed: number;
+}
+
+let database: Promise<IDBDatabase> | undefined;
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+}
+
+/** The spool database of this origin, opened once per page. */
+function openDatabase(): Promise<IDBDatabase> {
+  return (database ??= new Promise<IDBDatabase>((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') {
+      reject(new Error('this page has no IndexedDB (a private window of some browsers)'));
+      return;
+    }
+    const open = indexedDB.open(SPOOL_DB, DB_VERSION);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains('spools')) db.createObjectStore('spools', { keyPath: 'id' });
+      if (!db.objectStoreNames.contains('items'))
+        db.createObjectStore('items', { keyPath: ['spool', 'seq'] });
+      if (!db.objectStoreNames.contains('dead')) db.createObjectStore('dead', { keyPath: ['spool', 'seq'] });
+    };
+    open.onsuccess = () => {
+      const db = open.result;
+      // another page upgrading the database (a newer omega-track) takes over
+      db.onversionchange = () => db.close();
+      resolve(db);
+    };
+    open.onerror = () => reject(open.error ?? new Error('cannot open IndexedDB'));
+    open.onblocked = () => reject(new Error('IndexedDB is blocked by another page of this origin'));
+  }).catch((error: unknown) => {
+    database = undefined;
+    throw new StoreError(
+      'cannot-open',
+      `indexeddb:${SPOOL_DB}`,
+      `cannot open the spool in IndexedDB: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    );
+  }));
+}
+
+function spoolRange(id: string): IDBKeyRange {
+  return IDBKeyRange.bound([id, 0], [id, Number.MAX_SAFE_INTEGER]);
+}
+
+function lockName(id: string): string {
+  return `omega-track-spool:${id}`;
+}
+
+/** The Web Locks of this page, where there are (secure contexts: https, localhost). */
+function webLocks(): LockManager | undefined {
+  return (globalThis.navigator as Navigator | undefined)?.locks;
+}
+
+/** A hint of which token was used, safe to keep: its first characters and its last four. */
+function tokenHint(token: string | undefined): string {
+  if (!token) return '';
+  return token.length <= 12 ? '…' : `${token.slice(0, 4)}…${token.slice(-4)}`;
+}
+
+/**
+ * The HTTP store's spool in a web page: every batch of events and every blob waits in IndexedDB
+ * until the server took it, in order, so that a reload, a closed tab, a browser going offline or
+ * a server restart loses nothing. Each page's spool is its own, held by the page through a Web
+ * Lock (where the page has none — plain http from another host — through a lease it renews):
+ * when the page goes, the lock goes with it, and the next page of the origin that opens a store
+ * of the same server adopts the spool and ships what it holds (`adoptOrphans`). Batches ship
+ * under ids the server keeps, so a batch shipped twice (by a page that went mid-send, then by
+ * the page that adopted its spool) is stored once.
+ *
+ * Writes are asynchronous (IndexedDB has no other kind): an item counts (`waiting`, `lastSeq`)
+ * once its transaction completed. The counts are kept in memory, so that the store's reads of
+ * them stay synchronous.
+ */
+export class IdbSpool implements Spool {
+  readonly id: string;
+  readonly url: string;
+  readonly file: string;
+  readonly exitHook = false;
+  readonly resumeHint: string;
+  #seq = 0;
+  #durableSeq = 0;
+  #items = 0;
+  #events = 0;
+  #bytes = 0;
+  #dead = 0;
+  #reserved = 0;
+  readonly #byRun = new Map<string, Map<number, number>>();
+  /** Appends under way slice by slice: their seqs and counts, counted once committed. */
+  readonly #groups = new Map<string, { experiment: string; seqs: number[]; slices: SpoolBatch[] }>();
+  #closed = false;
+  #release: (() => void) | undefined;
+  #lease: ReturnType<typeof setInterval> | undefined;
+  readonly #ready: Promise<IDBDatabase>;
+
+  /** A new spool for this page, shipping to `url`. */
+  static create(url: string, token: string | undefined): IdbSpool {
+    return new IdbSpool(randomUUID().replace(/-/g, '').slice(0, 20), url, token);
+  }
+
+  /**
+   * The spools of `url` whose pages are gone, each now held by this page (adopted): their
+   * unfinished appends dropped, their counts read. Errors leave a spool where it is.
+   */
+  static async adoptOrphans(url: string): Promise<IdbSpool[]> {
+    const db = await openDatabase();
+    const tx = db.transaction('spools', 'readonly');
+    const records = (await request(tx.objectStore('spools').getAll())) as SpoolRecord[];
+    const adopted: IdbSpool[] = [];
+    for (const r of records) {
+      if (r.url !== url) continue;
+      const spool = await IdbSpool.#adopt(r);
+      if (spool) adopted.push(spool);
+    }
+    return adopted;
+  }
+
+  static async #adopt(record: SpoolRecord): Promise<IdbSpool | undefined> {
+    const locks = webLocks();
+    let release: (() => void) | undefined;
+    if (locks) {
+      // the lock of a live page is held: that spool is not an orphan
+      const held = await new Promise<boolean>((resolve) => {
+        void locks
+          .request(lockName(record.id), { ifAvailable: true }, (lock) => {
+            if (!lock) {
+              resolve(false);
+              return undefined;
+            }
+            resolve(true);
+            return new Promise<void>((r) => (release = r));
+          })
+          .catch(() => resolve(false));
+      });
+      if (!held) return undefined;
+    } else if (Date.now() - record.beat < LEASE_STALE_MS) return undefined;
+    const spool = new IdbSpool(record.id, record.url, undefined, record, release);
+    try {
+      await spool.#load();
+    } catch {
+      spool.#drop();
+      return undefined;
+    }
+    return spool;
+  }
+
+  private constructor(
+    id: string,
+    url: string,
+    token: string | undefined,
+    adopted?: SpoolRecord,
+    release?: () => void,
+  ) {
+    this.id = id;
+    this.url = url;
+    this.file = `indexeddb:${SPOOL_DB}/${id}`;
+    this.resumeHint = `they ship when a page of this origin opens a store of ${url} again`;
+    this.#release = release;
+    this.#ready = openDatabase();
+    if (adopted) {
+      // an adopted spool's lease is renewed by its new page from now on
+      this.#renewLease();
+      return;
+    }
+    const locks = webLocks();
+    if (locks)
+      void locks
+        .request(lockName(id), () => new Promise<void>((r) => (this.#release = r)))
+        .catch(() => undefined);
+    const record: SpoolRecord = {
+      id,
+      url,
+      tokenHint: tokenHint(token),
+      created: Date.now(),
+      beat: Date.now(),
+    };
+    // the record is written before any item: an item never exists without its spool
+    this.#ready = this.#ready.then(async (db) => {
+      const tx = db.transaction('spools', 'readwrite');
+      tx.objectStore('spools').put(record);
+      await done(tx);
+      return db;
+    });
+    this.#renewLease();
+  }
+
+  /** Where there are no Web Locks, the page says it still holds the spool every few seconds. */
+  #renewLease(): void {
+    if (webLocks()) return;
+    this.#lease = setInterval(() => {
+      void this.#ready
+        .then(async (db) => {
+          const tx = db.transaction('spools', 'readwrite');
+          const store = tx.objectStore('spools');
+          const r = (await request(store.get(this.id))) as SpoolRecord | undefined;
+          if (r) store.put({ ...r, beat: Date.now() });
+          await done(tx);
+        })
+        .catch(() => undefined);
+    }, LEASE_RENEW_MS);
+  }
+
+  /** Reads an adopted spool's counts, dropping the appends its page did not finish. */
+  async #load(): Promise<void> {
+    const db = await this.#ready;
+    const tx = db.transaction(['items', 'dead'], 'readwrite');
+    const items = tx.objectStore('items');
+    const deadCount = request(tx.objectStore('dead').count(spoolRange(this.id)));
+    await new Promise<void>((resolve, reject) => {
+      const cursor = items.openCursor(spoolRange(this.id));
+      cursor.onsuccess = () => {
+        const c = cursor.result;
+        if (!c) {
+          resolve();
+          return;
+        }
+        const r = c.value as ItemRecord;
+        this.#seq = Math.max(this.#seq, r.seq);
+        if (r.grp !== null) c.delete();
+        else this.#count(r.experiment, r.count, r.bytes, r.runs, 1);
+        c.continue();
+      };
+      cursor.onerror = () => reject(cursor.error ?? new Error('IndexedDB cursor failed'));
+    });
+    this.#dead = await deadCount;
+    await done(tx);
+    this.#durableSeq = this.#seq;
+  }
+
+  #count(
+    experiment: string,
+    count: number,
+    bytes: number,
+    runs: Record<string, number> | null,
+    sign: 1 | -1,
+  ): void {
+    this.#items += sign;
+    this.#events += sign * count;
+    this.#bytes += sign * bytes;
+    if (!runs) return;
+    let byRun = this.#byRun.get(experiment);
+    if (!byRun) this.#byRun.set(experiment, (byRun = new Map()));
+    for (const [run, n] of Object.entries(runs)) {
+      const left = (byRun.get(Number(run)) ?? 0) + sign * n;
+      if (left > 0) byRun.set(Number(run), left);
+      else byRun.delete(Number(run));
+    }
+  }
+
+  get bytes(): number {
+    return this.#bytes + this.#reserved;
+  }
+
+  get waiting(): number {
+    return this.#items;
+  }
+
+  pending(): { items: number; events: number; bytes: number; dead: number } {
+    return { items: this.#items, events: this.#events, bytes: this.#bytes, dead: this.#dead };
+  }
+
+  pendingByRun(experiment: string): Map<number, number> {
+    return new Map(this.#byRun.get(experiment) ?? []);
+  }
+
+  lastSeq(): number {
+    return this.#durableSeq;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new StoreError('io', this.file, `the spool ${this.file} is closed`);
+  }
+
+  /** Writes `records` in one transaction; resolves once durable. */
+  async #put(records: ItemRecord[]): Promise<void> {
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readwrite');
+    const store = tx.objectStore('items');
+    for (const r of records) store.put(r);
+    try {
+      await done(tx);
+    } catch (error) {
+      const full = (error as { name?: string } | null)?.name === 'QuotaExceededError';
+      throw new StoreError(
+        full ? 'disk-full' : 'io',
+        this.file,
+        `cannot spool to IndexedDB (${this.file}): ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
+    }
+  }
+
+  async appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): Promise<number> {
+    this.#check();
+    // seqs are taken now, in call order; IndexedDB runs write transactions in the order they began
+    const records: ItemRecord[] = batches.map((b) => ({
+      spool: this.id,
+      seq: ++this.#seq,
+      kind: 'events',
+      experiment,
+      key: null,
+      body: b.columns,
+      data: null,
+      batch: b.batch ?? null,
+      count: b.count,
+      runs: Object.fromEntries(b.runs),
+      bytes: b.columns.length,
+      grp: group ?? null,
+    }));
+    if (group !== undefined) {
+      let g = this.#groups.get(group);
+      if (!g) this.#groups.set(group, (g = { experiment, seqs: [], slices: [] }));
+      for (const b of batches) this.#reserved += b.columns.length;
+      await this.#put(records);
+      g.seqs.push(...records.map((r) => r.seq));
+      g.slices.push(...batches);
+      return records[records.length - 1]?.seq ?? this.#durableSeq;
+    }
+    await this.#put(records);
+    for (const r of records) this.#count(experiment, r.count, r.bytes, r.runs, 1);
+    this.#durable(records);
+    return this.#durableSeq;
+  }
+
+  #durable(records: readonly ItemRecord[]): void {
+    for (const r of records) this.#durableSeq = Math.max(this.#durableSeq, r.seq);
+  }
+
+  async commit(group: string): Promise<void> {
+    const g = this.#groups.get(group);
+    if (!g) return;
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readwrite');
+    const store = tx.objectStore('items');
+    const records: ItemRecord[] = [];
+    for (const seq of g.seqs) {
+      const r = (await request(store.get([this.id, seq]))) as ItemRecord | undefined;
+      if (!r) continue;
+      const whole = { ...r, grp: null };
+      store.put(whole);
+      records.push(whole);
+    }
+    await done(tx);
+    this.#groups.delete(group);
+    for (const b of g.slices) this.#reserved -= b.columns.length;
+    for (const r of records) this.#count(r.experiment, r.count, r.bytes, r.runs, 1);
+    this.#durable(records);
+  }
+
+  async abort(group: string): Promise<void> {
+    const g = this.#groups.get(group);
+    if (!g) return;
+    this.#groups.delete(group);
+    for (const b of g.slices) this.#reserved -= b.columns.length;
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readwrite');
+    for (const seq of g.seqs) tx.objectStore('items').delete([this.id, seq]);
+    await done(tx).catch(() => undefined);
+  }
+
+  async putBlob(key: string, data: Uint8Array): Promise<void> {
+    this.#check();
+    const record: ItemRecord = {
+      spool: this.id,
+      seq: ++this.#seq,
+      kind: 'blob',
+      experiment: '',
+      key,
+      body: null,
+      // a copy: the caller may change its array once this resolved
+      data: data.slice(),
+      batch: null,
+      count: 0,
+      runs: null,
+      bytes: data.byteLength,
+      grp: null,
+    };
+    await this.#put([record]);
+    this.#count('', 0, record.bytes, null, 1);
+    this.#durable([record]);
+  }
+
+  async next(): Promise<SpoolItem | undefined> {
+    if (this.#closed) return undefined;
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readonly');
+    const cursor = await request(tx.objectStore('items').openCursor(spoolRange(this.id)));
+    if (!cursor) return undefined;
+    const r = cursor.value as ItemRecord;
+    const item: SpoolItem = {
+      seq: r.seq,
+      kind: r.kind,
+      experiment: r.experiment,
+      key: r.key,
+      count: r.count,
+      bytes: r.bytes,
+    };
+    // the first slices of an append under way wait for its last (and everything after them too)
+    return r.grp === null ? item : { ...item, ready: false };
+  }
+
+  async body(item: SpoolItem): Promise<SpoolBody> {
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readonly');
+    const r = (await request(tx.objectStore('items').get([this.id, item.seq]))) as ItemRecord | undefined;
+    if (!r) throw new Error(`spool item ${item.seq} is gone`);
+    if (r.kind === 'events') return withBatchId(r.body ?? '{}', r.batch ?? batchId(this.id, r.seq));
+    return r.data ?? new Uint8Array(0);
+  }
+
+  async remove(item: SpoolItem): Promise<void> {
+    const db = await this.#ready;
+    const tx = db.transaction('items', 'readwrite');
+    const store = tx.objectStore('items');
+    const r = (await request(store.get([this.id, item.seq]))) as ItemRecord | undefined;
+    if (!r) return;
+    store.delete([this.id, item.seq]);
+    await done(tx);
+    this.#count(r.experiment, r.count, r.bytes, r.runs, -1);
+  }
+
+  async bury(item: SpoolItem, reason: string): Promise<void> {
+    const db = await this.#ready;
+    const tx = db.transaction(['items', 'dead'], 'readwrite');
+    const items = tx.objectStore('items');
+    const r = (await request(items.get([this.id, item.seq]))) as ItemRecord | undefined;
+    if (!r) return;
+    const dead: DeadRecord = { ...r, reason, failed: Date.now() };
+    tx.objectStore('dead').put(dead);
+    items.delete([this.id, item.seq]);
+    await done(tx);
+    this.#dead++;
+    this.#count(r.experiment, r.count, r.bytes, r.runs, -1);
+  }
+
+  /** The dead letters: what the server refused for good, and why. */
+  async deadLetters(): Promise<
+    Array<{
+      seq: number;
+      kind: string;
+      experiment: string;
+      key: string | null;
+      count: number;
+      reason: string;
+    }>
+  > {
+    const db = await this.#ready;
+    const tx = db.transaction('dead', 'readonly');
+    const rows = (await request(tx.objectStore('dead').getAll(spoolRange(this.id)))) as DeadRecord[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      kind: r.kind,
+      experiment: r.experiment,
+      key: r.key,
+      count: r.count,
+      reason: r.reason,
+    }));
+  }
+
+  /** Stops using the spool; one that holds nothing (no item, no dead letter) is removed. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const empty = this.#items === 0 && this.#dead === 0 && this.#groups.size === 0;
+    if (!empty) {
+      this.#drop();
+      return;
+    }
+    void this.#ready
+      .then(async (db) => {
+        const tx = db.transaction(['spools', 'items'], 'readwrite');
+        tx.objectStore('items').delete(spoolRange(this.id));
+        tx.objectStore('spools').delete(this.id);
+        await done(tx);
+      })
+      .catch(() => undefined)
+      .finally(() => this.#drop());
+  }
+
+  /** Lets go of the spool: another page may adopt what it holds. */
+  #drop(): void {
+    clearInterval(this.#lease);
+    this.#release?.();
+    this.#release = undefined;
+  }
+}

@@ -1,0 +1,44 @@
+import { TrackingInputError } from '../../errors/TrackingInputError';
+import { redactUrls } from '../../diag/diag';
+import type { Store } from '../../store/Store';
+import { HttpStore } from '../../store/http/HttpStore';
+import type { HttpStoreOptions } from '../../store/http/HttpStore';
+import { isHttpUrl } from '../../store/http/httpUrl';
+import { shipOrphans } from './http/shipOrphans';
+
+/**
+ * The browser's openStore (it replaces core/src/store/openStore.ts): a page logs to a team
+ * server (`omega-track server`), its events kept in IndexedDB until the server stored them, and
+ * ships what closed pages of its origin left for that server; the embedded, PostgreSQL and
+ * MongoDB stores need Node.
+ */
+export const DEFAULT_STORE_URL = '';
+
+/** Options of `openStore` (a page uses `token` and `http`). */
+export interface OpenStoreOptions {
+  create?: boolean;
+  lockTimeoutMs?: number;
+  token?: string;
+  http?: Omit<HttpStoreOptions, 'token'>;
+}
+
+/** The store URL in use: the argument (a page has no environment to fall back on). */
+export function storeUrl(url?: string): string {
+  return url ?? '';
+}
+
+/** Opens the team server at `url` (`http(s)://host:port`). */
+export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
+  const u = storeUrl(url);
+  if (isHttpUrl(u)) {
+    const store = new HttpStore(u, { ...opts.http, token: opts.token });
+    // what closed pages of this origin left for this server ships now, from this page
+    shipOrphans(store.url, opts.token, opts.http?.onError);
+    return store;
+  }
+  throw new TrackingInputError(
+    u
+      ? `store '${redactUrls(u)}' cannot be used from a browser: a page logs to a team server, omega({ store: 'https://host:port', token })`
+      : `a page needs a store: omega({ store: 'https://host:port', token }) names a team server (omega-track server)`,
+  );
+}

@@ -1,0 +1,4 @@
+/** TEMP */
+export function machineFacts(): Promise<Record<string, unknown>> {
+  return Promise.resolve({});
+}

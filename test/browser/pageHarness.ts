@@ -1,0 +1,127 @@
+/**
+ * For the tests of `omega-track/browser`: a team server (a real `omega-track server` process on
+ * an SQLite store), a page server of another origin on loopback that serves test pages and
+ * tfjs's browser build, and headless Chromium (a fresh profile) opening a page that imported the
+ * browser client from the team server — as a plain `<script type="module">`, no bundler, no
+ * polyfill. The page keeps the client's module as `window.ot`.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { cliBin } from '../cli/cliRunner';
+import { startTeamServer } from '../helpers/teamServer';
+import type { TeamServer } from '../helpers/teamServer';
+import { tempDir } from '../helpers/tmp';
+import { launchBrowser, REPO } from '../ui/browserHelpers';
+
+/** The built browser client (npm run build). */
+export const BROWSER_CLIENT = path.join(REPO, 'cli', 'dist', 'browser', 'omega-track.browser.mjs');
+const TFJS = path.join(REPO, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
+
+/** A page server: `/tf.min.js`, and pages by path. */
+export interface PageServer {
+  origin: string;
+  /** Serves `html` at `pathname`. */
+  page(pathname: string, html: string): void;
+  close(): Promise<void>;
+}
+
+/** A static server of test pages on 127.0.0.1, a free port. */
+export async function startPageServer(): Promise<PageServer> {
+  const pages = new Map<string, string>();
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === '/tf.min.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      fs.createReadStream(TFJS).pipe(res);
+      return;
+    }
+    const html = pages.get(pathname);
+    if (html === undefined) {
+      res.writeHead(404).end('no such page');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    page: (pathname, html) => void pages.set(pathname, html),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A page that loads tfjs (the global `tf`) and the client from `serverUrl`, as `window.ot`. */
+export function clientPage(serverUrl: string, opts: { tfjs?: boolean } = {}): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>omega-track page</title>
+${opts.tfjs === false ? '' : '<script src="/tf.min.js"></script>'}
+<script type="module">
+  import * as ot from '${serverUrl}/omega-track.browser.js';
+  window.ot = ot;
+  window.otReady = true;
+</script></head><body><p>omega-track test page</p></body></html>`;
+}
+
+/** Makes a token on the server's store (`omega-track token create`), returns its text. */
+export function createToken(store: string, name: string, role: string, more: string[] = []): string {
+  const r = cliBin(['token', 'create', name, '--role', role, ...more, '--store', store]);
+  if (r.code !== 0) throw new Error(`token create failed: ${r.err}`);
+  return r.out.trim();
+}
+
+/** Everything a browser test uses, started; `close()` stops it all. */
+export interface BrowserRig {
+  dir: string;
+  /** The server's store (SQLite), for reading what reached it. */
+  store: string;
+  server: TeamServer;
+  pages: PageServer;
+  page: Page;
+  /** Opens `pathname` of the page server and waits until the client module loaded. */
+  open(pathname: string, html?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a team server (CORS for the page server's origin unless `cors` says others), a page server and Chromium. */
+export async function startBrowserRig(
+  opts: { cors?: (pageOrigin: string) => string[]; serverArgs?: string[] } = {},
+): Promise<BrowserRig> {
+  const tmp = tempDir('omega-browser-');
+  const store = `sqlite:${path.join(tmp.dir, 'server.db')}`;
+  const pages = await startPageServer();
+  const origins = opts.cors ? opts.cors(pages.origin) : [pages.origin];
+  const server = await startTeamServer({
+    store,
+    args: [...origins.flatMap((o) => ['--cors-origin', o]), ...(opts.serverArgs ?? [])],
+  });
+  const browser = await launchBrowser();
+  const page = browser.page;
+  return {
+    dir: tmp.dir,
+    store,
+    server,
+    pages,
+    page,
+    open: async (pathname, html) => {
+      pages.page(pathname, html ?? clientPage(server.url));
+      await page.goto(`${pages.origin}${pathname}`);
+      await page.waitForFunction(() => (globalThis as { otReady?: boolean }).otReady === true, undefined, {
+        timeout: 20_000,
+      });
+    },
+    close: async () => {
+      await browser.close();
+      await server.close().catch(() => undefined);
+      await pages.close();
+      tmp.cleanup();
+    },
+  };
+}
