@@ -11,7 +11,7 @@
  * A Node built-in or a Node-only package that is still reached after tree-shaking fails the build,
  * naming the module that reaches it; the gzipped size is printed beside its 40 kB budget.
  *
- * Usage: node cli/scripts/buildBrowser.js [--no-check]   (run by the root `npm run build`)
+ * Usage: node cli/scripts/buildBrowser.js [--no-check] [--out FILE]   (run by the root `npm run build`)
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -115,11 +115,16 @@ const browserSources = {
   },
 };
 
-async function bundle() {
+/**
+ * Bundles `entryFile` into `outFile`. Resolves with the sizes and with what Node-only code the
+ * bundle still reaches (built-ins and Node-only packages, each with the module that imports it):
+ * none for a bundle a page can load.
+ */
+async function buildBrowserBundle(entryFile = entry, out = outFile) {
   const esbuild = require('esbuild');
   const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile: outFile,
+    entryPoints: [entryFile],
+    outfile: out,
     bundle: true,
     minify: true,
     format: 'esm',
@@ -132,24 +137,31 @@ async function bundle() {
     metafile: true,
     plugins: [browserSources],
   });
-  const output =
-    result.metafile.outputs[path.relative(process.cwd(), outFile)] ??
-    Object.values(result.metafile.outputs)[0];
+  const output = Object.values(result.metafile.outputs)[0];
   const reached = Object.entries(output.inputs)
     .filter(([input, info]) => input.startsWith('node-only:') && info.bytesInOutput > 0)
     .map(([input]) => input.slice('node-only:'.length));
   const imports = output.imports.map((i) => i.path);
-  if (reached.length || imports.length) {
-    fs.rmSync(outFile, { force: true });
+  const gzip = zlib.gzipSync(fs.readFileSync(out), { level: 9 }).length;
+  return { bytes: output.bytes, gzip, nodeOnly: [...reached, ...imports] };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--out');
+  const out = at >= 0 ? path.resolve(args[at + 1]) : outFile;
+  if (!args.includes('--no-check')) typeCheck();
+  const { bytes, gzip, nodeOnly } = await buildBrowserBundle(entry, out);
+  if (nodeOnly.length) {
+    fs.rmSync(out, { force: true });
     console.error(
-      `buildBrowser: the browser bundle reaches Node-only code; give these modules a twin under src/browser/:\n  ${[...reached, ...imports].join('\n  ')}`,
+      `buildBrowser: the browser bundle reaches Node-only code; give these modules a twin under src/browser/:\n  ${nodeOnly.join('\n  ')}`,
     );
     process.exit(1);
   }
-  const gzip = zlib.gzipSync(fs.readFileSync(outFile), { level: 9 }).length;
   const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
   console.log(
-    `buildBrowser: ${path.relative(root, outFile)} ${kb(output.bytes)}, ${kb(gzip)} gzipped (budget ${kb(BUDGET_GZIP_BYTES)})`,
+    `buildBrowser: ${path.relative(root, out)} ${kb(bytes)}, ${kb(gzip)} gzipped (budget ${kb(BUDGET_GZIP_BYTES)})`,
   );
   if (gzip > BUDGET_GZIP_BYTES) {
     console.error(`buildBrowser: the bundle is over its budget of ${kb(BUDGET_GZIP_BYTES)} gzipped`);
@@ -157,12 +169,10 @@ async function bundle() {
   }
 }
 
-if (require.main === module) {
-  if (!process.argv.includes('--no-check')) typeCheck();
-  bundle().catch((error) => {
+if (require.main === module)
+  main().catch((error) => {
     console.error(error instanceof Error ? error.message : error);
     process.exit(1);
   });
-}
 
-module.exports = { browserSources, entry };
+module.exports = { browserSources, buildBrowserBundle, entry, BUDGET_GZIP_BYTES };

@@ -5,7 +5,7 @@
  */
 import { omega } from 'omega-track';
 import type { BrowserRig } from './pageHarness';
-import { createToken, startBrowserRig } from './pageHarness';
+import { clientPage, createToken, startBrowserRig } from './pageHarness';
 
 jest.setTimeout(180_000);
 
@@ -74,4 +74,172 @@ test('a page trains a tfjs model for 3 epochs with TensorflowCallback inside exp
   const runs = await om.runtime.experiment('demo/xor').runs();
   await om.close();
   expect(runs.find((r: any) => r.run === result.run)?.status).toBe('STOPPED');
+});
+
+/** Waits until `check` returns a value, polling; fails with what it saw last. */
+async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > end) throw new Error(`${what} did not happen in time${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('the server stops while the page logs 5,000 metrics, the page is reloaded, the server starts again: all 5,000 are stored exactly once, in order; the run of the closed page reads CRASHED', async () => {
+  const token = createToken(rig.store, 'outage-page', 'write', ['--experiments', 'demo/*']);
+  // the page loads its own copy of the client: it must load while the team server is down
+  await rig.open('/outage.html', clientPage(''));
+  const run = await rig.page.evaluate(
+    async ({ url, token }) => {
+      const g = globalThis as any;
+      const om = g.ot.omega({ store: url, token });
+      const exp = om.runtime.experiment('demo/outage', { heartbeatIntervalMs: 200 });
+      await exp.start();
+      g.om = om;
+      g.exp = exp;
+      return exp.currentRun as number;
+    },
+    { url: rig.server.url, token },
+  );
+  await rig.server.close();
+  const spooled = await rig.page.evaluate(async () => {
+    const g = globalThis as any;
+    for (let i = 0; i < 5000; i++) g.exp.logMetric('x', i, i);
+    // the provider's queue goes into the IndexedDB spool (the server is down: nothing ships)
+    await g.exp.flush();
+    return g.om.store.spoolPending().events as number;
+  });
+  expect(spooled).toBeGreaterThanOrEqual(5000);
+  // a reload: the page that logged is gone; the new one opens a store of the same server
+  await rig.page.reload();
+  await rig.page.waitForFunction(() => (globalThis as any).otReady === true);
+  await rig.page.evaluate(
+    ({ url, token }) => {
+      (globalThis as any).om = (globalThis as any).ot.omega({ store: url, token });
+    },
+    { url: rig.server.url, token },
+  );
+  await rig.server.restart();
+  const rows = await eventually(async () => {
+    const r = await serverData('demo/outage', { run, event: 'metric' });
+    return r.length >= 5000 ? r : undefined;
+  }, 'the 5,000 metrics reaching the server');
+  // a moment more: nothing arrives twice
+  await new Promise((r) => setTimeout(r, 1500));
+  const again = await serverData('demo/outage', { run, event: 'metric' });
+  expect(again).toHaveLength(5000);
+  expect(again.map((r) => r.value)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+  expect(rows.every((r) => r.writer === 'outage-page')).toBe(true);
+  // the page that held the run is gone and its heartbeats with it
+  const status = await eventually(async () => {
+    const om = omega({ store: rig.store, create: false });
+    try {
+      const runs = await om.runtime.experiment('demo/outage', { crashAfterMs: 1500 }).runs();
+      const s = runs.find((r: any) => r.run === run)?.status;
+      return s === 'CRASHED' ? s : undefined;
+    } finally {
+      await om.close();
+    }
+  }, 'the closed page run reading CRASHED');
+  expect(status).toBe('CRASHED');
+});
+
+test('the recording and reading API works in a page: enter/stop, tags, params, JSON / typed array / Blob artifacts restored, data(), runs(), autolog; the page has no Node globals', async () => {
+  const token = createToken(rig.store, 'api-page', 'write', ['--experiments', 'demo/*']);
+  await rig.open('/api.html');
+  const out = await rig.page.evaluate(
+    async ({ url, token }) => {
+      const g = globalThis as any;
+      const { omega, autolog } = g.ot;
+      const tf = g.tf;
+      const om = omega({ store: url, token, tf });
+      const exp = om.runtime.experiment('demo/api');
+      await exp.enter();
+      exp.setTags({ team: 'web', browser: true });
+      exp.logParam('lr', 0.01);
+      exp.logMetric('loss', 0.5, 0);
+      exp.logArtifact({ classes: ['cat', 'dog'] }, 'labels');
+      exp.logArtifact(new Float32Array([1.5, 2.5, 3.5]), 'weights');
+      exp.logArtifact(new Blob(['hello page'], { type: 'text/plain' }), 'note');
+      // autolog: a fit with no callback of ours is tracked too
+      autolog(exp);
+      const model = tf.sequential();
+      model.add(tf.layers.dense({ units: 1, inputShape: [1] }));
+      model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+      await model.fit(tf.tensor2d([1, 2, 3, 4], [4, 1]), tf.tensor2d([2, 4, 6, 8], [4, 1]), { epochs: 2 });
+      autolog.disable();
+      const run = exp.currentRun;
+      await exp.stop();
+      const labels = await exp.restoreArtifact('labels', { run });
+      const weights = await exp.restoreArtifact('weights', { run });
+      const note = await exp.restoreArtifact('note', { run });
+      const rows = await exp.data({ run });
+      const runs = await exp.runs();
+      await om.close();
+      return {
+        run,
+        labels,
+        weights: { type: weights?.constructor?.name, values: Array.from(weights as Float32Array) },
+        note: { type: note?.constructor?.name, mime: (note as Blob).type, text: await (note as Blob).text() },
+        events: rows.map((r: any) => `${r.event}:${r.key}`),
+        runs: runs.map((r: any) => ({ run: r.run, status: r.status, tags: r.tags })),
+        globals: {
+          process: typeof g.process,
+          Buffer: typeof g.Buffer,
+          require: typeof g.require,
+        },
+      };
+    },
+    { url: rig.server.url, token },
+  );
+  expect(out.globals).toEqual({
+    process: 'undefined',
+    Buffer: 'undefined',
+    require: 'undefined',
+  });
+  expect(out.labels).toEqual({ classes: ['cat', 'dog'] });
+  expect(out.weights).toEqual({ type: 'Float32Array', values: [1.5, 2.5, 3.5] });
+  expect(out.note).toEqual({ type: 'Blob', mime: 'text/plain', text: 'hello page' });
+  expect(out.events).toEqual(
+    expect.arrayContaining([
+      'param:lr',
+      'metric:loss',
+      'artifact:labels',
+      'artifact:weights',
+      'artifact:note',
+    ]),
+  );
+  // autolog's fit: 2 epochs of loss
+  expect(out.events.filter((e: string) => e === 'metric:loss').length).toBeGreaterThanOrEqual(3);
+  expect(out.runs).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        run: out.run,
+        status: 'STOPPED',
+        tags: expect.objectContaining({ team: 'web' }),
+      }),
+    ]),
+  );
+  // what the page logged reads back the same in Node, from the server's store
+  const om = omega({ store: rig.store, create: false });
+  try {
+    const exp = om.runtime.experiment('demo/api');
+    const weights = await exp.restoreArtifact<Float32Array>('weights', { run: out.run });
+    expect(Array.from(weights!)).toEqual([1.5, 2.5, 3.5]);
+    const note = await exp.restoreArtifact<Blob>('note', { run: out.run });
+    expect(await note!.text()).toBe('hello page');
+  } finally {
+    await om.close();
+  }
 });

@@ -20,7 +20,7 @@ import { launchBrowser, REPO } from '../ui/browserHelpers';
 export const BROWSER_CLIENT = path.join(REPO, 'cli', 'dist', 'browser', 'omega-track.browser.mjs');
 const TFJS = path.join(REPO, 'node_modules', '@tensorflow', 'tfjs', 'dist', 'tf.min.js');
 
-/** A page server: `/tf.min.js`, and pages by path. */
+/** A page server: `/tf.min.js`, `/omega-track.browser.js` (its own copy of the client), and pages by path. */
 export interface PageServer {
   origin: string;
   /** Serves `html` at `pathname`. */
@@ -33,6 +33,12 @@ export async function startPageServer(): Promise<PageServer> {
   const pages = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === '/omega-track.browser.js') {
+      // the client as an application serves it itself (bundled, or copied from the package)
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      fs.createReadStream(BROWSER_CLIENT).pipe(res);
+      return;
+    }
     if (pathname === '/tf.min.js') {
       res.writeHead(200, { 'content-type': 'text/javascript' });
       fs.createReadStream(TFJS).pipe(res);
@@ -59,7 +65,11 @@ export async function startPageServer(): Promise<PageServer> {
   };
 }
 
-/** A page that loads tfjs (the global `tf`) and the client from `serverUrl`, as `window.ot`. */
+/**
+ * A page that loads tfjs (the global `tf`) and the client as `window.ot`: from the team server at
+ * `serverUrl`, or from the page's own origin when `serverUrl` is '' (a page that must load while
+ * the team server is down).
+ */
 export function clientPage(serverUrl: string, opts: { tfjs?: boolean } = {}): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>omega-track page</title>
 ${opts.tfjs === false ? '' : '<script src="/tf.min.js"></script>'}
