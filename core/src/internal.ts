@@ -6,7 +6,7 @@
  */
 export { diag, redactUrls, describeValue } from './diag/diag';
 export { randomUUID } from './process/randomId';
-export { env, processId, unrefTimer, yieldToLoop } from './process/env';
+export { env, processId, runSoon, unrefTimer, yieldToLoop } from './process/env';
 export { AsyncScope } from './process/asyncScope';
 
 export { BASE_FIELDS } from './events/types';

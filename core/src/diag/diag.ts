@@ -8,7 +8,11 @@ export type ErrorHandler = (error: unknown, context?: string) => void;
 /** Writes one diagnostic line; replace it with `setDiagWriter` (tests, quiet applications). */
 export type DiagWriter = (line: string) => void;
 
-let writer: DiagWriter = (line) => process.stderr.write(`[omega-track] ${line}\n`);
+// stderr in Node; a page's console (a page has no process)
+let writer: DiagWriter = (line) =>
+  typeof process !== 'undefined' && process.stderr
+    ? void process.stderr.write(`[omega-track] ${line}\n`)
+    : console.warn(`[omega-track] ${line}`);
 
 /** Replaces where diagnostic lines go; returns the previous writer. */
 export function setDiagWriter(next: DiagWriter): DiagWriter {

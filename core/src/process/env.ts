@@ -13,9 +13,20 @@ export function processId(): number {
 
 /** Lets the event loop run (timers, I/O, rendering) before going on. */
 export function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
+  return new Promise((resolve) => void runSoon(resolve));
+}
+
+/**
+ * Runs `fn` at the next turn of the event loop (Node's setImmediate, a page's zero timeout);
+ * returns what cancels it.
+ */
+export function runSoon(fn: () => void): () => void {
+  if (typeof setImmediate === 'function') {
+    const immediate = setImmediate(fn);
+    return () => clearImmediate(immediate);
+  }
+  const timer = setTimeout(fn, 0);
+  return () => clearTimeout(timer);
 }
 
 /**

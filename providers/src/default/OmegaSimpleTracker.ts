@@ -53,6 +53,7 @@ import {
   randomUUID,
   processId,
   unrefTimer,
+  runSoon,
 } from '@omega-track/core/internal';
 import { machineFacts } from '../system/machineFacts';
 import { EventColumns } from './EventColumns';
@@ -158,7 +159,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
   /** Who beats: this provider object of this process. */
   private readonly owner = `${NODE_NAME}:${processId()}:${randomUUID().slice(0, 8)}`;
   private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  /** Cancels the write arranged for the next turn of the event loop (a full buffer). */
+  private cancelSoon: (() => void) | undefined;
   private writing: Promise<void> | undefined;
   private drainQueued: Promise<void> | undefined;
   private isShutdown = false;
@@ -648,8 +650,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     // a failing store is retried on its backoff schedule, never once per event or per tick
     if (this.trouble.failing) return;
     if (this.queuedEvents >= this.maxBuffer_) {
-      this.immediate ??= setImmediate(() => {
-        this.immediate = undefined;
+      this.cancelSoon ??= runSoon(() => {
+        this.cancelSoon = undefined;
         void this.drain();
       });
     } else if (this.timer === undefined) {
@@ -802,8 +804,8 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
 
   private clearTimers(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.immediate) clearImmediate(this.immediate);
+    this.cancelSoon?.();
     this.timer = undefined;
-    this.immediate = undefined;
+    this.cancelSoon = undefined;
   }
 }

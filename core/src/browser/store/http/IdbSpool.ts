@@ -22,16 +22,13 @@ interface SpoolRecord {
   beat: number;
 }
 
-/** An item as stored: keyed by [spool, seq]. */
+/** An item's description as stored (keyed by [spool, seq]); its content is in `bodies` under the same key. */
 interface ItemRecord {
   spool: string;
   seq: number;
   kind: 'events' | 'blob';
   experiment: string;
   key: string | null;
-  /** A batch's columns (JSON text), or a blob's bytes. */
-  body: string | null;
-  data: Uint8Array | null;
   batch: string | null;
   count: number;
   runs: Record<string, number> | null;
@@ -39,7 +36,17 @@ interface ItemRecord {
   grp: string | null;
 }
 
+/** An item's content: a batch's columns (JSON text) or a blob's bytes. */
+interface BodyRecord {
+  spool: string;
+  seq: number;
+  body: string | null;
+  data: Uint8Array | null;
+}
+
 interface DeadRecord extends ItemRecord {
+  body: string | null;
+  data: Uint8Array | null;
   reason: string;
   failed: number;
 }
@@ -74,6 +81,8 @@ function openDatabase(): Promise<IDBDatabase> {
       if (!db.objectStoreNames.contains('spools')) db.createObjectStore('spools', { keyPath: 'id' });
       if (!db.objectStoreNames.contains('items'))
         db.createObjectStore('items', { keyPath: ['spool', 'seq'] });
+      if (!db.objectStoreNames.contains('bodies'))
+        db.createObjectStore('bodies', { keyPath: ['spool', 'seq'] });
       if (!db.objectStoreNames.contains('dead')) db.createObjectStore('dead', { keyPath: ['spool', 'seq'] });
     };
     open.onsuccess = () => {
@@ -144,6 +153,12 @@ export class IdbSpool implements Spool {
   readonly #byRun = new Map<string, Map<number, number>>();
   /** Appends under way slice by slice: their seqs and counts, counted once committed. */
   readonly #groups = new Map<string, { experiment: string; seqs: number[]; slices: SpoolBatch[] }>();
+  /**
+   * The items waiting, oldest first, as described (never their content): the page that holds the
+   * spool is the only one that changes it, so the shipper reads what is next from here and only
+   * the content it sends from IndexedDB (a read of a whole record costs the main thread a copy).
+   */
+  readonly #queue: ItemRecord[] = [];
   #closed = false;
   #release: (() => void) | undefined;
   #lease: ReturnType<typeof setInterval> | undefined;
@@ -256,47 +271,37 @@ export class IdbSpool implements Spool {
     }, LEASE_RENEW_MS);
   }
 
-  /** Reads an adopted spool's counts, dropping the appends its page did not finish. */
+  /** Reads an adopted spool's items, dropping the appends its page did not finish. */
   async #load(): Promise<void> {
     const db = await this.#ready;
-    const tx = db.transaction(['items', 'dead'], 'readwrite');
+    const tx = db.transaction(['items', 'bodies', 'dead'], 'readwrite');
     const items = tx.objectStore('items');
+    const bodies = tx.objectStore('bodies');
     const deadCount = request(tx.objectStore('dead').count(spoolRange(this.id)));
-    await new Promise<void>((resolve, reject) => {
-      const cursor = items.openCursor(spoolRange(this.id));
-      cursor.onsuccess = () => {
-        const c = cursor.result;
-        if (!c) {
-          resolve();
-          return;
-        }
-        const r = c.value as ItemRecord;
-        this.#seq = Math.max(this.#seq, r.seq);
-        if (r.grp !== null) c.delete();
-        else this.#count(r.experiment, r.count, r.bytes, r.runs, 1);
-        c.continue();
-      };
-      cursor.onerror = () => reject(cursor.error ?? new Error('IndexedDB cursor failed'));
-    });
+    const records = (await request(items.getAll(spoolRange(this.id)))) as ItemRecord[];
+    for (const r of records) {
+      this.#seq = Math.max(this.#seq, r.seq);
+      if (r.grp !== null) {
+        items.delete([this.id, r.seq]);
+        bodies.delete([this.id, r.seq]);
+      } else {
+        this.#queue.push(r);
+        this.#count(r, 1);
+      }
+    }
     this.#dead = await deadCount;
     await done(tx);
     this.#durableSeq = this.#seq;
   }
 
-  #count(
-    experiment: string,
-    count: number,
-    bytes: number,
-    runs: Record<string, number> | null,
-    sign: 1 | -1,
-  ): void {
+  #count(r: ItemRecord, sign: 1 | -1): void {
     this.#items += sign;
-    this.#events += sign * count;
-    this.#bytes += sign * bytes;
-    if (!runs) return;
-    let byRun = this.#byRun.get(experiment);
-    if (!byRun) this.#byRun.set(experiment, (byRun = new Map()));
-    for (const [run, n] of Object.entries(runs)) {
+    this.#events += sign * r.count;
+    this.#bytes += sign * r.bytes;
+    if (!r.runs) return;
+    let byRun = this.#byRun.get(r.experiment);
+    if (!byRun) this.#byRun.set(r.experiment, (byRun = new Map()));
+    for (const [run, n] of Object.entries(r.runs)) {
       const left = (byRun.get(Number(run)) ?? 0) + sign * n;
       if (left > 0) byRun.set(Number(run), left);
       else byRun.delete(Number(run));
@@ -327,12 +332,16 @@ export class IdbSpool implements Spool {
     if (this.#closed) throw new StoreError('io', this.file, `the spool ${this.file} is closed`);
   }
 
-  /** Writes `records` in one transaction; resolves once durable. */
-  async #put(records: ItemRecord[]): Promise<void> {
+  /** Writes items and their content in one transaction; resolves once durable. */
+  async #put(records: ReadonlyArray<{ item: ItemRecord; body: BodyRecord }>): Promise<void> {
     const db = await this.#ready;
-    const tx = db.transaction('items', 'readwrite');
-    const store = tx.objectStore('items');
-    for (const r of records) store.put(r);
+    const tx = db.transaction(['items', 'bodies'], 'readwrite');
+    const items = tx.objectStore('items');
+    const bodies = tx.objectStore('bodies');
+    for (const r of records) {
+      items.put(r.item);
+      bodies.put(r.body);
+    }
     try {
       await done(tx);
     } catch (error) {
@@ -346,40 +355,46 @@ export class IdbSpool implements Spool {
     }
   }
 
+  /** Items now durable and whole: they count, and wait their turn. */
+  #arrived(items: readonly ItemRecord[]): void {
+    for (const r of items) {
+      this.#queue.push(r);
+      this.#count(r, 1);
+      this.#durableSeq = Math.max(this.#durableSeq, r.seq);
+    }
+  }
+
   async appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): Promise<number> {
     this.#check();
     // seqs are taken now, in call order; IndexedDB runs write transactions in the order they began
-    const records: ItemRecord[] = batches.map((b) => ({
-      spool: this.id,
-      seq: ++this.#seq,
-      kind: 'events',
-      experiment,
-      key: null,
-      body: b.columns,
-      data: null,
-      batch: b.batch ?? null,
-      count: b.count,
-      runs: Object.fromEntries(b.runs),
-      bytes: b.columns.length,
-      grp: group ?? null,
-    }));
+    const records = batches.map((b) => {
+      const seq = ++this.#seq;
+      const item: ItemRecord = {
+        spool: this.id,
+        seq,
+        kind: 'events',
+        experiment,
+        key: null,
+        batch: b.batch ?? null,
+        count: b.count,
+        runs: Object.fromEntries(b.runs),
+        bytes: b.columns.length,
+        grp: group ?? null,
+      };
+      return { item, body: { spool: this.id, seq, body: b.columns, data: null } };
+    });
     if (group !== undefined) {
       let g = this.#groups.get(group);
       if (!g) this.#groups.set(group, (g = { experiment, seqs: [], slices: [] }));
       for (const b of batches) this.#reserved += b.columns.length;
-      await this.#put(records);
-      g.seqs.push(...records.map((r) => r.seq));
       g.slices.push(...batches);
-      return records[records.length - 1]?.seq ?? this.#durableSeq;
+      await this.#put(records);
+      g.seqs.push(...records.map((r) => r.item.seq));
+      return records[records.length - 1]?.item.seq ?? this.#durableSeq;
     }
     await this.#put(records);
-    for (const r of records) this.#count(experiment, r.count, r.bytes, r.runs, 1);
-    this.#durable(records);
+    this.#arrived(records.map((r) => r.item));
     return this.#durableSeq;
-  }
-
-  #durable(records: readonly ItemRecord[]): void {
-    for (const r of records) this.#durableSeq = Math.max(this.#durableSeq, r.seq);
   }
 
   async commit(group: string): Promise<void> {
@@ -388,19 +403,13 @@ export class IdbSpool implements Spool {
     const db = await this.#ready;
     const tx = db.transaction('items', 'readwrite');
     const store = tx.objectStore('items');
-    const records: ItemRecord[] = [];
-    for (const seq of g.seqs) {
-      const r = (await request(store.get([this.id, seq]))) as ItemRecord | undefined;
-      if (!r) continue;
-      const whole = { ...r, grp: null };
-      store.put(whole);
-      records.push(whole);
-    }
+    const records = (await request(store.getAll(spoolRange(this.id)))) as ItemRecord[];
+    const whole = records.filter((r) => r.grp === group).map((r) => ({ ...r, grp: null }));
+    for (const r of whole) store.put(r);
     await done(tx);
     this.#groups.delete(group);
     for (const b of g.slices) this.#reserved -= b.columns.length;
-    for (const r of records) this.#count(r.experiment, r.count, r.bytes, r.runs, 1);
-    this.#durable(records);
+    this.#arrived(whole);
   }
 
   async abort(group: string): Promise<void> {
@@ -409,108 +418,89 @@ export class IdbSpool implements Spool {
     this.#groups.delete(group);
     for (const b of g.slices) this.#reserved -= b.columns.length;
     const db = await this.#ready;
-    const tx = db.transaction('items', 'readwrite');
-    for (const seq of g.seqs) tx.objectStore('items').delete([this.id, seq]);
+    const tx = db.transaction(['items', 'bodies'], 'readwrite');
+    for (const seq of g.seqs) {
+      tx.objectStore('items').delete([this.id, seq]);
+      tx.objectStore('bodies').delete([this.id, seq]);
+    }
     await done(tx).catch(() => undefined);
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
     this.#check();
-    const record: ItemRecord = {
+    const seq = ++this.#seq;
+    const item: ItemRecord = {
       spool: this.id,
-      seq: ++this.#seq,
+      seq,
       kind: 'blob',
       experiment: '',
       key,
-      body: null,
-      // a copy: the caller may change its array once this resolved
-      data: data.slice(),
       batch: null,
       count: 0,
       runs: null,
       bytes: data.byteLength,
       grp: null,
     };
-    await this.#put([record]);
-    this.#count('', 0, record.bytes, null, 1);
-    this.#durable([record]);
+    // a copy: the caller may change its array once this resolved
+    await this.#put([{ item, body: { spool: this.id, seq, body: null, data: data.slice() } }]);
+    this.#arrived([item]);
   }
 
-  async next(): Promise<SpoolItem | undefined> {
+  next(): SpoolItem | undefined {
     if (this.#closed) return undefined;
-    const db = await this.#ready;
-    const tx = db.transaction('items', 'readonly');
-    const cursor = await request(tx.objectStore('items').openCursor(spoolRange(this.id)));
-    if (!cursor) return undefined;
-    const r = cursor.value as ItemRecord;
-    const item: SpoolItem = {
-      seq: r.seq,
-      kind: r.kind,
-      experiment: r.experiment,
-      key: r.key,
-      count: r.count,
-      bytes: r.bytes,
-    };
-    // the first slices of an append under way wait for its last (and everything after them too)
-    return r.grp === null ? item : { ...item, ready: false };
+    const r = this.#queue[0];
+    if (!r) return undefined;
+    return { seq: r.seq, kind: r.kind, experiment: r.experiment, key: r.key, count: r.count, bytes: r.bytes };
   }
 
   async body(item: SpoolItem): Promise<SpoolBody> {
     const db = await this.#ready;
-    const tx = db.transaction('items', 'readonly');
-    const r = (await request(tx.objectStore('items').get([this.id, item.seq]))) as ItemRecord | undefined;
-    if (!r) throw new Error(`spool item ${item.seq} is gone`);
-    if (r.kind === 'events') return withBatchId(r.body ?? '{}', r.batch ?? batchId(this.id, r.seq));
-    return r.data ?? new Uint8Array(0);
+    const tx = db.transaction('bodies', 'readonly');
+    const b = (await request(tx.objectStore('bodies').get([this.id, item.seq]))) as BodyRecord | undefined;
+    if (!b) throw new Error(`spool item ${item.seq} is gone`);
+    const r = this.#queue.find((q) => q.seq === item.seq);
+    if (item.kind === 'events') return withBatchId(b.body ?? '{}', r?.batch ?? batchId(this.id, item.seq));
+    return b.data ?? new Uint8Array(0);
+  }
+
+  /** Takes `item` off the front of the queue (it was shipped or buried). */
+  #leave(item: SpoolItem): ItemRecord | undefined {
+    const at = this.#queue.findIndex((q) => q.seq === item.seq);
+    if (at < 0) return undefined;
+    const [r] = this.#queue.splice(at, 1);
+    this.#count(r, -1);
+    return r;
   }
 
   async remove(item: SpoolItem): Promise<void> {
     const db = await this.#ready;
-    const tx = db.transaction('items', 'readwrite');
-    const store = tx.objectStore('items');
-    const r = (await request(store.get([this.id, item.seq]))) as ItemRecord | undefined;
-    if (!r) return;
-    store.delete([this.id, item.seq]);
+    const tx = db.transaction(['items', 'bodies'], 'readwrite');
+    tx.objectStore('items').delete([this.id, item.seq]);
+    tx.objectStore('bodies').delete([this.id, item.seq]);
     await done(tx);
-    this.#count(r.experiment, r.count, r.bytes, r.runs, -1);
+    this.#leave(item);
   }
 
   async bury(item: SpoolItem, reason: string): Promise<void> {
-    const db = await this.#ready;
-    const tx = db.transaction(['items', 'dead'], 'readwrite');
-    const items = tx.objectStore('items');
-    const r = (await request(items.get([this.id, item.seq]))) as ItemRecord | undefined;
+    const r = this.#queue.find((q) => q.seq === item.seq);
     if (!r) return;
-    const dead: DeadRecord = { ...r, reason, failed: Date.now() };
+    const db = await this.#ready;
+    const tx = db.transaction(['items', 'bodies', 'dead'], 'readwrite');
+    const bodies = tx.objectStore('bodies');
+    const b = (await request(bodies.get([this.id, item.seq]))) as BodyRecord | undefined;
+    const dead: DeadRecord = {
+      ...r,
+      body: b?.body ?? null,
+      data: b?.data ?? null,
+      reason,
+      failed: Date.now(),
+    };
     tx.objectStore('dead').put(dead);
-    items.delete([this.id, item.seq]);
+    tx.objectStore('items').delete([this.id, item.seq]);
+    bodies.delete([this.id, item.seq]);
     await done(tx);
     this.#dead++;
-    this.#count(r.experiment, r.count, r.bytes, r.runs, -1);
-  }
-
-  /** The dead letters: what the server refused for good, and why. */
-  async deadLetters(): Promise<
-    Array<{
-      seq: number;
-      kind: string;
-      experiment: string;
-      key: string | null;
-      count: number;
-      reason: string;
-    }>
-  > {
-    const db = await this.#ready;
-    const tx = db.transaction('dead', 'readonly');
-    const rows = (await request(tx.objectStore('dead').getAll(spoolRange(this.id)))) as DeadRecord[];
-    return rows.map((r) => ({
-      seq: r.seq,
-      kind: r.kind,
-      experiment: r.experiment,
-      key: r.key,
-      count: r.count,
-      reason: r.reason,
-    }));
+    this.#leave(item);
   }
 
   /** Stops using the spool; one that holds nothing (no item, no dead letter) is removed. */
@@ -524,8 +514,9 @@ export class IdbSpool implements Spool {
     }
     void this.#ready
       .then(async (db) => {
-        const tx = db.transaction(['spools', 'items'], 'readwrite');
+        const tx = db.transaction(['spools', 'items', 'bodies'], 'readwrite');
         tx.objectStore('items').delete(spoolRange(this.id));
+        tx.objectStore('bodies').delete(spoolRange(this.id));
         tx.objectStore('spools').delete(this.id);
         await done(tx);
       })
