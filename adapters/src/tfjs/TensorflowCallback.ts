@@ -7,7 +7,7 @@ import {
   activeExperiment,
   defaultErrorHandler,
 } from '@omega-track/core';
-import { describeValue, diag } from '@omega-track/core/internal';
+import { describeValue, diag, yieldToLoop } from '@omega-track/core/internal';
 import type { Tfjs } from './loadTfjs';
 import { loadTfjs } from './loadTfjs';
 import type { TfjsModelLike, TrainingLogs } from './tfjsTypes';
@@ -242,7 +242,7 @@ export class TensorflowCallback {
     // tfjs yields to the event loop only through its own callback wrapper, which a list of
     // callbacks like this one bypasses: without a turn of the loop per epoch, the provider's
     // timed writes (and heartbeats) wait for the end of training, and nobody sees it live
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToLoop();
   }
 
   async onTrainEnd(_logs?: TrainingLogs): Promise<void> {

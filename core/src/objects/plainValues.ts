@@ -129,7 +129,8 @@ export function nestingExceeds(value: unknown, limit: number): boolean {
 export function isBinary(value: unknown): value is Buffer | ArrayBuffer | Uint8Array {
   return (
     value instanceof ArrayBuffer ||
-    Buffer.isBuffer(value) ||
+    // a page has no Buffer
+    (typeof Buffer === 'function' && Buffer.isBuffer(value)) ||
     (value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype)
   );
 }
