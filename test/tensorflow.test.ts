@@ -8,6 +8,7 @@ import {
   omega,
   setDiagWriter,
   tensorflowCallback,
+  useTfjs,
 } from 'omega-track';
 import { FlakyStore } from './helpers/FlakyStore';
 import { collectDiag } from './helpers/tmp';
@@ -229,6 +230,27 @@ describe('TensorflowCallback', () => {
     expect(() => new TensorflowCallback(undefined, { updateFreq: 'step' as 'batch' })).toThrow(
       /updateFreq must be 'epoch', 'batch' or a positive integer/,
     );
+  });
+});
+
+describe('logSystem', () => {
+  test('once tfjs is in use, the system event also holds its version, backend and tf.memory()', async () => {
+    const om = omega({ store: 'memory:' });
+    useTfjs(tf);
+    const kept = tf.ones([10, 10]);
+    const exp = om.runtime.experiment('system-tfjs');
+    await exp.run((e) => e.logSystem());
+    const [row] = await exp.data({ event: 'system' });
+    const value = row.value as Record<string, any>;
+    // Node's facts are all still there
+    expect(value.node).toBe(process.version);
+    expect(value.machine.cpu.cores).toBeGreaterThanOrEqual(1);
+    expect(value.tfjs.version).toBe(tf.version.tfjs);
+    expect(value.tfjs.backend).toBe(tf.getBackend());
+    expect(value.tfjs.memory.numTensors).toBeGreaterThanOrEqual(1);
+    expect(value.tfjs.memory.numBytes).toBeGreaterThanOrEqual(400);
+    kept.dispose();
+    await om.close();
   });
 });
 

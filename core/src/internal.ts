@@ -47,6 +47,8 @@ export { flushOnExit, forgetOnExit } from './process/exitFlush';
 
 export { NODE_NAME, currentUserId, startEvent } from './providers/identity';
 export { systemInfo, installedPackages } from './providers/systemInfo';
+export { registerSystemProbe, probeFacts, probeSample } from './providers/systemProbes';
+export type { SystemProbe } from './providers/systemProbes';
 
 export type { ProviderResolver } from './proxy/OmegaTrackingProxy';
 export type { ScopeStamp, RunScope } from './providers/runScope';

@@ -1,14 +1,19 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { ProviderPackageNotInstalledError } from '@omega-track/core';
+import { registerTfjsProbe } from './tfjsProbe';
 
 /** The TensorFlow.js module in use: `@tensorflow/tfjs-node` or `@tensorflow/tfjs`. */
 export type Tfjs = typeof tfjs;
 
 let chosen: Tfjs | undefined;
 
-/** Makes `tf` the module every later use gets (see useTfjs, which checks it first). */
+/**
+ * Makes `tf` the module every later use gets (see useTfjs, which checks it first), and the
+ * `tfjs` system probe (its version, backend and memory in `logSystem()`).
+ */
 export function chooseTfjs(tf: Tfjs): void {
   chosen = tf;
+  registerTfjsProbe(tf);
 }
 
 /**
@@ -20,8 +25,9 @@ export function loadTfjs(): Tfjs {
   for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs']) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      chosen = require(name) as Tfjs;
-      return chosen;
+      const tf = require(name) as Tfjs;
+      chooseTfjs(tf);
+      return tf;
     } catch (error) {
       // only "not installed" moves on to the next candidate; a broken install is reported
       if (

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { probeFacts } from './systemProbes';
 
 /** `name@version` of the packages the project in `dir` depends on, as installed. */
 export function installedPackages(dir = process.cwd()): string[] {
@@ -21,7 +22,10 @@ export function installedPackages(dir = process.cwd()): string[] {
   });
 }
 
-/** The default value of a `system` event: platform, Node and V8 versions, installed packages. */
+/**
+ * The default value of a `system` event: platform, Node and V8 versions, installed packages, and
+ * the registered probes' facts (`tfjs`: version, backend, memory, once tfjs is in use).
+ */
 export function systemInfo(): Record<string, unknown> {
   return {
     platform: {
@@ -34,5 +38,6 @@ export function systemInfo(): Record<string, unknown> {
     node: process.version,
     v8: process.versions.v8,
     packages: installedPackages(),
+    ...probeFacts(),
   };
 }

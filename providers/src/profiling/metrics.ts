@@ -8,7 +8,8 @@ export type MetricGroup = (typeof METRIC_GROUPS)[number];
 
 /**
  * The keys each group logs, with their units (the README has this table too).
- * Rates are per second over the time since the previous sample.
+ * Rates are per second over the time since the previous sample. In a page (`omega-track/browser`)
+ * the profiler sees only `cpu_count` and the keys marked "page": its JS heap and tfjs's memory.
  */
 export const METRIC_KEYS: Record<MetricGroup, Record<string, string>> = {
   cpu: {
@@ -35,6 +36,13 @@ export const METRIC_KEYS: Record<MetricGroup, Record<string, string>> = {
     process_cpu: '% of one core used by this process (all threads)',
     process_rss: 'bytes resident',
     process_heap_used: 'bytes of V8 heap in use on the main thread',
+    js_heap_used: "page: bytes of JS heap in use (performance.memory's usedJSHeapSize; Chromium)",
+    js_heap_total: 'page: bytes of JS heap allocated (totalJSHeapSize; Chromium)',
+    js_heap_limit: 'page: the JS heap limit in bytes (jsHeapSizeLimit; Chromium)',
+    tfjs_bytes: 'page: bytes held by tfjs tensors (tf.memory().numBytes), once tfjs is in use',
+    tfjs_tensors: 'page: tfjs tensors alive (numTensors)',
+    tfjs_data_buffers: 'page: tfjs data buffers (numDataBuffers)',
+    tfjs_gpu_bytes: 'page: bytes of GPU memory tfjs uses (numBytesInGPU; webgl, webgpu)',
   },
 };
 

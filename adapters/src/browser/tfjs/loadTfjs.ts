@@ -1,14 +1,16 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import { TrackingInputError } from '@omega-track/core';
+import { registerTfjsProbe } from '../../tfjs/tfjsProbe';
 
 /** The TensorFlow.js module in use. */
 export type Tfjs = typeof tfjs;
 
 let chosen: Tfjs | undefined;
 
-/** Makes `tf` the module every later use gets. */
+/** Makes `tf` the module every later use gets, and the `tfjs` system probe. */
 export function chooseTfjs(tf: Tfjs): void {
   chosen = tf;
+  registerTfjsProbe(tf);
 }
 
 /**
@@ -19,7 +21,10 @@ export function chooseTfjs(tf: Tfjs): void {
 export function loadTfjs(): Tfjs {
   if (chosen) return chosen;
   const global = (globalThis as { tf?: Tfjs }).tf;
-  if (global && typeof global.registerCallbackConstructor === 'function') return (chosen = global);
+  if (global && typeof global.registerCallbackConstructor === 'function') {
+    chooseTfjs(global);
+    return global;
+  }
   throw new TrackingInputError(
     "TensorFlow.js tracking in a page needs the page's tfjs: omega({ store, token, tf }), useTfjs(tf), or a <script> that defines the global tf first",
   );
