@@ -57,6 +57,8 @@ export class Omega {
             create: opts.create,
             lockTimeoutMs: opts.lockTimeoutMs,
             token: opts.token,
+            // a team server's shipping trouble goes where the rest of the recording trouble goes
+            http: opts.onError ? { onError: opts.onError } : undefined,
           });
     this.models = new ObjectStore(this.store, 'models');
     this.datasets = new ObjectStore(this.store, 'datasets');

@@ -22,7 +22,7 @@ afterAll(async () => {
 async function serverData(experiment: string, query: Record<string, unknown> = {}): Promise<any[]> {
   const om = omega({ store: rig.store, create: false });
   try {
-    return (await om.runtime.experiment(experiment).data(query as never)) as any[];
+    return (await om.runtime.experiment(experiment).data(query)) as any[];
   } finally {
     await om.close();
   }
@@ -91,7 +91,8 @@ async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    if (Date.now() > end) throw new Error(`${what} did not happen in time${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what} did not happen in time${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -241,5 +242,57 @@ test('the recording and reading API works in a page: enter/stop, tags, params, J
     expect(await note!.text()).toBe('hello page');
   } finally {
     await om.close();
+  }
+});
+
+test('trouble is said in a page: shipping failures reach omega({ onError }), else the console; errors keep their class names in the minified bundle', async () => {
+  const token = createToken(rig.store, 'trouble-page', 'write', ['--experiments', 'demo/*']);
+  await rig.open('/trouble.html', clientPage(''));
+  const consoleLines: string[] = [];
+  const onConsole = (m: { text(): string }): void => void consoleLines.push(m.text());
+  rig.page.on('console', onConsole);
+  try {
+    const names = await rig.page.evaluate(
+      async ({ url, token }) => {
+        const g = globalThis as any;
+        g.errors = [];
+        const collected = g.ot.omega({
+          store: url,
+          token,
+          onError: (e: unknown, context?: string) => g.errors.push(`${context}: ${String(e)}`),
+        });
+        g.withHandler = collected.runtime.experiment('demo/trouble-a');
+        await g.withHandler.start();
+        g.plain = g.ot.omega({ store: url, token }).runtime.experiment('demo/trouble-b');
+        await g.plain.start();
+        return [
+          new g.ot.StoreError('forbidden', url, 'x').name,
+          new g.ot.TrackingInputError('x').name,
+          new g.ot.TrackingError('x').name,
+        ];
+      },
+      { url: rig.server.url, token },
+    );
+    expect(names).toEqual(['StoreError', 'TrackingInputError', 'TrackingError']);
+    await rig.server.kill('SIGKILL');
+    await rig.page.evaluate(() => {
+      const g = globalThis as any;
+      g.withHandler.logMetric('loss', 1);
+      g.plain.logMetric('loss', 1);
+    });
+    await rig.page.waitForFunction(() => (globalThis as any).errors.length > 0, undefined, {
+      timeout: 10_000,
+    });
+    const errors = await rig.page.evaluate(() => (globalThis as any).errors as string[]);
+    expect(errors.join('\n')).toMatch(/shipping/);
+    await eventually(
+      async () =>
+        consoleLines.some((l) => l.startsWith('[omega-track]') && /shipping/.test(l)) ? true : undefined,
+      'a diagnostic line on the console',
+      10_000,
+    );
+  } finally {
+    rig.page.off('console', onConsole);
+    await rig.server.restart();
   }
 });

@@ -1,3 +1,4 @@
+import { omega } from 'omega-track';
 /**
  * The security of pages that log into a team server, in real Chromium against a real `omega-track
  * server`: a page's token is visible to whoever opens the page, so what it may do is what an
@@ -207,6 +208,15 @@ describe('an experiment-scoped write token used by a page', () => {
       }),
       // every experiment's artifacts at once
       await pageFetch(rig.page, v1(`/blobs?prefix=${enc('.experiments/')}`), { method: 'DELETE', token }),
+      // its own experiment's configuration and artifacts: a write token deletes nothing
+      await pageFetch(rig.page, v1(`/entries/models/entry?name=${enc('experiments/demo/keep')}`), {
+        method: 'DELETE',
+        token,
+      }),
+      await pageFetch(rig.page, v1(`/blobs?prefix=${enc(`.experiments/${enc('demo/keep')}/`)}`), {
+        method: 'DELETE',
+        token,
+      }),
     ];
     for (const answer of raw) expect(answer).toMatchObject({ status: 403, code: 'forbidden' });
 
@@ -216,6 +226,15 @@ describe('an experiment-scoped write token used by a page', () => {
     expect(after.events['demo/keep'].lines).toEqual(
       expect.arrayContaining(['1:metric:loss=0.8', '1:metric:loss=0.4', '1:param:seeded=true']),
     );
+    // the artifacts' content is still there (a refused deleteRun deleted nothing before it failed)
+    const om = omega({ store: rig.store, create: false });
+    try {
+      const keep = om.runtime.experiment('demo/keep');
+      expect(Array.from((await keep.restoreArtifact<Uint8Array>('bytes', { run: 1 }))!)).toEqual([1, 2, 3]);
+      expect(await keep.restoreArtifact('notes', { run: 1 })).toEqual({ note: 'kept' });
+    } finally {
+      await om.close();
+    }
   });
 });
 

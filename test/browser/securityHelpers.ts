@@ -133,6 +133,8 @@ export async function seedRun(store: string, experiment: string, metrics: number
       e.logParam('seeded', true);
       metrics.forEach((v, step) => e.logMetric('loss', v, step));
       e.logArtifact({ note: 'kept' }, 'notes');
+      // content in the blob store: a refused delete must leave it too
+      e.logArtifact(new Uint8Array([1, 2, 3]), 'bytes');
     });
   } finally {
     await om.close();

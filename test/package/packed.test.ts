@@ -250,6 +250,71 @@ export async function main(): Promise<void> {
     },
   );
 
+  test('omega-track/browser: a bundler takes the browser client from the package (an ES module that imports nothing), and a strict TypeScript project for the browser (DOM lib) type-checks against it', () => {
+    const dir = path.join(project, 'browser-app');
+    fs.mkdirSync(dir, { recursive: true });
+    const app = `import { omega, TensorflowCallback, StoreError } from 'omega-track/browser';
+const om = omega({ store: 'https://tracker.example', token: 'omt_x' });
+const exp = om.runtime.experiment('demo/page');
+export async function train(): Promise<number | undefined> {
+  return exp.run(async (e) => {
+    e.logParam('lr', 0.1);
+    e.logMetric('loss', 0.5, 0);
+    e.logArtifact(new Blob(['x'], { type: 'text/plain' }), 'note');
+    void new TensorflowCallback(e);
+    return e.currentRun;
+  });
+}
+export const isStoreError = (e: unknown): boolean => e instanceof StoreError;
+`;
+    fs.writeFileSync(path.join(dir, 'app.ts'), app);
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          target: 'ES2022',
+          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: ['node'],
+        },
+        files: ['app.ts'],
+      }),
+    );
+    let out = '';
+    try {
+      execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+    } catch (error) {
+      out = String((error as { stdout?: string }).stdout);
+    }
+    expect(out).toBe('');
+    // what a bundler resolves: the prebuilt ES module of the package, not its Node entry
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const result = esbuild.buildSync({
+      absWorkingDir: dir,
+      entryPoints: ['app.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      metafile: true,
+      write: false,
+      logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    const meta = result.metafile;
+    const inputs = Object.keys(meta.inputs);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/node_modules\/omega-track\/dist\/browser\/omega-track\.browser\.mjs$/),
+      ]),
+    );
+    expect(inputs.filter((i) => !/app\.ts$|omega-track\.browser\.mjs$/.test(i))).toEqual([]);
+  });
+
   test('a wrong type is still caught (the check above can fail)', () => {
     const dir = path.join(project, 'ts-negative');
     fs.mkdirSync(dir, { recursive: true });

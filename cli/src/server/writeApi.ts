@@ -20,14 +20,7 @@ import {
 } from '@omega-track/core/internal';
 import { ApiError } from './ApiError';
 import type { Principal } from './auth';
-import {
-  experimentOfBlob,
-  requireBlob,
-  requireEntry,
-  requireExperiment,
-  requireRole,
-  seesExperiment,
-} from './auth';
+import { requireBlob, requireEntry, requireExperiment, requireRole, seesExperiment } from './auth';
 import {
   BATCH_ID,
   checkDt,
@@ -499,10 +492,8 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     const name = queryParam(req, 'name');
     const stored = p(req).experiments === null ? undefined : await store.getEntry(bucket, name);
     requireEntry(p(req), bucket, name, stored ? [stored.attributes.experiment] : []);
-    // an experiment's configuration goes with the experiment (a writer may drop its own);
-    // anything else needs an admin
-    const ownConfig = bucket === 'models' && name.startsWith('experiments/');
-    requireRole(p(req), ownConfig ? 'write' : 'admin');
+    // deleting is an admin's: a write token (a page's, visible to its users) deletes nothing
+    requireRole(p(req), 'admin');
     return sendV1(reply, { deleted: await store.deleteEntry(bucket, name) });
   });
 
@@ -539,8 +530,8 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
   app.delete('/api/v1/blobs', async (req, reply) => {
     const prefix = queryParam(req, 'prefix');
     requireBlob(p(req), prefix);
-    // a writer may clear its experiments' artifacts; any other prefix needs an admin
-    requireRole(p(req), experimentOfBlob(prefix) !== undefined ? 'write' : 'admin');
+    // deleting is an admin's: a write token (a page's, visible to its users) deletes nothing
+    requireRole(p(req), 'admin');
     return sendV1(reply, { deleted: await store.deleteBlobs(prefix) });
   });
 }

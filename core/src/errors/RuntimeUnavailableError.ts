@@ -7,6 +7,8 @@ import { TrackingError } from './TrackingError';
  * later; a caller that sends it again may do the work twice.
  */
 export class RuntimeUnavailableError extends TrackingError {
+  static override readonly errorName: string = 'RuntimeUnavailableError';
+
   /** The task whose outcome is unknown, when one had been sent; undefined when none was. */
   readonly taskid: string | undefined;
 

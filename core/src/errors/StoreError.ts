@@ -36,6 +36,8 @@ export type StoreErrorCode =
 
 /** A store that cannot be opened, read or written; the message names the place and what to do. */
 export class StoreError extends TrackingError {
+  static override readonly errorName: string = 'StoreError';
+
   constructor(
     readonly code: StoreErrorCode,
     /** The file (or redacted URL) of the store. */

@@ -17,6 +17,8 @@ export interface TaskErrorDetails {
  * worker's own error message, prefixed with what was asked.
  */
 export class TaskError extends TrackingError {
+  static override readonly errorName: string = 'TaskError';
+
   readonly taskid: string;
   readonly method: string;
   readonly model: string;

@@ -11,6 +11,8 @@ export type LostTaskStatus = 'pending' | 'success' | 'unknown';
  * recorded it). `om.runtime.task(taskid)` reads its outcome from the store later.
  */
 export class TaskLostError extends RuntimeUnavailableError {
+  static override readonly errorName: string = 'TaskLostError';
+
   declare readonly taskid: string;
 
   constructor(

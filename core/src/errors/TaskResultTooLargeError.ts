@@ -7,6 +7,8 @@ import { TrackingError } from './TrackingError';
  * `om.datasets`) and returns the name, which the caller reads with `om.datasets.get(name)`.
  */
 export class TaskResultTooLargeError extends TrackingError {
+  static override readonly errorName: string = 'TaskResultTooLargeError';
+
   constructor(
     readonly method: string,
     /** The size of the result as it would travel, in bytes. */

@@ -7,11 +7,13 @@ import { artifactBlobPrefix, artifactReferences } from '../artifacts/ArtifactCod
  */
 export async function deleteExperimentData(experiment: string, stores: ArtifactStores): Promise<number> {
   const objects = await stores.store.queryEvents(experiment, { events: ['artifact', 'data'] });
+  // the events first: a delete the store refuses (a token that may not delete) loses nothing
+  const deleted = await stores.store.deleteEvents(experiment);
   for (const e of objects) {
     const refs = artifactReferences(e.value);
     if (refs.model) await stores.models.drop(refs.model);
     if (refs.dataset) await stores.datasets.drop(refs.dataset);
   }
   await stores.store.deleteBlobs(artifactBlobPrefix(experiment));
-  return stores.store.deleteEvents(experiment);
+  return deleted;
 }

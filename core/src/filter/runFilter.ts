@@ -39,6 +39,8 @@ export interface RunOrderKey {
  * text where the parser stopped, `expected` what it would have taken there.
  */
 export class FilterSyntaxError extends TrackingInputError {
+  static override readonly errorName: string = 'FilterSyntaxError';
+
   constructor(
     readonly text: string,
     readonly position: number,

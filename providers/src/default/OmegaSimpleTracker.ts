@@ -261,17 +261,20 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     await this.flush();
     if (!this.log.deleteRun)
       throw new TrackingError(`the event log of '${this.experiment}' cannot delete single runs`);
-    // what the run's artifacts stored goes with it (as an experiment's does when it is dropped)
-    for (const e of await this.log.queryEvents(this.experiment, {
+    // what the run's artifacts stored goes with it (as an experiment's does when it is dropped),
+    // after its events: a delete the store refuses (a token that may not delete) loses nothing
+    const objects = await this.log.queryEvents(this.experiment, {
       runs: [run],
       events: ['artifact', 'data'],
-    })) {
+    });
+    const deleted = await this.log.deleteRun(this.experiment, run);
+    for (const e of objects) {
       const refs = artifactReferences(e.value);
       if (refs.model) await this.stores.models.drop(refs.model);
       if (refs.dataset) await this.stores.datasets.drop(refs.dataset);
       if (refs.blob) await this.stores.store.deleteBlobs(refs.blob);
     }
-    return (await this.log.deleteRun(this.experiment, run)) > 0;
+    return deleted > 0;
   }
 
   async stop(opts: StopOptions = {}): Promise<FlushResult> {
@@ -456,7 +459,9 @@ export class OmegaSimpleTracker extends TrackingProvider implements ExitFlushabl
     if (opts.timeoutMs === undefined) await work;
     else {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = unrefTimer(setTimeout(resolve, opts.timeoutMs))));
+      const timeout = new Promise<void>(
+        (resolve) => (timer = unrefTimer(setTimeout(resolve, opts.timeoutMs))),
+      );
       await Promise.race([work, timeout]);
       clearTimeout(timer);
     }
