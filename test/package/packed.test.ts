@@ -4,6 +4,7 @@
  * line and strict TypeScript (no `skipLibCheck`) without any optional peer installed.
  */
 import { execFileSync } from 'node:child_process';
+import type * as Esbuild from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers/tmp';
@@ -293,7 +294,7 @@ export const isStoreError = (e: unknown): boolean => e instanceof StoreError;
     expect(out).toBe('');
     // what a bundler resolves: the prebuilt ES module of the package, not its Node entry
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const esbuild = require('esbuild') as typeof import('esbuild');
+    const esbuild = require('esbuild') as typeof Esbuild;
     const result = esbuild.buildSync({
       absWorkingDir: dir,
       entryPoints: ['app.ts'],
