@@ -29,7 +29,7 @@ export interface PageServer {
 }
 
 /** A static server of test pages on 127.0.0.1, a free port. */
-export async function startPageServer(): Promise<PageServer> {
+export async function startPageServer(host = '127.0.0.1'): Promise<PageServer> {
   const pages = new Map<string, string>();
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0];
@@ -55,7 +55,7 @@ export async function startPageServer(): Promise<PageServer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `http://${host}:${port}`,
     page: (pathname, html) => void pages.set(pathname, html),
     close: () =>
       new Promise<void>((resolve) => {
@@ -102,17 +102,27 @@ export interface BrowserRig {
 
 /** Starts a team server (CORS for the page server's origin unless `cors` says others), a page server and Chromium. */
 export async function startBrowserRig(
-  opts: { cors?: (pageOrigin: string) => string[]; serverArgs?: string[] } = {},
+  opts: {
+    cors?: (pageOrigin: string) => string[];
+    serverArgs?: string[];
+    /**
+     * The host name pages are served under (default 127.0.0.1). Another name resolves to
+     * 127.0.0.1 in Chromium, and a page of it is no secure context (no Web Locks, no randomUUID).
+     */
+    pageHost?: string;
+  } = {},
 ): Promise<BrowserRig> {
   const tmp = tempDir('omega-browser-');
   const store = `sqlite:${path.join(tmp.dir, 'server.db')}`;
-  const pages = await startPageServer();
+  const pages = await startPageServer(opts.pageHost);
   const origins = opts.cors ? opts.cors(pages.origin) : [pages.origin];
   const server = await startTeamServer({
     store,
     args: [...origins.flatMap((o) => ['--cors-origin', o]), ...(opts.serverArgs ?? [])],
   });
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(
+    opts.pageHost ? [`--host-resolver-rules=MAP ${opts.pageHost} 127.0.0.1`] : [],
+  );
   const page = browser.page;
   return {
     dir: tmp.dir,

@@ -61,7 +61,7 @@ export async function prepareStore(storeUrl: string): Promise<void> {
 }
 
 /** Chromium with a fresh profile, as the issue asks (no state between runs). */
-export async function launchBrowser(): Promise<{
+export async function launchBrowser(extraArgs: string[] = []): Promise<{
   context: BrowserContext;
   page: Page;
   close(): Promise<void>;
@@ -79,6 +79,7 @@ export async function launchBrowser(): Promise<{
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
     viewport: { width: 1200, height: 900 },
   });

@@ -117,6 +117,36 @@ function webLocks(): LockManager | undefined {
   return (globalThis.navigator as Navigator | undefined)?.locks;
 }
 
+/** The localStorage key where a page that goes gives up its spool's lease (see IdbSpool.#giveUpLease). */
+function goneKey(id: string): string {
+  return `omega-track-spool-gone:${id}`;
+}
+
+/** localStorage, where the page may use it (not in some private modes and sandboxes). */
+function readLocal(key: string): string | null {
+  try {
+    return globalThis.localStorage?.getItem(key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function writeLocal(key: string, value: string): void {
+  try {
+    globalThis.localStorage?.setItem(key, value);
+  } catch {
+    // without localStorage the lease goes stale by itself
+  }
+}
+
+function removeLocal(key: string): void {
+  try {
+    globalThis.localStorage?.removeItem(key);
+  } catch {
+    // nothing to remove
+  }
+}
+
 /** A hint of which token was used, safe to keep: its first characters and its last four. */
 function tokenHint(token: string | undefined): string {
   if (!token) return '';
@@ -163,6 +193,8 @@ export class IdbSpool implements Spool {
   #release: (() => void) | undefined;
   #lease: ReturnType<typeof setInterval> | undefined;
   readonly #ready: Promise<IDBDatabase>;
+  /** The spool's record as this page last wrote it (where there are no Web Locks: its lease). */
+  #record: SpoolRecord | undefined;
 
   /** A new spool for this page, shipping to `url`. */
   static create(url: string, token: string | undefined): IdbSpool {
@@ -186,7 +218,8 @@ export class IdbSpool implements Spool {
     return adopted;
   }
 
-  static async #adopt(record: SpoolRecord): Promise<IdbSpool | undefined> {
+  static async #adopt(listed: SpoolRecord): Promise<IdbSpool | undefined> {
+    let record = listed;
     const locks = webLocks();
     let release: (() => void) | undefined;
     if (locks) {
@@ -204,7 +237,11 @@ export class IdbSpool implements Spool {
           .catch(() => resolve(false));
       });
       if (!held) return undefined;
-    } else if (Date.now() - record.beat < LEASE_STALE_MS) return undefined;
+    } else {
+      const claimed = await IdbSpool.#claim(record.id);
+      if (!claimed) return undefined;
+      record = claimed;
+    }
     const spool = new IdbSpool(record.id, record.url, undefined, record, release);
     try {
       await spool.#load();
@@ -230,6 +267,7 @@ export class IdbSpool implements Spool {
     this.#ready = openDatabase();
     if (adopted) {
       // an adopted spool's lease is renewed by its new page from now on
+      this.#record = adopted;
       this.#renewLease();
       return;
     }
@@ -245,6 +283,7 @@ export class IdbSpool implements Spool {
       created: Date.now(),
       beat: Date.now(),
     };
+    this.#record = record;
     // the record is written before any item: an item never exists without its spool
     this.#ready = this.#ready.then(async (db) => {
       const tx = db.transaction('spools', 'readwrite');
@@ -255,21 +294,62 @@ export class IdbSpool implements Spool {
     this.#renewLease();
   }
 
-  /** Where there are no Web Locks, the page says it still holds the spool every few seconds. */
+  /**
+   * Where there are no Web Locks: takes the spool `id` when its lease is stale (its page stopped
+   * renewing it) or was given up (its page went: see #giveUpLease), in one transaction, so that
+   * two pages never both take it. Resolves with the spool's record as now held, or undefined.
+   */
+  static async #claim(id: string): Promise<SpoolRecord | undefined> {
+    const db = await openDatabase();
+    const tx = db.transaction('spools', 'readwrite');
+    const store = tx.objectStore('spools');
+    const r = (await request(store.get(id))) as SpoolRecord | undefined;
+    if (!r) return undefined;
+    // given up: the page wrote, as it went, the last beat it had recorded; a claim records a
+    // new beat, so a second claimer finds the mark no longer matching
+    const givenUp = readLocal(goneKey(id)) === String(r.beat);
+    if (!givenUp && Date.now() - r.beat < LEASE_STALE_MS) return undefined;
+    const held = { ...r, beat: Date.now() };
+    store.put(held);
+    await done(tx);
+    removeLocal(goneKey(id));
+    return held;
+  }
+
+  /** Records a renewal of the lease. */
+  #setBeat(beat: number): void {
+    const record = this.#record;
+    if (!record) return;
+    void this.#ready
+      .then((db) => {
+        const tx = db.transaction('spools', 'readwrite');
+        tx.objectStore('spools').put({ ...record, beat });
+        return done(tx);
+      })
+      .then(() => {
+        if (this.#record === record) this.#record = { ...record, beat };
+      })
+      .catch(() => undefined);
+  }
+
+  /**
+   * Where there are no Web Locks, the page says it still holds the spool every few seconds, and
+   * gives it up as it goes (pagehide), so that the next page adopts it at once.
+   */
   #renewLease(): void {
     if (webLocks()) return;
-    this.#lease = setInterval(() => {
-      void this.#ready
-        .then(async (db) => {
-          const tx = db.transaction('spools', 'readwrite');
-          const store = tx.objectStore('spools');
-          const r = (await request(store.get(this.id))) as SpoolRecord | undefined;
-          if (r) store.put({ ...r, beat: Date.now() });
-          await done(tx);
-        })
-        .catch(() => undefined);
-    }, LEASE_RENEW_MS);
+    this.#lease = setInterval(() => this.#setBeat(Date.now()), LEASE_RENEW_MS);
+    if (typeof addEventListener === 'function') addEventListener('pagehide', this.#giveUpLease);
   }
+
+  /**
+   * The lease is given up in localStorage, whose writes are synchronous: an IndexedDB write
+   * begun as a page goes may never be done.
+   */
+  readonly #giveUpLease = (): void => {
+    if (this.#lease === undefined || !this.#record) return;
+    writeLocal(goneKey(this.id), String(this.#record.beat));
+  };
 
   /** Reads an adopted spool's items, dropping the appends its page did not finish. */
   async #load(): Promise<void> {
@@ -526,7 +606,12 @@ export class IdbSpool implements Spool {
 
   /** Lets go of the spool: another page may adopt what it holds. */
   #drop(): void {
-    clearInterval(this.#lease);
+    if (this.#lease !== undefined) {
+      clearInterval(this.#lease);
+      this.#lease = undefined;
+      if (!this.#closed || this.#items > 0) this.#giveUpLease();
+      if (typeof removeEventListener === 'function') removeEventListener('pagehide', this.#giveUpLease);
+    }
     this.#release?.();
     this.#release = undefined;
   }

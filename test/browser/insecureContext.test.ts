@@ -1,0 +1,78 @@
+/**
+ * A page on plain http under a host name other than localhost is no secure context: it has no
+ * Web Locks and no crypto.randomUUID. The client still works there: its spool is held by a lease
+ * the page renews (and gives up as it goes), and what a reloaded page left ships once.
+ */
+import { omega } from 'omega-track';
+import type { BrowserRig } from './pageHarness';
+import { clientPage, createToken, startBrowserRig } from './pageHarness';
+
+jest.setTimeout(180_000);
+
+let rig: BrowserRig;
+
+beforeAll(async () => {
+  rig = await startBrowserRig({ pageHost: 'lab-page.test' });
+});
+
+afterAll(async () => {
+  await rig?.close();
+});
+
+async function metrics(run: number): Promise<number[]> {
+  const om = omega({ store: rig.store, create: false });
+  try {
+    const rows = await om.runtime.experiment('demo/insecure').data({ run, event: 'metric' });
+    return rows.map((r) => r.value as number);
+  } finally {
+    await om.close();
+  }
+}
+
+test('in an insecure context (no Web Locks, no randomUUID) a page logs, is reloaded while the server is down, and the next page ships what it left exactly once', async () => {
+  const token = createToken(rig.store, 'insecure-page', 'write', ['--experiments', 'demo/*']);
+  await rig.open('/insecure.html', clientPage(''));
+  const context = await rig.page.evaluate(() => {
+    const g = globalThis as any;
+    return {
+      secure: g.isSecureContext,
+      locks: typeof g.navigator.locks,
+      randomUUID: typeof g.crypto.randomUUID,
+    };
+  });
+  expect(context).toEqual({ secure: false, locks: 'undefined', randomUUID: 'undefined' });
+  const run = await rig.page.evaluate(
+    async ({ url, token }) => {
+      const g = globalThis as any;
+      g.om = g.ot.omega({ store: url, token });
+      g.exp = g.om.runtime.experiment('demo/insecure');
+      await g.exp.start();
+      for (let i = 0; i < 500; i++) g.exp.logMetric('x', i, i);
+      await g.exp.flush();
+      return g.exp.currentRun as number;
+    },
+    { url: rig.server.url, token },
+  );
+  await rig.server.close();
+  await rig.page.evaluate(async () => {
+    const g = globalThis as any;
+    for (let i = 500; i < 1000; i++) g.exp.logMetric('x', i, i);
+    await g.exp.flush();
+  });
+  await rig.page.reload();
+  await rig.page.waitForFunction(() => (globalThis as any).otReady === true);
+  await rig.page.evaluate(
+    ({ url, token }) => void ((globalThis as any).om = (globalThis as any).ot.omega({ store: url, token })),
+    { url: rig.server.url, token },
+  );
+  await rig.server.restart();
+  const end = Date.now() + 60_000;
+  let values: number[] = [];
+  while (Date.now() < end) {
+    values = await metrics(run);
+    if (values.length >= 1000) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await metrics(run)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+});
