@@ -45,7 +45,8 @@ export {
 
 export { flushOnExit, forgetOnExit } from './process/exitFlush';
 
-export { NODE_NAME, currentUserId, startEvent } from './providers/identity';
+export { NODE_NAME, currentUserId } from './providers/identity';
+export { startEvent } from './providers/startEvent';
 export { systemInfo, installedPackages } from './providers/systemInfo';
 export { registerSystemProbe, probeFacts, probeSample } from './providers/systemProbes';
 export type { SystemProbe } from './providers/systemProbes';

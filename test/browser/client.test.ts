@@ -3,7 +3,6 @@
  * client from the server as a plain module script and trains a tfjs model with
  * TensorflowCallback; what the server stored is read back from its store in Node.
  */
-import { omega } from 'omega-track';
 import type { BrowserRig } from './pageHarness';
 import { clientPage, createToken, startBrowserRig } from './pageHarness';
 
@@ -18,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-async function serverData(experiment: string, query: Record<string, unknown> = {}): Promise<any[]> {
-  const om = omega({ store: rig.store, create: false });
-  try {
-    return (await om.runtime.experiment(experiment).data(query)) as any[];
-  } finally {
-    await om.close();
-  }
-}
 
 test('a page trains a tfjs model for 3 epochs with TensorflowCallback inside exp.run(): the server holds the run, its params and 3 × its epoch metrics, written by the token', async () => {
   const token = createToken(rig.store, 'demo-page', 'write', ['--experiments', 'demo/*']);
@@ -55,7 +45,7 @@ test('a page trains a tfjs model for 3 epochs with TensorflowCallback inside exp
     { url: rig.server.url, token },
   );
   expect(typeof result.run).toBe('number');
-  const rows = await serverData('demo/xor', { run: result.run });
+  const rows = await rig.serverData('demo/xor', { run: result.run });
   const params = rows.filter((r) => r.event === 'param');
   expect(Object.fromEntries(params.map((r) => [r.key, r.value]))).toMatchObject({
     lr: 0.1,
@@ -70,9 +60,7 @@ test('a page trains a tfjs model for 3 epochs with TensorflowCallback inside exp
   }
   const writers = new Set(rows.map((r) => r.writer));
   expect(writers).toEqual(new Set(['demo-page']));
-  const om = omega({ store: rig.store, create: false });
-  const runs = await om.runtime.experiment('demo/xor').runs();
-  await om.close();
+  const runs = await rig.readStore((om) => om.runtime.experiment('demo/xor').runs());
   expect(runs.find((r: any) => r.run === result.run)?.status).toBe('STOPPED');
 });
 
@@ -133,25 +121,22 @@ test('the server stops while the page logs 5,000 metrics, the page is reloaded, 
   );
   await rig.server.restart();
   const rows = await eventually(async () => {
-    const r = await serverData('demo/outage', { run, event: 'metric' });
+    const r = await rig.serverData('demo/outage', { run, event: 'metric' });
     return r.length >= 5000 ? r : undefined;
   }, 'the 5,000 metrics reaching the server');
   // a moment more: nothing arrives twice
   await new Promise((r) => setTimeout(r, 1500));
-  const again = await serverData('demo/outage', { run, event: 'metric' });
+  const again = await rig.serverData('demo/outage', { run, event: 'metric' });
   expect(again).toHaveLength(5000);
   expect(again.map((r) => r.value)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
   expect(rows.every((r) => r.writer === 'outage-page')).toBe(true);
   // the page that held the run is gone and its heartbeats with it
   const status = await eventually(async () => {
-    const om = omega({ store: rig.store, create: false });
-    try {
-      const runs = await om.runtime.experiment('demo/outage', { crashAfterMs: 1500 }).runs();
-      const s = runs.find((r: any) => r.run === run)?.status;
-      return s === 'CRASHED' ? s : undefined;
-    } finally {
-      await om.close();
-    }
+    const runs = await rig.readStore((om) =>
+      om.runtime.experiment('demo/outage', { crashAfterMs: 1500 }).runs(),
+    );
+    const s = runs.find((r: any) => r.run === run)?.status;
+    return s === 'CRASHED' ? s : undefined;
   }, 'the closed page run reading CRASHED');
   expect(status).toBe('CRASHED');
 });
@@ -233,16 +218,13 @@ test('the recording and reading API works in a page: enter/stop, tags, params, J
     ]),
   );
   // what the page logged reads back the same in Node, from the server's store
-  const om = omega({ store: rig.store, create: false });
-  try {
+  await rig.readStore(async (om) => {
     const exp = om.runtime.experiment('demo/api');
     const weights = await exp.restoreArtifact<Float32Array>('weights', { run: out.run });
     expect(Array.from(weights!)).toEqual([1.5, 2.5, 3.5]);
     const note = await exp.restoreArtifact<Blob>('note', { run: out.run });
     expect(await note!.text()).toBe('hello page');
-  } finally {
-    await om.close();
-  }
+  });
 });
 
 test('trouble is said in a page: shipping failures reach omega({ onError }), else the console; errors keep their class names in the minified bundle', async () => {

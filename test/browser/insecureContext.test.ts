@@ -3,7 +3,6 @@
  * Web Locks and no crypto.randomUUID. The client still works there: its spool is held by a lease
  * the page renews (and gives up as it goes), and what a reloaded page left ships once.
  */
-import { omega } from 'omega-track';
 import type { BrowserRig } from './pageHarness';
 import { clientPage, createToken, startBrowserRig } from './pageHarness';
 
@@ -20,13 +19,7 @@ afterAll(async () => {
 });
 
 async function metrics(run: number): Promise<number[]> {
-  const om = omega({ store: rig.store, create: false });
-  try {
-    const rows = await om.runtime.experiment('demo/insecure').data({ run, event: 'metric' });
-    return rows.map((r) => r.value as number);
-  } finally {
-    await om.close();
-  }
+  return (await rig.serverData('demo/insecure', { run, event: 'metric' })).map((r) => r.value as number);
 }
 
 test('in an insecure context (no Web Locks, no randomUUID) a page logs, is reloaded while the server is down, and the next page ships what it left exactly once', async () => {

@@ -10,6 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import type { EventQuery, Omega } from 'omega-track';
+import { omega } from 'omega-track';
 import { cliBin } from '../cli/cliRunner';
 import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
@@ -95,6 +97,13 @@ export interface BrowserRig {
   server: TeamServer;
   pages: PageServer;
   page: Page;
+  /**
+   * Reads the server's store in this process (read-only, closed again): `use` gets its `om`.
+   * What a page logged, as the team's Node processes see it.
+   */
+  readStore<T>(use: (om: Omega) => Promise<T>): Promise<T>;
+  /** The rows of `experiment` in the server's store that match `query`. */
+  serverData(experiment: string, query?: EventQuery): Promise<any[]>;
   /** Opens `pathname` of the page server and waits until the client module loaded. */
   open(pathname: string, html?: string): Promise<void>;
   close(): Promise<void>;
@@ -130,6 +139,22 @@ export async function startBrowserRig(
     server,
     pages,
     page,
+    readStore: async (use) => {
+      const om = omega({ store, create: false });
+      try {
+        return await use(om);
+      } finally {
+        await om.close();
+      }
+    },
+    serverData: async (experiment, query = {}) => {
+      const om = omega({ store, create: false });
+      try {
+        return (await om.runtime.experiment(experiment).data(query)) as any[];
+      } finally {
+        await om.close();
+      }
+    },
     open: async (pathname, html) => {
       pages.page(pathname, html ?? clientPage(server.url));
       await page.goto(`${pages.origin}${pathname}`);

@@ -3,7 +3,6 @@
  * `omega-track server`: runtime tasks are refused with a TrackingInputError (a page has no model
  * backend and no queue), experiments work, and a typed array logged as an artifact is stored.
  */
-import { omega } from 'omega-track';
 import type { BrowserRig } from './pageHarness';
 import { createToken, startBrowserRig } from './pageHarness';
 
@@ -48,14 +47,9 @@ test('in a page, runtime tasks are refused with a TrackingInputError, and a type
   );
   expect(page.model).toMatch(/^TrackingInputError: om\.runtime\.model\('m'\) cannot run in a page/);
   expect(page.task).toMatch(/^TrackingInputError: om\.runtime\.task\('t-1'\) cannot be used in a page/);
-  const om = omega({ store: rig.store, create: false });
-  try {
-    const [weights] = await om.runtime
-      .experiment('demo/runtime')
-      .restoreArtifacts({ run: page.run, key: 'weights' });
-    expect(weights).toBeInstanceOf(Float32Array);
-    expect(Array.from(weights as Float32Array)).toEqual([1.5, 2.5, 3.5]);
-  } finally {
-    await om.close();
-  }
+  const [weights] = await rig.readStore((om) =>
+    om.runtime.experiment('demo/runtime').restoreArtifacts({ run: page.run, key: 'weights' }),
+  );
+  expect(weights).toBeInstanceOf(Float32Array);
+  expect(Array.from(weights as Float32Array)).toEqual([1.5, 2.5, 3.5]);
 });

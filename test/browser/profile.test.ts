@@ -3,7 +3,6 @@
  * `omega-track server`): `logSystem()` records what the browser tells of the machine and the
  * page's tfjs, and the `profiling` provider samples the page's JS heap and tfjs's memory.
  */
-import { omega } from 'omega-track';
 import type { BrowserRig } from './pageHarness';
 import { createToken, startBrowserRig } from './pageHarness';
 
@@ -18,15 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rig?.close();
 });
-
-async function serverData(experiment: string, query: Record<string, unknown>): Promise<any[]> {
-  const om = omega({ store: rig.store, create: false });
-  try {
-    return (await om.runtime.experiment(experiment).data(query)) as any[];
-  } finally {
-    await om.close();
-  }
-}
 
 test('a page logs its system profile (cores, device memory, tfjs backend and memory) and a profiled run samples tfjs memory and the JS heap', async () => {
   const token = createToken(rig.store, 'profile-page', 'write', ['--experiments', 'demo/*']);
@@ -67,7 +57,7 @@ test('a page logs its system profile (cores, device memory, tfjs backend and mem
     { url: rig.server.url, token },
   );
 
-  const [system] = await serverData('demo/profiled', { run: page.run, event: 'system' });
+  const [system] = await rig.serverData('demo/profiled', { run: page.run, event: 'system' });
   const value = system.value;
   expect(value.platform.system).toBe('browser');
   expect(value.navigator.hardwareConcurrency).toBe(page.cores);
@@ -82,7 +72,7 @@ test('a page logs its system profile (cores, device memory, tfjs backend and mem
   expect(value.tfjs.memory.numTensors).toBeGreaterThanOrEqual(16);
   expect(value.tfjs.memory.numBytes).toBeGreaterThanOrEqual(16 * 64 * 64 * 4);
 
-  const profile = await serverData('demo/profiled', { run: page.run, event: 'profile' });
+  const profile = await rig.serverData('demo/profiled', { run: page.run, event: 'profile' });
   const keys = new Set(profile.map((r) => r.key));
   for (const key of [
     'profile_dt',

@@ -1,4 +1,3 @@
-import { omega } from 'omega-track';
 /**
  * The security of pages that log into a team server, in real Chromium against a real `omega-track
  * server`: a page's token is visible to whoever opens the page, so what it may do is what an
@@ -227,14 +226,11 @@ describe('an experiment-scoped write token used by a page', () => {
       expect.arrayContaining(['1:metric:loss=0.8', '1:metric:loss=0.4', '1:param:seeded=true']),
     );
     // the artifacts' content is still there (a refused deleteRun deleted nothing before it failed)
-    const om = omega({ store: rig.store, create: false });
-    try {
+    await rig.readStore(async (om) => {
       const keep = om.runtime.experiment('demo/keep');
       expect(Array.from((await keep.restoreArtifact<Uint8Array>('bytes', { run: 1 }))!)).toEqual([1, 2, 3]);
       expect(await keep.restoreArtifact('notes', { run: 1 })).toEqual({ note: 'kept' });
-    } finally {
-      await om.close();
-    }
+    });
   });
 });
 

@@ -1,26 +1,16 @@
-import type * as tfjs from '@tensorflow/tfjs';
 import { ProviderPackageNotInstalledError } from '@omega-track/core';
-import { registerTfjsProbe } from './tfjsProbe';
+import type { Tfjs } from './tfjsChoice';
+import { chooseTfjs, chosenTfjs } from './tfjsChoice';
 
-/** The TensorFlow.js module in use: `@tensorflow/tfjs-node` or `@tensorflow/tfjs`. */
-export type Tfjs = typeof tfjs;
-
-let chosen: Tfjs | undefined;
-
-/**
- * Makes `tf` the module every later use gets (see useTfjs, which checks it first), and the
- * `tfjs` system probe (its version, backend and memory in `logSystem()`).
- */
-export function chooseTfjs(tf: Tfjs): void {
-  chosen = tf;
-  registerTfjsProbe(tf);
-}
+export type { Tfjs };
+export { chooseTfjs };
 
 /**
  * The TensorFlow.js module, loaded on first use: tfjs is an optional peer, so nothing here is
  * loaded until a callback or a model is actually used.
  */
 export function loadTfjs(): Tfjs {
+  const chosen = chosenTfjs();
   if (chosen) return chosen;
   for (const name of ['@tensorflow/tfjs-node', '@tensorflow/tfjs']) {
     try {

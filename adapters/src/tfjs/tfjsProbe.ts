@@ -1,5 +1,5 @@
 import { registerSystemProbe } from '@omega-track/core/internal';
-import type { Tfjs } from './loadTfjs';
+import type { Tfjs } from './tfjsChoice';
 
 /** What `tf.memory()` gives: the engine's counts, and the backend's own (GPU bytes on webgl, webgpu). */
 interface TfjsMemory {

@@ -1,28 +1,11 @@
-import { WeakMembers } from './weakSet';
+import type { ExitFlushable } from './exitRegistry';
+import { flushAllSync, forgetOnExit, registered } from './exitRegistry';
 
-/** A provider with queued events that must not be lost when the process ends. */
-export interface ExitFlushable {
-  /** Whether anything is queued. */
-  hasPending(): boolean;
-  /** Writes what is queued (the event loop is still running: `beforeExit`). */
-  flush(): Promise<unknown>;
-  /** Writes what is queued without the event loop (`exit`); best effort. */
-  flushSync(): void;
-}
+export type { ExitFlushable };
+export { forgetOnExit };
 
-const registered = new WeakMembers<ExitFlushable>();
 const gaveUp = new WeakSet<ExitFlushable>();
 let installed = false;
-
-function flushAllSync(): void {
-  for (const p of registered) {
-    try {
-      if (p.hasPending()) p.flushSync();
-    } catch {
-      // nothing can be reported or retried any more
-    }
-  }
-}
 
 function install(): void {
   if (installed) return;
@@ -57,9 +40,4 @@ function install(): void {
 export function flushOnExit(provider: ExitFlushable): void {
   registered.add(provider);
   install();
-}
-
-/** Stops watching `provider` (after its shutdown). */
-export function forgetOnExit(provider: ExitFlushable): void {
-  registered.delete(provider);
 }

@@ -1,4 +1,3 @@
-import type { PendingEvent } from '../events/types';
 import os from 'node:os';
 
 let cachedUser: string | undefined;
@@ -21,18 +20,4 @@ export function currentUserId(): string {
     }
   }
   return cachedUser;
-}
-
-/** The `start` event of a new run (the store adds the run number when it allocates one). */
-export function startEvent(dt = Date.now()): Omit<PendingEvent, 'run'> {
-  return {
-    event: 'start',
-    key: 'start',
-    value: null,
-    step: null,
-    dt,
-    node: NODE_NAME,
-    userid: currentUserId(),
-    extra: undefined,
-  };
 }

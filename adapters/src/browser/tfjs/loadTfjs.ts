@@ -1,17 +1,9 @@
-import type * as tfjs from '@tensorflow/tfjs';
 import { TrackingInputError } from '@omega-track/core';
-import { registerTfjsProbe } from '../../tfjs/tfjsProbe';
+import type { Tfjs } from '../../tfjs/tfjsChoice';
+import { chooseTfjs, chosenTfjs } from '../../tfjs/tfjsChoice';
 
-/** The TensorFlow.js module in use. */
-export type Tfjs = typeof tfjs;
-
-let chosen: Tfjs | undefined;
-
-/** Makes `tf` the module every later use gets, and the `tfjs` system probe. */
-export function chooseTfjs(tf: Tfjs): void {
-  chosen = tf;
-  registerTfjsProbe(tf);
-}
+export type { Tfjs };
+export { chooseTfjs };
 
 /**
  * The page's TensorFlow.js (it replaces adapters/src/tfjs/loadTfjs.ts in the browser build): the
@@ -19,6 +11,7 @@ export function chooseTfjs(tf: Tfjs): void {
  * A page cannot load a package by name.
  */
 export function loadTfjs(): Tfjs {
+  const chosen = chosenTfjs();
   if (chosen) return chosen;
   const global = (globalThis as { tf?: Tfjs }).tf;
   if (global && typeof global.registerCallbackConstructor === 'function') {

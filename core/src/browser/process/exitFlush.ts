@@ -1,5 +1,8 @@
-import type { ExitFlushable } from '../../process/exitFlush';
-import { WeakMembers } from '../../process/weakSet';
+import type { ExitFlushable } from '../../process/exitRegistry';
+import { flushAllSync, forgetOnExit, registered } from '../../process/exitRegistry';
+
+export type { ExitFlushable };
+export { forgetOnExit };
 
 /**
  * The browser's exit hooks (they replace core/src/process/exitFlush.ts). A page gets no
@@ -8,18 +11,7 @@ import { WeakMembers } from '../../process/weakSet';
  * what it queued at once (`flushSync`: into the store's IndexedDB spool, whose write the browser
  * finishes as the page goes). A page restored from the back-forward cache carries on.
  */
-const registered = new WeakMembers<ExitFlushable>();
 let installed = false;
-
-function flushAllSync(): void {
-  for (const p of registered) {
-    try {
-      if (p.hasPending()) p.flushSync();
-    } catch {
-      // nothing can be reported or retried any more
-    }
-  }
-}
 
 function install(): void {
   if (installed || typeof addEventListener !== 'function') return;
@@ -35,9 +27,4 @@ function install(): void {
 export function flushOnExit(provider: ExitFlushable): void {
   registered.add(provider);
   install();
-}
-
-/** Stops watching `provider` (after its shutdown). */
-export function forgetOnExit(provider: ExitFlushable): void {
-  registered.delete(provider);
 }

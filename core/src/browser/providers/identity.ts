@@ -1,5 +1,3 @@
-import type { PendingEvent } from '../../events/types';
-
 /**
  * The browser's identity (it replaces core/src/providers/identity.ts). A page has no host name
  * and no OS user: events are stamped with the browser's platform as their node, and the user
@@ -17,18 +15,4 @@ export const NODE_NAME = platformName();
 /** The user id stamped on events. */
 export function currentUserId(): string {
   return 'browser';
-}
-
-/** The `start` event of a new run (the store adds the run number when it allocates one). */
-export function startEvent(dt = Date.now()): Omit<PendingEvent, 'run'> {
-  return {
-    event: 'start',
-    key: 'start',
-    value: null,
-    step: null,
-    dt,
-    node: NODE_NAME,
-    userid: currentUserId(),
-    extra: undefined,
-  };
 }

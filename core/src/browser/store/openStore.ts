@@ -1,8 +1,11 @@
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import { redactUrls } from '../../diag/diag';
 import type { Store } from '../../store/Store';
+import type { OpenStoreOptions } from '../../store/openStore';
+
+// the same options as Node's openStore (a page uses `token` and `http`)
+export type { OpenStoreOptions };
 import { HttpStore } from '../../store/http/HttpStore';
-import type { HttpStoreOptions } from '../../store/http/HttpStore';
 import { isHttpUrl } from '../../store/http/httpUrl';
 import { shipOrphans } from './http/shipOrphans';
 
@@ -13,14 +16,6 @@ import { shipOrphans } from './http/shipOrphans';
  * MongoDB stores need Node.
  */
 export const DEFAULT_STORE_URL = '';
-
-/** Options of `openStore` (a page uses `token` and `http`). */
-export interface OpenStoreOptions {
-  create?: boolean;
-  lockTimeoutMs?: number;
-  token?: string;
-  http?: Omit<HttpStoreOptions, 'token'>;
-}
 
 /** The store URL in use: the argument (a page has no environment to fall back on). */
 export function storeUrl(url?: string): string {

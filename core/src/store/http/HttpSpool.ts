@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../errors/StoreError';
 import type { SpoolBody, SpoolItem } from './HttpShipper';
 import type { Spool, SpoolBatch } from './Spool';
+import { SpoolCounts } from './SpoolCounts';
 import { batchId, withBatchId } from './httpProtocol';
 
 const SCHEMA = `
@@ -88,11 +89,7 @@ export class HttpSpool implements Spool {
   readonly #db: BetterSqlite3.Database;
   readonly #blobDir: string;
   /** Bytes waiting (items, not dead letters): the spool's bound counts these. */
-  #bytes = 0;
-  #items = 0;
-  #events = 0;
-  /** Events waiting per experiment and run (for `runs()`'s `pending`). */
-  readonly #byRun = new Map<string, Map<number, number>>();
+  readonly #counts = new SpoolCounts();
   #closed = false;
   /** Appends under way, slice by slice (see appendEvents' `group`): not shipped until committed. */
   readonly #groups = new Map<
@@ -213,27 +210,23 @@ export class HttpSpool implements Spool {
   }
 
   #count(experiment: string, count: number, bytes: number, runs: string | null, sign: 1 | -1): void {
-    this.#items += sign;
-    this.#events += sign * count;
-    this.#bytes += sign * bytes;
-    if (!runs) return;
-    let byRun = this.#byRun.get(experiment);
-    if (!byRun) this.#byRun.set(experiment, (byRun = new Map()));
-    for (const [run, n] of Object.entries(JSON.parse(runs) as Record<string, number>)) {
-      const left = (byRun.get(Number(run)) ?? 0) + sign * n;
-      if (left > 0) byRun.set(Number(run), left);
-      else byRun.delete(Number(run));
-    }
+    this.#counts.count(
+      experiment,
+      count,
+      bytes,
+      runs ? (JSON.parse(runs) as Record<string, number>) : null,
+      sign,
+    );
   }
 
   /** Bytes waiting to be shipped, with those of appends under way. */
   get bytes(): number {
-    return this.#bytes + this.#reserved;
+    return this.#counts.bytes + this.#reserved;
   }
 
   /** Items waiting (cheap: counted as they come and go). */
   get waiting(): number {
-    return this.#items;
+    return this.#counts.items;
   }
 
   /** Items and events waiting, and dead letters kept. */
@@ -241,12 +234,12 @@ export class HttpSpool implements Spool {
     const dead = this.#closed
       ? 0
       : (this.#db.prepare('SELECT count(*) AS n FROM dead').get() as { n: number }).n;
-    return { items: this.#items, events: this.#events, bytes: this.#bytes, dead };
+    return { items: this.#counts.items, events: this.#counts.events, bytes: this.#counts.bytes, dead };
   }
 
   /** Events of `experiment` waiting, per run. */
   pendingByRun(experiment: string): Map<number, number> {
-    return new Map(this.#byRun.get(experiment) ?? []);
+    return this.#counts.byRun(experiment);
   }
 
   /**

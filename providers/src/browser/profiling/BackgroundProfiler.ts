@@ -1,29 +1,12 @@
 import type { ErrorHandler } from '@omega-track/core';
+import type { BackgroundProfilerOptions, ProfileSample } from '../../profiling/BackgroundProfiler';
 import { defaultErrorHandler } from '@omega-track/core';
 import { probeSample } from '@omega-track/core/internal';
 import type { MetricGroup } from '../../profiling/metrics';
 import { METRIC_GROUPS, validateInterval, validateMetrics } from '../../profiling/metrics';
 
-/** A sample as the profiler hands it over: numbered from the start of the run. */
-export interface ProfileSample {
-  /** Epoch milliseconds when the sample was taken. */
-  dt: number;
-  /** How late the sample started against its schedule, in milliseconds. */
-  lateness: number;
-  values: Record<string, number>;
-  /** Per-device GPU figures: a page has none (tfjs's GPU memory is `tfjs_gpu_bytes`). */
-  gpus: Array<Record<string, number>>;
-  step: number;
-}
-
-/** Options of a BackgroundProfiler. */
-export interface BackgroundProfilerOptions {
-  /** Seconds between samples (default 10). */
-  interval?: number;
-  /** Metric groups to sample (default: all; those a page cannot see give nothing). */
-  metrics?: MetricGroup[];
-  onError?: ErrorHandler;
-}
+// the same sample and options as Node's profiler (types only: nothing of Node's module is loaded)
+export type { BackgroundProfilerOptions, ProfileSample } from '../../profiling/BackgroundProfiler';
 
 /** Lateness figures kept for inspection (bounded, newest last). */
 const MAX_LATENESS = 100_000;

@@ -3,6 +3,7 @@ import { randomUUID } from '../../../process/randomId';
 import type { SpoolBody, SpoolItem } from '../../../store/http/HttpShipper';
 import { batchId, withBatchId } from '../../../store/http/httpProtocol';
 import type { Spool, SpoolBatch } from '../../../store/http/Spool';
+import { SpoolCounts } from '../../../store/http/SpoolCounts';
 
 /** The database every spool of this origin lives in. */
 export const SPOOL_DB = 'omega-track-spool';
@@ -175,12 +176,9 @@ export class IdbSpool implements Spool {
   readonly resumeHint: string;
   #seq = 0;
   #durableSeq = 0;
-  #items = 0;
-  #events = 0;
-  #bytes = 0;
+  readonly #counts = new SpoolCounts();
   #dead = 0;
   #reserved = 0;
-  readonly #byRun = new Map<string, Map<number, number>>();
   /** Appends under way slice by slice: their seqs and counts, counted once committed. */
   readonly #groups = new Map<string, { experiment: string; seqs: number[]; slices: SpoolBatch[] }>();
   /**
@@ -375,33 +373,24 @@ export class IdbSpool implements Spool {
   }
 
   #count(r: ItemRecord, sign: 1 | -1): void {
-    this.#items += sign;
-    this.#events += sign * r.count;
-    this.#bytes += sign * r.bytes;
-    if (!r.runs) return;
-    let byRun = this.#byRun.get(r.experiment);
-    if (!byRun) this.#byRun.set(r.experiment, (byRun = new Map()));
-    for (const [run, n] of Object.entries(r.runs)) {
-      const left = (byRun.get(Number(run)) ?? 0) + sign * n;
-      if (left > 0) byRun.set(Number(run), left);
-      else byRun.delete(Number(run));
-    }
+    this.#counts.count(r.experiment, r.count, r.bytes, r.runs, sign);
   }
 
   get bytes(): number {
-    return this.#bytes + this.#reserved;
+    return this.#counts.bytes + this.#reserved;
   }
 
   get waiting(): number {
-    return this.#items;
+    return this.#counts.items;
   }
 
   pending(): { items: number; events: number; bytes: number; dead: number } {
-    return { items: this.#items, events: this.#events, bytes: this.#bytes, dead: this.#dead };
+    const { items, events, bytes } = this.#counts;
+    return { items, events, bytes, dead: this.#dead };
   }
 
   pendingByRun(experiment: string): Map<number, number> {
-    return new Map(this.#byRun.get(experiment) ?? []);
+    return this.#counts.byRun(experiment);
   }
 
   lastSeq(): number {
@@ -587,7 +576,7 @@ export class IdbSpool implements Spool {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const empty = this.#items === 0 && this.#dead === 0 && this.#groups.size === 0;
+    const empty = this.#counts.items === 0 && this.#dead === 0 && this.#groups.size === 0;
     if (!empty) {
       this.#drop();
       return;
@@ -609,7 +598,7 @@ export class IdbSpool implements Spool {
     if (this.#lease !== undefined) {
       clearInterval(this.#lease);
       this.#lease = undefined;
-      if (!this.#closed || this.#items > 0) this.#giveUpLease();
+      if (!this.#closed || this.#counts.items > 0) this.#giveUpLease();
       if (typeof removeEventListener === 'function') removeEventListener('pagehide', this.#giveUpLease);
     }
     this.#release?.();
