@@ -1,4 +1,5 @@
 import type { ErrorHandler } from './diag/diag';
+import { TrackingInputError } from './errors/TrackingInputError';
 import { ExperimentBackend } from './experiments/ExperimentBackend';
 import { ExperimentModelsBackend } from './experiments/ExperimentModelsBackend';
 import { ObjectStore } from './objects/ObjectStore';
@@ -50,6 +51,7 @@ export class Omega {
   private closing: Promise<void> | undefined;
 
   constructor(opts: OmegaOptions = {}) {
+    checkOptions(opts);
     this.store =
       typeof opts.store === 'object'
         ? opts.store
@@ -86,4 +88,22 @@ export class Omega {
       await this.store.close();
     })());
   }
+}
+
+/**
+ * What JavaScript callers (and pages) can get wrong that the types would have caught: said here,
+ * as a TrackingInputError, rather than as a TypeError deep inside, or a token that fetch cannot
+ * send taken for a server that does not answer.
+ */
+function checkOptions(opts: OmegaOptions): void {
+  const { store, token, onError } = opts;
+  if (store !== undefined && typeof store !== 'string' && (typeof store !== 'object' || store === null))
+    throw new TrackingInputError(`store must be a store URL (a string) or a Store, got ${typeof store}`);
+  // a token travels in an HTTP header: printable ASCII only (omega-track's are `omt_` + base64url)
+  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)))
+    throw new TrackingInputError(
+      'token must be the text of a server token (printable ASCII, no spaces: omega-track token create)',
+    );
+  if (onError !== undefined && typeof onError !== 'function')
+    throw new TrackingInputError(`onError must be a function, got ${typeof onError}`);
 }

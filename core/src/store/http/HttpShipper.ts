@@ -22,8 +22,14 @@ export interface SpoolItem {
   ready?: boolean;
 }
 
+/**
+ * What a spool's body() throws for an item that left it meanwhile (another page shipped it): the
+ * shipper goes on with the next item.
+ */
+export class SpoolItemGone extends Error {}
+
 /** What the shipper sends as a request body. */
-export type SpoolBody = string | Uint8Array | ReadableStream<Uint8Array>;
+export type SpoolBody = string | Uint8Array | Blob | ReadableStream<Uint8Array>;
 
 /** The spool as the shipper sees it: the oldest item first; methods may be synchronous or not. */
 export interface ShipperSpool {
@@ -196,6 +202,10 @@ export class HttpShipper {
       try {
         await this.#opts.send(item, await this.#spool.body(item));
       } catch (error) {
+        if (error instanceof SpoolItemGone) {
+          await this.#settleWaiters();
+          continue;
+        }
         const failure =
           error instanceof HttpFailure ? error : new HttpFailure(String(error), undefined, undefined);
         if (failure.auth) {

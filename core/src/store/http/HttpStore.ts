@@ -562,6 +562,10 @@ export class HttpStore implements Store, ExitFlushable {
       batches.reduce((n, b) => n + b.columns.length, 0),
       `${events.length} event(s) of '${experiment}'`,
     );
+    if (spool.appendEventsNow) {
+      spool.appendEventsNow(experiment, batches);
+      return;
+    }
     const appended = spool.appendEvents(experiment, batches);
     if (typeof appended === 'number') this.#shipper!.kick();
     else

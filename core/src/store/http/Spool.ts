@@ -39,6 +39,11 @@ export interface Spool extends ShipperSpool {
    * `commit(group)`, removed by `abort(group)`. Resolves with the last seq once durable.
    */
   appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): number | Promise<number>;
+  /**
+   * The last write of a process or page (it cannot wait): kept at once where the next process
+   * or page finds it. A spool without it takes `appendEvents`, begun and not waited for.
+   */
+  appendEventsNow?(experiment: string, batches: readonly SpoolBatch[]): void;
   commit(group: string): void | Promise<void>;
   abort(group: string): void | Promise<void>;
   /** Spools a blob's content (a copy: the caller may change `data` afterwards); resolves once durable. */

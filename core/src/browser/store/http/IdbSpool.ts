@@ -1,5 +1,6 @@
 import { StoreError } from '../../../errors/StoreError';
 import { randomUUID } from '../../../process/randomId';
+import { SpoolItemGone } from '../../../store/http/HttpShipper';
 import type { SpoolBody, SpoolItem } from '../../../store/http/HttpShipper';
 import { batchId, withBatchId } from '../../../store/http/httpProtocol';
 import type { Spool, SpoolBatch } from '../../../store/http/Spool';
@@ -11,7 +12,7 @@ const DB_VERSION = 1;
 
 /** How often a live spool renews its lease where there are no Web Locks, and when a lease is stale. */
 const LEASE_RENEW_MS = 5_000;
-const LEASE_STALE_MS = 30_000;
+const LEASE_STALE_MS = 180_000;
 
 /** A spool as recorded: which server it ships to, and its owner's last sign of life. */
 interface SpoolRecord {
@@ -34,7 +35,6 @@ interface ItemRecord {
   count: number;
   runs: Record<string, number> | null;
   bytes: number;
-  grp: string | null;
 }
 
 /** An item's content: a batch's columns (JSON text) or a blob's bytes. */
@@ -42,15 +42,12 @@ interface BodyRecord {
   spool: string;
   seq: number;
   body: string | null;
-  data: Uint8Array | null;
+  /** A blob's content as a Blob: IndexedDB keeps it aside, and neither writing nor sending it copies it on the page's thread. */
+  data: Blob | null;
 }
 
-interface DeadRecord extends ItemRecord {
-  body: string | null;
-  data: Uint8Array | null;
-  reason: string;
-  failed: number;
-}
+/** Items with their content, as they are written. */
+type SpoolRecords = Array<{ item: ItemRecord; body: BodyRecord }>;
 
 let database: Promise<IDBDatabase> | undefined;
 
@@ -84,7 +81,6 @@ function openDatabase(): Promise<IDBDatabase> {
         db.createObjectStore('items', { keyPath: ['spool', 'seq'] });
       if (!db.objectStoreNames.contains('bodies'))
         db.createObjectStore('bodies', { keyPath: ['spool', 'seq'] });
-      if (!db.objectStoreNames.contains('dead')) db.createObjectStore('dead', { keyPath: ['spool', 'seq'] });
     };
     open.onsuccess = () => {
       const db = open.result;
@@ -123,6 +119,26 @@ function goneKey(id: string): string {
   return `omega-track-spool-gone:${id}`;
 }
 
+/** Where a page's last batches wait in localStorage: `<TAIL><spool>:<seq>` → [url, item, columns]. */
+const TAIL = 'omega-track-spool-tail:';
+
+/** The batches kept in localStorage (of spool `id`, or of all spools). */
+function localTails(id?: string): Array<{ key: string; url: string; item: ItemRecord; body: string }> {
+  const out: Array<{ key: string; url: string; item: ItemRecord; body: string }> = [];
+  try {
+    const storage = globalThis.localStorage;
+    for (let i = 0; i < storage.length; i++) {
+      const key = storage.key(i);
+      if (!key?.startsWith(id === undefined ? TAIL : `${TAIL}${id}:`)) continue;
+      const [url, item, body] = JSON.parse(storage.getItem(key) ?? '[]') as [string, ItemRecord, string];
+      out.push({ key, url, item, body });
+    }
+  } catch {
+    // no localStorage here, or a value not ours
+  }
+  return out;
+}
+
 /** localStorage, where the page may use it (not in some private modes and sandboxes). */
 function readLocal(key: string): string | null {
   try {
@@ -132,11 +148,13 @@ function readLocal(key: string): string | null {
   }
 }
 
-function writeLocal(key: string, value: string): void {
+/** Whether the value was written (localStorage may be missing, or full). */
+function writeLocal(key: string, value: string): boolean {
   try {
-    globalThis.localStorage?.setItem(key, value);
+    globalThis.localStorage.setItem(key, value);
+    return true;
   } catch {
-    // without localStorage the lease goes stale by itself
+    return false;
   }
 }
 
@@ -180,7 +198,8 @@ export class IdbSpool implements Spool {
   #dead = 0;
   #reserved = 0;
   /** Appends under way slice by slice: their seqs and counts, counted once committed. */
-  readonly #groups = new Map<string, { experiment: string; seqs: number[]; slices: SpoolBatch[] }>();
+  /** Appends under way slice by slice (a big append): held here until whole, then written at once. */
+  readonly #groups = new Map<string, { experiment: string; slices: SpoolBatch[] }>();
   /**
    * The items waiting, oldest first, as described (never their content): the page that holds the
    * spool is the only one that changes it, so the shipper reads what is next from here and only
@@ -191,6 +210,8 @@ export class IdbSpool implements Spool {
   #release: (() => void) | undefined;
   #lease: ReturnType<typeof setInterval> | undefined;
   readonly #ready: Promise<IDBDatabase>;
+  /** The database once open (and, for a new spool, its record written). */
+  #db: IDBDatabase | undefined;
   /** The spool's record as this page last wrote it (where there are no Web Locks: its lease). */
   #record: SpoolRecord | undefined;
 
@@ -207,6 +228,10 @@ export class IdbSpool implements Spool {
     const db = await openDatabase();
     const tx = db.transaction('spools', 'readonly');
     const records = (await request(tx.objectStore('spools').getAll())) as SpoolRecord[];
+    // a page that went before its spool's record was written left its last batches only
+    for (const t of localTails())
+      if (!records.some((r) => r.id === t.item.spool))
+        records.push({ id: t.item.spool, url: t.url, tokenHint: '', created: 0, beat: 0 });
     const adopted: IdbSpool[] = [];
     for (const r of records) {
       if (r.url !== url) continue;
@@ -264,6 +289,7 @@ export class IdbSpool implements Spool {
     this.#release = release;
     this.#ready = openDatabase();
     if (adopted) {
+      void this.#ready.then((db) => (this.#db = db)).catch(() => undefined);
       // an adopted spool's lease is renewed by its new page from now on
       this.#record = adopted;
       this.#renewLease();
@@ -287,7 +313,7 @@ export class IdbSpool implements Spool {
       const tx = db.transaction('spools', 'readwrite');
       tx.objectStore('spools').put(record);
       await done(tx);
-      return db;
+      return (this.#db = db);
     });
     this.#renewLease();
   }
@@ -349,26 +375,29 @@ export class IdbSpool implements Spool {
     writeLocal(goneKey(this.id), String(this.#record.beat));
   };
 
-  /** Reads an adopted spool's items, dropping the appends its page did not finish. */
+  /** Reads an adopted spool's items, with the last batches its page kept in localStorage. */
   async #load(): Promise<void> {
     const db = await this.#ready;
-    const tx = db.transaction(['items', 'bodies', 'dead'], 'readwrite');
+    const tx = db.transaction(['items', 'bodies'], 'readwrite');
     const items = tx.objectStore('items');
     const bodies = tx.objectStore('bodies');
-    const deadCount = request(tx.objectStore('dead').count(spoolRange(this.id)));
     const records = (await request(items.getAll(spoolRange(this.id)))) as ItemRecord[];
+    // the last batches of its page, kept in localStorage where IndexedDB never got them
+    const tails = localTails(this.id);
+    for (const t of tails)
+      if (!records.some((r) => r.seq === t.item.seq)) {
+        items.put(t.item);
+        bodies.put({ spool: this.id, seq: t.item.seq, body: t.body, data: null });
+        records.push(t.item);
+      }
+    records.sort((x, y) => x.seq - y.seq);
     for (const r of records) {
       this.#seq = Math.max(this.#seq, r.seq);
-      if (r.grp !== null) {
-        items.delete([this.id, r.seq]);
-        bodies.delete([this.id, r.seq]);
-      } else {
-        this.#queue.push(r);
-        this.#count(r, 1);
-      }
+      this.#queue.push(r);
+      this.#count(r, 1);
     }
-    this.#dead = await deadCount;
     await done(tx);
+    for (const t of tails) removeLocal(t.key);
     this.#durableSeq = this.#seq;
   }
 
@@ -402,8 +431,17 @@ export class IdbSpool implements Spool {
   }
 
   /** Writes items and their content in one transaction; resolves once durable. */
-  async #put(records: ReadonlyArray<{ item: ItemRecord; body: BodyRecord }>): Promise<void> {
-    const db = await this.#ready;
+  #put(records: ReadonlyArray<{ item: ItemRecord; body: BodyRecord }>): Promise<void> {
+    // once the database is open the write begins in this very call: the last write of a page
+    // that goes (pagehide) gets no later turn to begin it
+    const db = this.#db;
+    return db ? this.#write(db, records) : this.#ready.then((open) => this.#write(open, records));
+  }
+
+  async #write(
+    db: IDBDatabase,
+    records: ReadonlyArray<{ item: ItemRecord; body: BodyRecord }>,
+  ): Promise<void> {
     const tx = db.transaction(['items', 'bodies'], 'readwrite');
     const items = tx.objectStore('items');
     const bodies = tx.objectStore('bodies');
@@ -411,6 +449,8 @@ export class IdbSpool implements Spool {
       items.put(r.item);
       bodies.put(r.body);
     }
+    // nothing more comes: the browser may commit at once rather than when the task ends
+    tx.commit?.();
     try {
       await done(tx);
     } catch (error) {
@@ -433,10 +473,9 @@ export class IdbSpool implements Spool {
     }
   }
 
-  async appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): Promise<number> {
-    this.#check();
-    // seqs are taken now, in call order; IndexedDB runs write transactions in the order they began
-    const records = batches.map((b) => {
+  /** The records of `batches`, their seqs taken now, in call order (IndexedDB runs write transactions in the order they began). */
+  #records(experiment: string, batches: readonly SpoolBatch[]): SpoolRecords {
+    return batches.map((b) => {
       const seq = ++this.#seq;
       const item: ItemRecord = {
         spool: this.id,
@@ -448,51 +487,61 @@ export class IdbSpool implements Spool {
         count: b.count,
         runs: Object.fromEntries(b.runs),
         bytes: b.columns.length,
-        grp: group ?? null,
       };
       return { item, body: { spool: this.id, seq, body: b.columns, data: null } };
     });
+  }
+
+  async appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): Promise<number> {
+    this.#check();
     if (group !== undefined) {
+      // a slice of a big append: kept until the last is in, then all are written in one go
       let g = this.#groups.get(group);
-      if (!g) this.#groups.set(group, (g = { experiment, seqs: [], slices: [] }));
+      if (!g) this.#groups.set(group, (g = { experiment, slices: [] }));
       for (const b of batches) this.#reserved += b.columns.length;
       g.slices.push(...batches);
-      await this.#put(records);
-      g.seqs.push(...records.map((r) => r.item.seq));
-      return records[records.length - 1]?.item.seq ?? this.#durableSeq;
+      return this.#durableSeq;
     }
+    const records = this.#records(experiment, batches);
     await this.#put(records);
     this.#arrived(records.map((r) => r.item));
     return this.#durableSeq;
   }
 
+  /**
+   * The last write of a page that goes (pagehide): a browser may drop an IndexedDB write begun
+   * then, so the batches are also kept in localStorage, whose writes are synchronous, until
+   * IndexedDB has them; the page that adopts the spool takes them from there (#load).
+   */
+  appendEventsNow(experiment: string, batches: readonly SpoolBatch[]): void {
+    this.#check();
+    const records = this.#records(experiment, batches);
+    const kept = records
+      .map((r) => `${TAIL}${this.id}:${r.item.seq}`)
+      .filter((key, i) => writeLocal(key, JSON.stringify([this.url, records[i].item, records[i].body.body])));
+    void this.#put(records).then(
+      () => {
+        this.#arrived(records.map((r) => r.item));
+        for (const key of kept) removeLocal(key);
+      },
+      () => undefined,
+    );
+  }
+
   async commit(group: string): Promise<void> {
-    const g = this.#groups.get(group);
-    if (!g) return;
-    const db = await this.#ready;
-    const tx = db.transaction('items', 'readwrite');
-    const store = tx.objectStore('items');
-    const records = (await request(store.getAll(spoolRange(this.id)))) as ItemRecord[];
-    const whole = records.filter((r) => r.grp === group).map((r) => ({ ...r, grp: null }));
-    for (const r of whole) store.put(r);
-    await done(tx);
-    this.#groups.delete(group);
-    for (const b of g.slices) this.#reserved -= b.columns.length;
-    this.#arrived(whole);
+    const g = this.#take(group);
+    if (g) await this.appendEvents(g.experiment, g.slices);
   }
 
   async abort(group: string): Promise<void> {
+    this.#take(group);
+  }
+
+  #take(group: string): { experiment: string; slices: SpoolBatch[] } | undefined {
     const g = this.#groups.get(group);
-    if (!g) return;
     this.#groups.delete(group);
-    for (const b of g.slices) this.#reserved -= b.columns.length;
-    const db = await this.#ready;
-    const tx = db.transaction(['items', 'bodies'], 'readwrite');
-    for (const seq of g.seqs) {
-      tx.objectStore('items').delete([this.id, seq]);
-      tx.objectStore('bodies').delete([this.id, seq]);
-    }
-    await done(tx).catch(() => undefined);
+    for (const b of g?.slices ?? []) this.#reserved -= b.columns.length;
+    return g;
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
@@ -508,10 +557,10 @@ export class IdbSpool implements Spool {
       count: 0,
       runs: null,
       bytes: data.byteLength,
-      grp: null,
     };
-    // a copy: the caller may change its array once this resolved
-    await this.#put([{ item, body: { spool: this.id, seq, body: null, data: data.slice() } }]);
+    // a Blob of it (a copy: the caller may change its array once this resolved)
+    const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+    await this.#put([{ item, body: { spool: this.id, seq, body: null, data: blob } }]);
     this.#arrived([item]);
   }
 
@@ -526,10 +575,14 @@ export class IdbSpool implements Spool {
     const db = await this.#ready;
     const tx = db.transaction('bodies', 'readonly');
     const b = (await request(tx.objectStore('bodies').get([this.id, item.seq]))) as BodyRecord | undefined;
-    if (!b) throw new Error(`spool item ${item.seq} is gone`);
+    if (!b) {
+      // another page shipped it (it adopted this spool while this page slept): it is done
+      this.#leave(item);
+      throw new SpoolItemGone(`spool item ${item.seq} left the spool`);
+    }
     const r = this.#queue.find((q) => q.seq === item.seq);
     if (item.kind === 'events') return withBatchId(b.body ?? '{}', r?.batch ?? batchId(this.id, item.seq));
-    return b.data ?? new Uint8Array(0);
+    return b.data ?? new Blob();
   }
 
   /** Takes `item` off the front of the queue (it was shipped or buried). */
@@ -550,43 +603,32 @@ export class IdbSpool implements Spool {
     this.#leave(item);
   }
 
-  async bury(item: SpoolItem, reason: string): Promise<void> {
-    const r = this.#queue.find((q) => q.seq === item.seq);
-    if (!r) return;
-    const db = await this.#ready;
-    const tx = db.transaction(['items', 'bodies', 'dead'], 'readwrite');
-    const bodies = tx.objectStore('bodies');
-    const b = (await request(bodies.get([this.id, item.seq]))) as BodyRecord | undefined;
-    const dead: DeadRecord = {
-      ...r,
-      body: b?.body ?? null,
-      data: b?.data ?? null,
-      reason,
-      failed: Date.now(),
-    };
-    tx.objectStore('dead').put(dead);
-    tx.objectStore('items').delete([this.id, item.seq]);
-    bodies.delete([this.id, item.seq]);
-    await done(tx);
+  /**
+   * The server refused `item` for good: it leaves the spool, counted (the shipper said why). A
+   * page has nobody to hand dead letters to later, so their content is not kept.
+   */
+  async bury(item: SpoolItem): Promise<void> {
+    await this.remove(item);
     this.#dead++;
-    this.#leave(item);
   }
 
-  /** Stops using the spool; one that holds nothing (no item, no dead letter) is removed. */
+  /**
+   * Stops using the spool. One that holds nothing is removed — its record only, and only if no
+   * item is left in it in IndexedDB: a page that still uses a spool adopted by mistake (a lease
+   * that went stale while the page slept) loses nothing.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const empty = this.#counts.items === 0 && this.#dead === 0 && this.#groups.size === 0;
-    if (!empty) {
+    if (this.#counts.items > 0 || this.#groups.size > 0) {
       this.#drop();
       return;
     }
     void this.#ready
       .then(async (db) => {
-        const tx = db.transaction(['spools', 'items', 'bodies'], 'readwrite');
-        tx.objectStore('items').delete(spoolRange(this.id));
-        tx.objectStore('bodies').delete(spoolRange(this.id));
-        tx.objectStore('spools').delete(this.id);
+        const tx = db.transaction(['spools', 'items'], 'readwrite');
+        if ((await request(tx.objectStore('items').count(spoolRange(this.id)))) === 0)
+          tx.objectStore('spools').delete(this.id);
         await done(tx);
       })
       .catch(() => undefined)
