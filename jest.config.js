@@ -15,4 +15,5 @@ module.exports = {
   testTimeout: 60000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/closingLineReporter.js'],
+  testSequencer: '<rootDir>/test/testSequencer.js',
 };
