@@ -18,7 +18,7 @@ const TIMED = [
   /test\/mlflow\.test\.ts$/,
 ];
 /** Suites that drive Chromium. */
-const CHROMIUM = [/test\/browser\//, /test\/ui\/browser\.test\.ts$/];
+const CHROMIUM = [/test\/browser\//, /test\/ui\/(browser|wideRuns)\.test\.ts$/];
 
 function group(path) {
   const p = path.split('\\').join('/');
