@@ -3,20 +3,11 @@
  * client from the server as a plain module script and trains a tfjs model with
  * TensorflowCallback; what the server stored is read back from its store in Node.
  */
-import type { BrowserRig } from './pageHarness';
-import { clientPage, createToken, startBrowserRig } from './pageHarness';
+import { clientPage, createToken, suiteRig } from './pageHarness';
 
 jest.setTimeout(180_000);
 
-let rig: BrowserRig;
-
-beforeAll(async () => {
-  rig = await startBrowserRig();
-});
-
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = suiteRig();
 
 test('a page trains a tfjs model for 3 epochs with TensorflowCallback inside exp.run(): the server holds the run, its params and 3 × its epoch metrics, written by the token', async () => {
   const token = createToken(rig.store, 'demo-page', 'write', ['--experiments', 'demo/*']);

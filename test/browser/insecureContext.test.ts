@@ -3,20 +3,11 @@
  * Web Locks and no crypto.randomUUID. The client still works there: its spool is held by a lease
  * the page renews (and gives up as it goes), and what a reloaded page left ships once.
  */
-import type { BrowserRig } from './pageHarness';
-import { clientPage, createToken, startBrowserRig } from './pageHarness';
+import { clientPage, createToken, suiteRig } from './pageHarness';
 
 jest.setTimeout(180_000);
 
-let rig: BrowserRig;
-
-beforeAll(async () => {
-  rig = await startBrowserRig({ pageHost: 'lab-page.test' });
-});
-
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = suiteRig({ pageHost: 'lab-page.test' });
 
 async function metrics(run: number): Promise<number[]> {
   return (await rig.serverData('demo/insecure', { run, event: 'metric' })).map((r) => r.value as number);

@@ -4,30 +4,14 @@
  * may drop an IndexedDB write begun then — and the next page of the origin, adopting the spool,
  * ships them: all 300 reach the server, once, in order.
  */
-import { omega } from 'omega-track';
-import type { BrowserRig } from './pageHarness';
-import { createToken, startBrowserRig } from './pageHarness';
+import { createToken, suiteRig } from './pageHarness';
 
 jest.setTimeout(120_000);
 
-let rig: BrowserRig;
-
-beforeAll(async () => {
-  rig = await startBrowserRig();
-});
-
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = suiteRig();
 
 async function metricSteps(experiment: string, run: number): Promise<number[]> {
-  const om = omega({ store: rig.store, create: false });
-  try {
-    const rows = (await om.runtime.experiment(experiment).data({ run, event: 'metric' })) as any[];
-    return rows.map((r) => r.step as number);
-  } finally {
-    await om.close();
-  }
+  return (await rig.serverData(experiment, { run, event: 'metric' })).map((r) => r.step as number);
 }
 
 test('metrics logged right before a reload (no flush awaited) are all stored once the next page ships the spool', async () => {

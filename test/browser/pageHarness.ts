@@ -170,3 +170,23 @@ export async function startBrowserRig(
     },
   };
 }
+
+/**
+ * The rig of a test file: started before its tests, closed after them. The handle is usable as
+ * soon as the tests run (it forwards to the rig started in beforeAll).
+ */
+export function suiteRig(opts: Parameters<typeof startBrowserRig>[0] = {}): BrowserRig {
+  let started: BrowserRig | undefined;
+  beforeAll(async () => {
+    started = await startBrowserRig(opts);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as BrowserRig, {
+    get: (_target, key) => {
+      if (!started) throw new Error('the browser rig starts in beforeAll');
+      return Reflect.get(started, key) as unknown;
+    },
+  });
+}

@@ -3,20 +3,11 @@
  * `omega-track server`: runtime tasks are refused with a TrackingInputError (a page has no model
  * backend and no queue), experiments work, and a typed array logged as an artifact is stored.
  */
-import type { BrowserRig } from './pageHarness';
-import { createToken, startBrowserRig } from './pageHarness';
+import { createToken, suiteRig } from './pageHarness';
 
 jest.setTimeout(180_000);
 
-let rig: BrowserRig;
-
-beforeAll(async () => {
-  rig = await startBrowserRig();
-});
-
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = suiteRig();
 
 test('in a page, runtime tasks are refused with a TrackingInputError, and a typed array artifact is stored', async () => {
   const token = createToken(rig.store, 'runtime-page', 'write', ['--experiments', 'demo/*']);

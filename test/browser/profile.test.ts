@@ -3,20 +3,11 @@
  * `omega-track server`): `logSystem()` records what the browser tells of the machine and the
  * page's tfjs, and the `profiling` provider samples the page's JS heap and tfjs's memory.
  */
-import type { BrowserRig } from './pageHarness';
-import { createToken, startBrowserRig } from './pageHarness';
+import { createToken, suiteRig } from './pageHarness';
 
 jest.setTimeout(180_000);
 
-let rig: BrowserRig;
-
-beforeAll(async () => {
-  rig = await startBrowserRig();
-});
-
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = suiteRig();
 
 test('a page logs its system profile (cores, device memory, tfjs backend and memory) and a profiled run samples tfjs memory and the JS heap', async () => {
   const token = createToken(rig.store, 'profile-page', 'write', ['--experiments', 'demo/*']);
