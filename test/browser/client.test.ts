@@ -102,14 +102,7 @@ test('the server stops while the page logs 5,000 metrics, the page is reloaded, 
   });
   expect(spooled).toBeGreaterThanOrEqual(5000);
   // a reload: the page that logged is gone; the new one opens a store of the same server
-  await rig.page.reload();
-  await rig.page.waitForFunction(() => (globalThis as any).otReady === true);
-  await rig.page.evaluate(
-    ({ url, token }) => {
-      (globalThis as any).om = (globalThis as any).ot.omega({ store: url, token });
-    },
-    { url: rig.server.url, token },
-  );
+  await rig.reloadAndOpenStore(token);
   await rig.server.restart();
   const rows = await eventually(async () => {
     const r = await rig.serverData('demo/outage', { run, event: 'metric' });

@@ -43,12 +43,7 @@ test('in an insecure context (no Web Locks, no randomUUID) a page logs, is reloa
     for (let i = 500; i < 1000; i++) g.exp.logMetric('x', i, i);
     await g.exp.flush();
   });
-  await rig.page.reload();
-  await rig.page.waitForFunction(() => (globalThis as any).otReady === true);
-  await rig.page.evaluate(
-    ({ url, token }) => void ((globalThis as any).om = (globalThis as any).ot.omega({ store: url, token })),
-    { url: rig.server.url, token },
-  );
+  await rig.reloadAndOpenStore(token);
   await rig.server.restart();
   const end = Date.now() + 60_000;
   let values: number[] = [];

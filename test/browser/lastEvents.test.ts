@@ -30,14 +30,7 @@ test('metrics logged right before a reload (no flush awaited) are all stored onc
     { url: rig.server.url, token },
   );
   // the user reloads at once: pagehide must get these into IndexedDB
-  await rig.page.reload();
-  await rig.page.waitForFunction(() => (globalThis as any).otReady === true);
-  await rig.page.evaluate(
-    ({ url, token }) => {
-      (globalThis as any).om = (globalThis as any).ot.omega({ store: url, token });
-    },
-    { url: rig.server.url, token },
-  );
+  await rig.reloadAndOpenStore(token);
   // orphans are looked for at once, after 1 s and 3 s, then every 10 s
   let steps: number[] = [];
   const end = Date.now() + 25_000;

@@ -104,6 +104,11 @@ export interface BrowserRig {
   readStore<T>(use: (om: Omega) => Promise<T>): Promise<T>;
   /** The rows of `experiment` in the server's store that match `query`. */
   serverData(experiment: string, query?: EventQuery): Promise<any[]>;
+  /**
+   * Reloads the page (the page that was goes, as a user's reload makes it go) and opens a store
+   * of the team server in the new one, as `window.om`: the new page adopts what the old one left.
+   */
+  reloadAndOpenStore(token: string): Promise<void>;
   /** Opens `pathname` of the page server and waits until the client module loaded. */
   open(pathname: string, html?: string): Promise<void>;
   close(): Promise<void>;
@@ -154,6 +159,17 @@ export async function startBrowserRig(
       } finally {
         await om.close();
       }
+    },
+    reloadAndOpenStore: async (token) => {
+      await page.reload();
+      await page.waitForFunction(() => (globalThis as { otReady?: boolean }).otReady === true);
+      await page.evaluate(
+        ({ url, token }) => {
+          const g = globalThis as any;
+          g.om = g.ot.omega({ store: url, token });
+        },
+        { url: server.url, token },
+      );
     },
     open: async (pathname, html) => {
       pages.page(pathname, html ?? clientPage(server.url));

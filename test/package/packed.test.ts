@@ -41,6 +41,35 @@ function manifest(folder: string): Record<string, unknown> {
   >;
 }
 
+/**
+ * Writes `source` as `file` into a new folder `name` of the project with a tsconfig of
+ * `compilerOptions` (strict, noEmit, Node's types), runs tsc there; resolves with what tsc said
+ * ('' when it compiled).
+ */
+function typeCheck(
+  name: string,
+  file: string,
+  source: string,
+  compilerOptions: Record<string, unknown>,
+): string {
+  const dir = path.join(project, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, file), source);
+  fs.writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, types: ['node'], ...compilerOptions },
+      files: [file],
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
+    return '';
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout);
+  }
+}
+
 describe('the tarballs', () => {
   test('every publishable package is packed, all at one version', () => {
     expect(tarballs.map((t) => t.name)).toEqual([
@@ -223,37 +252,18 @@ export async function main(): Promise<void> {
   ])(
     'strict TypeScript without skipLibCheck compiles under %s resolution without bullmq, mongodb, pg or tfjs',
     (label, resolution, file) => {
-      const dir = path.join(project, `ts-${label.replace(/\W+/g, '-')}`);
-      fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, file), consumer);
-      fs.writeFileSync(
-        path.join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            ...resolution,
-            target: 'ES2022',
-            lib: ['ES2022', 'ESNext.Disposable'],
-            strict: true,
-            skipLibCheck: false,
-            noEmit: true,
-            types: ['node'],
-          },
-          files: [file],
-        }),
-      );
-      let out = '';
-      try {
-        execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
-      } catch (error) {
-        out = String((error as { stdout?: string }).stdout);
-      }
+      const out = typeCheck(`ts-${label.replace(/\W+/g, '-')}`, file, consumer, {
+        ...resolution,
+        target: 'ES2022',
+        lib: ['ES2022', 'ESNext.Disposable'],
+        skipLibCheck: false,
+      });
       expect(out).toBe('');
     },
   );
 
   test('omega-track/browser: a bundler takes the browser client from the package (an ES module that imports nothing), and a strict TypeScript project for the browser (DOM lib) type-checks against it', () => {
     const dir = path.join(project, 'browser-app');
-    fs.mkdirSync(dir, { recursive: true });
     const app = `import { omega, TensorflowCallback, StoreError } from 'omega-track/browser';
 const om = omega({ store: 'https://tracker.example', token: 'omt_x' });
 const exp = om.runtime.experiment('demo/page');
@@ -268,29 +278,13 @@ export async function train(): Promise<number | undefined> {
 }
 export const isStoreError = (e: unknown): boolean => e instanceof StoreError;
 `;
-    fs.writeFileSync(path.join(dir, 'app.ts'), app);
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'esnext',
-          moduleResolution: 'bundler',
-          target: 'ES2022',
-          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
-          strict: true,
-          skipLibCheck: false,
-          noEmit: true,
-          types: ['node'],
-        },
-        files: ['app.ts'],
-      }),
-    );
-    let out = '';
-    try {
-      execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
-    } catch (error) {
-      out = String((error as { stdout?: string }).stdout);
-    }
+    const out = typeCheck('browser-app', 'app.ts', app, {
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      target: 'ES2022',
+      lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      skipLibCheck: false,
+    });
     expect(out).toBe('');
     // what a bundler resolves: the prebuilt ES module of the package, not its Node entry
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -317,31 +311,12 @@ export const isStoreError = (e: unknown): boolean => e instanceof StoreError;
   });
 
   test('a wrong type is still caught (the check above can fail)', () => {
-    const dir = path.join(project, 'ts-negative');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'wrong.ts'),
+    const out = typeCheck(
+      'ts-negative',
+      'wrong.ts',
       `import { omega } from 'omega-track';\nomega().runtime.experiment('x').profiler.interval = 5;\n`,
+      { module: 'node16', moduleResolution: 'node16' },
     );
-    fs.writeFileSync(
-      path.join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'node16',
-          moduleResolution: 'node16',
-          strict: true,
-          noEmit: true,
-          types: ['node'],
-        },
-        files: ['wrong.ts'],
-      }),
-    );
-    let out = '';
-    try {
-      execFileSync(process.execPath, [tsc, '-p', dir], { cwd: dir, encoding: 'utf8' });
-    } catch (error) {
-      out = String((error as { stdout?: string }).stdout);
-    }
     expect(out).toMatch(/Property 'profiler' does not exist/);
   });
 });

@@ -2,28 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
-import type { ErrorHandler } from '@omega-track/core';
-import { defaultErrorHandler } from '@omega-track/core';
-import type { MetricGroup } from './metrics';
-import { METRIC_GROUPS, validateInterval, validateMetrics } from './metrics';
-import type { FinishRequest, ProfilerWorkerConfig, WorkerMessage, WorkerSample } from './profilerWorker';
+import type { FinishRequest, ProfilerWorkerConfig, WorkerMessage } from './profilerWorker';
+import type { BackgroundProfilerOptions, ProfileSample } from './ProfilerSettings';
+import { ProfilerSettings } from './ProfilerSettings';
 
-/** A sample as the profiler hands it over: numbered from the start of the run. */
-export interface ProfileSample extends WorkerSample {
-  step: number;
-}
-
-/** Options of a BackgroundProfiler. */
-export interface BackgroundProfilerOptions {
-  /** Seconds between samples (default 10). */
-  interval?: number;
-  /** Metric groups to sample (default: all; those the machine lacks give nothing). */
-  metrics?: MetricGroup[];
-  onError?: ErrorHandler;
-}
-
-/** Lateness figures kept for inspection (bounded, newest last). */
-const MAX_LATENESS = 100_000;
+export type { BackgroundProfilerOptions, ProfileSample };
 
 /**
  * How long stop() waits for the worker's last samples: the one being taken and the stop sample,
@@ -56,59 +39,27 @@ function workerScript(): string {
  * `metrics` while it runs replaces the sampler (one at a time, never two) and keeps counting
  * steps, without a start sample.
  */
-export class BackgroundProfiler {
-  private interval_: number;
-  private metrics_: MetricGroup[];
+export class BackgroundProfiler extends ProfilerSettings {
   private sampler: Sampler | undefined;
-  private step = 0;
   private alive = 0;
   private readonly heap = new Float64Array(new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT));
-  private readonly onError: ErrorHandler;
-  /** How late each sample started against its schedule, in milliseconds. */
-  readonly lateness: number[] = [];
 
-  constructor(
-    private readonly onSample: (sample: ProfileSample) => void,
-    opts: BackgroundProfilerOptions = {},
-  ) {
-    this.interval_ = validateInterval(opts.interval ?? 10);
-    this.metrics_ = validateMetrics(opts.metrics ?? [...METRIC_GROUPS]);
-    this.onError = opts.onError ?? defaultErrorHandler;
+  constructor(onSample: (sample: ProfileSample) => void, opts: BackgroundProfilerOptions = {}) {
+    super(onSample, opts);
   }
 
-  /** Seconds between samples; setting it while running restarts the sampler. */
-  get interval(): number {
-    return this.interval_;
-  }
-
-  set interval(value: number) {
-    this.interval_ = validateInterval(value);
-    if (this.running) this.spawn(false);
-  }
-
-  /** The metric groups sampled; setting them while running restarts the sampler. */
-  get metrics(): MetricGroup[] {
-    return [...this.metrics_];
-  }
-
-  set metrics(value: MetricGroup[]) {
-    this.metrics_ = validateMetrics(value);
-    if (this.running) this.spawn(false);
+  protected restart(): void {
+    this.spawn(false);
   }
 
   /** Whether a sampler is running. */
-  get running(): boolean {
+  override get running(): boolean {
     return this.sampler !== undefined;
   }
 
   /** Sampler threads alive right now (0 or 1 once a restart has settled). */
   get threads(): number {
     return this.alive;
-  }
-
-  /** The step the next sample gets. */
-  get nextStep(): number {
-    return this.step;
   }
 
   /**
@@ -196,15 +147,5 @@ export class BackgroundProfiler {
     if ('finished' in message) return sampler.finished?.();
     if ('error' in message) return this.onError(new Error(message.error), 'profiler');
     this.deliver(message);
-  }
-
-  private deliver(message: WorkerSample): void {
-    if (this.lateness.length === MAX_LATENESS) this.lateness.shift();
-    this.lateness.push(message.lateness);
-    try {
-      this.onSample({ ...message, step: this.step++ });
-    } catch (error) {
-      this.onError(error, 'profiler');
-    }
   }
 }

@@ -1,15 +1,9 @@
-import type { ErrorHandler } from '@omega-track/core';
-import type { BackgroundProfilerOptions, ProfileSample } from '../../profiling/BackgroundProfiler';
-import { defaultErrorHandler } from '@omega-track/core';
 import { probeSample } from '@omega-track/core/internal';
 import type { MetricGroup } from '../../profiling/metrics';
-import { METRIC_GROUPS, validateInterval, validateMetrics } from '../../profiling/metrics';
+import type { BackgroundProfilerOptions, ProfileSample } from '../../profiling/ProfilerSettings';
+import { ProfilerSettings } from '../../profiling/ProfilerSettings';
 
-// the same sample and options as Node's profiler (types only: nothing of Node's module is loaded)
-export type { BackgroundProfilerOptions, ProfileSample } from '../../profiling/BackgroundProfiler';
-
-/** Lateness figures kept for inspection (bounded, newest last). */
-const MAX_LATENESS = 100_000;
+export type { BackgroundProfilerOptions, ProfileSample };
 
 /** A last sample this soon after the one before adds nothing. */
 const MIN_LAST_GAP_MS = 50;
@@ -51,63 +45,31 @@ function pageFigures(groups: readonly MetricGroup[]): Record<string, number> {
  * timers. A sample is a few reads (far below a frame's 16 ms); it waits while the page runs
  * synchronous code, and `lateness` tells by how much.
  */
-export class BackgroundProfiler {
-  private interval_: number;
-  private metrics_: MetricGroup[];
+export class BackgroundProfiler extends ProfilerSettings {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private active = false;
-  private step = 0;
   /** The schedule: sample k is due at t0 + k·interval. */
   private t0 = 0;
   private k = 0;
   /** When the last sample was taken (performance.now()). */
   private lastTaken: number | undefined;
-  private readonly onError: ErrorHandler;
-  /** How late each sample started against its schedule, in milliseconds. */
-  readonly lateness: number[] = [];
 
-  constructor(
-    private readonly onSample: (sample: ProfileSample) => void,
-    opts: BackgroundProfilerOptions = {},
-  ) {
-    this.interval_ = validateInterval(opts.interval ?? 10);
-    this.metrics_ = validateMetrics(opts.metrics ?? [...METRIC_GROUPS]);
-    this.onError = opts.onError ?? defaultErrorHandler;
-  }
-
-  /** Seconds between samples; setting it while running restarts the schedule. */
-  get interval(): number {
-    return this.interval_;
-  }
-
-  set interval(value: number) {
-    this.interval_ = validateInterval(value);
-    if (this.active) this.schedule(1);
-  }
-
-  /** The metric groups sampled; setting them while running restarts the schedule. */
-  get metrics(): MetricGroup[] {
-    return [...this.metrics_];
-  }
-
-  set metrics(value: MetricGroup[]) {
-    this.metrics_ = validateMetrics(value);
-    if (this.active) this.schedule(1);
+  constructor(onSample: (sample: ProfileSample) => void, opts: BackgroundProfilerOptions = {}) {
+    super(onSample, opts);
   }
 
   /** Whether it is sampling. */
-  get running(): boolean {
+  override get running(): boolean {
     return this.active;
+  }
+
+  protected restart(): void {
+    this.schedule(1);
   }
 
   /** Samplers alive: 1 while running (it samples on the page's main thread, no thread of its own). */
   get threads(): number {
     return this.active ? 1 : 0;
-  }
-
-  /** The step the next sample gets. */
-  get nextStep(): number {
-    return this.step;
   }
 
   /**
@@ -155,19 +117,11 @@ export class BackgroundProfiler {
   private take(due: number): void {
     const started = performance.now();
     this.lastTaken = started;
-    const lateness = Math.max(0, started - due);
-    if (this.lateness.length === MAX_LATENESS) this.lateness.shift();
-    this.lateness.push(lateness);
-    try {
-      this.onSample({
-        dt: Date.now(),
-        lateness,
-        values: pageFigures(this.metrics_),
-        gpus: [],
-        step: this.step++,
-      });
-    } catch (error) {
-      this.onError(error, 'profiler');
-    }
+    this.deliver({
+      dt: Date.now(),
+      lateness: Math.max(0, started - due),
+      values: pageFigures(this.metrics_),
+      gpus: [],
+    });
   }
 }
