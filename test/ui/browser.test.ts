@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startUiServer } from 'omega-track';
+import { omega, startUiServer } from 'omega-track';
 import { tempDir } from '../helpers/tmp';
 import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from '../helpers/postgresServer';
 import {
@@ -117,6 +117,36 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
     expect((await batchRow.getAttribute('class')) ?? '').not.toContain('differs');
     expect(await batchRow.locator('td').allTextContents()).toEqual(['', '32', '32']);
     expect(pageErrors).toEqual([]);
+  });
+
+  test("the runs filter box shows a key's underscores, and its example names a status the badges show", async () => {
+    await page.goto(`${server.url}#/e/mnist`);
+    const input = page.locator('input.filter');
+    await input.waitFor();
+    expect(await input.getAttribute('placeholder')).toMatch(/status = 'STOPPED'/);
+    // the same text with a space where the underscore is: if the underscore is clipped, the two
+    // boxes look the same
+    await input.fill('metrics.val_acc');
+    const withUnderscore = await input.screenshot();
+    await input.fill('metrics.val acc');
+    const withSpace = await input.screenshot();
+    expect(withUnderscore.equals(withSpace)).toBe(false);
+    await input.fill('');
+  });
+
+  test("a FAILED run's error is in its row of the runs table", async () => {
+    const om = omega({ store });
+    await om.runtime
+      .experiment('failing')
+      .run(() => {
+        throw new Error('CUDA out of memory at epoch 3');
+      })
+      .catch(() => undefined);
+    await om.close();
+    await page.goto(`${server.url}#/e/failing`);
+    const row = page.locator('table.grid tbody tr').first();
+    await row.waitFor();
+    expect(await row.locator('.run-error').textContent()).toMatch(/CUDA out of memory at epoch 3/);
   });
 
   test('an experiment named like markup shows as text and opens no dialog', async () => {

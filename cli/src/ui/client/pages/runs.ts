@@ -102,8 +102,15 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
         sort: 'status',
         cell: (r) => {
           const badge = statusBadge(r.status);
-          if (r.error) badge.title = r.error;
-          return badge;
+          if (!r.error) return badge;
+          // a FAILED run's error is read in its row, not only in a tooltip
+          badge.title = r.error;
+          return h(
+            'span',
+            null,
+            badge,
+            h('div', { className: 'run-error', title: r.error }, clip(r.error, 120)),
+          );
         },
       },
       { id: 'start', label: 'Start', sort: 'start_time', cell: (r) => formatTime(r.started) },
@@ -215,7 +222,8 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     className: 'filter',
     attrs: {
       type: 'text',
-      placeholder: "Filter: metrics.acc > 0.9 AND params.lr = '0.01' AND status = 'FINISHED'",
+      // the statuses as the badges show them (a finished run reads STOPPED)
+      placeholder: "Filter: metrics.acc > 0.9 AND params.lr = '0.01' AND status = 'STOPPED'",
       'aria-label': 'filter runs',
       spellcheck: 'false',
     },
