@@ -7,6 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { omega } from 'omega-track';
+import { startBody as serverStartBody } from '../server/api';
 
 /** What a request from the page got: an answer, or the browser's refusal to let it through. */
 export interface PageAnswer {
@@ -157,18 +158,7 @@ export function metricBatch(batch: string, run: number, values: number[]): strin
   });
 }
 
-/** The start of a run as `POST …/runs` takes it. */
+/** The start of a run as `POST …/runs` takes it (the server's tests' start event, as text). */
 export function startBody(): string {
-  return JSON.stringify({
-    start: {
-      event: 'start',
-      key: 'start',
-      value: null,
-      step: null,
-      dt: Date.now(),
-      node: 'page',
-      userid: 'mallory',
-      extra: null,
-    },
-  });
+  return JSON.stringify(serverStartBody());
 }

@@ -9,6 +9,7 @@ import { StoreError } from '../../errors/StoreError';
 import type { SpoolBody, SpoolItem } from './HttpShipper';
 import type { Spool, SpoolBatch } from './Spool';
 import { SpoolCounts } from './SpoolCounts';
+import { tokenHint } from './tokenHint';
 import { batchId, withBatchId } from './httpProtocol';
 
 const SCHEMA = `
@@ -48,12 +49,6 @@ export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.OMEGA_SPOOL_DIR) return path.resolve(env.OMEGA_SPOOL_DIR);
   const cache = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(cache, 'omega-track', 'spool');
-}
-
-/** A hint of which token was used, safe to keep and show: its first characters and its last four. */
-export function tokenHint(token: string | undefined): string {
-  if (!token) return '';
-  return token.length <= 12 ? '…' : `${token.slice(0, 4)}…${token.slice(-4)}`;
 }
 
 /** Whether process `pid` of this machine still runs. */

@@ -562,11 +562,9 @@ export class HttpStore implements Store, ExitFlushable {
       batches.reduce((n, b) => n + b.columns.length, 0),
       `${events.length} event(s) of '${experiment}'`,
     );
-    if (spool.appendEventsNow) {
-      spool.appendEventsNow(experiment, batches);
-      return;
-    }
-    const appended = spool.appendEvents(experiment, batches);
+    const appended = spool.appendEventsNow
+      ? spool.appendEventsNow(experiment, batches)
+      : spool.appendEvents(experiment, batches);
     if (typeof appended === 'number') this.#shipper!.kick();
     else
       appended.then(

@@ -41,9 +41,11 @@ export interface Spool extends ShipperSpool {
   appendEvents(experiment: string, batches: readonly SpoolBatch[], group?: string): number | Promise<number>;
   /**
    * The last write of a process or page (it cannot wait): kept at once where the next process
-   * or page finds it. A spool without it takes `appendEvents`, begun and not waited for.
+   * or page finds it; resolves once the items wait in the spool like any other (a page that goes
+   * on, restored from the back-forward cache, ships them). A spool without it takes
+   * `appendEvents`, begun and not waited for.
    */
-  appendEventsNow?(experiment: string, batches: readonly SpoolBatch[]): void;
+  appendEventsNow?(experiment: string, batches: readonly SpoolBatch[]): Promise<void>;
   commit(group: string): void | Promise<void>;
   abort(group: string): void | Promise<void>;
   /** Spools a blob's content (a copy: the caller may change `data` afterwards); resolves once durable. */

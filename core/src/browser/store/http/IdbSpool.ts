@@ -5,6 +5,7 @@ import type { SpoolBody, SpoolItem } from '../../../store/http/HttpShipper';
 import { batchId, withBatchId } from '../../../store/http/httpProtocol';
 import type { Spool, SpoolBatch } from '../../../store/http/Spool';
 import { SpoolCounts } from '../../../store/http/SpoolCounts';
+import { tokenHint } from '../../../store/http/tokenHint';
 
 /** The database every spool of this origin lives in. */
 export const SPOOL_DB = 'omega-track-spool';
@@ -164,12 +165,6 @@ function removeLocal(key: string): void {
   } catch {
     // nothing to remove
   }
-}
-
-/** A hint of which token was used, safe to keep: its first characters and its last four. */
-function tokenHint(token: string | undefined): string {
-  if (!token) return '';
-  return token.length <= 12 ? '…' : `${token.slice(0, 4)}…${token.slice(-4)}`;
 }
 
 /**
@@ -513,13 +508,14 @@ export class IdbSpool implements Spool {
    * then, so the batches are also kept in localStorage, whose writes are synchronous, until
    * IndexedDB has them; the page that adopts the spool takes them from there (#load).
    */
-  appendEventsNow(experiment: string, batches: readonly SpoolBatch[]): void {
+  appendEventsNow(experiment: string, batches: readonly SpoolBatch[]): Promise<void> {
     this.#check();
     const records = this.#records(experiment, batches);
     const kept = records
       .map((r) => `${TAIL}${this.id}:${r.item.seq}`)
       .filter((key, i) => writeLocal(key, JSON.stringify([this.url, records[i].item, records[i].body.body])));
-    void this.#put(records).then(
+    // an IndexedDB write that fails leaves the batches in localStorage, for the next page
+    return this.#put(records).then(
       () => {
         this.#arrived(records.map((r) => r.item));
         for (const key of kept) removeLocal(key);
