@@ -475,6 +475,9 @@ export class HttpStore implements Store, ExitFlushable {
       throw new TrackingInputError(`atLeast must be a positive integer, got ${String(atLeast)}`);
     // one id for every attempt: a start whose answer was lost is not a second run
     const body = encodeStartRun(start, atLeast, writeId?.id ?? randomUUID());
+    // a started run logs next: the spool (a file, its module, its schema: ~20 ms of one tick) is
+    // made now, while the caller awaits the start, not at the first flush inside its training loop
+    this.#ensureSpool();
     const { run } = await this.#sendJson<{ run: number }>(
       'POST',
       `${this.#exp(experiment)}/runs`,
