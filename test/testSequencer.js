@@ -17,8 +17,8 @@ const TIMED = [
   /test\/tensorflow\.test\.ts$/,
   /test\/mlflow\.test\.ts$/,
 ];
-/** Suites that drive Chromium. */
-const CHROMIUM = [/test\/browser\//, /test\/ui\/(browser|wideRuns)\.test\.ts$/];
+/** Suites that drive Chromium (a UI suite that does is named `*.browser.test.ts`). */
+const CHROMIUM = [/test\/browser\//, /test\/ui\/(browser|wideRuns)\.test\.ts$/, /\.browser\.test\.ts$/];
 
 function group(path) {
   const p = path.split('\\').join('/');
