@@ -2,15 +2,37 @@
 import type { JsonNumber } from './api';
 import { toNumber } from './api';
 
-/** A number with up to 6 significant digits (NaN and ±Infinity by name). */
+/**
+ * THE number format of the UI (tables, legends, side-by-side tables, axes below 1e4), one rule so
+ * that a column never mixes `5.3841e-5` and `0.000179469`:
+ * - integers below 1e6 in size are written whole (`32`, `100000`);
+ * - other numbers with 1e-4 <= |n| < 1e6 are written positionally with 4 significant digits,
+ *   trailing zeros dropped (`0.0001795`, `0.9312`, `1234`, `12.5`);
+ * - below 1e-4 or from 1e6 on, the exponent form with 4 significant digits (`5.384e-5`, `1.235e+6`);
+ * - 0 is `0`; NaN and ±Infinity by name.
+ */
 export function formatNumber(value: JsonNumber | null | undefined): string {
   const n = toNumber(value);
   if (n === undefined) return '';
   if (!Number.isFinite(n)) return String(n);
-  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
+  if (n === 0) return '0';
   const abs = Math.abs(n);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e9)) return n.toExponential(4);
-  return String(Number(n.toPrecision(6)));
+  if (Number.isInteger(n) && abs < 1e6) return String(n);
+  // rounded first: 999999.7 reads 1.000e+6, not 1000000
+  const rounded = Number(n.toPrecision(SIGNIFICANT));
+  const size = Math.abs(rounded);
+  if (size < 1e-4 || size >= 1e6) return exponent(n);
+  return String(rounded);
+}
+
+/** The significant digits of formatNumber. */
+export const SIGNIFICANT = 4;
+
+function exponent(n: number): string {
+  // toExponential(3) is 4 significant digits; `5.380e-5` reads `5.38e-5`
+  const [mantissa, power] = n.toExponential(SIGNIFICANT - 1).split('e');
+  const trimmed = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
+  return `${trimmed}e${power}`;
 }
 
 /** A count for people: 99,902. */

@@ -73,6 +73,11 @@ export class PagedTable<T> {
     return this.sort;
   }
 
+  /** Sets the sort without loading (the caller reloads). */
+  setSort(sort: Sort | undefined): void {
+    this.sort = sort;
+  }
+
   /** Loads the current page again (live updates, a new filter with `first`). */
   async reload(first = false): Promise<void> {
     if (first) this.offset = 0;
@@ -110,7 +115,10 @@ export class PagedTable<T> {
               .filter(Boolean)
               .join(' '),
             title: c.title ?? (c.sort !== undefined ? `sort by ${c.label}` : undefined),
-            attrs: active ? { 'aria-sort': this.sort!.descending ? 'descending' : 'ascending' } : {},
+            attrs: {
+              'data-col': c.id,
+              'aria-sort': active ? (this.sort!.descending ? 'descending' : 'ascending') : undefined,
+            },
           },
           c.header ?? c.label,
           active ? (this.sort!.descending ? ' ▼' : ' ▲') : '',
