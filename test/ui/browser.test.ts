@@ -87,9 +87,17 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
     const picks = page.locator('input.pick');
     await picks.first().waitFor();
     expect(await picks.count()).toBe(3);
-    // the runs table shows the last value of each metric and each param
-    const header = await page.locator('table.grid thead th').allTextContents();
-    expect(header).toEqual(expect.arrayContaining(['acc', 'loss', 'lr', 'batch', 'optimizer']));
+    // the runs table shows the last value of each metric and each param, headed by kind and key
+    const header = await page.locator('table.grid thead th .col-label').allTextContents();
+    expect(header).toEqual(
+      expect.arrayContaining([
+        'metrics.acc',
+        'metrics.loss',
+        'params.lr',
+        'params.batch',
+        'params.optimizer',
+      ]),
+    );
     await page.locator('input.pick[data-run="1"]').check();
     await page.locator('input.pick[data-run="2"]').check();
     await page.locator('button.compare').click();
