@@ -485,7 +485,7 @@ describe('the UI server', () => {
       expect(weights.headers['content-type']).toBe('application/octet-stream');
       expect(weights.headers['content-disposition']).toMatch(/^attachment; filename="weights.bin"/);
       expect(weights.body.equals(BINARY)).toBe(true);
-      const floats = await get(`${base}/floats`);
+      const floats = await get(`${base}/floats?raw=1`);
       expect(floats.headers['x-omega-array-type']).toBe('Float32Array');
       expect(Array.from(new Float32Array(new Uint8Array(floats.body).buffer))).toEqual([1.5, 2.5, -3]);
       const list = await get(`${base}/big-list`);

@@ -3,16 +3,16 @@
  * provider (as the CLI reads them), long series column-wise from the store where the events are
  * there, and nothing is ever written.
  */
-import v8 from 'node:v8';
-import type { EventQuery, Omega, RunInfo, TrackingEvent, TrackingProvider } from '@omega-track/core';
-import { ARTEFACT_PREFIX, artifactReferences, validateExperimentName } from '@omega-track/core/internal';
+import type { EventQuery, Omega, RunInfo, TrackingEvent } from '@omega-track/core';
+import { validateExperimentName } from '@omega-track/core/internal';
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
 import { defaultColumns, splitList, withErrors } from '../../commands/runs';
+import { ArtifactDownloads } from './artifactDownloads';
 import { downsampleRange, downsampleSeries, MIN_POINTS } from './downsample';
 import type { DownsampledSeries } from './downsample';
 import type { Reply } from './respond';
-import { HttpError, jsonText } from './respond';
+import { HttpError } from './respond';
 import type { SeriesSource, XMode } from './series';
 import { SeriesCache, changeMarkOf, isRange, readProfile, sliceRange } from './series';
 
@@ -27,25 +27,6 @@ const DEFAULT_EVENT_ROWS = 100;
 const MAX_EVENT_ROWS = 1000;
 /** The columns the events table and its CSV begin with (as `omega-track data`). */
 const EVENT_COLUMNS = ['experiment', 'run', 'event', 'key', 'value', 'step', 'dt', 'node', 'userid'];
-/** The artifact events: `logArtifact` and `logData`. */
-const ARTIFACT_EVENTS = ['artifact', 'data'];
-/** Bytes per element of the typed arrays a dataset artifact can hold. */
-const TYPED_ARRAY_BYTES: Record<string, number> = {
-  Int8Array: 1,
-  Uint8Array: 1,
-  Uint8ClampedArray: 1,
-  Int16Array: 2,
-  Uint16Array: 2,
-  Int32Array: 4,
-  Uint32Array: 4,
-  Float32Array: 4,
-  Float64Array: 8,
-  BigInt64Array: 8,
-  BigUint64Array: 8,
-};
-/** The parts of a tfjs model that can be downloaded: its topology and its weights. */
-const TFJS_PARTS = ['model.json', 'weights.bin'];
-
 /**
  * The most metric, param and tag keys `/keys` lists of each kind, the runs table's columns: runs
  * imported with 100,000 tags (or logged before MAX_TAGS_PER_RUN) would make as many columns,
@@ -496,158 +477,13 @@ export class UiApi {
     };
   }
 
-  /** The artifact events of a run, in logging order. */
-  private async artifactRows(
-    reader: TrackingProvider,
-    run: number,
-    key?: string,
-    event?: string,
-  ): Promise<TrackingEvent[]> {
-    return reader.data({ run, event: event ?? ARTIFACT_EVENTS, ...(key !== undefined ? { key } : {}) });
-  }
-
-  /** What the models store says of a model artifact (its kind, class, layers, parameters). */
-  private async modelInfo(source: Reader, value: unknown): Promise<Record<string, unknown> | undefined> {
-    const data = (value as { data?: unknown }).data;
-    if (data && typeof data === 'object' && typeof (data as { kind?: unknown }).kind === 'string')
-      return { kind: (data as { kind: string }).kind };
-    const ref = artifactReferences(value).model;
-    if (!source.store || !ref?.startsWith(ARTEFACT_PREFIX)) return undefined;
-    const entry = await this.om.store.getEntry('models', ref);
-    if (!entry) return { missing: true };
-    return {
-      kind: entry.kind,
-      ...entry.attributes,
-      ...(entry.kind === 'tfjs.layers' ? { parts: TFJS_PARTS } : {}),
-    };
-  }
-
-  /** The size of an artifact's content in bytes, where it is known without reading it. */
-  private async artifactSize(
-    source: Reader,
-    value: { format?: unknown; data?: unknown },
-  ): Promise<number | undefined> {
-    const bytes = (value.data as { bytes?: unknown } | null)?.bytes;
-    if (typeof bytes === 'number') return bytes;
-    if (value.format === 'type' || value.format === 'metadata' || value.format === 'repr')
-      return Buffer.byteLength(jsonText(value.data) ?? '');
-    const ref = artifactReferences(value).dataset;
-    if (value.format === 'dataset' && source.store && ref?.startsWith(ARTEFACT_PREFIX)) {
-      const entry = await this.om.store.getEntry('datasets', ref);
-      const size = entry?.attributes.bytes;
-      if (typeof size === 'number') return size;
-      // a typed array: its length in elements of its type
-      const length = entry?.attributes.length;
-      const type = TYPED_ARRAY_BYTES[String(entry?.attributes.type)];
-      if (typeof length === 'number' && type !== undefined) return length * type;
-      if (entry?.data !== undefined) return Buffer.byteLength(jsonText(entry.data) ?? '');
-    }
-    return undefined;
-  }
-
-  /** `GET /api/experiments/:exp/runs/:run/artifacts`: the run's artifacts. */
+  /** `GET /api/experiments/:exp/runs/:run/artifacts`: the run's artifacts (artifactDownloads.ts). */
   async artifacts(name: string, run: number): Promise<Reply> {
-    const source = await this.reader(name);
-    const seen = new Map<string, number>();
-    const artifacts = [];
-    for (const row of await this.artifactRows(source.reader, run)) {
-      const value = (row.value ?? {}) as { format?: unknown; data?: unknown };
-      // the position among the run's artifacts of that key, logArtifact's and logData's alike
-      const index = seen.get(row.key) ?? 0;
-      seen.set(row.key, index + 1);
-      const size = await this.artifactSize(source, value);
-      const model = value.format === 'model' ? await this.modelInfo(source, value) : undefined;
-      artifacts.push({
-        key: row.key,
-        event: row.event,
-        index,
-        format: typeof value.format === 'string' ? value.format : 'unknown',
-        dt: row.dt,
-        step: row.step,
-        ...(size !== undefined ? { size } : {}),
-        ...(model !== undefined ? { model } : {}),
-      });
-    }
-    return { kind: 'json', body: { artifacts } };
+    return new ArtifactDownloads(this.om.store).list(await this.reader(name), run);
   }
 
-  /**
-   * `GET /api/experiments/:exp/runs/:run/artifacts/:key?index=&event=&part=` (or
-   * `…/runs/:run/artifact?key=…&index=…`, which reaches keys such as `..` too): the `index`-th
-   * artifact of `key` in the run (as the list counts them; `event` narrows to logArtifact's or
-   * logData's), inline formats as JSON, content as a download. Content is reached only through the artifact's own references
-   * (restoreArtifacts, the model's entry), never through anything the request names.
-   */
+  /** `GET …/runs/:run/artifacts/:key` and `…/runs/:run/artifact?key=`: one artifact, as what it is. */
   async artifact(name: string, run: number, key: string, q: URLSearchParams): Promise<Reply> {
-    const event = q.get('event') || undefined;
-    if (event !== undefined && !ARTIFACT_EVENTS.includes(event))
-      throw new HttpError(400, `event takes artifact or data, got '${event}'`);
-    const index = intParam(q, 'index', 0, 0);
-    const source = await this.reader(name);
-    const rows = await this.artifactRows(source.reader, run, key, event);
-    const row = rows[index];
-    if (!row) throw new HttpError(404, `run ${run} of '${name}' has no artifact '${key}' #${index}`);
-    const value = (row.value ?? {}) as { format?: unknown; data?: unknown };
-    const format = typeof value.format === 'string' ? value.format : undefined;
-    if (format === undefined || format === 'type' || format === 'metadata' || format === 'repr')
-      return {
-        kind: 'json',
-        body: { format: format ?? 'unknown', value: format === undefined ? row.value : value.data },
-      };
-    // the download is named after the key (made safe where the header says it)
-    const base = key;
-    if (format === 'model') {
-      const part = await this.modelPart(source, value, q.get('part'));
-      if (part) return { kind: 'download', filename: `${base}-${part.name}`, data: part.data };
-    }
-    const [restored] = await source.reader.restoreArtifacts([{ ...row, value: row.value }]);
-    return this.contentReply(restored, format, base);
+    return new ArtifactDownloads(this.om.store).one(await this.reader(name), run, key, q);
   }
-
-  /** A part of a tfjs model artifact in the store (`model.json` by default, or `weights.bin`). */
-  private async modelPart(
-    source: Reader,
-    value: unknown,
-    part: string | null,
-  ): Promise<{ name: string; data: Buffer } | undefined> {
-    const ref = artifactReferences(value).model;
-    if (!source.store || !ref?.startsWith(ARTEFACT_PREFIX)) return undefined;
-    const entry = await this.om.store.getEntry('models', ref);
-    if (!entry) throw new HttpError(404, `the model of this artifact is no longer in the store`);
-    if (entry.kind !== 'tfjs.layers' || !entry.blob) return undefined;
-    const name = part || TFJS_PARTS[0];
-    if (!TFJS_PARTS.includes(name))
-      throw new HttpError(400, `part takes ${TFJS_PARTS.join(' or ')}, got '${name}'`);
-    const data = await this.om.store.getBlob(entry.blob + name);
-    if (!data) throw new HttpError(404, `the model's ${name} is missing from the store`);
-    return { name, data };
-  }
-
-  /** Restored artifact content as a download: bytes as they are, typed arrays' bytes, JSON, v8 serialization. */
-  private contentReply(restored: unknown, format: string, base: string): Reply {
-    if (Buffer.isBuffer(restored) || restored instanceof Uint8Array)
-      return { kind: 'download', filename: `${base}.bin`, data: restored };
-    if (restored instanceof ArrayBuffer)
-      return { kind: 'download', filename: `${base}.bin`, data: new Uint8Array(restored) };
-    if (ArrayBuffer.isView(restored))
-      return {
-        kind: 'download',
-        filename: `${base}.bin`,
-        data: new Uint8Array(restored.buffer, restored.byteOffset, restored.byteLength),
-        headers: { 'X-Omega-Array-Type': restored.constructor.name },
-      };
-    if (format === 'serialized')
-      return { kind: 'download', filename: `${base}.v8`, data: v8.serialize(restored) };
-    const text = jsonText(restored);
-    if (text === undefined || (typeof restored === 'object' && restored !== null && !isPlainData(restored)))
-      throw new HttpError(409, `this ${format} artifact is listed, not downloadable here`);
-    return { kind: 'download', filename: `${base}.json`, data: Buffer.from(text) };
-  }
-}
-
-/** Whether `value` is plain data (arrays and plain objects), as opposed to a live object (a model). */
-function isPlainData(value: object): boolean {
-  if (Array.isArray(value)) return true;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }

@@ -1,6 +1,7 @@
 /**
  * The artifacts of a run: JSON-like ones shown on request (as text), binary, serialized, dataset
- * and model content as downloads served from the store by the artifact's own reference.
+ * and model content as downloads served from the store by the artifact's own reference, each as
+ * what it is (the server names the file: a tfjs model as `<key>.zip`, a typed array as `.npy`).
  */
 import type { ArtifactJson } from '../api';
 import { apiUrl, experimentPath, getRaw } from '../api';
@@ -11,6 +12,10 @@ import { hrefs } from '../router';
 import { PagedTable, memoryLoader } from '../table';
 import type { Page, PageContext } from './page';
 import { runNav } from './runNav';
+import './files.css';
+
+/** An artifact as the list gives it, with the file it downloads as (where the server knows it). */
+type ArtifactRow = ArtifactJson & { file?: string };
 
 /** Formats whose content is a file to download rather than JSON to read. */
 const DOWNLOADS = new Set(['binary', 'serialized', 'dataset', 'model']);
@@ -24,12 +29,39 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
     { label: `Run ${run}` },
     { label: 'Artifacts' },
   ]);
-  let artifacts: ArtifactJson[] = [];
+  let artifacts: ArtifactRow[] = [];
   const list = `${experimentPath(experiment)}/runs/${run}/artifacts`;
   // one artifact by key in the query: a key such as '.' or '..' would be dropped from a path
   const one = `${experimentPath(experiment)}/runs/${run}/artifact`;
   const viewer = h('div', { className: 'viewer', attrs: { hidden: true } });
-  const contentUrl = (a: ArtifactJson): string => apiUrl(one, { key: a.key, index: a.index });
+  const contentUrl = (a: ArtifactJson, extra: Record<string, string> = {}): string =>
+    apiUrl(one, { key: a.key, index: a.index, ...extra });
+  // the main download, and where the artifact has them, its other forms: a model's files one by
+  // one, a typed array's bare bytes
+  const downloads = (a: ArtifactRow): HTMLElement => {
+    const model = a.model as { parts?: unknown } | undefined;
+    const parts = Array.isArray(model?.parts) ? (model.parts as string[]) : [];
+    const others = [
+      ...parts.map((part) => ({ label: part, url: contentUrl(a, { part }), file: part })),
+      ...(a.file?.endsWith('.npy')
+        ? [{ label: 'raw bytes', url: contentUrl(a, { raw: '1' }), file: '' }]
+        : []),
+    ];
+    return h(
+      'span',
+      { className: 'downloads' },
+      link(contentUrl(a), a.file ? `download ${a.file}` : 'download', {
+        className: 'download',
+        attrs: { download: a.file ?? '' },
+      }),
+      others.map((o) =>
+        link(o.url, o.label, {
+          className: 'download-other',
+          attrs: { download: o.file },
+        }),
+      ),
+    );
+  };
 
   const show = async (a: ArtifactJson): Promise<void> => {
     viewer.hidden = false;
@@ -65,7 +97,7 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
     }
   };
 
-  const table = new PagedTable<ArtifactJson>({
+  const table = new PagedTable<ArtifactRow>({
     columns: [
       { id: 'key', label: 'Key', sort: 'key', className: 'name', cell: (a) => a.key },
       { id: 'index', label: '#', sort: 'index', className: 'num', cell: (a) => String(a.index) },
@@ -89,7 +121,7 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
         label: '',
         cell: (a) =>
           DOWNLOADS.has(a.format)
-            ? link(contentUrl(a), 'download', { className: 'download', attrs: { download: '' } })
+            ? downloads(a)
             : h(
                 'button',
                 { className: 'show', attrs: { type: 'button' }, on: { click: () => void show(a) } },
@@ -123,7 +155,7 @@ export function artifactsPage(ctx: PageContext, experiment: string, run: number)
   );
   const refresh = async (): Promise<void> => {
     try {
-      artifacts = (await getJson<{ artifacts: ArtifactJson[] }>(list)).artifacts;
+      artifacts = (await getJson<{ artifacts: ArtifactRow[] }>(list)).artifacts;
       status.hidden = true;
       await table.reload();
     } catch (error) {
