@@ -84,7 +84,8 @@ function themeColors(): { text: string; grid: string } {
 const built = new Set<ChartCard>();
 if (typeof matchMedia === 'function')
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
-    for (const card of built) card.rebuild();
+    // a copy: a rebuilt chart leaves the set and enters it again (the loop would never end)
+    for (const card of [...built]) card.rebuild();
   });
 
 /** What each uPlot series of a chart stands for. */
@@ -196,6 +197,7 @@ export class ChartCard {
     this.el.dataset.points = String(shown);
     this.el.dataset.total = String(total);
     this.el.dataset.series = String(counted.length);
+    this.el.dataset.members = String(lines.length - counted.length);
     this.renderInfo(lines, shown, total);
     if (lines.every((l) => l.x.length === 0)) {
       this.destroyPlot();

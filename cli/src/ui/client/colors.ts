@@ -6,7 +6,7 @@
  * ten sit halfway between those hues and 20 points lighter, so any two of the twenty differ by
  * ≥ 36° of hue or by 20 points of lightness. The palette reads on the light and the dark theme.
  */
-const HUES = [215, 25, 125, 305, 65, 175, 345, 95, 265, 145];
+const HUES = [221, 41, 149, 329, 5, 185, 257, 77, 293, 113];
 const BASE = { s: 72, l: 42 };
 const SECOND = { s: 78, l: 62 };
 
