@@ -36,6 +36,9 @@ const X_MODES: { mode: XMode; label: string }[] = [
  */
 export const MAX_SIDE_BY_SIDE_ROWS = 500;
 
+/** Runs per /series request: the server's bound (MAX_SERIES_RUNS of ui/server/api.ts). */
+const SERIES_CHUNK = 100;
+
 /** The answer of `GET /api/experiments/:exp/band` (the contract of issue 24). */
 export interface BandResponse {
   key: string;
@@ -189,8 +192,12 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       if (info && !(info.metrics && key in info.metrics)) continue;
       byExperiment.set(r.experiment, [...(byExperiment.get(r.experiment) ?? []), r.run]);
     }
+    // the server reads at most SERIES_CHUNK runs per request (MAX_SERIES_RUNS): more go in parts
+    const parts: [string, number[]][] = [];
+    for (const [exp, runs] of byExperiment)
+      for (let i = 0; i < runs.length; i += SERIES_CHUNK) parts.push([exp, runs.slice(i, i + SERIES_CHUNK)]);
     await Promise.all(
-      [...byExperiment].map(async ([exp, runs]) => {
+      parts.map(async ([exp, runs]) => {
         const response = await getJson<SeriesResponse>(`${experimentPath(exp)}/series`, {
           key,
           runs: runs.join(','),
