@@ -7,6 +7,16 @@
  * 2. the same for the 10 runs in one request;
  * 3. the compare page of the 10 runs in headless Chromium: navigation start to the first chart
  *    drawn, served by a fresh server process (cold) and then again (warm).
+ * And the targets of issue 24 (many runs, many metrics), each beside a baseline measured in the
+ * same run:
+ * 4. 200 runs × 20 metrics × 10,000 points: the compare page of the 200 runs, first chart cold
+ *    (< 1.5 s; baseline: the same page of 1 run, and the /series of the 200 runs alone);
+ * 5. a group band of 50 runs from /band (< 500 ms; baseline: /series of the same 50 runs, the
+ *    points the band is computed from) — 'band endpoint missing' where the server has none;
+ * 6. one run with 3,000 metric keys: its page (compare of the one run) interactive (< 1 s: first
+ *    chart drawn and no long task after it) and the page's JS heap (< 300 MB, from the
+ *    DevTools protocol); baseline: the same for a run with 20 keys.
+ * OMEGA_BENCH_UI_MANY_POINTS (default 10000) scales section 4–5 down for a quick try.
  * "Cold" is the first /series of a server process just started (nothing decoded, cached or
  * compiled; only the experiment list asked for first, as the page does; the OS file cache is
  * warm, the store having just been written); for the page, also a browser with a new profile.
@@ -274,6 +284,204 @@ async function pageTimes(): Promise<{ cold: PageLoad; warm: PageLoad[] }> {
   }
 }
 
+const MANY_EXPERIMENT = 'ui-bench-many';
+const KEYS_EXPERIMENT = 'ui-bench-keys';
+const MANY_RUNS = 200;
+const MANY_METRICS = 20;
+const MANY_POINTS = Number(process.env.OMEGA_BENCH_UI_MANY_POINTS) || 10_000;
+const WIDE_KEYS = 3000;
+const MANY_PAGE_TARGET_MS = 1500;
+const BAND_TARGET_MS = 500;
+const KEYS_PAGE_TARGET_MS = 1000;
+const KEYS_MEMORY_TARGET_MB = 300;
+
+/** 200 runs × 20 metrics (m00…m19) with lr in 4 values (groups of 50); one run of 3,000 keys. */
+async function prepareMany(): Promise<number> {
+  const t0 = now();
+  const om = omega({ store });
+  const exp = om.runtime.experiment(MANY_EXPERIMENT);
+  for (let r = 0; r < MANY_RUNS; r++) {
+    await exp.start({ name: `trial-${r + 1}` });
+    exp.logParams({ lr: [0.1, 0.01, 0.001, 0.0001][r % 4] });
+    for (let s = 0; s < MANY_POINTS; s++)
+      for (let m = 0; m < MANY_METRICS; m++)
+        exp.logMetric(`m${String(m).padStart(2, '0')}`, Math.exp(-s / MANY_POINTS) + 0.01 * r + 0.001 * m, s);
+    await exp.stop();
+  }
+  const wide = om.runtime.experiment(KEYS_EXPERIMENT);
+  await wide.run((e) => {
+    for (let k = 0; k < WIDE_KEYS; k++) {
+      const key = `${['train', 'val', 'system'][k % 3]}/k${String(k).padStart(4, '0')}`;
+      for (let s = 0; s < 10; s++) e.logMetric(key, k + s, s);
+    }
+  });
+  await om.close();
+  return now() - t0;
+}
+
+type BenchPage = Awaited<ReturnType<BrowserContext['newPage']>>;
+
+/** A browser with a new profile (cold), for the figures of issue 24. */
+async function freshBrowser(): Promise<{ page: BenchPage; errors: string[] }> {
+  const profile = fs.mkdtempSync(path.join(dir, 'chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 800 },
+    handleSIGINT: false,
+    handleSIGTERM: false,
+  });
+  open.browser = browser;
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+async function closeBrowser(): Promise<void> {
+  const browser = open.browser;
+  open.browser = undefined;
+  await browser?.close();
+}
+
+/** Navigation start to the first chart drawn of `hash`, on a fresh server process and browser. */
+async function firstChartCold(hash: string): Promise<number> {
+  const base = await serverProcess();
+  try {
+    const { page, errors } = await freshBrowser();
+    await page.goto(`${base}${hash}`);
+    await page.locator('section.chart-card[data-state="drawn"]').first().waitFor({ timeout: 120_000 });
+    const t = await page.evaluate(
+      () => performance.getEntriesByName('omega:first-chart')[0]?.startTime ?? NaN,
+    );
+    if (errors.length) throw new Error(`the page failed: ${errors.join('; ')}`);
+    return t;
+  } finally {
+    await closeBrowser();
+    await stopChild();
+  }
+}
+
+/** A GET timed to the last byte; its status and time. */
+async function timedGet(url: string): Promise<{ status: number; ms: number }> {
+  const t0 = now();
+  const { status } = await get(url);
+  return { status, ms: now() - t0 };
+}
+
+/**
+ * A run page (compare of one run) on a fresh server and browser: navigation start to the first
+ * chart drawn, then to the main thread answering a task posted after it (interactive), and the
+ * page's JS heap (DevTools protocol, after a garbage collection).
+ */
+async function runPage(
+  experiment: string,
+): Promise<{ firstChart: number; interactive: number; heapMB: number }> {
+  const base = await serverProcess();
+  try {
+    const { page, errors } = await freshBrowser();
+    await page.goto(`${base}#/e/${encodeURIComponent(experiment)}/compare?runs=1`);
+    await page.locator('section.chart-card[data-state="drawn"]').first().waitFor({ timeout: 60_000 });
+    // interactive: the first chart drawn and no long task (≥ 50 ms of main thread) after it —
+    // the end of the last long task when one ran later
+    const times = await page.evaluate(
+      () =>
+        new Promise<{ firstChart: number; interactive: number }>((resolve) => {
+          const firstChart = performance.getEntriesByName('omega:first-chart')[0]?.startTime ?? NaN;
+          let end = firstChart;
+          const observer = new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) end = Math.max(end, e.startTime + e.duration);
+          });
+          // the bench compiles without the DOM's types, whose EntryType lists no 'longtask'
+          observer.observe({ type: 'longtask' as never, buffered: true });
+          setTimeout(() => {
+            observer.disconnect();
+            resolve({ firstChart, interactive: end });
+          }, 300);
+        }),
+    );
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('HeapProfiler.collectGarbage');
+    await cdp.send('Performance.enable');
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const heap = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
+    if (errors.length) throw new Error(`the page failed: ${errors.join('; ')}`);
+    return { ...times, heapMB: heap / 1024 / 1024 };
+  } finally {
+    await closeBrowser();
+    await stopChild();
+  }
+}
+
+/** Sections 4–6: the figures of issue 24. */
+async function manyFigures(): Promise<void> {
+  const prepared = await prepareMany();
+  console.log(
+    `\nstore: ${MANY_RUNS} runs × ${MANY_METRICS} metrics × ${MANY_POINTS.toLocaleString('en-US')} points, and 1 run × ${WIDE_KEYS.toLocaleString('en-US')} keys, logged in ${(prepared / 1000).toFixed(1)} s`,
+  );
+  const runs = Array.from({ length: MANY_RUNS }, (_, i) => i + 1);
+  const exp = encodeURIComponent(MANY_EXPERIMENT);
+  const page200 = await firstChartCold(`#/e/${exp}/compare?runs=${runs.join(',')}`);
+  const page1 = await firstChartCold(`#/e/${exp}/compare?runs=1`);
+  let base = await serverProcess();
+  await get(`${base}api/experiments`);
+  // the server reads at most 100 runs per /series: the 200 in two requests at once, as the page asks
+  const t200 = now();
+  const halves = await Promise.all(
+    [runs.slice(0, 100), runs.slice(100)].map((part) =>
+      get(`${base}api/experiments/${exp}/series?key=m00&runs=${part.join(',')}&points=1000`),
+    ),
+  );
+  const series200 = { status: Math.max(...halves.map((h) => h.status)), ms: now() - t200 };
+  if (series200.status !== 200) throw new Error(`/series answered ${series200.status}`);
+  await stopChild();
+  console.log(`\n-- compare page of ${MANY_RUNS} runs × ${MANY_METRICS} metrics, first chart, cold --`);
+  console.log(
+    `  ${MANY_RUNS} runs                            ${ms(page200).padStart(10)}   target < ${MANY_PAGE_TARGET_MS} ms (${verdict(page200, MANY_PAGE_TARGET_MS)})`,
+  );
+  console.log(`  baseline: the page of 1 run          ${ms(page1).padStart(10)}`);
+  console.log(
+    `  baseline: /series of the ${MANY_RUNS} runs     ${ms(series200.ms).padStart(10)}   (cold server, 1,000 points each)`,
+  );
+
+  const fifty = runs.filter((r) => r % 4 === 1).slice(0, 50);
+  base = await serverProcess();
+  await get(`${base}api/experiments`);
+  const bandUrl = `${base}api/experiments/${exp}/band?key=m00&runs=${fifty.join(',')}&x=step&points=1000&band=std`;
+  const bandCold = await timedGet(bandUrl);
+  const bandWarm = await timedGet(bandUrl);
+  const series50 = await timedGet(
+    `${base}api/experiments/${exp}/series?key=m01&runs=${fifty.join(',')}&points=1000`,
+  );
+  await stopChild();
+  console.log(`\n-- group band of 50 runs (/band, mean ± std on a shared grid) --`);
+  if (bandCold.status === 404) console.log('  band endpoint missing');
+  else if (bandCold.status !== 200) console.log(`  /band answered ${bandCold.status}`);
+  else {
+    console.log(
+      `  cold                                ${ms(bandCold.ms).padStart(10)}   target < ${BAND_TARGET_MS} ms (${verdict(bandCold.ms, BAND_TARGET_MS)})`,
+    );
+    console.log(`  warm                                ${ms(bandWarm.ms).padStart(10)}`);
+  }
+  console.log(`  baseline: /series of the 50 runs    ${ms(series50.ms).padStart(10)}   (another key, cold)`);
+
+  const wide = await runPage(KEYS_EXPERIMENT);
+  const narrow = await runPage(MANY_EXPERIMENT);
+  console.log(`\n-- run page of a run with ${WIDE_KEYS.toLocaleString('en-US')} metric keys --`);
+  console.log(
+    `  interactive                         ${ms(wide.interactive).padStart(10)}   target < ${KEYS_PAGE_TARGET_MS} ms (${verdict(wide.interactive, KEYS_PAGE_TARGET_MS)}; first chart ${ms(wide.firstChart)})`,
+  );
+  console.log(
+    `  JS heap                             ${`${wide.heapMB.toFixed(1)} MB`.padStart(10)}   target < ${KEYS_MEMORY_TARGET_MB} MB (${verdict(wide.heapMB, KEYS_MEMORY_TARGET_MB)})`,
+  );
+  console.log(
+    `  baseline: a run with ${MANY_METRICS} keys         ${ms(narrow.interactive).padStart(10)}   (heap ${narrow.heapMB.toFixed(1)} MB)`,
+  );
+  console.log(
+    `\nmany200PageMs=${page200.toFixed(0)} many1PageMs=${page1.toFixed(0)} band50Ms=${bandCold.status === 200 ? bandCold.ms.toFixed(0) : 'missing'} keys3000InteractiveMs=${wide.interactive.toFixed(0)} keys3000HeapMB=${wide.heapMB.toFixed(0)}`,
+  );
+}
+
 async function cleanup(): Promise<void> {
   await open.browser?.close().catch(() => undefined);
   await stopChild().catch(() => undefined);
@@ -284,6 +492,10 @@ async function main(): Promise<void> {
   console.log(`bench/ui — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
   const uiBuilt = path.join(path.dirname(require.resolve('omega-track')), 'ui', 'assets', 'app.js');
   if (!fs.existsSync(uiBuilt)) throw new Error(`the UI is not built (${uiBuilt}): run npm run build`);
+  if (process.env.OMEGA_BENCH_UI_ONLY_MANY) {
+    await manyFigures();
+    return;
+  }
   const prepared = await prepare();
   console.log(
     `store: ${RUNS} runs × ${POINTS.toLocaleString('en-US')} points of loss, logged and flushed in ${(prepared / 1000).toFixed(1)} s\n`,
@@ -329,6 +541,8 @@ async function main(): Promise<void> {
   console.log(
     `  warm (median of 5 reloads)          ${ms(warmFirst).padStart(10)}   target < ${PAGE_TARGET_MS} ms (${verdict(warmFirst, PAGE_TARGET_MS)}; ${list(pageFigures.warm.map((p) => p.firstChart))}; /series ${ms(warmSeries)})`,
   );
+
+  await manyFigures();
 
   console.log(
     `\napi1ColdMs=${one.cold.toFixed(1)} api1WarmMs=${one.warm.toFixed(1)} rows1Ms=${rows.toFixed(1)} api10ColdMs=${ten.cold.toFixed(1)} api10WarmMs=${ten.warm.toFixed(1)} rows10Ms=${rowsAll.toFixed(1)} pageColdMs=${cold.firstChart.toFixed(0)} pageWarmMs=${warmFirst.toFixed(0)}`,

@@ -102,19 +102,19 @@ export async function drawnChart(page: Page, key: string): Promise<Locator> {
 }
 
 /**
- * The series uPlot's legend lists for a chart (its first entry is the x axis), with each one's
- * color as the browser computed it from the legend marker.
+ * The lines a chart page's legend lists (one legend per page, above the charts — issue 24), with
+ * each one's colour as the browser computed it from its swatch. `card` names the page.
  */
 export async function legendSeries(card: Locator): Promise<{ label: string; color: string }[]> {
-  const rows = card.locator('.u-legend .u-series');
-  const n = await rows.count();
+  const items = card.page().locator('.chart-legend .legend-item');
+  const n = await items.count();
   const out: { label: string; color: string }[] = [];
-  for (let i = 1; i < n; i++) {
-    const row = rows.nth(i);
-    const label = (await row.locator('.u-label').textContent()) ?? '';
-    const color = await row
-      .locator('.u-marker')
-      .evaluate((m) => (globalThis as any).getComputedStyle(m).borderColor as string);
+  for (let i = 0; i < n; i++) {
+    const item = items.nth(i);
+    const label = (await item.locator('.legend-label').textContent()) ?? '';
+    const color = await item
+      .locator('.swatch')
+      .evaluate((m) => (globalThis as any).getComputedStyle(m).backgroundColor as string);
     out.push({ label, color });
   }
   return out;

@@ -1,26 +1,41 @@
 /**
- * Line charts with uPlot. A ChartCard fetches its lines only when it comes on screen (a shared
- * IntersectionObserver), asks the server for about two points per pixel of its width (the server
+ * Line charts with uPlot. A ChartCard fetches its lines when asked (the grid or board asks when it
+ * comes near the screen), asks the server for about two points per pixel of its width (the server
  * downsamples, keeping extremes), and re-queries the zoomed x range at full detail when the user
  * drags over the plot; a double-click goes back to the whole range. Smoothing and log scale are
- * applied here, on the points received, so changing them needs no request.
+ * applied here, on the points received, so changing them needs no request. With a ChartSync the
+ * cursor, the zoom and the hidden lines are those of the whole page, and the page's one legend
+ * replaces uPlot's own; a smoothed line keeps its raw line, faint, behind it; a group's line
+ * carries its band (±std or min–max) as a filled area.
  */
 import uPlot from 'uplot';
 import type { XMode } from './api';
 import { alignSeries } from './align';
+import type { XY } from './align';
+import type { ChartSync, XRange } from './chartSync';
+import { fade } from './colors';
 import { h, replace } from './dom';
 import { formatAxis, formatDuration, formatNumber, formatTime } from './format';
 import { smoothEma } from './smoothing';
 
+export type { XRange } from './chartSync';
+
 export interface ChartLine {
+  /** The line's identity in the page legend (a run, a group); its label when not given. */
+  id?: string;
   label: string;
   color: string;
   x: ArrayLike<number>;
-  y: ArrayLike<number>;
+  /** null where the line has no value (a group's grid point no member covers). */
+  y: ArrayLike<number | null>;
   /** Points sent (after downsampling) and points the series has in the range. */
   shown: number;
   total: number;
   nonFinite: { x: number; value: string }[];
+  /** A group's band around its mean line, on the same x. */
+  band?: { lower: ArrayLike<number | null>; upper: ArrayLike<number | null> };
+  /** A member of a group, drawn thin and faint under the group's line. */
+  member?: boolean;
 }
 
 export interface ChartView {
@@ -30,14 +45,12 @@ export interface ChartView {
   log: boolean;
 }
 
-export interface XRange {
-  from: number;
-  to: number;
-}
-
 export type ChartLoader = (range: XRange | undefined, points: number) => Promise<ChartLine[]>;
 
 const HEIGHT = 240;
+/** Opacity of the raw line behind a smoothed one, and of a band's fill. */
+const RAW_ALPHA = 0.25;
+const BAND_ALPHA = 0.18;
 
 let firstChartMarked = false;
 
@@ -58,18 +71,43 @@ function formatX(mode: XMode, v: number): string {
   return formatNumber(v);
 }
 
+/** The axis and grid colours of the theme (style.css), read when a chart is built. */
+function themeColors(): { text: string; grid: string } {
+  const style = getComputedStyle(document.documentElement);
+  return {
+    text: style.getPropertyValue('--muted').trim() || '#647084',
+    grid: style.getPropertyValue('--grid').trim() || 'rgba(0, 0, 0, 0.1)',
+  };
+}
+
+/** The charts on screen, rebuilt when the colour scheme changes (their axes take its colours). */
+const built = new Set<ChartCard>();
+if (typeof matchMedia === 'function')
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    // a copy: a rebuilt chart leaves the set and enters it again (the loop would never end)
+    for (const card of [...built]) card.rebuild();
+  });
+
+/** What each uPlot series of a chart stands for. */
+interface SeriesRole {
+  id: string;
+  role: 'line' | 'raw' | 'upper' | 'lower' | 'member';
+}
+
 export class ChartCard {
   readonly el: HTMLElement;
   private readonly plotHolder: HTMLElement;
   private readonly info: HTMLElement;
   private readonly zoomHint: HTMLElement;
   private plot: uPlot | undefined;
+  private roles: SeriesRole[] = [];
   private signature = '';
   private lines: ChartLine[] | undefined;
-  private zoom: XRange | undefined;
+  private ownZoom: XRange | undefined;
   private sequence = 0;
   private loading: Promise<void> | undefined;
   private again = false;
+  private hovered = false;
   visible = false;
   stale = true;
 
@@ -77,8 +115,19 @@ export class ChartCard {
     readonly title: string,
     private readonly loader: ChartLoader,
     private readonly view: () => ChartView,
+    private readonly sync?: ChartSync,
   ) {
-    this.plotHolder = h('div', { className: 'plot', style: { 'min-height': `${HEIGHT + 40}px` } });
+    this.plotHolder = h('div', {
+      className: 'plot',
+      style: { 'min-height': `${sync ? HEIGHT : HEIGHT + 40}px` },
+      on: {
+        mouseenter: () => (this.hovered = true),
+        mouseleave: () => {
+          this.hovered = false;
+          this.sync?.clearValues();
+        },
+      },
+    });
     this.info = h('p', { className: 'chart-info' });
     this.zoomHint = h('button', {
       className: 'zoom-reset',
@@ -94,6 +143,12 @@ export class ChartCard {
       this.plotHolder,
       this.info,
     );
+    sync?.register(this);
+    if (sync?.zoom) this.markZoomed(true);
+  }
+
+  private get zoom(): XRange | undefined {
+    return this.sync ? this.sync.zoom : this.ownZoom;
   }
 
   /** Fetches the lines (again) and draws them; calls made meanwhile run once after it. */
@@ -136,11 +191,13 @@ export class ChartCard {
     const lines = this.lines;
     if (!lines) return;
     const view = this.view();
-    const shown = lines.reduce((n, l) => n + l.shown, 0);
-    const total = lines.reduce((n, l) => n + l.total, 0);
+    const counted = lines.filter((l) => !l.member);
+    const shown = counted.reduce((n, l) => n + l.shown, 0);
+    const total = counted.reduce((n, l) => n + l.total, 0);
     this.el.dataset.points = String(shown);
     this.el.dataset.total = String(total);
-    this.el.dataset.series = String(lines.length);
+    this.el.dataset.series = String(counted.length);
+    this.el.dataset.members = String(lines.length - counted.length);
     this.renderInfo(lines, shown, total);
     if (lines.every((l) => l.x.length === 0)) {
       this.destroyPlot();
@@ -148,32 +205,103 @@ export class ChartCard {
       this.el.dataset.state = 'empty';
       return;
     }
-    const data = alignSeries(
-      lines.map((l) => {
-        let y: (number | null)[] = smoothEma(l.y, view.smoothing);
-        // a log scale cannot place zero or negative values: they are left out of the line
-        if (view.log) y = y.map((v) => (v !== null && v > 0 ? v : null));
-        return { x: l.x, y };
-      }),
-    ) as uPlot.AlignedData;
-    const signature = [view.xMode, view.log, ...lines.map((l) => `${l.label}\u0000${l.color}`)].join(
-      '\u0001',
-    );
+    const { series, roles } = this.layout(lines, view);
+    const data = alignSeries(series) as uPlot.AlignedData;
+    const signature = [
+      view.xMode,
+      view.log,
+      view.smoothing > 0,
+      ...lines.map(
+        (l) => `${l.id ?? l.label}\u0000${l.label}\u0000${l.color}\u0000${!!l.band}\u0000${!!l.member}`,
+      ),
+    ].join('\u0001');
+    const zoom = this.zoom;
     if (this.plot && signature === this.signature) {
-      this.plot.setData(data, !this.zoom);
-      if (this.zoom) this.plot.setScale('x', { min: this.zoom.from, max: this.zoom.to });
+      this.plot.setData(data, !zoom);
+      if (zoom) this.plot.setScale('x', { min: zoom.from, max: zoom.to });
     } else {
       this.destroyPlot();
       this.signature = signature;
+      this.roles = roles;
       replace(this.plotHolder);
-      this.plot = new uPlot(this.options(lines, view), data, this.plotHolder);
-      if (this.zoom) this.plot.setScale('x', { min: this.zoom.from, max: this.zoom.to });
+      this.plot = new uPlot(this.options(lines, roles, view), data, this.plotHolder);
+      built.add(this);
+      if (zoom) this.plot.setScale('x', { min: zoom.from, max: zoom.to });
     }
+    this.el.dataset.raw = String(roles.filter((r) => r.role === 'raw').length);
+    this.el.dataset.bands = String(roles.filter((r) => r.role === 'upper').length);
     this.el.dataset.state = 'drawn';
   }
 
-  private options(lines: ChartLine[], view: ChartView): uPlot.Options {
+  /**
+   * The uPlot series of the lines, in drawing order: members first, then per line its band
+   * (upper, lower), its raw values when smoothed, and the line on top.
+   */
+  private layout(lines: ChartLine[], view: ChartView): { series: XY[]; roles: SeriesRole[] } {
+    const series: XY[] = [];
+    const roles: SeriesRole[] = [];
+    const logged = (y: (number | null)[]): (number | null)[] =>
+      // a log scale cannot place zero or negative values: they are left out of the line
+      view.log ? y.map((v) => (v !== null && v > 0 ? v : null)) : y;
+    const plain = (y: ArrayLike<number | null>): (number | null)[] => logged(Array.from(y));
+    const ordered = [...lines.filter((l) => l.member), ...lines.filter((l) => !l.member)];
+    for (const l of ordered) {
+      const id = l.id ?? l.label;
+      if (l.member) {
+        series.push({ x: l.x, y: logged(smoothEma(l.y, view.smoothing)) });
+        roles.push({ id, role: 'member' });
+        continue;
+      }
+      if (l.band) {
+        series.push({ x: l.x, y: plain(l.band.upper) }, { x: l.x, y: plain(l.band.lower) });
+        roles.push({ id, role: 'upper' }, { id, role: 'lower' });
+      }
+      if (view.smoothing > 0) {
+        series.push({ x: l.x, y: plain(l.y) });
+        roles.push({ id, role: 'raw' });
+      }
+      series.push({ x: l.x, y: logged(smoothEma(l.y, view.smoothing)) });
+      roles.push({ id, role: 'line' });
+    }
+    return { series, roles };
+  }
+
+  private options(lines: ChartLine[], roles: SeriesRole[], view: ChartView): uPlot.Options {
     const mode = view.xMode;
+    const theme = themeColors();
+    const byId = new Map(lines.filter((l) => !l.member).map((l) => [l.id ?? l.label, l]));
+    const memberColor = new Map(lines.filter((l) => l.member).map((l) => [l.id ?? l.label, l.color]));
+    const value = (_u: uPlot, v: number | null | undefined): string =>
+      v === null || v === undefined ? '—' : formatNumber(v);
+    const hidden = (id: string): boolean => this.sync?.hidden.has(id) ?? false;
+    const series: uPlot.Series[] = roles.map((r): uPlot.Series => {
+      const line = byId.get(r.id);
+      const color = line?.color ?? memberColor.get(r.id) ?? '#888';
+      const label = line?.label ?? r.id;
+      const base = { spanGaps: true, points: { show: false }, show: !hidden(r.id), value };
+      switch (r.role) {
+        case 'member':
+          return { ...base, label: `${label} (member)`, stroke: fade(color, 0.45), width: 1 };
+        case 'upper':
+        case 'lower':
+          return { ...base, label: `${label} (${r.role})`, stroke: fade(color, 0.35), width: 0.5 };
+        case 'raw':
+          return { ...base, label: `${label} (raw)`, stroke: fade(color, RAW_ALPHA), width: 1 };
+        case 'line':
+          return { ...base, label, stroke: color, width: line?.band ? 2 : 1.5 };
+      }
+    });
+    const bands: uPlot.Band[] = [];
+    roles.forEach((r, i) => {
+      if (r.role === 'upper')
+        bands.push({ series: [i + 1, i + 2], fill: fade(byId.get(r.id)?.color ?? '#888', BAND_ALPHA) });
+    });
+    const axis = (values?: uPlot.Axis['values']): uPlot.Axis => ({
+      stroke: theme.text,
+      grid: { stroke: theme.grid, width: 1 },
+      ticks: { stroke: theme.grid, width: 1 },
+      ...(values ? { values } : {}),
+    });
     return {
       width: this.width(),
       height: HEIGHT,
@@ -185,29 +313,26 @@ export class ChartCard {
       },
       axes: [
         mode === 'relative'
-          ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => formatDuration(v)) }
+          ? axis((_u: uPlot, splits: number[]) => splits.map((v) => formatDuration(v)))
           : mode === 'step'
-            ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v)) }
-            : {},
-        { size: 64, values: (_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v)) },
+            ? axis((_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v)))
+            : axis(),
+        { ...axis((_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v))), size: 64 },
       ],
       series: [
         { label: xLabel(mode), value: (_u, v) => (v === null || v === undefined ? '—' : formatX(mode, v)) },
-        ...lines.map((l): uPlot.Series => ({
-          label: l.label,
-          stroke: l.color,
-          width: 1.5,
-          spanGaps: true,
-          points: { show: false },
-          value: (_u, v) => (v === null || v === undefined ? '—' : formatNumber(v)),
-        })),
+        ...series,
       ],
-      legend: { live: true },
+      bands,
+      // with a page legend, uPlot's own under each chart is left out
+      legend: { show: !this.sync, live: true },
       cursor: {
         drag: { x: true, y: false, setScale: false },
         // runs are downsampled apart, so at the hovered x most runs have no point of their own
         // (a null from alignSeries): the legend shows each run's nearest point instead
         hover: { skip: [null, undefined] },
+        // the charts of a page move their cursors together (by x value, not by pixel)
+        ...(this.sync ? { sync: { key: this.sync.key, setSeries: false } } : {}),
         // a double-click shows the whole range again, fetched anew (uPlot's own would only
         // fit the zoomed points it has)
         bind: {
@@ -219,9 +344,40 @@ export class ChartCard {
       },
       hooks: {
         setSelect: [(u) => this.onSelect(u)],
+        setCursor: [(u) => this.onCursor(u)],
+        setScale: [
+          (u, key) => {
+            if (key !== 'x') return;
+            this.el.dataset.xmin = String(u.scales.x.min);
+            this.el.dataset.xmax = String(u.scales.x.max);
+          },
+        ],
         draw: [() => markFirstChart()],
       },
     };
+  }
+
+  /** The hovered chart puts its values into the page legend. */
+  private onCursor(u: uPlot): void {
+    const sync = this.sync;
+    if (!sync || !this.hovered) return;
+    const idx = u.cursor.idx;
+    if (idx === null || idx === undefined) {
+      sync.clearValues();
+      return;
+    }
+    const values = new Map<string, string>();
+    this.roles.forEach((r, i) => {
+      if (r.role !== 'line') return;
+      const j = u.cursor.idxs?.[i + 1] ?? idx;
+      const v = j === null || j === undefined ? null : u.data[i + 1][j];
+      values.set(r.id, v === null || v === undefined ? '—' : formatNumber(v));
+    });
+    const x = u.data[0][idx];
+    sync.showValues(
+      x === undefined ? '' : `${xLabel(this.view().xMode)} ${formatX(this.view().xMode, x)}`,
+      values,
+    );
   }
 
   private onSelect(u: uPlot): void {
@@ -235,28 +391,64 @@ export class ChartCard {
       to = Math.ceil(to);
     }
     if (!(to > from)) return;
-    this.zoom = { from, to };
-    this.zoomHint.hidden = false;
-    this.el.dataset.zoomed = 'true';
-    // shown at once with the points at hand, then replaced by the range at full detail
-    u.setScale('x', { min: from, max: to });
-    void this.load();
+    if (this.sync) {
+      this.sync.setZoom({ from, to });
+      return;
+    }
+    this.ownZoom = { from, to };
+    this.applyZoom();
+  }
+
+  /** The zoom changed (here or on another chart of the page): shown at once, then refetched. */
+  applyZoom(): void {
+    const zoom = this.zoom;
+    this.markZoomed(!!zoom);
+    if (zoom) this.plot?.setScale('x', { min: zoom.from, max: zoom.to });
+    // the points at hand are shown at once, then replaced by the range at full detail
+    if (this.lines || this.loading) void this.load();
+  }
+
+  private markZoomed(on: boolean): void {
+    this.zoomHint.hidden = !on;
+    if (on) this.el.dataset.zoomed = 'true';
+    else delete this.el.dataset.zoomed;
+  }
+
+  /** The lines hidden in the page legend changed. */
+  applyVisibility(): void {
+    const plot = this.plot;
+    const sync = this.sync;
+    if (!plot || !sync) return;
+    plot.batch(() => {
+      this.roles.forEach((r, i) => {
+        const show = !sync.hidden.has(r.id);
+        if (plot.series[i + 1].show !== show) plot.setSeries(i + 1, { show });
+      });
+    });
   }
 
   resetZoom(): void {
     if (!this.zoom) return;
-    this.zoom = undefined;
-    this.zoomHint.hidden = true;
-    delete this.el.dataset.zoomed;
-    void this.load();
+    if (this.sync) {
+      this.sync.setZoom(undefined);
+      return;
+    }
+    this.ownZoom = undefined;
+    this.applyZoom();
   }
 
   /** The x mode changed: the old zoom range means nothing in the new units. */
   clearZoom(): void {
-    this.zoom = undefined;
-    this.zoomHint.hidden = true;
-    delete this.el.dataset.zoomed;
+    if (this.sync) this.sync.zoom = undefined;
+    this.ownZoom = undefined;
+    this.markZoomed(false);
     this.lines = undefined;
+  }
+
+  /** Built again from the lines at hand (the theme's colours changed). */
+  rebuild(): void {
+    this.destroyPlot();
+    this.draw();
   }
 
   private renderInfo(lines: ChartLine[], shown: number, total: number): void {
@@ -291,12 +483,16 @@ export class ChartCard {
   private destroyPlot(): void {
     this.plot?.destroy();
     this.plot = undefined;
+    built.delete(this);
     this.signature = '';
+    this.roles = [];
   }
 
   dispose(): void {
     this.sequence++;
     this.destroyPlot();
+    this.lines = undefined;
+    this.sync?.unregister(this);
   }
 }
 

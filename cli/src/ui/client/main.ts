@@ -10,7 +10,7 @@ import { LiveFeed } from './live';
 import type { Route } from './router';
 import { hrefs, routeOf } from './router';
 import { artifactsPage } from './pages/artifacts';
-import { comparePage } from './pages/compare';
+import { compareAcrossPage, comparePage } from './pages/compare';
 import { eventsPage } from './pages/events';
 import { experimentsPage } from './pages/experiments';
 import type { Crumb, Page, PageContext } from './pages/page';
@@ -49,6 +49,8 @@ function pageFor(route: Route): Page {
       return runsPage(ctx, route.experiment);
     case 'compare':
       return comparePage(ctx, route.experiment, route.runs);
+    case 'compareAcross':
+      return compareAcrossPage(ctx, route.runs);
     case 'profile':
       return profilePage(ctx, route.experiment, route.run);
     case 'artifacts':

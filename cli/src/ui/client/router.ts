@@ -1,6 +1,7 @@
 /**
  * Hash routes: `#/` experiments, `#/e/<exp>` runs, `#/e/<exp>/compare?runs=1,2`,
- * `#/e/<exp>/run/<n>/profile|artifacts|events`. Names are URI-encoded as one path segment each,
+ * `#/e/<exp>/run/<n>/profile|artifacts|events`, and runs of several experiments compared:
+ * `#/compare?runs=<exp>:1,<exp2>:3`. Names are URI-encoded as one path segment each,
  * so an experiment name may hold '/' or '?'.
  */
 
@@ -8,6 +9,7 @@ export type Route =
   | { page: 'experiments' }
   | { page: 'runs'; experiment: string }
   | { page: 'compare'; experiment: string; runs: number[] }
+  | { page: 'compareAcross'; runs: RunRef[] }
   | { page: 'profile' | 'artifacts' | 'events'; experiment: string; run: number }
   | { page: 'notFound'; hash: string };
 
@@ -45,9 +47,47 @@ export function parseRunList(text: string | null): number[] {
   return runs;
 }
 
+/** A run of some experiment. */
+export interface RunRef {
+  experiment: string;
+  run: number;
+}
+
+/**
+ * Runs from `exp:1,exp2:3` (each experiment name URI-encoded, as a ':' or ',' may be in it;
+ * the run after the last ':'); invalid entries dropped, duplicates once, in the given order.
+ */
+export function parseRunRefs(text: string | null): RunRef[] {
+  const refs: RunRef[] = [];
+  for (const part of (text ?? '').split(',')) {
+    const colon = part.lastIndexOf(':');
+    if (colon <= 0) continue;
+    const run = Number(part.slice(colon + 1));
+    let experiment: string;
+    try {
+      experiment = decodeURIComponent(part.slice(0, colon));
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(run) || run < 0) continue;
+    if (!refs.some((r) => r.experiment === experiment && r.run === run)) refs.push({ experiment, run });
+  }
+  return refs;
+}
+
+/**
+ * `exp:1,exp2:3` of runs. A name is encoded twice: the hash's query is decoded once (as
+ * URLSearchParams does), then parseRunRefs decodes the name (plain names read as they are).
+ */
+export function formatRunRefs(refs: readonly RunRef[]): string {
+  return refs.map((r) => `${encodeURIComponent(encodeURIComponent(r.experiment))}:${r.run}`).join(',');
+}
+
 export function routeOf(hash: string): Route {
   const { segments, query } = parseHash(hash);
   if (segments.length === 0) return { page: 'experiments' };
+  if (segments.length === 1 && segments[0] === 'compare')
+    return { page: 'compareAcross', runs: parseRunRefs(query.get('runs')) };
   if (segments[0] === 'e' && segments.length >= 2) {
     const experiment = segments[1];
     if (segments.length === 2) return { page: 'runs', experiment };
@@ -69,6 +109,8 @@ export const hrefs = {
   runs: (experiment: string): string => `#/e/${encodeURIComponent(experiment)}`,
   compare: (experiment: string, runs: readonly number[], extra = ''): string =>
     `#/e/${encodeURIComponent(experiment)}/compare?runs=${runs.join(',')}${extra}`,
+  compareAcross: (refs: readonly RunRef[], extra = ''): string =>
+    `#/compare?runs=${formatRunRefs(refs)}${extra}`,
   run: (experiment: string, run: number, page: 'profile' | 'artifacts' | 'events'): string =>
     `#/e/${encodeURIComponent(experiment)}/run/${run}/${page}`,
 };

@@ -1,16 +1,25 @@
 /**
- * Compare runs: a chart per metric key with one line per run (color by run number), x by step,
- * wall time or time since the run's start, EMA smoothing, log scale, zoom that re-queries the
- * range at full detail; then the params and tags of the runs side by side, differences marked.
- * The view settings live in the hash (`&x=time&smooth=0.6&log=1`), so a comparison can be shared.
+ * Compare runs — of one experiment (`#/e/<exp>/compare?runs=1,2,3`; with one run it is the run's
+ * charts page) or of several (`#/compare?runs=<exp>:1,<exp2>:3`, each run labelled with its
+ * experiment). A chart per chosen metric key (the picker; `charts=` in the URL) in a virtualized
+ * grid, one line per run coloured by its position in the selection, or with `group=params.lr`
+ * (tags.X, parent, name) one mean line per group with its ±std or min–max band from the server
+ * (`band=std|minmax`), the members drawn on demand (`members=1`). The cursor, the zoom and the
+ * lines hidden in the page's one legend are shared by every chart. Then the params and tags of
+ * the runs side by side, differences marked. The view lives in the hash, so it can be shared.
  */
-import type { RunJson, SeriesResponse, XMode } from '../api';
+import type { JsonNumber, RunJson, SeriesJson, SeriesResponse, XMode } from '../api';
 import { experimentPath, getJson } from '../api';
-import { runColor } from '../colors';
-import type { ChartLine, ChartView } from '../chart';
-import { ChartBoard, ChartCard } from '../chart';
+import type { ChartLine, ChartView, XRange } from '../chart';
+import { ChartCard } from '../chart';
+import { ChartGrid } from '../chartGrid';
+import type { LegendEntry } from '../chartSync';
+import { ChartSync } from '../chartSync';
+import { paletteColor } from '../colors';
 import { h, link, note, replace } from '../dom';
-import { clip, formatCount, formatDuration, formatValue } from '../format';
+import { clip, formatCount, formatValue } from '../format';
+import { MetricPicker, formatCharts, parseCharts } from '../picker';
+import type { RunRef } from '../router';
 import { hrefs, parseHash } from '../router';
 import type { Page, PageContext } from './page';
 import { statusBadge } from './runs';
@@ -27,33 +36,298 @@ const X_MODES: { mode: XMode; label: string }[] = [
  */
 export const MAX_SIDE_BY_SIDE_ROWS = 500;
 
+/** Runs per /series request: the server's bound (MAX_SERIES_RUNS of ui/server/api.ts). */
+const SERIES_CHUNK = 100;
+
+/** The answer of `GET /api/experiments/:exp/band` (the contract of issue 24). */
+export interface BandResponse {
+  key: string;
+  x: XMode;
+  band: 'std' | 'minmax';
+  runs: number[];
+  grid: number[];
+  mean: (JsonNumber | null)[];
+  lower: (JsonNumber | null)[];
+  upper: (JsonNumber | null)[];
+  count: number[];
+}
+
 export function runLabel(run: number, info: RunJson | undefined): string {
   return info?.name ? `run ${run} · ${clip(info.name, 40)}` : `run ${run}`;
+}
+
+/** A query value as readable as it can stay in a hash (`,`, `/`, `:` left as they are). */
+function queryValue(v: string): string {
+  return encodeURIComponent(v).replace(/%2C/gi, ',').replace(/%2F/gi, '/').replace(/%3A/gi, ':');
+}
+
+/** A finite number or null (the band's points without members, non-finite values). */
+function finite(v: JsonNumber | null | undefined): number | null {
+  const n = typeof v === 'number' ? v : v === null || v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+const refId = (r: RunRef): string => `${r.experiment}:${r.run}`;
+
+/** The value a run is grouped by: `params.X`, `tags.X`, `parent`, `name` or `name:<regex>`. */
+export function groupValue(by: string, info: RunJson | undefined): string {
+  if (!info) return '(not found)';
+  if (by === 'parent') return info.parent !== undefined ? `run ${info.parent}` : '(no parent)';
+  if (by === 'name' || by.startsWith('name:')) {
+    const name = info.name ?? '';
+    if (by === 'name') return name.replace(/[-_ .#]*\d+$/, '') || '(no name)';
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(by.slice(5));
+    } catch {
+      return '(bad pattern)';
+    }
+    const m = pattern.exec(name);
+    return m ? (m[1] ?? m[0]) : '(other)';
+  }
+  const dot = by.indexOf('.');
+  const bag = by.startsWith('params.') ? info.params : by.startsWith('tags.') ? info.tags : undefined;
+  const key = by.slice(dot + 1);
+  if (!bag || !Object.prototype.hasOwnProperty.call(bag, key)) return '(none)';
+  return formatValue(bag[key]);
+}
+
+interface Group {
+  id: string;
+  label: string;
+  experiment: string;
+  members: RunRef[];
 }
 
 export function comparePage(ctx: PageContext, experiment: string, runs: number[]): Page {
   ctx.setCrumbs([
     { label: 'Experiments', href: hrefs.experiments() },
     { label: experiment, href: hrefs.runs(experiment) },
-    { label: 'Compare' },
+    { label: runs.length === 1 ? `Run ${runs[0]}` : 'Compare' },
   ]);
+  return chartsPage(
+    runs.map((run) => ({ experiment, run })),
+    experiment,
+  );
+}
+
+/** Runs of several experiments in one view (`#/compare?runs=<exp>:1,<exp2>:3`). */
+export function compareAcrossPage(ctx: PageContext, refs: RunRef[]): Page {
+  ctx.setCrumbs([
+    { label: 'Experiments', href: hrefs.experiments() },
+    { label: 'Compare across experiments' },
+  ]);
+  return chartsPage(refs, undefined);
+}
+
+function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
   const query = parseHash(location.hash).query;
   const view: ChartView = {
     xMode: (['step', 'time', 'relative'] as const).find((m) => m === query.get('x')) ?? 'step',
     smoothing: Math.min(0.99, Math.max(0, Number(query.get('smooth')) || 0)),
     log: query.get('log') === '1',
   };
-  const infos = new Map<number, RunJson>();
-  const board = new ChartBoard();
-  const cards = new Map<string, ChartCard>();
+  let charts = parseCharts(query.get('charts'));
+  let groupBy = query.get('group') ?? '';
+  let bandKind: 'std' | 'minmax' = query.get('band') === 'minmax' ? 'minmax' : 'std';
+  let members = query.get('members') === '1';
+  const infos = new Map<string, RunJson>();
+  const sync = new ChartSync();
+  const experiments = [...new Set(refs.map((r) => r.experiment))];
+  const across = experiment === undefined;
+  const labelOf = (r: RunRef): string =>
+    across
+      ? `${r.experiment} · ${runLabel(r.run, infos.get(refId(r)))}`
+      : runLabel(r.run, infos.get(refId(r)));
+  const colorOf = new Map(refs.map((r, i) => [refId(r), paletteColor(i)]));
 
   const saveView = (): void => {
-    const extra = `${view.xMode !== 'step' ? `&x=${view.xMode}` : ''}${view.smoothing > 0 ? `&smooth=${view.smoothing}` : ''}${view.log ? '&log=1' : ''}`;
+    let extra = '';
+    if (view.xMode !== 'step') extra += `&x=${view.xMode}`;
+    if (view.smoothing > 0) extra += `&smooth=${view.smoothing}`;
+    if (view.log) extra += '&log=1';
+    if (charts !== null) extra += `&charts=${queryValue(formatCharts(charts))}`;
+    if (groupBy !== '') extra += `&group=${queryValue(groupBy)}`;
+    if (groupBy !== '' && bandKind !== 'std') extra += `&band=${bandKind}`;
+    if (groupBy !== '' && members) extra += '&members=1';
+    const hash = across
+      ? hrefs.compareAcross(refs, extra)
+      : hrefs.compare(
+          experiment,
+          refs.map((r) => r.run),
+          extra,
+        );
     // replaceState keeps the page (a hash assignment would render it again)
-    history.replaceState(
-      null,
-      '',
-      `${location.pathname}${location.search}${hrefs.compare(experiment, runs, extra)}`,
+    history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
+  };
+
+  /** The groups of the runs (by experiment too: the band is computed per experiment). */
+  const groups = (): Group[] => {
+    const byId = new Map<string, Group>();
+    for (const r of refs) {
+      const value = groupValue(groupBy, infos.get(refId(r)));
+      const id = `group:${across ? `${r.experiment} · ` : ''}${value}`;
+      let g = byId.get(id);
+      if (!g) {
+        const label = `${across ? `${r.experiment} · ` : ''}${groupBy}=${value}`;
+        byId.set(id, (g = { id, label, experiment: r.experiment, members: [] }));
+      }
+      g.members.push(r);
+    }
+    return [...byId.values()];
+  };
+
+  /** One key's series of some runs, one request per experiment. */
+  const seriesOf = async (
+    key: string,
+    list: readonly RunRef[],
+    range: XRange | undefined,
+    points: number,
+  ): Promise<Map<string, SeriesJson>> => {
+    const out = new Map<string, SeriesJson>();
+    const byExperiment = new Map<string, number[]>();
+    for (const r of list) {
+      // runs known not to have the key are not asked for (200 runs, some with other metrics)
+      const info = infos.get(refId(r));
+      if (info && !(info.metrics && key in info.metrics)) continue;
+      byExperiment.set(r.experiment, [...(byExperiment.get(r.experiment) ?? []), r.run]);
+    }
+    // the server reads at most SERIES_CHUNK runs per request (MAX_SERIES_RUNS): more go in parts
+    const parts: [string, number[]][] = [];
+    for (const [exp, runs] of byExperiment)
+      for (let i = 0; i < runs.length; i += SERIES_CHUNK) parts.push([exp, runs.slice(i, i + SERIES_CHUNK)]);
+    await Promise.all(
+      parts.map(async ([exp, runs]) => {
+        const response = await getJson<SeriesResponse>(`${experimentPath(exp)}/series`, {
+          key,
+          runs: runs.join(','),
+          x: view.xMode,
+          points,
+          from: range?.from,
+          to: range?.to,
+        });
+        for (const s of response.series) out.set(`${exp}:${s.run}`, s);
+      }),
+    );
+    return out;
+  };
+
+  const runLines =
+    (key: string) =>
+    async (range: XRange | undefined, points: number): Promise<ChartLine[]> => {
+      const series = await seriesOf(key, refs, range, points);
+      return refs
+        .filter((r) => series.has(refId(r)))
+        .map((r) => {
+          const s = series.get(refId(r))!;
+          return {
+            id: refId(r),
+            label: labelOf(r),
+            color: colorOf.get(refId(r))!,
+            x: s.x,
+            y: s.y,
+            shown: s.shown,
+            total: s.total,
+            nonFinite: s.nonFinite ?? [],
+          };
+        });
+    };
+
+  const groupLines =
+    (key: string) =>
+    async (range: XRange | undefined, points: number): Promise<ChartLine[]> => {
+      const list = groups();
+      const lines: ChartLine[] = [];
+      await Promise.all(
+        list.map(async (g, gi) => {
+          const has = g.members.filter((r) => {
+            const info = infos.get(refId(r));
+            return !info || (info.metrics !== undefined && key in info.metrics);
+          });
+          if (has.length === 0) return;
+          const color = paletteColor(gi);
+          const band = await getJson<BandResponse>(`${experimentPath(g.experiment)}/band`, {
+            key,
+            runs: has.map((r) => r.run).join(','),
+            x: view.xMode,
+            points,
+            band: bandKind,
+          });
+          lines.push({
+            id: g.id,
+            label: `${g.label} (${has.length} runs)`,
+            color,
+            x: band.grid,
+            y: band.mean.map(finite),
+            band: { lower: band.lower.map(finite), upper: band.upper.map(finite) },
+            shown: band.grid.length,
+            total: band.grid.length,
+            nonFinite: [],
+          });
+          if (!members) return;
+          const series = await seriesOf(key, has, range, points);
+          for (const r of has) {
+            const s = series.get(refId(r));
+            if (s)
+              lines.push({
+                id: g.id,
+                label: labelOf(r),
+                color,
+                x: s.x,
+                y: s.y,
+                shown: s.shown,
+                total: s.total,
+                nonFinite: [],
+                member: true,
+              });
+          }
+        }),
+      );
+      // in the groups' order whatever answered first
+      const order = new Map(list.map((g, i) => [g.id, i]));
+      return lines.sort((a, b) => order.get(a.id!)! - order.get(b.id!)!);
+    };
+
+  const grid = new ChartGrid((key) => {
+    const loader = groupBy !== '' ? groupLines(key) : runLines(key);
+    return new ChartCard(
+      key,
+      (range, points) => loader(range, points),
+      () => view,
+      sync,
+    );
+  });
+
+  const renderLegend = (): void => {
+    if (groupBy !== '') {
+      sync.setEntries(
+        groups().map((g, i): LegendEntry => ({
+          id: g.id,
+          label: `${g.label} (${g.members.length} runs)`,
+          color: paletteColor(i),
+          extra: h('span', { className: 'note' }, ` ${g.members.map((r) => r.run).join(', ')}`),
+        })),
+      );
+      return;
+    }
+    sync.setEntries(
+      refs.map((r): LegendEntry => {
+        const info = infos.get(refId(r));
+        return {
+          id: refId(r),
+          label: labelOf(r),
+          color: colorOf.get(refId(r))!,
+          extra: h(
+            'span',
+            null,
+            info ? statusBadge(info.status) : h('span', { className: 'status status-missing' }, 'not found'),
+            // a FAILED run's error is read here too, not only on the runs page
+            info?.error
+              ? h('span', { className: 'run-error', title: info.error }, ` ${clip(info.error, 80)}`)
+              : null,
+          ),
+        };
+      }),
     );
   };
 
@@ -65,7 +339,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
         change: () => {
           view.xMode = xSelect.value as XMode;
           saveView();
-          board.refetchAll();
+          grid.refetchAll();
         },
       },
     },
@@ -79,7 +353,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       input: () => {
         view.smoothing = Number(smoothSlider.value);
         smoothValue.textContent = view.smoothing.toFixed(2);
-        board.redraw();
+        grid.redraw();
       },
       change: () => saveView(),
     },
@@ -90,93 +364,136 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       change: () => {
         view.log = logBox.checked;
         saveView();
-        board.redraw();
+        grid.redraw();
       },
     },
   });
+  /** The grouping changed: new lines, a new legend, every chart built again. */
+  const regroup = (): void => {
+    bandSelect.disabled = groupBy === '';
+    membersBox.disabled = groupBy === '';
+    saveView();
+    renderLegend();
+    const keys = picker.chosenKeys();
+    grid.setKeys([]);
+    grid.setKeys(keys);
+  };
+  const groupSelect = h('select', {
+    className: 'group-by',
+    attrs: { 'aria-label': 'group runs by' },
+    on: {
+      change: () => {
+        groupBy = groupSelect.value;
+        regroup();
+      },
+    },
+  });
+  const bandSelect = h(
+    'select',
+    {
+      className: 'band-kind',
+      attrs: { 'aria-label': 'band', disabled: groupBy === '' },
+      on: {
+        change: () => {
+          bandKind = bandSelect.value === 'minmax' ? 'minmax' : 'std';
+          regroup();
+        },
+      },
+    },
+    h('option', { attrs: { value: 'std', selected: bandKind === 'std' } }, 'mean ± std'),
+    h('option', { attrs: { value: 'minmax', selected: bandKind === 'minmax' } }, 'min – max'),
+  );
+  const membersBox = h('input', {
+    className: 'members',
+    attrs: { type: 'checkbox', checked: members, disabled: groupBy === '', 'aria-label': 'show members' },
+    on: {
+      change: () => {
+        members = membersBox.checked;
+        regroup();
+      },
+    },
+  });
+  const renderGroupOptions = (): void => {
+    const params = new Set<string>();
+    const tags = new Set<string>();
+    for (const info of infos.values()) {
+      for (const k in info.params ?? {}) params.add(k);
+      for (const k in info.tags ?? {}) tags.add(k);
+    }
+    const options = [
+      '',
+      'parent',
+      'name',
+      ...[...params].sort().map((k) => `params.${k}`),
+      ...[...tags].sort().map((k) => `tags.${k}`),
+    ];
+    if (!options.includes(groupBy)) options.push(groupBy);
+    replace(
+      groupSelect,
+      options.map((o) =>
+        h('option', { attrs: { value: o, selected: o === groupBy } }, o === '' ? 'no grouping' : o),
+      ),
+    );
+  };
   const controls = h(
     'div',
     { className: 'controls' },
     h('label', null, 'X axis ', xSelect),
     h(
       'label',
-      { title: 'exponential moving average, debiased (as TensorBoard)' },
+      { title: 'exponential moving average, debiased (as TensorBoard); the raw line stays, faint' },
       'Smoothing ',
       smoothSlider,
       smoothValue,
     ),
     h('label', null, logBox, ' Log scale'),
-    h('span', { className: 'hint' }, 'Drag over a chart to zoom, double-click to reset.'),
+    h(
+      'span',
+      { className: 'group-tools' },
+      h('label', null, 'Group ', groupSelect),
+      h('label', null, bandSelect),
+      h('label', null, membersBox, ' members'),
+    ),
+    h('span', { className: 'hint' }, 'Drag over a chart to zoom all, double-click to reset.'),
   );
 
-  const legend = h('div', { className: 'run-legend' });
-  const charts = h('div', { className: 'charts' });
+  const picker = new MetricPicker(charts, (entries, keys) => {
+    charts = entries;
+    saveView();
+    grid.setKeys(keys);
+  });
   const params = h('div', { className: 'params' });
   const status = h('p', { className: 'note info' }, 'Loading…');
+  const title = across
+    ? `Compare runs of ${experiments.join(', ')}`
+    : refs.length === 1
+      ? `Run ${refs[0].run} of ${experiment}`
+      : `Compare runs of ${experiment}`;
   const el = h(
     'div',
     { className: 'page compare-page' },
-    h('div', { className: 'toolbar' }, h('h2', null, `Compare runs of ${experiment}`)),
+    h('div', { className: 'toolbar' }, h('h2', null, title)),
     controls,
-    legend,
+    picker.el,
+    sync.legendEl,
     status,
-    charts,
+    grid.el,
     params,
   );
+  const dispose = (): void => grid.dispose();
 
-  if (runs.length === 0) {
+  if (refs.length === 0) {
     replace(status, 'No runs picked: pick runs on the ');
-    status.appendChild(link(hrefs.runs(experiment), 'runs page'));
-    return { el, dispose: () => board.dispose() };
+    status.appendChild(
+      experiment !== undefined
+        ? link(hrefs.runs(experiment), 'runs page')
+        : link(hrefs.experiments(), 'experiments'),
+    );
+    return { el, dispose };
   }
 
-  const loader =
-    (key: string) =>
-    async (range: { from: number; to: number } | undefined, points: number): Promise<ChartLine[]> => {
-      const response = await getJson<SeriesResponse>(`${experimentPath(experiment)}/series`, {
-        key,
-        runs: runs.join(','),
-        x: view.xMode,
-        points,
-        from: range?.from,
-        to: range?.to,
-      });
-      const byRun = new Map(response.series.map((s) => [s.run, s]));
-      return runs
-        .filter((r) => byRun.has(r))
-        .map((r) => {
-          const s = byRun.get(r)!;
-          return {
-            label: runLabel(r, infos.get(r)),
-            color: runColor(r),
-            x: s.x,
-            y: s.y,
-            shown: s.shown,
-            total: s.total,
-            nonFinite: s.nonFinite ?? [],
-          };
-        });
-    };
-
-  const renderLegend = (): void => {
-    replace(
-      legend,
-      runs.map((r) => {
-        const info = infos.get(r);
-        return h(
-          'span',
-          { className: 'run-chip', attrs: { 'data-run': r } },
-          h('span', { className: 'swatch', style: { background: runColor(r) } }),
-          runLabel(r, info),
-          info ? statusBadge(info.status) : h('span', { className: 'status status-missing' }, 'not found'),
-          info?.duration !== undefined && info.duration !== null ? ` ${formatDuration(info.duration)}` : '',
-        );
-      }),
-    );
-  };
-
   const renderParams = (): void => {
-    const found = runs.filter((r) => infos.has(r));
+    const found = refs.filter((r) => infos.has(refId(r)));
     const section = (
       title: string,
       pick: (r: RunJson) => Record<string, unknown> | undefined,
@@ -184,7 +501,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       // how many of the runs have each key: past the bound, the keys most of them have are listed
       const counts = new Map<string, number>();
       for (const r of found)
-        for (const k in pick(infos.get(r)!) ?? {}) counts.set(k, (counts.get(k) ?? 0) + 1);
+        for (const k in pick(infos.get(refId(r))!) ?? {}) counts.set(k, (counts.get(k) ?? 0) + 1);
       if (counts.size === 0) return null;
       let keys = [...counts.keys()];
       const hidden = Math.max(0, keys.length - MAX_SIDE_BY_SIDE_ROWS);
@@ -195,7 +512,7 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       keys.sort();
       const rows = keys.map((k) => {
         const values = found.map((r) => {
-          const bag = pick(infos.get(r)!) ?? {};
+          const bag = pick(infos.get(refId(r))!) ?? {};
           return Object.prototype.hasOwnProperty.call(bag, k) ? formatValue(bag[k]) : undefined;
         });
         const differs = new Set(values.map((v) => v ?? '\u0000missing')).size > 1;
@@ -235,8 +552,8 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
                   h(
                     'th',
                     null,
-                    h('span', { className: 'swatch', style: { background: runColor(r) } }),
-                    runLabel(r, infos.get(r)),
+                    h('span', { className: 'swatch', style: { background: colorOf.get(refId(r))! } }),
+                    labelOf(r),
                   ),
                 ),
               ),
@@ -261,32 +578,26 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
   };
 
   const loadRuns = async (): Promise<void> => {
-    const response = await getJson<{ runs: RunJson[]; total: number }>(`${experimentPath(experiment)}/runs`, {
-      filter: `attributes.run IN (${runs.join(', ')})`,
-      limit: runs.length,
-    });
-    infos.clear();
-    for (const r of response.runs) infos.set(r.run, r);
-    renderLegend();
-    renderParams();
-    const keys = [...new Set(response.runs.flatMap((r) => Object.keys(r.metrics ?? {})))].sort((a, b) =>
-      a.localeCompare(b),
+    const answers = await Promise.all(
+      experiments.map(async (exp) => {
+        const runs = refs.filter((r) => r.experiment === exp).map((r) => r.run);
+        const response = await getJson<{ runs: RunJson[]; total: number }>(`${experimentPath(exp)}/runs`, {
+          filter: `attributes.run IN (${runs.join(', ')})`,
+          limit: runs.length,
+        });
+        return { exp, runs: response.runs };
+      }),
     );
-    for (const key of keys) {
-      if (cards.has(key)) continue;
-      const card = new ChartCard(key, loader(key), () => view);
-      cards.set(key, card);
-      // cards are kept in key order, also when a live run starts logging a new key; the keys come
-      // sorted, so on the first load each goes last (no sort of all the cards per key)
-      const last = charts.lastElementChild?.getAttribute('data-key');
-      if (last === null || last === undefined || last.localeCompare(key) <= 0) charts.appendChild(card.el);
-      else {
-        const after = [...cards.keys()].sort((a, b) => a.localeCompare(b)).indexOf(key);
-        charts.insertBefore(card.el, charts.children[after] ?? null);
-      }
-      board.add(card);
-    }
-    if (cards.size === 0) {
+    infos.clear();
+    for (const { exp, runs } of answers) for (const r of runs) infos.set(`${exp}:${r.run}`, r);
+    renderLegend();
+    renderGroupOptions();
+    renderParams();
+    const keys = new Set<string>();
+    for (const info of infos.values()) for (const k in info.metrics ?? {}) keys.add(k);
+    picker.setKeys([...keys]);
+    grid.setKeys(picker.chosenKeys());
+    if (keys.size === 0) {
       status.hidden = false;
       status.className = 'note info';
       status.textContent = infos.size === 0 ? 'None of these runs exists.' : 'These runs have no metrics.';
@@ -301,11 +612,11 @@ export function comparePage(ctx: PageContext, experiment: string, runs: number[]
       status.hidden = false;
       return;
     }
-    await board.refresh();
+    await grid.refresh();
   };
   void loadRuns().catch((error: unknown) => {
     status.className = 'note error';
     status.textContent = error instanceof Error ? error.message : String(error);
   });
-  return { el, live: experiment, refresh, dispose: () => board.dispose() };
+  return { el, live: across ? null : experiment, refresh, dispose };
 }

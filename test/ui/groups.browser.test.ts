@@ -1,0 +1,78 @@
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { omega, startUiServer } from 'omega-track';
+import { tempDir } from '../helpers/tmp';
+import { drawnChart, ensureClientBuilt, launchBrowser, legendSeries } from './browserHelpers';
+
+type Server = Awaited<ReturnType<typeof startUiServer>>;
+type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+
+/** loss of run i (0-based) at a step: each group's members spread around their mean. */
+const loss = (i: number, step: number): number => 10 + (i % 2 === 0 ? 0 : 5) + i * 0.37 + step * 0.1;
+
+/**
+ * Issue 24, groups in charts, end to end: the compare page grouped by params.lr draws per group
+ * one mean line with a band, from the real server's `/band` (no fake here).
+ */
+describe('groups of runs on the compare page, with the real band endpoint', () => {
+  const tmp = tempDir('omega-ui-groups-');
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    ensureClientBuilt();
+    const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+    const om = omega({ store });
+    const exp = om.runtime.experiment('sweep');
+    for (let i = 0; i < 10; i++)
+      await exp.run((e) => {
+        // runs 1,3,5,7,9: lr 0.1; runs 2,4,6,8,10: lr 0.01
+        e.logParam('lr', i % 2 === 0 ? 0.1 : 0.01);
+        for (let step = 0; step <= 20; step++) e.logMetric('loss', loss(i, step), step);
+      });
+    await om.close();
+    server = await startUiServer({ store, port: 0 });
+    browser = await launchBrowser();
+    page = browser.page;
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  test('a group of 5 runs shows one band whose mean is the mean of its members at a step', async () => {
+    await page.goto(`${server.url}#/e/sweep/compare?runs=1,2,3,4,5,6,7,8,9,10&charts=loss&group=params.lr`);
+    const card = await drawnChart(page, 'loss');
+    expect(await card.getAttribute('data-bands')).toBe('2');
+    expect((await legendSeries(card)).map((s) => s.label)).toEqual([
+      'params.lr=0.1 (5 runs)',
+      'params.lr=0.01 (5 runs)',
+    ]);
+    // hover the middle of the plot: the legend shows the step and each group's mean there
+    const box = (await card.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const stepText = (await page.locator('.chart-legend .legend-x').textContent()) ?? '';
+    const step = Number(/^step (\d+)$/.exec(stepText)?.[1]);
+    expect(Number.isInteger(step)).toBe(true);
+    const shown = await page.locator('.chart-legend .legend-value').allTextContents();
+    const means = [0, 1].map((parity) => {
+      const members = [0, 2, 4, 6, 8].map((i) => i + parity);
+      return members.reduce((s, i) => s + loss(i, step), 0) / members.length;
+    });
+    expect(Number(shown[0])).toBeCloseTo(means[0], 1);
+    expect(Number(shown[1])).toBeCloseTo(means[1], 1);
+    // the members, on demand, five per group
+    await page.locator('input.members').check();
+    await page.waitForFunction(
+      () =>
+        (globalThis as any).document.querySelector('section.chart-card[data-key="loss"]')?.dataset.members ===
+        '10',
+    );
+    expect(pageErrors).toEqual([]);
+  });
+});
