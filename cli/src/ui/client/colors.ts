@@ -30,16 +30,6 @@ export function fade(color: string, alpha: number): string {
   return m ? `hsla(${m[1]}, ${alpha})` : color;
 }
 
-/**
- * A colour per run number. Kept for the runs table's swatches until it uses the selection's
- * palette (paletteColor); the charts do not use it.
- */
-export function runColor(run: number): string {
-  const hue = (((run * 137.508) % 360) + 360) % 360;
-  const light = run % 2 === 0 ? 40 : 47;
-  return `hsl(${hue.toFixed(1)}, 72%, ${light}%)`;
-}
-
 /** A colour for the i-th of a fixed set of lines (profile charts). */
 export function indexColor(i: number): string {
   return paletteColor(i);

@@ -2,7 +2,8 @@
  * Groups of runs (the runs table's `group=`, the compare page's too): by a param (`params.lr`), a
  * tag (`tags.team`), the parent run (`parent`: the trials of a sweep) or a pattern on the run name
  * (`/seed-\d+/`: runs whose names are the same before the match are one group, `resnet-seed-1`
- * and `resnet-seed-2` → `resnet-`).
+ * and `resnet-seed-2` → `resnet-`; `name` alone is the name without its trailing number). The
+ * runs page and the compare page read `group=` with these same functions.
  */
 import type { RunJson } from './api';
 
@@ -18,11 +19,16 @@ export interface RunGroup {
   members: RunJson[];
 }
 
+/** What `group=name` cuts off a run's name. */
+const TRAILING_NUMBER = /[-_ .#]*\d+$/;
+
 /** The spec of a `group=` value; '' is no grouping (undefined). */
 export function parseGroup(text: string): GroupSpec | undefined {
   const t = text.trim();
   if (t === '') return undefined;
   if (t === 'parent') return { kind: 'parent' };
+  // `name`: the name without its trailing number (`resnet-seed-3` → `resnet-seed`)
+  if (t === 'name') return { kind: 'name', pattern: TRAILING_NUMBER };
   if (t.startsWith('/')) {
     const end = t.lastIndexOf('/');
     if (end <= 0) return { kind: 'invalid', message: `a name pattern is written /…/, got ${t}` };
@@ -34,7 +40,10 @@ export function parseGroup(text: string): GroupSpec | undefined {
   }
   const m = /^(params|tags)\.(.+)$/.exec(t);
   if (m) return { kind: m[1] === 'params' ? 'param' : 'tag', key: unquote(m[2]) };
-  return { kind: 'invalid', message: `group by params.<key>, tags.<key>, parent or /pattern/, got ${t}` };
+  return {
+    kind: 'invalid',
+    message: `group by params.<key>, tags.<key>, parent, name or /pattern/, got ${t}`,
+  };
 }
 
 /** The group of one run under a spec, as text. */

@@ -18,6 +18,7 @@ import { ChartSync } from '../chartSync';
 import { paletteColor } from '../colors';
 import { h, link, note, replace } from '../dom';
 import { clip, formatCount, formatValue } from '../format';
+import { groupKeyOf, parseGroup } from '../groups';
 import { MetricPicker, formatCharts, parseCharts } from '../picker';
 import type { RunRef } from '../router';
 import { hrefs, parseHash } from '../router';
@@ -69,27 +70,19 @@ function finite(v: JsonNumber | null | undefined): number | null {
 
 const refId = (r: RunRef): string => `${r.experiment}:${r.run}`;
 
-/** The value a run is grouped by: `params.X`, `tags.X`, `parent`, `name` or `name:<regex>`. */
+/**
+ * The group a run is in under `by` (the runs page's `group=`: `params.X`, `tags.X`, `parent`,
+ * `name` or `/pattern/`; groups.ts), as a label.
+ */
 export function groupValue(by: string, info: RunJson | undefined): string {
   if (!info) return '(not found)';
-  if (by === 'parent') return info.parent !== undefined ? `run ${info.parent}` : '(no parent)';
-  if (by === 'name' || by.startsWith('name:')) {
-    const name = info.name ?? '';
-    if (by === 'name') return name.replace(/[-_ .#]*\d+$/, '') || '(no name)';
-    let pattern: RegExp;
-    try {
-      pattern = new RegExp(by.slice(5));
-    } catch {
-      return '(bad pattern)';
-    }
-    const m = pattern.exec(name);
-    return m ? (m[1] ?? m[0]) : '(other)';
-  }
-  const dot = by.indexOf('.');
-  const bag = by.startsWith('params.') ? info.params : by.startsWith('tags.') ? info.tags : undefined;
-  const key = by.slice(dot + 1);
-  if (!bag || !Object.prototype.hasOwnProperty.call(bag, key)) return '(none)';
-  return formatValue(bag[key]);
+  const spec = parseGroup(by);
+  if (!spec) return '';
+  if (spec.kind === 'invalid') return '(bad grouping)';
+  const key = groupKeyOf(info, spec);
+  if (spec.kind === 'parent') return key === '' ? '(no parent)' : `run ${key}`;
+  if (key !== '') return key;
+  return spec.kind === 'name' ? '(no name)' : '(none)';
 }
 
 interface Group {

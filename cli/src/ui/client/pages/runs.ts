@@ -8,7 +8,7 @@
  */
 import type { KeysJson } from '../api';
 import { ApiError, apiUrl, experimentPath, getJson } from '../api';
-import { runColor } from '../colors';
+import { paletteColor } from '../colors';
 import type { Child } from '../dom';
 import { h, link, replace } from '../dom';
 import { clip, formatCount, formatDuration, formatNumber, formatTime, formatValue } from '../format';
@@ -92,12 +92,23 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     else compareButton.textContent = selected.size > 0 ? `Compare ${selected.size} run(s)` : 'Compare';
     compareButton.disabled = selected.size === 0;
   };
+  /**
+   * A picked run's swatch has the colour its line gets on Compare (its position among the picked
+   * runs, in the order Compare lists them); a run not picked has none.
+   */
+  const swatchColor = (run: number): string =>
+    selected.has(run) ? paletteColor([...selected].sort((a, b) => a - b).indexOf(run)) : 'transparent';
+  const paintSwatches = (): void => {
+    for (const el of table.el.querySelectorAll<HTMLElement>('.swatch[data-run]'))
+      el.style.background = swatchColor(Number(el.dataset.run));
+  };
   const pick = (runs: number[], on: boolean): void => {
     for (const r of runs) {
       if (on) selected.add(r);
       else selected.delete(r);
     }
     updateCompare();
+    paintSwatches();
     save(false);
   };
 
@@ -248,7 +259,11 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
           return h(
             'span',
             { className: `run-id${row.member ? ' member' : ''}` },
-            h('span', { className: 'swatch', style: { background: runColor(r.run) } }),
+            h('span', {
+              className: 'swatch',
+              style: { background: swatchColor(r.run) },
+              attrs: { 'data-run': r.run },
+            }),
             String(r.run),
           );
         },
@@ -847,8 +862,8 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     showHidden();
     replace(
       groupOptions,
-      ['parent', ...keys.params.map((k) => `params.${k}`), ...keys.tags.map((k) => `tags.${k}`)].map((v) =>
-        h('option', { attrs: { value: v } }),
+      ['parent', 'name', ...keys.params.map((k) => `params.${k}`), ...keys.tags.map((k) => `tags.${k}`)].map(
+        (v) => h('option', { attrs: { value: v } }),
       ),
     );
     table.setColumns(columns());
