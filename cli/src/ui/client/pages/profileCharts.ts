@@ -218,8 +218,10 @@ export class ProfileChart {
             range: (_u, min, max) => {
               if (!(max > min)) return [min - 1, max + 1];
               const pad = (max - min) * 0.08;
-              // shares and sizes are never negative: their axis starts at zero when it comes near
-              const floor = unit !== '' && unit !== 'load' && min >= 0 && min - pad < 0 ? 0 : min - pad;
+              // shares, sizes and rates are levels: their axis starts at zero, so 1.21 GB moving by
+              // a few kB reads as a flat 1.2 GB (not as ticks 2 kB apart) and two runs' levels
+              // compare at a glance
+              const floor = unit !== '' && unit !== 'load' && min >= 0 ? 0 : min - pad;
               return [floor, max + pad];
             },
           },
