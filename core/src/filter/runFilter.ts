@@ -2,10 +2,18 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import { FILTER_TIME_FORMS, filterTime } from './filterValues';
 import { LIKE_PATTERN_MAX, characterCount } from './likeMatcher';
 
+/** Which value of a metric a filter or an ordering compares (see MetricAggregate). */
+export type MetricAggregateName = 'last' | 'min' | 'max' | 'mean';
+
+/** The names a metric field may end in (`metrics.acc.max`): its last value, min, max or mean. */
+export const METRIC_AGGREGATES: readonly MetricAggregateName[] = ['last', 'min', 'max', 'mean'];
+
 /** What a filter or an ordering names: a metric, a param, a tag or an attribute of a run. */
 export interface RunField {
   entity: 'metric' | 'param' | 'tag' | 'attribute';
   key: string;
+  /** Of a metric, the value compared when not its last one (`metrics.acc.max`); absent for the last. */
+  aggregate?: Exclude<MetricAggregateName, 'last'>;
 }
 
 /** The comparison operators of MLflow's run filter syntax. */
@@ -254,8 +262,19 @@ class Parser {
     this.next();
     const keyToken = this.next();
     let key: string;
-    if (keyToken.kind === 'quoted' && keyToken.quote !== "'") key = keyToken.text;
-    else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
+    let aggregate: MetricAggregateName | undefined;
+    if (keyToken.kind === 'quoted' && keyToken.quote !== "'") {
+      key = keyToken.text;
+      // a quoted metric key may be followed by the value compared: metrics.`acc`.max
+      const dot2 = this.peek();
+      if (entity === 'metric' && dot2.kind === 'punct' && dot2.text === '.') {
+        this.next();
+        const name = this.next();
+        aggregate = METRIC_AGGREGATES.find((a) => name.kind === 'word' && name.text === a);
+        if (!aggregate)
+          this.fail(`the value of the metric to compare after '.': ${METRIC_AGGREGATES.join(', ')}`, name);
+      }
+    } else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
       // a plain key runs on through dots, as written: metrics.val.loss is the metric 'val.loss',
       // params.layer.0.units the param 'layer.0.units' (its parts may have been read as numbers)
       key = keyToken.text;
@@ -279,13 +298,21 @@ class Parser {
           `a key name: letters, digits and _ in parts joined by single dots (use backticks for other characters)`,
           keyToken,
         );
+      // metrics.acc.max is the metric 'acc', its max; a key that itself ends so is backticked
+      const dot3 = key.lastIndexOf('.');
+      const last = key.slice(dot3 + 1);
+      if (entity === 'metric' && dot3 > 0 && (METRIC_AGGREGATES as readonly string[]).includes(last)) {
+        aggregate = last as MetricAggregateName;
+        key = key.slice(0, dot3);
+      }
     } else
       this.fail(
         `the name of a ${entity} after '${first.text}.' (use backticks for other characters)`,
         keyToken,
       );
     if (key.length === 0) this.fail('a key name', keyToken);
-    return entity === 'attribute' ? this.attribute(key, keyToken) : { entity, key };
+    if (entity === 'attribute') return this.attribute(key, keyToken);
+    return aggregate && aggregate !== 'last' ? { entity, key, aggregate } : { entity, key };
   }
 
   private attribute(name: string, token: Token): RunField {
@@ -398,13 +425,14 @@ function shown(value: string): string {
 }
 
 function label(field: RunField): string {
-  return `${field.entity === 'attribute' ? 'attributes' : field.entity + 's'}.${field.key}`;
+  return `${field.entity === 'attribute' ? 'attributes' : field.entity + 's'}.${field.key}${field.aggregate ? `.${field.aggregate}` : ''}`;
 }
 
 /**
  * Parses a run filter in MLflow's search syntax: comparisons joined by AND, each
  * `<entity>.<key> <op> <value>` with entity `metrics`, `params`, `tags` or `attributes` (MLflow's
- * aliases too), keys plain or in backticks, operators `= != < <= > >= LIKE ILIKE IN NOT IN`,
+ * aliases too), keys plain or in backticks, a metric key optionally followed by the value
+ * compared (`metrics.acc.max`, ``metrics.`acc`.mean``; last by default), operators `= != < <= > >= LIKE ILIKE IN NOT IN`,
  * values 'quoted' or numbers. An empty filter matches every run. No text ever becomes code or
  * SQL: the result is data, which the stores evaluate.
  */

@@ -24,7 +24,7 @@ const MLFLOW_TAGS: Record<string, (run: RunInfo) => unknown> = {
 export function fieldValue(run: RunInfo, field: RunField): unknown {
   switch (field.entity) {
     case 'metric':
-      return run.metrics?.[field.key]?.last;
+      return run.metrics?.[field.key]?.[field.aggregate ?? 'last'];
     case 'param':
       return run.params?.[field.key];
     case 'tag': {
