@@ -118,6 +118,8 @@ type Token =
   | { kind: 'end'; at: number };
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** The names of METRIC_AGGREGATES, as a metric key may end in them. */
+const AGGREGATE = /^(last|min|max|mean)$/;
 const NUMBER = /[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/y;
 const OPERATOR = /!=|<>|<=|>=|==|=|<|>/y;
 
@@ -235,6 +237,11 @@ class Parser {
     throw new FilterSyntaxError(this.text, token.at, expected, describe(token));
   }
 
+  isPunct(text: string): boolean {
+    const t = this.peek();
+    return t.kind === 'punct' && t.text === text;
+  }
+
   isWord(word: string): boolean {
     const t = this.peek();
     return t.kind === 'word' && t.text.toUpperCase() === word;
@@ -245,10 +252,9 @@ class Parser {
     const first = this.next();
     if (first.kind !== 'word' && !(first.kind === 'quoted' && first.quote === '`' && defaultEntity))
       this.fail('a name such as metrics.acc, params.lr, tags.team or attributes.status', first);
-    const dot = this.peek();
-    if (!(dot.kind === 'punct' && dot.text === '.')) {
+    if (!this.isPunct('.')) {
       // a bare name: allowed only where MLflow allows it (order_by: `start_time DESC`)
-      if (!defaultEntity) this.fail(`'.' after '${first.text}' (as in metrics.${first.text})`, dot);
+      if (!defaultEntity) this.fail(`'.' after '${first.text}' (as in metrics.${first.text})`);
       return this.attribute(first.text, first);
     }
     const entity = ENTITIES[first.text.toLowerCase()];
@@ -262,17 +268,15 @@ class Parser {
     this.next();
     const keyToken = this.next();
     let key: string;
-    let aggregate: MetricAggregateName | undefined;
+    let aggregate: string | undefined;
     if (keyToken.kind === 'quoted' && keyToken.quote !== "'") {
       key = keyToken.text;
       // a quoted metric key may be followed by the value compared: metrics.`acc`.max
-      const dot2 = this.peek();
-      if (entity === 'metric' && dot2.kind === 'punct' && dot2.text === '.') {
+      if (entity === 'metric' && this.isPunct('.')) {
         this.next();
         const name = this.next();
-        aggregate = METRIC_AGGREGATES.find((a) => name.kind === 'word' && name.text === a);
-        if (!aggregate)
-          this.fail(`the value of the metric to compare after '.': ${METRIC_AGGREGATES.join(', ')}`, name);
+        aggregate = name.kind === 'word' ? name.text : '';
+        if (!AGGREGATE.test(aggregate)) this.fail("last, min, max or mean after '.'", name);
       }
     } else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
       // a plain key runs on through dots, as written: metrics.val.loss is the metric 'val.loss',
@@ -299,12 +303,8 @@ class Parser {
           keyToken,
         );
       // metrics.acc.max is the metric 'acc', its max; a key that itself ends so is backticked
-      const dot3 = key.lastIndexOf('.');
-      const last = key.slice(dot3 + 1);
-      if (entity === 'metric' && dot3 > 0 && (METRIC_AGGREGATES as readonly string[]).includes(last)) {
-        aggregate = last as MetricAggregateName;
-        key = key.slice(0, dot3);
-      }
+      const split = entity === 'metric' ? /^(.+)\.(last|min|max|mean)$/.exec(key) : null;
+      if (split) [, key, aggregate] = split;
     } else
       this.fail(
         `the name of a ${entity} after '${first.text}.' (use backticks for other characters)`,
@@ -312,7 +312,9 @@ class Parser {
       );
     if (key.length === 0) this.fail('a key name', keyToken);
     if (entity === 'attribute') return this.attribute(key, keyToken);
-    return aggregate && aggregate !== 'last' ? { entity, key, aggregate } : { entity, key };
+    return aggregate && aggregate !== 'last'
+      ? { entity, key, aggregate: aggregate as RunField['aggregate'] }
+      : { entity, key };
   }
 
   private attribute(name: string, token: Token): RunField {
@@ -353,15 +355,15 @@ class Parser {
     let value: FilterLiteral | FilterLiteral[];
     const at: number[] = [];
     if (op === 'IN' || op === 'NOT IN') {
-      const open = this.next();
-      if (!(open.kind === 'punct' && open.text === '(')) this.fail(`'(' after ${op}`, open);
+      if (!this.isPunct('(')) this.fail(`'(' after ${op}`);
+      this.next();
       value = [this.literal(`'('`, at)];
-      for (;;) {
-        const t = this.next();
-        if (t.kind === 'punct' && t.text === ')') break;
-        if (!(t.kind === 'punct' && t.text === ',')) this.fail("',' or ')' in the list", t);
+      while (!this.isPunct(')')) {
+        if (!this.isPunct(',')) this.fail("',' or ')' in the list");
+        this.next();
         value.push(this.literal("','", at));
       }
+      this.next();
     } else value = this.literal(`'${op}'`, at);
     checkTypes(this, field, op, value, opToken, at);
     return { field, op, value };
@@ -425,7 +427,7 @@ function shown(value: string): string {
 }
 
 function label(field: RunField): string {
-  return `${field.entity === 'attribute' ? 'attributes' : field.entity + 's'}.${field.key}${field.aggregate ? `.${field.aggregate}` : ''}`;
+  return `${field.entity === 'attribute' ? 'attributes' : field.entity + 's'}.${field.key}`;
 }
 
 /**

@@ -117,13 +117,11 @@ export function runTableFromEvents(events: readonly TrackingEvent[], now = Date.
         min: null,
         max: null,
         count: 0,
+        sum: 0,
+        finite: 0,
         node: e.node,
         userid: e.userid,
       };
-      if (e.event === 'metric') {
-        row.sum = 0;
-        row.finite = 0;
-      }
       rows.set(id, row);
     } else if (dt >= row.lastDt || Number.isNaN(row.lastDt)) {
       row.last = v;
@@ -136,10 +134,8 @@ export function runTableFromEvents(events: readonly TrackingEvent[], now = Date.
     if (finite) {
       if (row.min === null || v < row.min) row.min = v;
       if (row.max === null || v > row.max) row.max = v;
-      if (row.finite !== undefined) {
-        row.sum! += v;
-        row.finite++;
-      }
+      row.sum! += v;
+      row.finite!++;
     }
   }
   return runTableFromStats([...rows.values()], now);

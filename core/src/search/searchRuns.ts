@@ -93,15 +93,9 @@ async function readStoredRunTable(
   const few = Array.isArray(runs) && runs.length <= 16 ? runs : undefined;
   const { rows, unaggregated } = await log.runStats(experiment, few);
   const selects = runSelector(runs);
-  // a metric aggregate kept before the store kept running sums has no mean: its run is read
-  // from its events (a store upgraded on open fills them in; a team server of an older version
-  // or a MongoDB collection written before may still send such rows)
-  const stale = new Set<number>();
-  for (const r of rows) if (r.event === 'metric' && r.count > 0 && r.finite === undefined) stale.add(r.run);
-  const kept = stale.size ? rows.filter((r) => !stale.has(r.run)) : rows;
-  const wanted = runs === undefined || few ? kept : kept.filter((r) => selects(r.run));
+  const wanted = runs === undefined || few ? rows : rows.filter((r) => selects(r.run));
   const table = runTableFromStats(wanted, now);
-  const legacy = [...unaggregated, ...stale].filter(selects);
+  const legacy = unaggregated.filter(selects);
   if (legacy.length === 0) return table;
   const events = await log.queryEvents(experiment, { runs: legacy, events: [...RUN_TABLE_EVENTS] });
   return [...table, ...runTableFromEvents(events, now)].sort((a, b) => a.run - b.run);

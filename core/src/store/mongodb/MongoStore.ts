@@ -838,8 +838,14 @@ export class MongoStore implements Store, ExitFlushable {
       const docs = await this.#collection<StatsDoc>(COLLECTIONS.stats)
         .find(filter, { sort: { run: 1, _id: 1 }, projection: { applied: 0 } })
         .toArray();
-      // every write folds its events in: no run of this store lacks aggregates
-      return { rows: docs.map(statsRow), unaggregated: [] };
+      // every write folds its events in, but a metric's aggregate made before running sums
+      // were kept has none (no mean): such a run is read from its events
+      const rows = docs.map(statsRow);
+      const stale = new Set(
+        rows.filter((r) => r.event === 'metric' && r.finite === undefined).map((r) => r.run),
+      );
+      if (stale.size === 0) return { rows, unaggregated: [] };
+      return { rows: rows.filter((r) => !stale.has(r.run)), unaggregated: [...stale] };
     });
   }
 
