@@ -131,8 +131,10 @@ function checkText(value: unknown, what: string): string {
 }
 
 function checkBucket(bucket: unknown): Bucket {
-  if (bucket !== 'models' && bucket !== 'datasets' && bucket !== 'system')
-    throw new TrackingInputError(`bucket must be 'models', 'datasets' or 'system', got ${String(bucket)}`);
+  if (bucket !== 'models' && bucket !== 'datasets' && bucket !== 'system' && bucket !== 'views')
+    throw new TrackingInputError(
+      `bucket must be 'models', 'datasets', 'system' or 'views', got ${String(bucket)}`,
+    );
   return bucket;
 }
 
@@ -867,6 +869,15 @@ export class MongoStore implements Store, ExitFlushable {
         if (runs.size === 0) break;
       }
       return [...(runs ?? [])].sort((a, b) => a - b);
+    });
+  }
+
+  async runsWithEvent(experiment: string, event: string): Promise<number[]> {
+    checkText(event, 'event');
+    const events = this.#events(experiment);
+    return this.#op(`reading the runs of '${experiment}'`, false, async () => {
+      const runs: number[] = await events.distinct('run', { event });
+      return runs.sort((a, b) => a - b);
     });
   }
 

@@ -485,6 +485,13 @@ export class SqliteStore implements Store, ExitFlushable {
     return { rows: decodeRunStats(found, texts), unaggregated };
   }
 
+  async runsWithEvent(experiment: string, event: string): Promise<number[]> {
+    return this.db
+      .prepare('SELECT DISTINCT run FROM chunks WHERE experiment = ? AND instr(events, ?) > 0 ORDER BY run')
+      .pluck()
+      .all(experiment, NAME_MARK + event + NAME_MARK) as number[];
+  }
+
   async putBlob(key: string, data: Uint8Array): Promise<void> {
     await this.write({ op: 'putBlob', key, data }, 'saving a blob');
   }
@@ -593,6 +600,7 @@ typedReads([
   'listEntries',
   'liveness',
   'runStats',
+  'runsWithEvent',
   'queryEvents',
   'queryColumns',
   'iterateEvents',
