@@ -93,7 +93,7 @@ test('a band of 5 runs: its mean at a step is the mean of the members there, ± 
   expect(json).toMatchObject({ key: 'loss', x: 'step', band: 'std', runs: [1, 2, 3, 4, 5] });
   const at = (step: number): number => (json.grid as number[]).indexOf(step);
   const members = (await api(`/api/experiments/sweep/values?key=loss&step=20&runs=${runs}`)).json.values;
-  const ys = Object.values(members) as number[];
+  const ys = Object.values<number>(members);
   const mean = ys.reduce((a, b) => a + b) / ys.length;
   const std = Math.sqrt(ys.reduce((a, y) => a + (y - mean) ** 2, 0) / (ys.length - 1));
   expect(json.count[at(20)]).toBe(5);

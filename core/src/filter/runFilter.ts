@@ -341,7 +341,7 @@ class Parser {
   comparison(): FilterComparison {
     const field = this.field();
     const opToken = this.next();
-    let op: FilterOperator;
+    let op: FilterOperator | undefined;
     if (opToken.kind === 'op') op = opToken.text as FilterOperator;
     else if (opToken.kind === 'word') {
       const word = opToken.text.toUpperCase();
@@ -350,8 +350,8 @@ class Parser {
         this.next();
         op = 'NOT IN';
       } else if (word === 'LIKE' || word === 'ILIKE' || word === 'IN') op = word;
-      else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
-    } else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
+    }
+    if (!op) return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
     let value: FilterLiteral | FilterLiteral[];
     const at: number[] = [];
     if (op === 'IN' || op === 'NOT IN') {
@@ -385,7 +385,8 @@ function checkTypes(
   const values = Array.isArray(value) ? value : [value];
   const numeric =
     field.entity === 'metric' || (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key));
-  if (numeric && (op === 'LIKE' || op === 'ILIKE'))
+  const like = op === 'LIKE' || op === 'ILIKE';
+  if (numeric && like)
     throw new FilterSyntaxError(
       p.text,
       opToken.at,
@@ -410,9 +411,9 @@ function checkTypes(
         shown(v),
       );
   });
-  if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
+  if (like && typeof value !== 'string')
     throw new FilterSyntaxError(p.text, at[0], `a 'quoted' pattern after ${op}`, String(value));
-  if ((op === 'LIKE' || op === 'ILIKE') && characterCount(value as string) > LIKE_PATTERN_MAX)
+  if (like && characterCount(value as string) > LIKE_PATTERN_MAX)
     throw new FilterSyntaxError(
       p.text,
       at[0],
@@ -464,11 +465,9 @@ export function parseRunFilter(text: string | undefined): RunFilter {
 export function parseRunOrder(orderBy: string | readonly string[] | undefined): RunOrderKey[] {
   if (orderBy === undefined) return [];
   const entries = typeof orderBy === 'string' ? [orderBy] : orderBy;
-  if (!Array.isArray(entries))
+  if (!Array.isArray(entries) || entries.some((e) => typeof e !== 'string'))
     throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
-  return entries.map((entry: unknown) => {
-    if (typeof entry !== 'string')
-      throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+  return entries.map((entry: string) => {
     let text = entry.trim();
     let descending = false;
     if (text.startsWith('-')) {

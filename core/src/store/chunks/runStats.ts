@@ -150,10 +150,7 @@ export function mergeRunStats(
  * A run's stored aggregates with the running sum of every metric entry computed afresh from the
  * run's metric events (a store upgraded from before sums were kept fills them in once).
  */
-export function addRunningSums(
-  stats: string,
-  metrics: Iterable<{ key: string; value: unknown }>,
-): string {
+export function addRunningSums(stats: string, metrics: Iterable<{ key: string; value: unknown }>): string {
   const sums = new Map<string, [sum: number, finite: number]>();
   for (const { key, value } of metrics) {
     if (typeof value !== 'number' || !Number.isFinite(value)) continue;

@@ -402,10 +402,7 @@ function sumUpdate(field: 'sum' | 'finite', value: number): Record<string, unkno
   return {
     $cond: [
       {
-        $or: [
-          { $eq: [{ $type: '$lastDt' }, 'missing'] },
-          { $ne: [{ $type: `$${field}` }, 'missing'] },
-        ],
+        $or: [{ $eq: [{ $type: '$lastDt' }, 'missing'] }, { $ne: [{ $type: `$${field}` }, 'missing'] }],
       },
       { $add: [{ $ifNull: [`$${field}`, 0] }, lit(value)] },
       '$$REMOVE',

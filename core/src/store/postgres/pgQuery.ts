@@ -105,7 +105,8 @@ function comparison(c: FilterComparison, p: SqlParams): string | undefined {
       if (aggregate) {
         // min and max: entries 5 and 6 (null when none is finite); mean: sum / finite count
         // (entries 8 and 9). A value that is no number here (NaN in runs()) stays a candidate.
-        const n = (i: number): string => `CASE WHEN jsonb_typeof(e->${i}) = 'number' THEN (e->>${i})::float8 END`;
+        const n = (i: number): string =>
+          `CASE WHEN jsonb_typeof(e->${i}) = 'number' THEN (e->>${i})::float8 END`;
         const value =
           aggregate === 'mean'
             ? `CASE WHEN jsonb_typeof(e->8) = 'number' AND jsonb_typeof(e->9) = 'number' AND (e->>9)::float8 > 0 THEN (e->>8)::float8 / (e->>9)::float8 END`

@@ -88,11 +88,15 @@ function addRunningSumsColumn(db: BetterSqlite3.Database): void {
       [string, number, string]
     >;
     const payloads = db
-      .prepare('SELECT run, payload FROM chunks WHERE experiment = ? AND run = ? AND instr(events, ?) > 0 ORDER BY id')
+      .prepare(
+        'SELECT run, payload FROM chunks WHERE experiment = ? AND run = ? AND instr(events, ?) > 0 ORDER BY id',
+      )
       .raw(true);
     const put = db.prepare('UPDATE run_stats SET stats = ?, sums = 1 WHERE experiment = ? AND run = ?');
     for (const [experiment, run, stats] of rows) {
-      const chunks = payloads.all(experiment, run, NAME_MARK + 'metric' + NAME_MARK) as Array<[number, Buffer]>;
+      const chunks = payloads.all(experiment, run, NAME_MARK + 'metric' + NAME_MARK) as Array<
+        [number, Buffer]
+      >;
       const metrics = eventsOfChunks(experiment, { runs: [run], events: ['metric'] }, chunks);
       put.run(addRunningSums(stats, metrics), experiment, run);
     }
