@@ -145,6 +145,8 @@ describe('the MongoDB store’s injection guard', () => {
         min: null,
         max: null,
         count: 1,
+        sum: 0,
+        finite: 0,
         node: '$$ROOT',
         userid: '$admin',
       },

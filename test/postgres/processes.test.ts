@@ -65,7 +65,7 @@ test('8 processes starting 25 runs each at once on a new database get 200 distin
   }
   expect(
     server.sql(new URL(url).pathname.slice(1), "SELECT value FROM omega.meta WHERE key = 'schema_version'"),
-  ).toBe('2');
+  ).toBe('3');
 }, 120_000);
 
 test('4 processes logging 100,000 metrics each at once: exactly 400,000 stored, in order per process', async () => {

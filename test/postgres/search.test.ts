@@ -60,6 +60,13 @@ const FILTERS = [
   "tags.team = 'b' AND metrics.acc > 0.3 AND attributes.run < 6",
   "attributes.status = 'FINISHED'",
   'metrics.missing > 0',
+  'metrics.acc.max > 0.25',
+  'metrics.acc.min <= 0.2',
+  'metrics.acc.mean > 0.3',
+  'metrics.acc.mean != 0.315',
+  'metrics.`acc`.max IN (0.13, 0.53)',
+  'metrics.edge.mean < 0',
+  'metrics.edge.max != 5',
 ];
 
 test.each(FILTERS)(
@@ -86,4 +93,12 @@ test('the server narrows: metric comparisons, params and the run number leave on
   expect(
     await store.runsMatching('search', parseRunFilter("attributes.status = 'FINISHED'")),
   ).toBeUndefined();
+  // the aggregates: acc of run r is r/10 + 0, .01, .02, .03; its mean r/10 + .015
+  expect(await store.runsMatching('search', parseRunFilter('metrics.acc.mean > 0.3'))).toEqual([3, 4, 5, 6]);
+  expect(await store.runsMatching('search', parseRunFilter('metrics.acc.min >= 0.5'))).toEqual([5, 6]);
+  expect(await store.runsMatching('search', parseRunFilter('metrics.acc.max < 0.2'))).toEqual([1, 6]);
+  const [r3] = await pgOm.runtime.experiment('search').runs({ run: 3 });
+  expect(r3.metrics?.acc.mean).toBeCloseTo(0.315, 12);
+  // only non-finite values: no mean
+  expect((await pgOm.runtime.experiment('search').runs({ run: 2 }))[0].metrics?.edge.mean).toBeNaN();
 });

@@ -30,7 +30,7 @@ const metric = (i: number): PendingEvent => ({
 });
 const start = { ...metric(0), event: 'start', key: 'start', value: null };
 
-test('a store of schema version 1 is upgraded to version 2 (write ids) when opened, its data kept', async () => {
+test('a store of schema version 1 is upgraded to version 3 (write ids, running sums) when opened, its data kept', async () => {
   const db = freshDatabaseName();
   const url = await server.createDatabase(db);
   const first = openStore(url);
@@ -40,15 +40,25 @@ test('a store of schema version 1 is upgraded to version 2 (write ids) when open
   } finally {
     await first.close();
   }
-  // what version 1 was: the same tables without write_ids
+  // what version 1 was: the same tables without write_ids, metric aggregates without their sums
   server.sql(
     db,
-    "DROP TABLE omega.write_ids; UPDATE omega.meta SET value = '1' WHERE key = 'schema_version'",
+    `DROP TABLE omega.write_ids; UPDATE omega.meta SET value = '1' WHERE key = 'schema_version';
+     UPDATE omega.run_stats SET stats = (SELECT jsonb_agg(CASE WHEN e->>0 = 'metric'
+       THEN (SELECT jsonb_agg(x ORDER BY i) FROM jsonb_array_elements(e) WITH ORDINALITY AS t(x, i) WHERE i <= 8)
+       ELSE e END)::text FROM jsonb_array_elements(stats::jsonb) AS e)`,
   );
+  const metricEntryLength =
+    "SELECT jsonb_array_length(e) FROM omega.run_stats, jsonb_array_elements(stats::jsonb) AS e WHERE e->>0 = 'metric'";
+  expect(server.sql(db, metricEntryLength)).toBe('8');
   const store = openStore(url);
   try {
     expect(await store.latestRun('e')).toBe(1);
-    expect(server.sql(db, "SELECT value FROM omega.meta WHERE key = 'schema_version'")).toBe('2');
+    expect(server.sql(db, "SELECT value FROM omega.meta WHERE key = 'schema_version'")).toBe('3');
+    // the sums filled in from the events: the metric's mean is known
+    const sums = (await store.runStats!('e')).rows.find((r) => r.event === 'metric');
+    expect(sums).toMatchObject({ sum: 1, finite: 1, count: 1 });
+    expect(server.sql(db, metricEntryLength)).toBe('10');
     expect(await store.appendEvents('e', [metric(2)], { id: 'w', digest: 'd' })).toBeUndefined();
     expect(await store.appendEvents('e', [metric(2)], { id: 'w', digest: 'd' })).toEqual({ duplicate: true });
     expect((await store.queryEvents('e', { events: ['metric'] })).map((e) => e.value)).toEqual([1, 2]);

@@ -580,6 +580,7 @@ describe('filters equal filtering runs() by hand: 200 runs', () => {
             step: points.length - 1,
             min: Math.min(...points),
             max: Math.max(...points),
+            mean: expect.closeTo(points.reduce((a, b) => a + b, 0) / points.length, 10),
             count: points.length,
           });
       }

@@ -48,7 +48,7 @@ async function buildTable(exp: Exp): Promise<void> {
   exp.logMetric('m', 7, 0);
 }
 
-const NAN_ONLY = { last: NaN, step: null, min: NaN, max: NaN, count: 1 };
+const NAN_ONLY = { last: NaN, step: null, min: NaN, max: NaN, mean: NaN, count: 1 };
 
 describe('the run table', () => {
   const { om, dir } = omegaPerTest();
@@ -76,11 +76,11 @@ describe('the run table', () => {
     // the latest value of each param
     expect(first.params).toEqual({ lr: 0.2, opt: 'adam', schedule: { kind: 'cosine', warmup: 5 } });
     expect(first.metrics).toEqual({
-      // count counts NaN and ±Infinity; min and max are over the finite values
-      m: { last: 5, step: 2, min: 1, max: 5, count: 5 },
+      // count counts NaN and ±Infinity; min, max and mean are over the finite values
+      m: { last: 5, step: 2, min: 1, max: 5, mean: 3, count: 5 },
       'only-nan': NAN_ONLY,
-      'ends-inf': { last: Infinity, step: 7, min: 1, max: 1, count: 2 },
-      'ends-nan': { last: NaN, step: 1, min: 2, max: 2, count: 2 },
+      'ends-inf': { last: Infinity, step: 7, min: 1, max: 1, mean: 1, count: 2 },
+      'ends-nan': { last: NaN, step: 1, min: 2, max: 2, mean: 2, count: 2 },
     });
     for (const run of [first, failed, parent, kid]) {
       expect(run.started).toBeInstanceOf(Date);
@@ -99,7 +99,7 @@ describe('the run table', () => {
     expect(failed.note).toBeUndefined();
     expect(failed.tags ?? {}).toEqual({});
     expect(failed.params).toEqual({});
-    expect(failed.metrics).toEqual({ m: { last: 3, step: null, min: 3, max: 3, count: 1 } });
+    expect(failed.metrics).toEqual({ m: { last: 3, step: null, min: 3, max: 3, mean: 3, count: 1 } });
 
     expect(parent).toMatchObject({ run: 3, status: 'STOPPED', name: 'parent' });
     expect(parent.parent).toBeUndefined();
@@ -113,7 +113,7 @@ describe('the run table', () => {
     expect(live.error).toBeUndefined();
     expect(live.duration).toBeGreaterThanOrEqual(0);
     expect(live.duration).toBeLessThanOrEqual(Date.now() - live.started!.getTime());
-    expect(live.metrics).toEqual({ m: { last: 7, step: 0, min: 7, max: 7, count: 1 } });
+    expect(live.metrics).toEqual({ m: { last: 7, step: 0, min: 7, max: 7, mean: 7, count: 1 } });
   });
 
   test('runs(query) selects runs: the latest, counting back, a list, a range, all', async () => {
@@ -153,7 +153,14 @@ describe('the run table', () => {
     const live = (await exp.runs({ run: 5 }))[0];
     expect(live.params).toEqual({ lr: 2 });
     expect(live.tags).toEqual({ phase: 'late', team: 'z' });
-    expect(live.metrics?.many).toEqual({ last: NaN, step: 3000, min: -2999, max: 2998, count: 3001 });
+    expect(live.metrics?.many).toEqual({
+      last: NaN,
+      step: 3000,
+      min: -2999,
+      max: 2998,
+      mean: -0.5,
+      count: 3001,
+    });
     await exp.stop();
     await compare();
     expect((await exp.runs({ run: 5 }))[0].status).toBe('STOPPED');
@@ -257,6 +264,7 @@ describe('two processes logging to one store file', () => {
         step: 19,
         min: i / 100,
         max: (i + 19) / 100,
+        mean: expect.closeTo((i + 9.5) / 100, 10),
         count: 20,
       });
     }

@@ -116,7 +116,14 @@ describe('the UI server', () => {
       expect(runs[0].metrics.loss).toMatchObject({ last: 0.1, step: 9, count: 10 });
       // run 2 logged NaN and +Infinity: counted, the figures from the finite values
       expect(runs[1].metrics.loss).toMatchObject({ last: 1 / 11, min: 1 / 11, max: 0.5, count: 10 });
-      expect(runs[1].metrics.gap).toEqual({ last: 'NaN', step: 0, min: 'NaN', max: 'NaN', count: 1 });
+      expect(runs[1].metrics.gap).toEqual({
+        last: 'NaN',
+        step: 0,
+        min: 'NaN',
+        max: 'NaN',
+        mean: 'NaN',
+        count: 1,
+      });
     });
 
     test('filter, order and page: total counts the matches before the page', async () => {

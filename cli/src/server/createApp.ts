@@ -17,7 +17,8 @@ import { ApiError, describeApiError } from './ApiError';
 import type { Principal, TokenVerifier } from './auth';
 import { forwarded, fromLoopback, fromOtherOrigin, LOCAL_PRINCIPAL, NOBODY, tokensOf } from './auth';
 import { loopbackHost } from './loopback';
-import { BROWSER_CLIENT_PATH, registerUiRoutes } from './uiRoutes';
+import { BROWSER_CLIENT_PATH, isViewWrite, registerUiRoutes } from './uiRoutes';
+import { SavedViews } from '../ui/server/views';
 import type { WriteApiOptions } from './writeApi';
 import { registerWriteApi } from './writeApi';
 
@@ -167,7 +168,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   fastify.addHook('onRequest', async (req, reply) => {
     reply.headers({ ...COMMON_HEADERS, 'Content-Security-Policy': DATA_CSP, 'Cache-Control': 'no-store' });
     const v1 = mode === 'server' && isV1(req.raw.url);
-    if (!v1 && req.method !== 'GET' && req.method !== 'HEAD')
+    if (!v1 && req.method !== 'GET' && req.method !== 'HEAD' && !isViewWrite(req.method, req.raw.url))
       throw new ApiError(
         405,
         `${req.method} is not served: ${mode === 'ui' ? 'this server only reads' : 'the UI only reads; the API is under /api/v1'}`,
@@ -229,7 +230,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     );
   });
 
-  registerUiRoutes(fastify, { api, live, uiDir: opts.uiDir });
+  registerUiRoutes(fastify, {
+    api,
+    live,
+    uiDir: opts.uiDir,
+    views: new SavedViews(om),
+    viewsNeedWrite: mode === 'server',
+  });
   if (mode === 'server')
     await fastify.register((scope, _o, done) => {
       registerWriteApi(scope, om, { ...opts, onWrite: () => live.poke() });

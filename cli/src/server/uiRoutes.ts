@@ -11,7 +11,9 @@ import { runParam } from '../ui/server/api';
 import type { LiveHub } from '../ui/server/live';
 import type { Reply } from '../ui/server/respond';
 import { COMMON_HEADERS, DATA_CSP, HttpError, PAGE_CSP } from '../ui/server/respond';
-import { requireExperiment, seesExperiment, TOKEN_COOKIE } from './auth';
+import type { SavedViews } from '../ui/server/views';
+import { MAX_VIEW_STATE_BYTES } from '../ui/server/views';
+import { requireExperiment, requireRole, seesExperiment, TOKEN_COOKIE } from './auth';
 import { sendReply } from './sendReply';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -103,11 +105,21 @@ export interface UiRouteContext {
   api: UiApi;
   live: LiveHub;
   uiDir: string;
+  /** The saved views of the store the UI reads. */
+  views: SavedViews;
+  /** Saving and deleting views needs a token with write (the team server); else any request let in may. */
+  viewsNeedWrite?: boolean;
+}
+
+/** Whether a request is one of the UI API's writes: PUT or DELETE of a saved view. */
+export function isViewWrite(method: string, url: string | undefined): boolean {
+  if (method !== 'PUT' && method !== 'DELETE') return false;
+  return /^\/api\/experiments\/[^/?]+\/views\/[^/?]+(?:\?|$)/.test(url ?? '');
 }
 
 /** Registers the page, its assets, the UI's read API and its live view. */
 export function registerUiRoutes(app: FastifyInstance, ctx: UiRouteContext): void {
-  const { api, live, uiDir } = ctx;
+  const { api, live, uiDir, views } = ctx;
   const assetsDir = path.join(uiDir, 'assets');
   const head = (req: FastifyRequest): boolean => req.method === 'HEAD';
   /** The experiment of a route, checked against what the request's token reaches. */
@@ -215,6 +227,45 @@ export function registerUiRoutes(app: FastifyInstance, ctx: UiRouteContext): voi
     answer((req) =>
       api.artifact(experiment(req), run(req), (req.params as { key: string }).key, queryOf(req)),
     ),
+  );
+  app.get(
+    '/api/experiments/:exp/values',
+    answer((req) => api.values(experiment(req), queryOf(req))),
+  );
+  app.get(
+    '/api/experiments/:exp/band',
+    answer((req) => api.band(experiment(req), queryOf(req))),
+  );
+  app.get(
+    '/api/runs',
+    answer((req) => api.allRuns(queryOf(req), (n) => seesExperiment(req.principal, n))),
+  );
+  // saved views: the UI API's only writes (see isViewWrite); on the team server they need write
+  // on the experiment, from `omega-track ui` any request it lets in
+  const viewName = (req: FastifyRequest): string => (req.params as { name: string }).name;
+  const canSaveViews = (req: FastifyRequest): void => {
+    if (ctx.viewsNeedWrite) requireRole(req.principal, 'write');
+  };
+  app.get(
+    '/api/experiments/:exp/views',
+    answer((req) => views.list(experiment(req))),
+  );
+  app.put(
+    '/api/experiments/:exp/views/:name',
+    { bodyLimit: 2 * MAX_VIEW_STATE_BYTES },
+    answer(async (req) => {
+      const name = experiment(req);
+      canSaveViews(req);
+      return views.put(name, viewName(req), req.body);
+    }),
+  );
+  app.delete(
+    '/api/experiments/:exp/views/:name',
+    answer(async (req) => {
+      const name = experiment(req);
+      canSaveViews(req);
+      return views.delete(name, viewName(req));
+    }),
   );
   // the key in the query: one that is '.' or '..' cannot be a path segment (URLs drop those)
   app.get(

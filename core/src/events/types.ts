@@ -109,7 +109,7 @@ export interface RunInfo {
   note?: string;
   /** The latest value of each param. */
   params?: Record<string, unknown>;
-  /** Per metric key: its last value (by time), the smallest and largest, and how many there are. */
+  /** Per metric key: its last value (by time), the smallest, largest and mean, and how many there are. */
   metrics?: Record<string, MetricAggregate>;
   /** The experiment the run belongs to (in results of `om.runs.search` across experiments). */
   experiment?: string;
@@ -120,7 +120,7 @@ export interface RunInfo {
   pending?: number;
 }
 
-/** What `runs()` keeps of one metric key of a run (MLflow's latest_metrics, with min and max). */
+/** What `runs()` keeps of one metric key of a run (MLflow's latest_metrics, with min, max and mean). */
 export interface MetricAggregate {
   /** The latest value by time (NaN and ±Infinity as logged). */
   last: number;
@@ -129,6 +129,8 @@ export interface MetricAggregate {
   /** Smallest and largest finite value (NaN when there is none). */
   min: number;
   max: number;
+  /** Mean of the finite values (NaN when there is none). */
+  mean: number;
   /** Numeric values logged. */
   count: number;
 }

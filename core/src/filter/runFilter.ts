@@ -2,10 +2,18 @@ import { TrackingInputError } from '../errors/TrackingInputError';
 import { FILTER_TIME_FORMS, filterTime } from './filterValues';
 import { LIKE_PATTERN_MAX, characterCount } from './likeMatcher';
 
+/** Which value of a metric a filter or an ordering compares (see MetricAggregate). */
+export type MetricAggregateName = 'last' | 'min' | 'max' | 'mean';
+
+/** The names a metric field may end in (`metrics.acc.max`): its last value, min, max or mean. */
+export const METRIC_AGGREGATES: readonly MetricAggregateName[] = ['last', 'min', 'max', 'mean'];
+
 /** What a filter or an ordering names: a metric, a param, a tag or an attribute of a run. */
 export interface RunField {
   entity: 'metric' | 'param' | 'tag' | 'attribute';
   key: string;
+  /** Of a metric, the value compared when not its last one (`metrics.acc.max`); absent for the last. */
+  aggregate?: Exclude<MetricAggregateName, 'last'>;
 }
 
 /** The comparison operators of MLflow's run filter syntax. */
@@ -110,6 +118,8 @@ type Token =
   | { kind: 'end'; at: number };
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** The names of METRIC_AGGREGATES, as a metric key may end in them. */
+const AGGREGATE = /^(last|min|max|mean)$/;
 const NUMBER = /[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/y;
 const OPERATOR = /!=|<>|<=|>=|==|=|<|>/y;
 
@@ -227,6 +237,11 @@ class Parser {
     throw new FilterSyntaxError(this.text, token.at, expected, describe(token));
   }
 
+  isPunct(text: string): boolean {
+    const t = this.peek();
+    return t.kind === 'punct' && t.text === text;
+  }
+
   isWord(word: string): boolean {
     const t = this.peek();
     return t.kind === 'word' && t.text.toUpperCase() === word;
@@ -237,10 +252,9 @@ class Parser {
     const first = this.next();
     if (first.kind !== 'word' && !(first.kind === 'quoted' && first.quote === '`' && defaultEntity))
       this.fail('a name such as metrics.acc, params.lr, tags.team or attributes.status', first);
-    const dot = this.peek();
-    if (!(dot.kind === 'punct' && dot.text === '.')) {
+    if (!this.isPunct('.')) {
       // a bare name: allowed only where MLflow allows it (order_by: `start_time DESC`)
-      if (!defaultEntity) this.fail(`'.' after '${first.text}' (as in metrics.${first.text})`, dot);
+      if (!defaultEntity) this.fail(`'.' after '${first.text}' (as in metrics.${first.text})`);
       return this.attribute(first.text, first);
     }
     const entity = ENTITIES[first.text.toLowerCase()];
@@ -254,8 +268,17 @@ class Parser {
     this.next();
     const keyToken = this.next();
     let key: string;
-    if (keyToken.kind === 'quoted' && keyToken.quote !== "'") key = keyToken.text;
-    else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
+    let aggregate: string | undefined;
+    if (keyToken.kind === 'quoted' && keyToken.quote !== "'") {
+      key = keyToken.text;
+      // a quoted metric key may be followed by the value compared: metrics.`acc`.max
+      if (entity === 'metric' && this.isPunct('.')) {
+        this.next();
+        const name = this.next();
+        aggregate = name.kind === 'word' ? name.text : '';
+        if (!AGGREGATE.test(aggregate)) this.fail("last, min, max or mean after '.'", name);
+      }
+    } else if (keyToken.kind === 'word' || keyToken.kind === 'number') {
       // a plain key runs on through dots, as written: metrics.val.loss is the metric 'val.loss',
       // params.layer.0.units the param 'layer.0.units' (its parts may have been read as numbers)
       key = keyToken.text;
@@ -279,13 +302,19 @@ class Parser {
           `a key name: letters, digits and _ in parts joined by single dots (use backticks for other characters)`,
           keyToken,
         );
+      // metrics.acc.max is the metric 'acc', its max; a key that itself ends so is backticked
+      const split = entity === 'metric' ? /^(.+)\.(last|min|max|mean)$/.exec(key) : null;
+      if (split) [, key, aggregate] = split;
     } else
       this.fail(
         `the name of a ${entity} after '${first.text}.' (use backticks for other characters)`,
         keyToken,
       );
     if (key.length === 0) this.fail('a key name', keyToken);
-    return entity === 'attribute' ? this.attribute(key, keyToken) : { entity, key };
+    if (entity === 'attribute') return this.attribute(key, keyToken);
+    return aggregate && aggregate !== 'last'
+      ? { entity, key, aggregate: aggregate as RunField['aggregate'] }
+      : { entity, key };
   }
 
   private attribute(name: string, token: Token): RunField {
@@ -312,7 +341,7 @@ class Parser {
   comparison(): FilterComparison {
     const field = this.field();
     const opToken = this.next();
-    let op: FilterOperator;
+    let op: FilterOperator | undefined;
     if (opToken.kind === 'op') op = opToken.text as FilterOperator;
     else if (opToken.kind === 'word') {
       const word = opToken.text.toUpperCase();
@@ -321,20 +350,20 @@ class Parser {
         this.next();
         op = 'NOT IN';
       } else if (word === 'LIKE' || word === 'ILIKE' || word === 'IN') op = word;
-      else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
-    } else return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
+    }
+    if (!op) return this.fail('an operator: = != < <= > >= LIKE ILIKE IN NOT IN', opToken);
     let value: FilterLiteral | FilterLiteral[];
     const at: number[] = [];
     if (op === 'IN' || op === 'NOT IN') {
-      const open = this.next();
-      if (!(open.kind === 'punct' && open.text === '(')) this.fail(`'(' after ${op}`, open);
+      if (!this.isPunct('(')) this.fail(`'(' after ${op}`);
+      this.next();
       value = [this.literal(`'('`, at)];
-      for (;;) {
-        const t = this.next();
-        if (t.kind === 'punct' && t.text === ')') break;
-        if (!(t.kind === 'punct' && t.text === ',')) this.fail("',' or ')' in the list", t);
+      while (!this.isPunct(')')) {
+        if (!this.isPunct(',')) this.fail("',' or ')' in the list");
+        this.next();
         value.push(this.literal("','", at));
       }
+      this.next();
     } else value = this.literal(`'${op}'`, at);
     checkTypes(this, field, op, value, opToken, at);
     return { field, op, value };
@@ -356,7 +385,8 @@ function checkTypes(
   const values = Array.isArray(value) ? value : [value];
   const numeric =
     field.entity === 'metric' || (field.entity === 'attribute' && NUMERIC_ATTRIBUTES.has(field.key));
-  if (numeric && (op === 'LIKE' || op === 'ILIKE'))
+  const like = op === 'LIKE' || op === 'ILIKE';
+  if (numeric && like)
     throw new FilterSyntaxError(
       p.text,
       opToken.at,
@@ -381,9 +411,9 @@ function checkTypes(
         shown(v),
       );
   });
-  if ((op === 'LIKE' || op === 'ILIKE') && typeof value !== 'string')
+  if (like && typeof value !== 'string')
     throw new FilterSyntaxError(p.text, at[0], `a 'quoted' pattern after ${op}`, String(value));
-  if ((op === 'LIKE' || op === 'ILIKE') && characterCount(value as string) > LIKE_PATTERN_MAX)
+  if (like && characterCount(value as string) > LIKE_PATTERN_MAX)
     throw new FilterSyntaxError(
       p.text,
       at[0],
@@ -404,7 +434,8 @@ function label(field: RunField): string {
 /**
  * Parses a run filter in MLflow's search syntax: comparisons joined by AND, each
  * `<entity>.<key> <op> <value>` with entity `metrics`, `params`, `tags` or `attributes` (MLflow's
- * aliases too), keys plain or in backticks, operators `= != < <= > >= LIKE ILIKE IN NOT IN`,
+ * aliases too), keys plain or in backticks, a metric key optionally followed by the value
+ * compared (`metrics.acc.max`, ``metrics.`acc`.mean``; last by default), operators `= != < <= > >= LIKE ILIKE IN NOT IN`,
  * values 'quoted' or numbers. An empty filter matches every run. No text ever becomes code or
  * SQL: the result is data, which the stores evaluate.
  */
@@ -434,11 +465,9 @@ export function parseRunFilter(text: string | undefined): RunFilter {
 export function parseRunOrder(orderBy: string | readonly string[] | undefined): RunOrderKey[] {
   if (orderBy === undefined) return [];
   const entries = typeof orderBy === 'string' ? [orderBy] : orderBy;
-  if (!Array.isArray(entries))
+  if (!Array.isArray(entries) || entries.some((e) => typeof e !== 'string'))
     throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
-  return entries.map((entry: unknown) => {
-    if (typeof entry !== 'string')
-      throw new TrackingInputError('orderBy is a list of texts such as "metrics.acc DESC"');
+  return entries.map((entry: string) => {
     let text = entry.trim();
     let descending = false;
     if (text.startsWith('-')) {

@@ -24,7 +24,7 @@ const MLFLOW_TAGS: Record<string, (run: RunInfo) => unknown> = {
 export function fieldValue(run: RunInfo, field: RunField): unknown {
   switch (field.entity) {
     case 'metric':
-      return run.metrics?.[field.key]?.last;
+      return run.metrics?.[field.key]?.[field.aggregate ?? 'last'];
     case 'param':
       return run.params?.[field.key];
     case 'tag': {
@@ -95,35 +95,22 @@ function normalize(field: RunField, literal: FilterLiteral): FilterLiteral {
  */
 function compare(value: unknown, op: '=' | '!=' | '<' | '<=' | '>' | '>=', literal: FilterLiteral): boolean {
   if (op === '!=') return !compare(value, '=', literal);
+  let v: number | string;
   if (typeof literal === 'number') {
     const n = asNumber(value);
     if (n === undefined || Number.isNaN(n) || Number.isNaN(literal)) return false;
-    switch (op) {
-      case '=':
-        return n === literal;
-      case '<':
-        return n < literal;
-      case '<=':
-        return n <= literal;
-      case '>':
-        return n > literal;
-      case '>=':
-        return n >= literal;
-    }
-  }
-  const text = asText(value);
-  switch (op) {
-    case '=':
-      return text === literal;
-    case '<':
-      return text < literal;
-    case '<=':
-      return text <= literal;
-    case '>':
-      return text > literal;
-    case '>=':
-      return text >= literal;
-  }
+    v = n;
+  } else v = asText(value);
+  // numbers with a number, text with text: one comparison for both
+  return op === '='
+    ? v === literal
+    : op === '<'
+      ? v < literal
+      : op === '<='
+        ? v <= literal
+        : op === '>'
+          ? v > literal
+          : v >= literal;
 }
 
 function holds(value: unknown, c: FilterComparison): boolean {

@@ -24,7 +24,7 @@ function validDate(ms: number): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-/** Folds one aggregate (latest value per event and key; metrics with min, max, count) into its run. */
+/** Folds one aggregate (latest value per event and key; metrics with min, max, mean, count) into its run. */
 function apply(info: RunInfo, row: Omit<RunStatsRow, 'run'>): void {
   switch (row.event) {
     case 'start': {
@@ -62,6 +62,7 @@ function apply(info: RunInfo, row: Omit<RunStatsRow, 'run'>): void {
         step: row.lastStep,
         min: row.min ?? NaN,
         max: row.max ?? NaN,
+        mean: row.finite ? row.sum! / row.finite : NaN,
         count: row.count,
       };
       info.metrics![row.key] = metric;
@@ -80,7 +81,7 @@ function finish(info: RunInfo, now: number): RunInfo {
 /**
  * The run table (`runs()`) from the aggregates a store keeps: number, status (with the error of a
  * FAILED run), parent, start, stop, duration, node, user, name, tags, note, the latest value of
- * each param, and per metric its last, min, max and count. Sorted by run.
+ * each param, and per metric its last, min, max, mean and count. Sorted by run.
  */
 export function runTableFromStats(rows: readonly RunStatsRow[], now = Date.now()): RunInfo[] {
   const runs = new Map<number, RunInfo>();
@@ -116,6 +117,8 @@ export function runTableFromEvents(events: readonly TrackingEvent[], now = Date.
         min: null,
         max: null,
         count: 0,
+        sum: 0,
+        finite: 0,
         node: e.node,
         userid: e.userid,
       };
@@ -131,6 +134,8 @@ export function runTableFromEvents(events: readonly TrackingEvent[], now = Date.
     if (finite) {
       if (row.min === null || v < row.min) row.min = v;
       if (row.max === null || v > row.max) row.max = v;
+      row.sum! += v;
+      row.finite!++;
     }
   }
   return runTableFromStats([...rows.values()], now);

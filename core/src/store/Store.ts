@@ -5,9 +5,9 @@ import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } fro
 /**
  * Which collection of metadata entries: models (experiments live here too), datasets, or
  * `system` — the store's own records (a team server's tokens), which `om.models` / `om.datasets`
- * never list and a server never serves.
+ * never list and a server never serves; `views` — the web UI's saved views, per experiment.
  */
-export type Bucket = 'models' | 'datasets' | 'system';
+export type Bucket = 'models' | 'datasets' | 'system' | 'views';
 
 /**
  * Names one write so that it is stored once however often it is sent (a batch resent after a
@@ -116,6 +116,11 @@ export interface EventLog {
    * cheaply (the embedded store) leave it undefined.
    */
   runsMatching?(experiment: string, filter: RunFilter): Promise<number[] | undefined>;
+  /**
+   * The runs of `experiment` that hold at least one event named `event` (the UI marks runs with a
+   * profile), from the chunk index alone: no event is read. Logs without an index leave it undefined.
+   */
+  runsWithEvent?(experiment: string, event: string): Promise<number[]>;
   /**
    * A cheap watermark of what the log holds of `experiment` (or of one run): `mark` changes
    * whenever events are added or deleted; `runs` counts the runs with events; `lastDt` is the

@@ -187,9 +187,9 @@ export function omegaRunNumber(run: MlflowRun): number | undefined {
   return tag && /^\d+$/.test(tag.value) ? Number(tag.value) : undefined;
 }
 
-/** The metric aggregate of MLflow's latest value of a key; min, max and count unknown (NaN) until filled in. */
+/** The metric aggregate of MLflow's latest value of a key; min, max, mean and count unknown (NaN) until filled in. */
 function latestAggregate(value: unknown, step: number | undefined): MetricAggregate {
-  return { last: decodeMetricValue(value), step: step ?? 0, min: NaN, max: NaN, count: NaN };
+  return { last: decodeMetricValue(value), step: step ?? 0, min: NaN, max: NaN, mean: NaN, count: NaN };
 }
 
 /**
@@ -365,9 +365,9 @@ async function resolveParents(
 }
 
 /**
- * Fills in min, max and count of each metric of the runs from the metric histories: per key one
+ * Fills in min, max, mean and count of each metric of the runs from the metric histories: per key one
  * bulk request for up to 100 runs, or run by run where the bulk answer was cut short or the
- * server has no bulk endpoint. Min and max are of the finite values; count is of all points
+ * server has no bulk endpoint. Min, max and mean are of the finite values; count is of all points
  * MLflow keeps (it keeps identical points once).
  */
 async function fillMetricStats(
@@ -404,16 +404,21 @@ async function fillMetricStats(
       const metric = r.info.metrics![key];
       let min = NaN;
       let max = NaN;
+      let sum = 0;
+      let finite = 0;
       // a loop, not Math.min(...values): a long history overflows the stack as arguments
       for (const raw of values) {
         const v = decodeMetricValue(raw);
         if (!Number.isFinite(v)) continue;
         if (!(v >= min)) min = v;
         if (!(v <= max)) max = v;
+        sum += v;
+        finite++;
       }
       metric.count = values.length;
       metric.min = min;
       metric.max = max;
+      metric.mean = finite ? sum / finite : NaN;
     }
   }
 }

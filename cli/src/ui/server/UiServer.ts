@@ -3,8 +3,8 @@
  * form. It serves the built single-page app (cli/dist/ui) and the read-only JSON API, on
  * 127.0.0.1 by default. Off the loopback interface (or with a token given) every request needs
  * the access token, as Jupyter does it: printed in the URL, then kept in a cookie. Bound to
- * loopback, a request must also name a loopback host (token or not). GET (and HEAD) only: no
- * endpoint writes.
+ * loopback, a request must also name a loopback host (token or not). GET (and HEAD) only, but
+ * for saving and deleting the UI's saved views (views.ts), which write to the store's metadata.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';

@@ -4,7 +4,7 @@
  * there, and nothing is ever written.
  */
 import type { EventQuery, Omega, RunInfo, TrackingEvent } from '@omega-track/core';
-import { validateExperimentName } from '@omega-track/core/internal';
+import { parseNamePattern, validateExperimentName } from '@omega-track/core/internal';
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
 import { defaultColumns, splitList, withErrors } from '../../commands/runs';
@@ -14,7 +14,9 @@ import type { DownsampledSeries } from './downsample';
 import type { Reply } from './respond';
 import { HttpError } from './respond';
 import type { SeriesSource, XMode } from './series';
-import { SeriesCache, changeMarkOf, isRange, readProfile, sliceRange } from './series';
+import type { Series } from './series';
+import { SeriesCache, changeMarkOf, isRange, readProfile, sliceRange, upperBound } from './series';
+import { bandGrid, computeBand, memberPoints } from './bands';
 
 /** Points per series unless the page asks for another number. */
 export const DEFAULT_POINTS = 2000;
@@ -314,7 +316,7 @@ export class UiApi {
         rows,
       );
     }
-    return { kind: 'json', body: { runs: page, total: all.length } };
+    return { kind: 'json', body: { runs: await this.markProfiles(name, page), total: all.length } };
   }
 
   /**
@@ -486,4 +488,132 @@ export class UiApi {
   async artifact(name: string, run: number, key: string, q: URLSearchParams): Promise<Reply> {
     return new ArtifactDownloads(this.om.store).one(await this.reader(name), run, key, q);
   }
+
+  /** The runs of an experiment that have profile events, kept with its run table's mark. */
+  private readonly profiled = new Map<string, { mark: string; runs: Set<number> }>();
+
+  /** The runs of `source` with profile events (from the store's chunk index; none where it has none). */
+  private async profiledRuns(source: Reader): Promise<Set<number>> {
+    const store = source.store;
+    if (!store?.runsWithEvent) return new Set();
+    const mark = (await changeMarkOf(store, source.experiment))?.mark;
+    const known = this.profiled.get(source.experiment);
+    if (known && mark !== undefined && known.mark === mark) return known.runs;
+    const runs = new Set(await store.runsWithEvent(source.experiment, 'profile'));
+    if (mark !== undefined) {
+      if (this.profiled.size >= 32) this.profiled.clear();
+      this.profiled.set(source.experiment, { mark, runs });
+    }
+    return runs;
+  }
+
+  /** Runs rows with `profile: true` on those that have profile events (H-24: the page hides the link otherwise). */
+  async markProfiles(name: string, rows: RunInfo[]): Promise<Array<RunInfo & { profile?: true }>> {
+    const profiled = await this.profiledRuns(await this.reader(name));
+    return rows.map((r) => (profiled.has(r.run) ? { ...r, profile: true as const } : r));
+  }
+
+  /**
+   * `GET /api/experiments/:exp/values?key=K&step=S&runs=1,2,3[&event=metric]`: each run's value
+   * of K at step S (the last logged at that step), null where the run has none there.
+   */
+  async values(name: string, q: URLSearchParams): Promise<Reply> {
+    const key = q.get('key');
+    if (!key) throw new HttpError(400, 'name the key: key=<metric key>');
+    const event = q.get('event') || 'metric';
+    const step = numberParam(q, 'step');
+    if (step === undefined) throw new HttpError(400, 'name the step: step=<number>');
+    const runs = runsParam(q, MAX_BAND_RUNS);
+    const source = await this.reader(name);
+    const values: Record<string, number | null> = {};
+    for (const run of runs) {
+      const whole = await this.cache.series(source, run, event, key, 'step');
+      values[String(run)] = valueAt(whole, step);
+    }
+    return { kind: 'json', body: { key, step, values } };
+  }
+
+  /**
+   * `GET /api/experiments/:exp/band?key=K&runs=…&x=step|time|relative&points=N&band=std|minmax`:
+   * the members' downsampled series on one shared grid, and per grid point their mean, the
+   * band (mean ± std, or min–max) and how many members cover it (see bands.ts).
+   */
+  async band(name: string, q: URLSearchParams): Promise<Reply> {
+    const key = q.get('key');
+    if (!key) throw new HttpError(400, 'name the series: key=<metric key>');
+    const event = q.get('event') || 'metric';
+    const modeText = q.get('x') || 'step';
+    if (modeText !== 'step' && modeText !== 'time' && modeText !== 'relative')
+      throw new HttpError(400, `x takes step, time or relative, got '${modeText}'`);
+    const bandText = q.get('band') || 'std';
+    if (bandText !== 'std' && bandText !== 'minmax')
+      throw new HttpError(400, `band takes std or minmax, got '${bandText}'`);
+    const points = pointsParam(q);
+    const runs = runsParam(q, MAX_BAND_RUNS);
+    const source = await this.reader(name);
+    const starts = new Map<number, number>();
+    if (modeText === 'relative')
+      for (const r of await source.reader.runs({ run: runs }))
+        if (r.started) starts.set(r.run, r.started.getTime());
+    const members = [];
+    for (const run of runs) {
+      const whole = await this.cache.series(source, run, event, key, modeText === 'step' ? 'step' : 'time');
+      const first = isRange(whole) ? whole.x0 : whole.x.length ? whole.x[0] : 0;
+      const shift = modeText === 'relative' ? (starts.get(run) ?? first) : 0;
+      members.push(memberPoints(whole, points, shift));
+    }
+    const grid = bandGrid(members, points, modeText === 'step');
+    const band = computeBand(members, grid, bandText);
+    return { kind: 'json', body: { key, x: modeText, band: bandText, runs, ...band } };
+  }
+
+  /**
+   * `GET /api/runs?experiments=a,b*&filter=…&orderBy=…&limit=&offset=`: runs across the
+   * experiments (`om.runs.search`; names or patterns, all when none), of those `visible` takes.
+   */
+  async allRuns(q: URLSearchParams, visible: (name: string) => boolean = () => true): Promise<Reply> {
+    const filter = q.get('filter')?.trim() || undefined;
+    const orderText = q.get('orderBy')?.trim();
+    const orderBy = orderText ? splitList(orderText) : undefined;
+    const limit = q.has('limit') ? intParam(q, 'limit', 0, 0) : undefined;
+    const offset = intParam(q, 'offset', 0, 0);
+    const wanted = listParam(q, 'experiments');
+    const patterns = (wanted ?? ['*']).map((p) => parseNamePattern(p));
+    const names = (await this.om.experiments.list()).filter(
+      (n) => visible(n) && patterns.some((p, i) => (p.wildcard ? p.matches(n) : n === (wanted ?? ['*'])[i])),
+    );
+    // a filter that does not parse is a 400 with its position (FilterSyntaxError)
+    const all = names.length ? await this.om.runs.search({ experiments: names, filter, orderBy }) : [];
+    const page = all
+      .filter((r) => r.experiment !== undefined && visible(r.experiment))
+      .slice(offset, limit === undefined ? undefined : offset + limit);
+    return { kind: 'json', body: { runs: page, total: all.length } };
+  }
+}
+
+/** The most runs one /band or /values request reads. */
+export const MAX_BAND_RUNS = 500;
+
+/** The distinct runs of `runs=1,2,3`: at least one, at most `max`. */
+function runsParam(q: URLSearchParams, max: number): number[] {
+  const runs = [...new Set((listParam(q, 'runs') ?? []).map(runParam))];
+  if (runs.length === 0) throw new HttpError(400, 'name the runs: runs=1,2,3');
+  if (runs.length > max) throw new HttpError(400, `at most ${max} runs per request, got ${runs.length}`);
+  return runs;
+}
+
+/** The last value a series (in step order, ties in logging order) has at `step`; null when none. */
+function valueAt(s: Series, step: number): number | null {
+  if (isRange(s)) {
+    const at = step - s.x0;
+    if (!Number.isInteger(at) || at < 0 || at >= s.length) return null;
+    let i = at;
+    for (const values of s.segments) {
+      if (i < values.length) return values[i];
+      i -= values.length;
+    }
+    return null;
+  }
+  const i = upperBound(s.x, step) - 1;
+  return i >= 0 && s.x[i] === step ? s.y[i] : null;
 }

@@ -216,6 +216,8 @@ function addStats(
         min: finite ? v : null,
         max: finite ? v : null,
         count: counted,
+        sum: finite && e.event === 'metric' ? v : 0,
+        finite: finite && e.event === 'metric' ? 1 : 0,
         node: e.node,
         userid: e.userid,
       },
@@ -227,6 +229,10 @@ function addStats(
   if (finite) {
     if (d.min === null || v < d.min) d.min = v;
     if (d.max === null || v > d.max) d.max = v;
+    if (e.event === 'metric') {
+      d.sum += v;
+      d.finite++;
+    }
   }
   // the latest by time; of equal times the one logged later
   if (e.dt >= d.lastDt || Number.isNaN(d.lastDt)) {

@@ -131,8 +131,10 @@ function checkText(value: unknown, what: string): string {
 }
 
 function checkBucket(bucket: unknown): Bucket {
-  if (bucket !== 'models' && bucket !== 'datasets' && bucket !== 'system')
-    throw new TrackingInputError(`bucket must be 'models', 'datasets' or 'system', got ${String(bucket)}`);
+  if (bucket !== 'models' && bucket !== 'datasets' && bucket !== 'system' && bucket !== 'views')
+    throw new TrackingInputError(
+      `bucket must be 'models', 'datasets', 'system' or 'views', got ${String(bucket)}`,
+    );
   return bucket;
 }
 
@@ -838,8 +840,14 @@ export class MongoStore implements Store, ExitFlushable {
       const docs = await this.#collection<StatsDoc>(COLLECTIONS.stats)
         .find(filter, { sort: { run: 1, _id: 1 }, projection: { applied: 0 } })
         .toArray();
-      // every write folds its events in: no run of this store lacks aggregates
-      return { rows: docs.map(statsRow), unaggregated: [] };
+      // every write folds its events in, but a metric's aggregate made before running sums
+      // were kept has none (no mean): such a run is read from its events
+      const rows = docs.map(statsRow);
+      const stale = new Set(
+        rows.filter((r) => r.event === 'metric' && r.finite === undefined).map((r) => r.run),
+      );
+      if (stale.size === 0) return { rows, unaggregated: [] };
+      return { rows: rows.filter((r) => !stale.has(r.run)), unaggregated: [...stale] };
     });
   }
 
@@ -861,6 +869,15 @@ export class MongoStore implements Store, ExitFlushable {
         if (runs.size === 0) break;
       }
       return [...(runs ?? [])].sort((a, b) => a - b);
+    });
+  }
+
+  async runsWithEvent(experiment: string, event: string): Promise<number[]> {
+    checkText(event, 'event');
+    const events = this.#events(experiment);
+    return this.#op(`reading the runs of '${experiment}'`, false, async () => {
+      const runs: number[] = await events.distinct('run', { event });
+      return runs.sort((a, b) => a - b);
     });
   }
 

@@ -304,6 +304,9 @@ export interface StatsDoc {
   min: number | null;
   max: number | null;
   count: number;
+  /** Metrics: sum and count of the finite values (absent on aggregates made before they were kept). */
+  sum?: number;
+  finite?: number;
   node: string;
   userid: string;
   /** The last batches folded in: a batch written again after a failure is not counted twice. */
@@ -334,6 +337,8 @@ export function combineDeltas(
       acc.userid = d.userid;
     }
     acc.count += d.count;
+    acc.sum += d.sum;
+    acc.finite += d.finite;
     if (d.min !== null && (acc.min === null || d.min < acc.min)) acc.min = d.min;
     if (d.max !== null && (acc.max === null || d.max > acc.max)) acc.max = d.max;
   }
@@ -375,6 +380,14 @@ export function statsUpdate(d: RunStatsDelta, batchId: string): Array<Record<str
         min: { $min: ['$min', lit(d.min)] },
         max: { $max: ['$max', lit(d.max)] },
         count: { $add: [{ $ifNull: ['$count', 0] }, lit(d.count)] },
+        // a metric's running sum starts with its aggregate: one made before sums were kept gets
+        // none (a partial sum would give a wrong mean; runs() reads that run from its events)
+        ...(d.event === 'metric'
+          ? {
+              sum: sumUpdate('sum', d.sum),
+              finite: sumUpdate('finite', d.finite),
+            }
+          : {}),
         applied: {
           $slice: [{ $concatArrays: [{ $ifNull: ['$applied', []] }, [lit(batchId)]] }, -APPLIED_KEPT],
         },
@@ -382,6 +395,19 @@ export function statsUpdate(d: RunStatsDelta, batchId: string): Array<Record<str
     },
     { $unset: '_newer' },
   ];
+}
+
+/** `$field + value` on a new aggregate or one that keeps the field; else the field stays missing. */
+function sumUpdate(field: 'sum' | 'finite', value: number): Record<string, unknown> {
+  return {
+    $cond: [
+      {
+        $or: [{ $eq: [{ $type: '$lastDt' }, 'missing'] }, { $ne: [{ $type: `$${field}` }, 'missing'] }],
+      },
+      { $add: [{ $ifNull: [`$${field}`, 0] }, lit(value)] },
+      '$$REMOVE',
+    ],
+  };
 }
 
 /** An aggregate as `runStats` gives it: the shape the embedded store gives for each event name. */
@@ -398,6 +424,9 @@ export function statsRow(doc: Partial<StatsDoc>): RunStatsRow {
     min: metricLike && typeof doc.min === 'number' ? doc.min : null,
     max: metricLike && typeof doc.max === 'number' ? doc.max : null,
     count: typeof doc.count === 'number' ? doc.count : 0,
+    ...(event === 'metric' && typeof doc.sum === 'number' && typeof doc.finite === 'number'
+      ? { sum: doc.sum, finite: doc.finite }
+      : {}),
     node: event === 'start' ? (doc.node ?? '') : '',
     userid: event === 'start' ? (doc.userid ?? '') : '',
   };

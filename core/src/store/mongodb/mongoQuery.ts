@@ -201,8 +201,12 @@ export function runComparisonFilter(c: FilterComparison): MongoFilter | undefine
     case 'metric': {
       // runs() shows a metric once it has a number: its last value is a number (NaN when not)
       const base: MongoFilter = { event: 'metric', key, count: { $gt: 0 } };
-      if (numbers && op) return { ...base, last: { [op]: literals[0] } };
-      if (numbers && c.op === 'IN') return { ...base, last: { $in: literals } };
+      // the mean (sum / finite) is left to the exact match: the aggregate only names the metric
+      if (c.field.aggregate === 'mean') return base;
+      // min and max are null when no value is finite (NaN in runs()): $ne and $nin let them through
+      const field = c.field.aggregate ?? 'last';
+      if (numbers && op) return { ...base, [field]: { [op]: literals[0] } };
+      if (numbers && c.op === 'IN') return { ...base, [field]: { $in: literals } };
       return base;
     }
     case 'param':

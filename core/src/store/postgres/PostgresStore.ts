@@ -25,7 +25,8 @@ import type { PgModule } from './loadPg';
 import { isTransient, toPgStoreError } from './pgErrors';
 import { encodeExitBatches, runPgExitWrite } from './pgExitWrite';
 import type { ExitBatch } from './pgExitWrite';
-import { NUL_STAND_IN, SqlParams, chunkWhere, runFilterWhere } from './pgQuery';
+import { NUL_STAND_IN, SqlParams, chunkWhere, indexText, runFilterWhere } from './pgQuery';
+import { NAME_MARK } from '../chunks/EventChunk';
 import { ensurePgSchema, quoted } from './pgSchema';
 import type { PgUrl } from './pgUrl';
 import { parsePgUrl } from './pgUrl';
@@ -543,6 +544,16 @@ export class PostgresStore implements Store, ExitFlushable {
       c.query<{ run: number }>(
         `SELECT run FROM ${this.#s}.run_stats WHERE experiment = ${at} AND ${where} ORDER BY run`,
         p.values,
+      ),
+    );
+    return rows.map((r) => r.run);
+  }
+
+  async runsWithEvent(experiment: string, event: string): Promise<number[]> {
+    const { rows } = await this.#op(`reading the runs of '${experiment}'`, false, (c) =>
+      c.query<{ run: number }>(
+        `SELECT DISTINCT run FROM ${this.#s}.chunks WHERE experiment = $1 AND strpos(events, $2) > 0 ORDER BY run`,
+        [experiment, indexText(NAME_MARK + event + NAME_MARK)],
       ),
     );
     return rows.map((r) => r.run);

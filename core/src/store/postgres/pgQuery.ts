@@ -101,6 +101,25 @@ function comparison(c: FilterComparison, p: SqlParams): string | undefined {
     `EXISTS (SELECT 1 FROM ${STATS_JSON} AS e WHERE e->>0 = ${p.add(event)} AND e->>1 = ${p.add(key)}${test ? ` AND ${test}` : ''})`;
   switch (c.field.entity) {
     case 'metric': {
+      const aggregate = c.field.aggregate;
+      if (aggregate) {
+        // min and max: entries 5 and 6 (null when none is finite); mean: sum / finite count
+        // (entries 8 and 9). A value that is no number here (NaN in runs()) stays a candidate.
+        const n = (i: number): string =>
+          `CASE WHEN jsonb_typeof(e->${i}) = 'number' THEN (e->>${i})::float8 END`;
+        const value =
+          aggregate === 'mean'
+            ? `CASE WHEN jsonb_typeof(e->8) = 'number' AND jsonb_typeof(e->9) = 'number' AND (e->>9)::float8 > 0 THEN (e->>8)::float8 / (e->>9)::float8 END`
+            : n(aggregate === 'min' ? 5 : 6);
+        const test = !numbers
+          ? undefined
+          : op
+            ? `${value} ${op} ${p.add(literals[0])}`
+            : c.op === 'IN'
+              ? `${value} = ANY(${p.add(literals)}::float8[])`
+              : undefined;
+        return entry('metric', `(e->>7)::float8 > 0${test ? ` AND ((${value}) IS NULL OR ${test})` : ''}`);
+      }
       // runs() shows a metric once it has a number; a last value that is no JSON number
       // (non-finite numbers are tagged objects) stays a candidate
       const test = numbers ? numeric() : undefined;

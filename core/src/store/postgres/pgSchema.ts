@@ -1,8 +1,11 @@
 import type { ClientBase } from 'pg';
 import { StoreError } from '../../errors/StoreError';
+import { eventsOfChunks } from '../chunks/chunkReads';
+import { NAME_MARK } from '../chunks/EventChunk';
+import { addRunningSums } from '../chunks/runStats';
 
 /** The schema version this code writes and reads; recorded in `<schema>.meta`. */
-export const PG_SCHEMA_VERSION = 2;
+export const PG_SCHEMA_VERSION = 3;
 
 /** The tables of the store, in its own schema (see the README's PostgreSQL section). */
 export const PG_TABLES = [
@@ -63,10 +66,41 @@ CREATE TABLE ${s}.write_ids (
 }
 
 /**
+ * Version 3 keeps, in each metric's aggregate (run_stats.stats), the running sum and count of its
+ * finite values, for the mean: no table changes, the aggregates of existing runs get their sums
+ * from their metric events (see version3).
+ */
+async function version3(client: ClientBase, s: string): Promise<void> {
+  const { rows } = await client.query<{ experiment: string; run: number; stats: string }>(
+    `SELECT experiment, run, stats FROM ${s}.run_stats ORDER BY experiment, run`,
+  );
+  for (const { experiment, run, stats } of rows) {
+    const chunks = await client.query<{ run: number; payload: Buffer }>(
+      `SELECT run, payload FROM ${s}.chunks WHERE experiment = $1 AND run = $2 AND strpos(events, $3) > 0 ORDER BY id`,
+      [experiment, run, NAME_MARK + 'metric' + NAME_MARK],
+    );
+    const metrics = eventsOfChunks(
+      experiment,
+      { runs: [run], events: ['metric'] },
+      chunks.rows.map((c) => [c.run, c.payload] as const),
+    );
+    await client.query(`UPDATE ${s}.run_stats SET stats = $3 WHERE experiment = $1 AND run = $2`, [
+      experiment,
+      run,
+      addRunningSums(stats, metrics),
+    ]);
+  }
+}
+
+/**
  * How to bring a store of version `i` to `i + 1`, in order: MIGRATIONS[0] creates version 1.
  * A later version adds its step here; older stores are upgraded in the same transaction.
  */
-const MIGRATIONS: ReadonlyArray<(schema: string) => string> = [version1, version2];
+const MIGRATIONS: ReadonlyArray<(client: ClientBase, schema: string) => Promise<unknown>> = [
+  (client, s) => client.query(version1(s)),
+  (client, s) => client.query(version2(s)),
+  version3,
+];
 
 /** The schema name quoted for SQL (pgUrl admits only identifier characters). */
 export function quoted(schema: string): string {
@@ -131,7 +165,7 @@ export async function ensurePgSchema(
     const recorded = await versionOf(client, s);
     if (recorded !== undefined) refuseNewer(recorded, schema, display);
     const version = recorded ?? 0;
-    for (let v = version; v < PG_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v](s));
+    for (let v = version; v < PG_SCHEMA_VERSION; v++) await MIGRATIONS[v](client, s);
     await client.query(
       `INSERT INTO ${s}.meta (key, value) VALUES ('schema_version', $1)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,

@@ -99,7 +99,7 @@ async function foldStats(
     `SELECT run, stats FROM ${s}.run_stats WHERE experiment = $1 AND run = ANY($2::int[]) ORDER BY run FOR UPDATE`,
     [experiment, runs],
   );
-  const merged = rows.map((r) => mergeRunStats(r.stats, byRun.get(r.run) ?? []));
+  const merged = rows.map((r) => mergeRunStats(r.stats, byRun.get(r.run) ?? []).text);
   await client.query(
     `UPDATE ${s}.run_stats AS t SET stats = v.stats FROM unnest($2::int[], $3::text[]) AS v(run, stats)
      WHERE t.experiment = $1 AND t.run = v.run`,

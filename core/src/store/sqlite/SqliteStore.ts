@@ -153,13 +153,14 @@ export class SqliteStore implements Store, ExitFlushable {
     this.writes = this.guard('opening', () => new SqliteWrites(this.db, this.file));
     this.chunkPayload = this.db.prepare('SELECT payload FROM chunks WHERE id = ?').pluck();
     this.statsOf = this.db
-      .prepare('SELECT run, stats FROM run_stats WHERE experiment = ? ORDER BY run')
+      .prepare('SELECT run, stats FROM run_stats WHERE experiment = ? AND sums = 1 ORDER BY run')
       .raw(true);
-    // runs with events but no aggregated start: written by a version that kept no aggregates
+    // runs with events but no complete aggregates: written by a version that kept none, or
+    // rewritten by one that kept no running sums
     this.unaggregatedRuns = this.db
       .prepare(
         `SELECT DISTINCT run FROM chunks WHERE experiment = ? AND run NOT IN
-           (SELECT run FROM run_stats WHERE experiment = ?)`,
+           (SELECT run FROM run_stats WHERE experiment = ? AND sums = 1)`,
       )
       .pluck();
     this.beatsOf = this.db.prepare(
@@ -466,7 +467,7 @@ export class SqliteStore implements Store, ExitFlushable {
     runs: readonly number[],
   ): { rows: RunStatsRow[]; unaggregated: number[] } {
     this.statsOfRun ??= this.db
-      .prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?')
+      .prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ? AND sums = 1')
       .pluck();
     this.hasChunks ??= this.db
       .prepare('SELECT 1 FROM chunks WHERE experiment = ? AND run = ? LIMIT 1')
@@ -482,6 +483,13 @@ export class SqliteStore implements Store, ExitFlushable {
       } else if (this.hasChunks.get(experiment, run) !== undefined) unaggregated.push(run);
     }
     return { rows: decodeRunStats(found, texts), unaggregated };
+  }
+
+  async runsWithEvent(experiment: string, event: string): Promise<number[]> {
+    return this.db
+      .prepare('SELECT DISTINCT run FROM chunks WHERE experiment = ? AND instr(events, ?) > 0 ORDER BY run')
+      .pluck()
+      .all(experiment, NAME_MARK + event + NAME_MARK) as number[];
   }
 
   async putBlob(key: string, data: Uint8Array): Promise<void> {
@@ -592,6 +600,7 @@ typedReads([
   'listEntries',
   'liveness',
   'runStats',
+  'runsWithEvent',
   'queryEvents',
   'queryColumns',
   'iterateEvents',

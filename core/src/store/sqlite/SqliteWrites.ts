@@ -75,8 +75,10 @@ export class SqliteWrites {
     this.insertChunk = db.prepare(
       'INSERT INTO chunks (experiment, run, count, min_dt, max_dt, events, keys, payload) VALUES (?,?,?,?,?,?,?,?)',
     );
-    const statsOfRun = db.prepare('SELECT stats FROM run_stats WHERE experiment = ? AND run = ?').pluck();
-    const putStats = db.prepare('INSERT OR REPLACE INTO run_stats (experiment, run, stats) VALUES (?, ?, ?)');
+    const statsOfRun = db.prepare('SELECT stats, sums FROM run_stats WHERE experiment = ? AND run = ?');
+    const putStats = db.prepare(
+      'INSERT OR REPLACE INTO run_stats (experiment, run, stats, sums) VALUES (?, ?, ?, ?)',
+    );
     // one row per run, read, merged with what the chunks add and written back, in the
     // transaction that appends them (taken IMMEDIATE: another process cannot write in between)
     this.mergeStats = (experiment, chunks) => {
@@ -88,8 +90,12 @@ export class SqliteWrites {
       }
       for (const [run, deltas] of byRun) {
         if (deltas.length === 0) continue;
-        const before = statsOfRun.get(experiment, run) as string | undefined;
-        putStats.run(experiment, run, mergeRunStats(before, deltas));
+        const before = statsOfRun.get(experiment, run) as { stats: string; sums: number } | undefined;
+        const merged = mergeRunStats(before?.stats, deltas);
+        // a row without its sums (rewritten by an older omega-track) stays so: runs() reads that
+        // run from its events
+        const sums = merged.sums && (before === undefined || before.sums === 1) ? 1 : 0;
+        putStats.run(experiment, run, merged.text, sums);
       }
     };
     this.appendChunks = db.transaction((experiment: string, chunks: readonly EncodedChunk[]) => {

@@ -1,12 +1,17 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { eventsOfChunks } from '../chunks/chunkReads';
+import { NAME_MARK } from '../chunks/EventChunk';
+import { addRunningSums } from '../chunks/runStats';
 
 /**
  * The tables of the embedded store. `heartbeats` holds, per run and process that holds it, the
  * last time that process was known alive (a run without a stop event whose heartbeats stopped
  * reads as CRASHED). `run_stats` holds one row per run: per event and key the latest value (metrics also
- * min, max and count), as JSON, kept up to date in the same transaction as the chunks (runs()
- * reads one row per run); a run without a row there was written before it existed and is read
- * from its events.
+ * min, max, count and the running sum of the finite values, for the mean), as JSON, kept up to
+ * date in the same transaction as the chunks (runs() reads one row per run); `sums` is 1 when
+ * every metric entry of the row keeps its running sum. A run without such a row (written before
+ * run_stats existed, or rewritten by an older omega-track, which leaves `sums` at its default 0)
+ * is read from its events.
  */
 /**
  * The write ids of writes made once however often they are sent (see WriteId): per id, the
@@ -38,7 +43,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_run ON chunks (experiment, run, min_dt);
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_stats (
-  experiment TEXT NOT NULL, run INTEGER NOT NULL, stats TEXT NOT NULL, PRIMARY KEY (experiment, run)
+  experiment TEXT NOT NULL, run INTEGER NOT NULL, stats TEXT NOT NULL, sums INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (experiment, run)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS heartbeats (
   experiment TEXT NOT NULL, run INTEGER NOT NULL, owner TEXT NOT NULL, beat INTEGER NOT NULL,
@@ -57,6 +63,43 @@ export function ensureSchema(db: BetterSqlite3.Database): void {
   const have = new Set(
     db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").pluck().all() as string[],
   );
-  if (TABLES.every((t) => have.has(t)) && have.has('chunks_by_run')) return;
-  db.exec(SCHEMA);
+  if (!(TABLES.every((t) => have.has(t)) && have.has('chunks_by_run'))) db.exec(SCHEMA);
+  if (!hasColumn(db, 'run_stats', 'sums')) addRunningSumsColumn(db);
+}
+
+function hasColumn(db: BetterSqlite3.Database, table: string, column: string): boolean {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+  return columns.some((c) => c.name === column);
+}
+
+/**
+ * Upgrades a store made before run_stats kept running sums (for the mean of each metric): adds
+ * the `sums` column and fills in every run's sums from its metric events, in one transaction, so
+ * that another process sees the store before or after, never half-way. This is the one write an
+ * opening makes, once per store; it is a small step of its own because the embedded store keeps
+ * no schema version yet (issue 27 brings versions, and this becomes its first upgrade).
+ */
+function addRunningSumsColumn(db: BetterSqlite3.Database): void {
+  const upgrade = db.transaction(() => {
+    // another process may have upgraded it while this one waited for the lock
+    if (hasColumn(db, 'run_stats', 'sums')) return;
+    db.exec('ALTER TABLE run_stats ADD COLUMN sums INTEGER NOT NULL DEFAULT 0');
+    const rows = db.prepare('SELECT experiment, run, stats FROM run_stats').raw(true).all() as Array<
+      [string, number, string]
+    >;
+    const payloads = db
+      .prepare(
+        'SELECT run, payload FROM chunks WHERE experiment = ? AND run = ? AND instr(events, ?) > 0 ORDER BY id',
+      )
+      .raw(true);
+    const put = db.prepare('UPDATE run_stats SET stats = ?, sums = 1 WHERE experiment = ? AND run = ?');
+    for (const [experiment, run, stats] of rows) {
+      const chunks = payloads.all(experiment, run, NAME_MARK + 'metric' + NAME_MARK) as Array<
+        [number, Buffer]
+      >;
+      const metrics = eventsOfChunks(experiment, { runs: [run], events: ['metric'] }, chunks);
+      put.run(addRunningSums(stats, metrics), experiment, run);
+    }
+  });
+  upgrade.immediate();
 }
