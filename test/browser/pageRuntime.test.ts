@@ -25,6 +25,9 @@ test('in a page, runtime tasks are refused with a TrackingInputError, and a type
               e instanceof TrackingInputError ? `TrackingInputError: ${(e as Error).message}` : String(e),
           );
       const model = await refused(() => om.runtime.model('m'));
+      // stores a page cannot open: none given, and an embedded one (its password never shown)
+      const noStore = await refused(() => omega({ token }));
+      const embedded = await refused(() => omega({ store: 'postgres://u:secret@db/x', token }));
       const task = await refused(() => om.runtime.task('t-1'));
       const exp = om.runtime.experiment('demo/runtime');
       const run = await exp.run(async (e: any) => {
@@ -32,11 +35,14 @@ test('in a page, runtime tasks are refused with a TrackingInputError, and a type
         return e.currentRun;
       });
       await om.close();
-      return { model, task, run };
+      return { model, task, run, noStore, embedded };
     },
     { url: rig.server.url, token },
   );
-  expect(page.model).toMatch(/^TrackingInputError: om\.runtime\.model\('m'\) cannot run in a page/);
+  expect(page.model).toMatch(/^TrackingInputError: om\.runtime\.model\('m'\) cannot be used in a page/);
+  expect(page.noStore).toMatch(/^TrackingInputError: no store given: a page logs to a team server/);
+  expect(page.embedded).toMatch(/^TrackingInputError: store 'postgres:\/\/u:\*+@db\/x' is not for a page/);
+  expect(page.embedded).not.toContain('secret');
   expect(page.task).toMatch(/^TrackingInputError: om\.runtime\.task\('t-1'\) cannot be used in a page/);
   const [weights] = await rig.readStore((om) =>
     om.runtime.experiment('demo/runtime').restoreArtifacts({ run: page.run, key: 'weights' }),

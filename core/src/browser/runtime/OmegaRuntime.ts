@@ -57,16 +57,12 @@ export class OmegaRuntime {
 
   /** Refused in a page: see the class. */
   model(name: string): never {
-    throw new TrackingInputError(
-      `om.runtime.model('${name}') cannot run in a page: runtime tasks run stored models with a model backend in a Node process or worker; a page trains its own tfjs model and tracks it with TensorflowCallback or autolog`,
-    );
+    throw refused(`model('${name}')`);
   }
 
   /** Refused in a page: see the class. */
   registerBackend(kind: string): never {
-    throw new TrackingInputError(
-      `om.runtime.registerBackend('${kind}') cannot be used in a page: runtime tasks run in a Node process or worker`,
-    );
+    throw refused(`registerBackend('${kind}')`);
   }
 
   /**
@@ -74,13 +70,16 @@ export class OmegaRuntime {
    * did not get, and a page issues no tasks (Node's `om.runtime.task` reads any task's outcome).
    */
   task(taskid: string): Promise<never> {
-    return Promise.reject(
-      new TrackingInputError(
-        `om.runtime.task('${taskid}') cannot be used in a page: a page issues no runtime tasks; read a task's outcome in Node (om.runtime.task)`,
-      ),
-    );
+    return Promise.reject(refused(`task('${taskid}')`));
   }
 
   /** Nothing to wait for: a page issues no tasks. */
   async close(): Promise<void> {}
+}
+
+/** The one error of every runtime call a page cannot make (one text: the page's bundle is small). */
+function refused(call: string): TrackingInputError {
+  return new TrackingInputError(
+    `om.runtime.${call} cannot be used in a page: runtime tasks run stored models in a Node process or worker; a page trains its own tfjs model and tracks it with TensorflowCallback or autolog`,
+  );
 }

@@ -32,8 +32,6 @@ export function openStore(url?: string, opts: OpenStoreOptions = {}): Store {
     return store;
   }
   throw new TrackingInputError(
-    u
-      ? `store '${redactUrls(u)}' cannot be used from a browser: a page logs to a team server, omega({ store: 'https://host:port', token })`
-      : `a page needs a store: omega({ store: 'https://host:port', token }) names a team server (omega-track server)`,
+    `${u ? `store '${redactUrls(u)}' is not for a page` : 'no store given'}: a page logs to a team server (omega-track server), omega({ store: 'https://host:port', token })`,
   );
 }
