@@ -19,6 +19,7 @@ import { paletteColor } from '../colors';
 import { h, link, note, replace } from '../dom';
 import { clip, formatCount, formatValue } from '../format';
 import { groupKeyOf, parseGroup } from '../groups';
+import { LoadQueue } from '../loadQueue';
 import { MetricPicker, formatCharts, parseCharts } from '../picker';
 import type { RunRef } from '../router';
 import { hrefs, parseHash } from '../router';
@@ -281,11 +282,12 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       return lines.sort((a, b) => order.get(a.id!)! - order.get(b.id!)!);
     };
 
+  const loads = new LoadQueue();
   const grid = new ChartGrid((key) => {
     const loader = groupBy !== '' ? groupLines(key) : runLines(key);
     return new ChartCard(
       key,
-      (range, points) => loader(range, points),
+      (range, points) => loads.run(() => loader(range, points)),
       () => view,
       sync,
     );
