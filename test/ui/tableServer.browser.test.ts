@@ -116,6 +116,33 @@ describe('the runs table on the issue-24 server API', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  test('a view saved on Compare keeps its runs, x axis, smoothing and charts, and opens Compare again', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${server.url}#/e/sweep/compare?runs=2,4&x=relative&smooth=0.5&charts=acc`);
+    await page.locator('.chart-card').first().waitFor();
+    await page.locator('details.views-panel > summary').click();
+    await page.locator('input.view-name').fill('two runs, smoothed');
+    await page.locator('button.save-view').click();
+    await page.locator('.views-list li.view[data-view="two runs, smoothed"]').waitFor();
+
+    // listed with the runs page's views; opening it goes back to Compare with every setting
+    await open('sweep');
+    await page.locator('details.views-panel > summary').click();
+    await page.locator('.views-list li.view[data-view="two runs, smoothed"] a.open-view').click();
+    await page.locator('.compare-page .chart-card').first().waitFor();
+    const [route, query] = new URL(page.url()).hash.split('?');
+    expect(route).toBe('#/e/sweep/compare');
+    const q = new URLSearchParams(query);
+    expect({ runs: q.get('runs'), x: q.get('x'), smooth: q.get('smooth'), charts: q.get('charts') }).toEqual({
+      runs: '2,4',
+      x: 'relative',
+      smooth: '0.5',
+      charts: 'acc',
+    });
+    expect(await page.locator('select[aria-label="x axis"]').inputValue()).toBe('relative');
+    expect(pageErrors).toEqual([]);
+  });
+
   test('the profile link shows only in the row of a run that has a profile', async () => {
     await open('profiled');
     await waitForRuns(page, [1, 2]);

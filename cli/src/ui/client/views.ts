@@ -1,6 +1,6 @@
 /**
- * Saved views of the runs page: the page's URL state (filter, sort, grouping, selection, columns,
- * values) saved under a name in the store (`PUT /api/experiments/:exp/views/:name`), listed per
+ * Saved views of the runs page and of Compare: the page's URL state (filter, sort, grouping,
+ * selection, columns, values; on Compare the runs, x axis, smoothing, charts) saved under a name in the store (`PUT /api/experiments/:exp/views/:name`), listed per
  * experiment, opened and deleted. The state is saved as the query's keys and values, as they are
  * in the address bar.
  */
@@ -57,13 +57,18 @@ export async function deleteView(experiment: string, name: string): Promise<bool
     .deleted;
 }
 
-/** The hash that opens a saved view on the runs page. */
+/**
+ * The hash that opens a saved view: on the runs page, or on Compare for a view saved there
+ * (its state says `page: 'compare'` and holds the runs, x axis, smoothing, charts and grouping).
+ */
 export function viewHash(experiment: string, view: SavedView): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(view.state ?? {}))
-    if (typeof v === 'string' && k !== 'view') q.set(k, v);
+  const state = view.state ?? {};
+  for (const [k, v] of Object.entries(state))
+    if (typeof v === 'string' && k !== 'view' && k !== 'page') q.set(k, v);
   q.set('view', view.name);
-  return `#/e/${encodeURIComponent(experiment)}?${q.toString()}`;
+  const page = state.page === 'compare' ? '/compare' : '';
+  return `#/e/${encodeURIComponent(experiment)}${page}?${q.toString()}`;
 }
 
 /**

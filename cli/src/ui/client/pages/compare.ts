@@ -23,6 +23,7 @@ import { LoadQueue } from '../loadQueue';
 import { MetricPicker, formatCharts, parseCharts } from '../picker';
 import type { RunRef } from '../router';
 import { hrefs, parseHash } from '../router';
+import { viewsPanel } from '../views';
 import type { Page, PageContext } from './page';
 import { statusBadge } from './runs';
 
@@ -450,6 +451,14 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       h('label', null, membersBox, ' members'),
     ),
     h('span', { className: 'hint' }, 'Drag over a chart to zoom all, double-click to reset.'),
+    // a comparison of one experiment's runs is saved with that experiment's views
+    across
+      ? null
+      : viewsPanel(experiment, query.get('view') ?? '', () => {
+          const state: Record<string, string> = { page: 'compare' };
+          for (const [k, v] of parseHash(location.hash).query) if (k !== 'view') state[k] = v;
+          return state;
+        }),
   );
 
   const picker = new MetricPicker(charts, (entries, keys) => {
