@@ -404,16 +404,26 @@ export function decodeChunkColumns(
     return out;
   };
   const step = pick(p.step, new Float64Array(m));
+  // the columns a reader may not look at (a chart reads values and steps) are picked when asked
+  let event: Uint32Array | undefined;
+  let key: Uint32Array | undefined;
+  let dt: Float64Array | undefined;
   return {
     run,
     length: m,
     names: p.strings,
-    event: pick(p.event, new Uint32Array(m)),
-    key: pick(p.key, new Uint32Array(m)),
+    get event() {
+      return (event ??= pick(p.event, new Uint32Array(m)));
+    },
+    get key() {
+      return (key ??= pick(p.key, new Uint32Array(m)));
+    },
     values: pick(values, new Float64Array(m)),
     numeric: numeric && allOnes(pick(numeric, new Uint8Array(m))),
     step,
-    dt: pick(p.dt, new Float64Array(m)),
+    get dt() {
+      return (dt ??= pick(p.dt, new Float64Array(m)));
+    },
     // the metrics of a chunk that also holds a run's params or its stop still count up by one
     stepStart: countingFrom(step),
   };
@@ -478,6 +488,8 @@ function selection(
   // the index columns list names between marks: a name holding the mark itself would read as
   // two names there, so a chunk with such a name is always tested event by event
   let marked: boolean | undefined;
+  /** Name tests, run as plain loops over their column (the most common test: a chart's key). */
+  const columnTests: Array<{ column: Uint32Array; ids: Uint8Array }> = [];
   const nameTest = (names: string[], field: 'event' | 'key', heldNames: string | undefined): void => {
     const wanted = new Set(names);
     if (
@@ -497,7 +509,7 @@ function selection(
     // a chunk holding only wanted names (a run of metrics, read for its metrics) is not tested per event
     let all = true;
     for (let i = 0; i < n && all; i++) all = ids[column[i]] === 1;
-    if (!all) tests.push((i) => ids[column[i]] === 1);
+    if (!all) columnTests.push({ column, ids });
   };
   if (q.events) nameTest(q.events, 'event', held?.events);
   if (q.keys) nameTest(q.keys, 'key', held?.keys);
@@ -527,8 +539,9 @@ function selection(
       return sets.every(([field, set]) => set.has(fields[field] ?? null));
     });
   }
-  if (tests.length === 0) return undefined;
-  const keep = new Uint8Array(n);
-  for (let i = 0; i < n; i++) keep[i] = tests.every((t) => t(i)) ? 1 : 0;
+  if (tests.length === 0 && columnTests.length === 0) return undefined;
+  const keep = new Uint8Array(n).fill(1);
+  for (const { column, ids } of columnTests) for (let i = 0; i < n; i++) keep[i] &= ids[column[i]];
+  for (const t of tests) for (let i = 0; i < n; i++) if (keep[i] === 1 && !t(i)) keep[i] = 0;
   return keep;
 }
