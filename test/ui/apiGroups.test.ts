@@ -4,7 +4,7 @@
  * views — on `omega-track ui` (loopback: views may be saved) and on the team server (saving needs
  * write on the experiment; every other UI route stays read-only).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Omega, UiServerHandle } from 'omega-track';
 import { omega, startUiServer } from 'omega-track';
@@ -237,5 +237,38 @@ describe('saved views on the team server', () => {
       (await call(team.url, '/api/experiments/sweep/runs', { method: 'PUT', body, token: tokens.writer }))
         .status,
     ).toBe(405);
+  });
+
+  test('`omega-track ui` on the team server (an http:// store) saves, lists and deletes views through it', async () => {
+    const ui = spawn(process.execPath, [BIN, 'ui', '--store', team.url, '--port', '0'], {
+      env: { ...process.env, OMEGA_TOKEN: tokens.writer },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        ui.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        ui.on('exit', (code) => reject(new Error(`omega-track ui exited (${code}): ${out}`)));
+      });
+      const view = '/api/experiments/sweep/views/through%20the%20server';
+      const saved = await call(url, view, { method: 'PUT', body: { state: { sort: 'run:desc' } } });
+      expect(saved.status).toBe(200);
+      // the team server's own UI sees it: one store
+      const listed = await call(team.url, '/api/experiments/sweep/views', { token: tokens.reader });
+      expect((listed.json as { views: Array<{ name: string }> }).views.map((v) => v.name)).toContain(
+        'through the server',
+      );
+      expect((await call(url, view, { method: 'DELETE' })).json).toEqual({ deleted: true });
+      const after = await call(url, '/api/experiments/sweep/views');
+      expect((after.json as { views: Array<{ name: string }> }).views.map((v) => v.name)).not.toContain(
+        'through the server',
+      );
+    } finally {
+      ui.kill();
+    }
   });
 });

@@ -156,9 +156,22 @@ export function requireExperiment(principal: Principal, name: string): void {
 
 /** The experiment whose configuration the entry `name` of bucket `models` is, if any. */
 function experimentOfEntry(bucket: string, name: string): string | undefined {
+  if (bucket === 'views') return experimentOfView(name);
   return bucket === 'models' && name.startsWith('experiments/')
     ? name.slice('experiments/'.length)
     : undefined;
+}
+
+/** The experiment of a saved view's entry (its name is `["<experiment>","<view>"]`: ui/server/views.ts). */
+function experimentOfView(name: string): string | undefined {
+  try {
+    const parsed = JSON.parse(name) as unknown;
+    return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string'
+      ? parsed[0]
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

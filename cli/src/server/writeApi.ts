@@ -72,8 +72,11 @@ export const API_VERSION = 1;
 /** Rows per line of a query's answer unless asked otherwise, and the most. */
 const DEFAULT_QUERY_BATCH = 10_000;
 const MAX_QUERY_BATCH = 100_000;
-/** The buckets of the entries API (`system`, where tokens live, is never reachable). */
-const BUCKETS: ReadonlySet<string> = new Set(['models', 'datasets']);
+/**
+ * The buckets of the entries API (`system`, where tokens live, is never reachable): `views` are
+ * the web UI's saved views, which a UI on an `http://` store keeps here.
+ */
+const BUCKETS: ReadonlySet<string> = new Set(['models', 'datasets', 'views']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -124,7 +127,8 @@ function experimentOf(req: FastifyRequest): string {
 /** The bucket of a route (404 for any other than models and datasets). */
 function bucketOf(req: FastifyRequest): Bucket {
   const bucket = (req.params as { bucket: string }).bucket;
-  if (!BUCKETS.has(bucket)) throw new ApiError(404, `no bucket '${bucket}': models or datasets`, 'not-found');
+  if (!BUCKETS.has(bucket))
+    throw new ApiError(404, `no bucket '${bucket}': models, datasets or views`, 'not-found');
   return bucket as Bucket;
 }
 
@@ -492,8 +496,9 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     const name = queryParam(req, 'name');
     const stored = p(req).experiments === null ? undefined : await store.getEntry(bucket, name);
     requireEntry(p(req), bucket, name, stored ? [stored.attributes.experiment] : []);
-    // deleting is an admin's: a write token (a page's, visible to its users) deletes nothing
-    requireRole(p(req), 'admin');
+    // deleting is an admin's: a write token (a page's, visible to its users) deletes no data; a
+    // saved view is no data (the UI's views are deleted by whoever may save them)
+    requireRole(p(req), bucket === 'views' ? 'write' : 'admin');
     return sendV1(reply, { deleted: await store.deleteEntry(bucket, name) });
   });
 
