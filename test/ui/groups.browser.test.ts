@@ -26,10 +26,12 @@ describe('groups of runs on the compare page, with the real band endpoint', () =
     const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
     const om = omega({ store });
     const exp = om.runtime.experiment('sweep');
-    for (let i = 0; i < 10; i++)
+    for (let i = 0; i < 25; i++)
       await exp.run((e) => {
         // runs 1,3,5,7,9: lr 0.1; runs 2,4,6,8,10: lr 0.01
         e.logParam('lr', i % 2 === 0 ? 0.1 : 0.01);
+        // a param of as many values as runs (a seed)
+        e.logParam('seed', 1000 + i);
         for (let step = 0; step <= 20; step++) e.logMetric('loss', loss(i, step), step);
       });
     await om.close();
@@ -74,5 +76,26 @@ describe('groups of runs on the compare page, with the real band endpoint', () =
         '10',
     );
     expect(pageErrors).toEqual([]);
+  });
+
+  test('a grouping into more groups than colours draws the 20 largest, says so, and asks 20 bands per chart', async () => {
+    const bands: string[] = [];
+    const listen = (r: { url(): string }): void => {
+      if (r.url().includes('/band?')) bands.push(r.url());
+    };
+    page.on('request', listen);
+    try {
+      const runs = Array.from({ length: 25 }, (_, i) => i + 1).join(',');
+      await page.goto('about:blank');
+      await page.goto(`${server.url}#/e/sweep/compare?runs=${runs}&charts=loss&group=params.seed`);
+      await drawnChart(page, 'loss');
+      const note = page.locator('.group-note');
+      await note.waitFor();
+      expect(await note.textContent()).toContain('25 groups by params.seed: the 20 largest are drawn');
+      expect(bands.length).toBe(20);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      page.off('request', listen);
+    }
   });
 });

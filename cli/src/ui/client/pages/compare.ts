@@ -70,6 +70,9 @@ function finite(v: JsonNumber | null | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** The most groups a chart draws (the palette's distinct colours); the largest are drawn. */
+export const MAX_GROUPS = 20;
+
 const refId = (r: RunRef): string => `${r.experiment}:${r.run}`;
 
 /**
@@ -157,6 +160,9 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
   };
 
   /** The groups of the runs (by experiment too: the band is computed per experiment). */
+  /** How many groups the runs made at the last groups() (it draws MAX_GROUPS at most). */
+  let groupsMade = 0;
+  const groupNote = h('p', { className: 'note info group-note', attrs: { hidden: true } });
   const groups = (): Group[] => {
     const byId = new Map<string, Group>();
     for (const r of refs) {
@@ -169,7 +175,14 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       }
       g.members.push(r);
     }
-    return [...byId.values()];
+    const all = [...byId.values()];
+    groupsMade = all.length;
+    if (all.length <= MAX_GROUPS) return all;
+    // the largest groups, in their order: a grouping by a param of 200 values would ask 200
+    // bands per chart (the browser refuses that many requests at once) and no palette tells
+    // 200 lines apart
+    const kept = new Set([...all].sort((a, b) => b.members.length - a.members.length).slice(0, MAX_GROUPS));
+    return all.filter((g) => kept.has(g));
   };
 
   /** One key's series of some runs, one request per experiment. */
@@ -295,9 +308,13 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
   });
 
   const renderLegend = (): void => {
+    groupNote.hidden = true;
     if (groupBy !== '') {
+      const list = groups();
+      groupNote.hidden = groupsMade <= MAX_GROUPS;
+      groupNote.textContent = `${groupsMade} groups by ${groupBy}: the ${MAX_GROUPS} largest are drawn; group by something with fewer values to see them all.`;
       sync.setEntries(
-        groups().map((g, i): LegendEntry => ({
+        list.map((g, i): LegendEntry => ({
           id: g.id,
           label: `${g.label} (${g.members.length} runs)`,
           color: paletteColor(i),
@@ -480,6 +497,7 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
     controls,
     picker.el,
     sync.legendEl,
+    groupNote,
     status,
     grid.el,
     params,
