@@ -166,6 +166,16 @@ describe('the runs table (issue 24)', () => {
     }
   });
 
+  test('a sort the server refuses (typed into the address) is dropped and said; the table shows', async () => {
+    await open('sort=garbage');
+    await waitForRuns(page, [1, 2, 3, 4, 5, 6]);
+    const error = page.locator('.filter-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain("The sort 'garbage' is not one the server takes");
+    expect(new URLSearchParams(new URL(page.url()).hash.split('?')[1] ?? '').get('sort')).toBeNull();
+    expect(pageErrors).toEqual([]);
+  });
+
   test('grouped by a param, a group row shows its count and the mean and min–max of its members', async () => {
     await open('group=params.lr');
     const groups = page.locator('table.grid tbody tr.group-row');
@@ -173,6 +183,8 @@ describe('the runs table (issue 24)', () => {
     expect(await groups.count()).toBe(4);
     const group = groups.filter({ has: page.locator('.group-label', { hasText: /^params\.lr = 0\.01$/ }) });
     expect(await group.locator('.group-toggle').getAttribute('data-count')).toBe('2');
+    // nothing picked, the groups folded: the header's box is not checked
+    expect(await page.locator('input[aria-label="pick the runs of this page"]').isChecked()).toBe(false);
     const accIndex = await page
       .locator('table.grid thead th')
       .evaluateAll((ths) => ths.findIndex((th) => th.getAttribute('data-col') === 'metrics.acc'));

@@ -97,6 +97,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly position?: number,
+    /** The query parameter the server refused, when it says (`orderBy`). */
+    readonly param?: string,
   ) {
     super(message);
   }
@@ -129,11 +131,15 @@ export async function getJson<T>(path: string, query: Query = {}, signal?: Abort
   const response = await fetch(apiUrl(path, query, false), { headers, signal, credentials: 'same-origin' });
   const body: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const error = body && typeof body === 'object' ? (body as { error?: unknown; position?: unknown }) : {};
+    const error =
+      body && typeof body === 'object'
+        ? (body as { error?: unknown; position?: unknown; param?: unknown })
+        : {};
     throw new ApiError(
       response.status,
       typeof error.error === 'string' ? error.error : `${response.status} ${response.statusText}`,
       typeof error.position === 'number' ? error.position : undefined,
+      typeof error.param === 'string' ? error.param : undefined,
     );
   }
   return body as T;

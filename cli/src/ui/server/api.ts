@@ -4,7 +4,8 @@
  * there, and nothing is ever written.
  */
 import type { EventQuery, Omega, RunInfo, TrackingEvent } from '@omega-track/core';
-import { parseNamePattern, validateExperimentName } from '@omega-track/core/internal';
+import { FilterSyntaxError } from '@omega-track/core';
+import { parseNamePattern, parseRunOrder, validateExperimentName } from '@omega-track/core/internal';
 import { jsonRow } from '../../commands/format';
 import { rowWriter } from '../../commands/output';
 import { defaultColumns, splitList, withErrors } from '../../commands/runs';
@@ -288,6 +289,7 @@ export class UiApi {
     const keys = q.get('keys');
     if (keys !== null && keys !== 'shown' && keys !== 'all')
       throw new HttpError(400, `keys takes shown or all, got '${keys}'`);
+    checkOrder(orderBy);
     const source = await this.reader(name);
     const reader = source.reader;
     // a filter that does not parse is a 400 with its position (FilterSyntaxError)
@@ -616,4 +618,20 @@ function valueAt(s: Series, step: number): number | null {
   }
   const i = upperBound(s.x, step) - 1;
   return i >= 0 && s.x[i] === step ? s.y[i] : null;
+}
+
+/**
+ * An ordering that does not parse is a 400 that names `orderBy` (the page drops a sort typed into
+ * its address, and keeps saying a bad filter as the filter's).
+ */
+function checkOrder(orderBy: string[] | undefined): void {
+  if (!orderBy) return;
+  try {
+    parseRunOrder(orderBy);
+  } catch (error) {
+    throw new HttpError(400, `orderBy: ${error instanceof Error ? error.message : String(error)}`, {
+      param: 'orderBy',
+      ...(error instanceof FilterSyntaxError ? { position: error.position } : {}),
+    });
+  }
 }

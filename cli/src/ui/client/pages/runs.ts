@@ -480,8 +480,10 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
         allRows = rowsOfAll();
         drawPlots();
         updateCompare();
+        // groups folded show no run: nothing to be all picked
         pickAll.checked =
-          allRows.length > 0 && allRows.every((r) => r.kind !== 'run' || selected.has(r.run.run));
+          allRows.some((r) => r.kind === 'run') &&
+          allRows.every((r) => r.kind !== 'run' || selected.has(r.run.run));
         return { rows: allRows.slice(offset, offset + limit), total: allRows.length };
       }
       capNote.hidden = true;
@@ -508,8 +510,34 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     try {
       await table.reload(first);
     } catch (error) {
-      showFilterError(error);
+      if (!(await withoutBadSort(error))) showFilterError(error);
     }
+  };
+
+  /**
+   * A sort the server refuses (a `sort=` typed into the address; the server names `orderBy`)
+   * is dropped, the table loaded without it and the refusal said as the sort's; true when that
+   * worked.
+   */
+  const withoutBadSort = async (error: unknown): Promise<boolean> => {
+    const bad = table.currentSort();
+    if (!(error instanceof ApiError && error.status === 400 && error.param === 'orderBy') || !bad)
+      return false;
+    table.setSort(undefined);
+    state.sort = undefined;
+    save(false);
+    try {
+      await table.reload(true);
+    } catch {
+      return false;
+    }
+    replace(
+      filterError,
+      h('strong', null, `The sort '${bad.key}' is not one the server takes, so it is dropped:`),
+      ` ${error.message}`,
+    );
+    filterError.hidden = false;
+    return true;
   };
 
   const showFilterError = (error: unknown): void => {
@@ -875,7 +903,7 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     try {
       await Promise.all([keysLoading, table.reload()]);
     } catch (error) {
-      showFilterError(error);
+      if (!(await withoutBadSort(error))) showFilterError(error);
     }
   };
   updateCsv();
