@@ -184,6 +184,12 @@ describe('the UI server', () => {
         params: ['batch', 'lr'],
         tags: ['cmd', 'seed', 'team'],
         hidden: { metrics: 0, params: 0, tags: 0 },
+        // how many runs have each key: the page's default columns are the most common ones
+        counts: {
+          metrics: { acc: 2, gap: 1, loss: 3 },
+          params: { batch: 2, lr: 2 },
+          tags: { cmd: 2, seed: 2, team: 2 },
+        },
       });
       // keys=shown keeps every key of runs no wider than the columns; anything else is a 400
       const shown = await json('/api/experiments/train/runs?keys=shown');

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import type { UiServerHandle } from 'omega-track';
-import { startUiServer } from 'omega-track';
+import { omega, startUiServer } from 'omega-track';
 import { tempDir } from '../helpers/tmp';
 import { ensureClientBuilt, launchBrowser } from './browserHelpers';
 import { cellOf, columnLabels, prepareSweep, waitForRuns } from './tableHelpers';
@@ -164,6 +164,33 @@ describe('the runs table (issue 24)', () => {
     } finally {
       page.off('request', listener);
     }
+  });
+
+  test('the default columns are the keys most runs have, not the first by name', async () => {
+    // 12 runs with 30 metrics each (more than 1358 px hold), and keys named to come first that
+    // only one run has
+    const om = omega({ store });
+    const wide = om.runtime.experiment('common-keys');
+    for (let r = 0; r < 12; r++)
+      await wide.run((e) => {
+        for (let k = 0; k < 30; k++) e.logMetric(`train/m${String(k).padStart(2, '0')}`, k + r, 0);
+        e.logParam('optimizer', 'adam');
+        if (r === 0) {
+          e.logMetric('a_rare', 1, 0);
+          e.logParam('a_rare', 1);
+        }
+      });
+    await om.close();
+    await page.goto('about:blank');
+    await page.goto(`${server.url}#/e/common-keys`);
+    await page.locator('table.grid tbody tr').first().waitFor();
+    const headers = await page
+      .locator('table.grid thead th')
+      .evaluateAll((ths) => ths.map((th) => th.getAttribute('data-col')));
+    expect(headers).toContain('metrics.train/m00');
+    expect(headers).toContain('params.optimizer');
+    expect(headers).not.toContain('metrics.a_rare');
+    expect(headers).not.toContain('params.a_rare');
   });
 
   test('a sort the server refuses (typed into the address) is dropped and said; the table shows', async () => {

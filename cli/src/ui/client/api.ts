@@ -46,6 +46,8 @@ export interface KeysJson {
   tags: string[];
   /** How many keys of each kind the lists leave out (the server bounds them). */
   hidden?: { metrics: number; params: number; tags: number };
+  /** Per kind, how many runs have each key. */
+  counts?: { metrics: Record<string, number>; params: Record<string, number>; tags: Record<string, number> };
 }
 
 export type XMode = 'step' | 'time' | 'relative';

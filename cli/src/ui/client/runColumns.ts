@@ -60,36 +60,29 @@ function keyWidth(id: string): number {
 }
 
 /**
- * The default columns for a window `width` px wide: the usual attributes, then metrics, params
- * and tags taken in turn (one of each kind, then the next of each) while they fit — never a table
- * wider than the window with params pushed off-screen.
+ * The default columns for a window `width` px wide: the usual attributes, then the keys most runs
+ * have, metrics, params and tags in turn, while they fit — never a table wider than the window
+ * with params pushed off-screen, nor a key of one run taking the place of one every run has.
  */
 export function defaultColumns(keys: KeysJson, width: number): string[] {
   const chosen: string[] = ATTRIBUTES.filter((a) => a.shown).map((a) => columnId('attr', a.name));
   let left =
     width - PAGE_MARGIN - FIXED_WIDTH - ATTRIBUTES.filter((a) => a.shown).reduce((s, a) => s + a.width, 0);
-  const queues = [
-    keys.metrics.map((k) => columnId('metrics', k)),
-    keys.params.map((k) => columnId('params', k)),
-    keys.tags.map((k) => columnId('tags', k)),
-  ];
-  let progress = true;
-  while (progress) {
-    progress = false;
-    for (const queue of queues) {
-      const next = queue[0];
-      if (next === undefined) continue;
-      const w = keyWidth(next);
-      if (w > left) {
-        // this kind's next key does not fit; the others' may
-        queue.length = 0;
-        continue;
-      }
-      queue.shift();
-      chosen.push(next);
-      left -= w;
-      progress = true;
-    }
+  // the keys most runs have first (a key of one run in 30 is no default column); among keys as
+  // common, metrics, params and tags in turn, each kind by name
+  const candidates: Array<{ id: string; count: number; index: number; kind: number }> = [];
+  (['metrics', 'params', 'tags'] as const).forEach((kind, rank) => {
+    const counts = keys.counts?.[kind] ?? {};
+    keys[kind].forEach((k, index) =>
+      candidates.push({ id: columnId(kind, k), count: counts[k] ?? 0, index, kind: rank }),
+    );
+  });
+  candidates.sort((a, b) => b.count - a.count || a.index - b.index || a.kind - b.kind);
+  for (const c of candidates) {
+    const w = keyWidth(c.id);
+    if (w > left) continue;
+    chosen.push(c.id);
+    left -= w;
   }
   return chosen;
 }

@@ -43,6 +43,8 @@ export interface ShownKeys {
   params: string[];
   tags: string[];
   hidden: { metrics: number; params: number; tags: number };
+  /** Per kind, how many runs have each listed key (the page's default columns are the most common). */
+  counts: { metrics: Record<string, number>; params: Record<string, number>; tags: Record<string, number> };
 }
 
 /**
@@ -51,7 +53,9 @@ export interface ShownKeys {
  * keys every run shares.
  */
 export function shownKeys(runs: readonly RunInfo[]): ShownKeys {
-  const pick = (field: 'metrics' | 'params' | 'tags'): { keys: string[]; hidden: number } => {
+  const pick = (
+    field: 'metrics' | 'params' | 'tags',
+  ): { keys: string[]; hidden: number; counts: Record<string, number> } => {
     const counts = new Map<string, number>();
     for (const r of runs) for (const k in r[field] ?? {}) counts.set(k, (counts.get(k) ?? 0) + 1);
     let keys = [...counts.keys()];
@@ -60,7 +64,8 @@ export function shownKeys(runs: readonly RunInfo[]): ShownKeys {
       keys = keys
         .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0))
         .slice(0, MAX_KEY_COLUMNS);
-    return { keys: keys.sort(), hidden };
+    keys.sort();
+    return { keys, hidden, counts: Object.fromEntries(keys.map((k) => [k, counts.get(k)!])) };
   };
   const metrics = pick('metrics');
   const params = pick('params');
@@ -70,6 +75,7 @@ export function shownKeys(runs: readonly RunInfo[]): ShownKeys {
     params: params.keys,
     tags: tags.keys,
     hidden: { metrics: metrics.hidden, params: params.hidden, tags: tags.hidden },
+    counts: { metrics: metrics.counts, params: params.counts, tags: tags.counts },
   };
 }
 
