@@ -33,7 +33,8 @@ async function bundle() {
     entryPoints: { app: path.join(clientDir, 'main.ts') },
     outdir: assetsDir,
     bundle: true,
-    minify: true,
+    // OMEGA_UI_NO_MINIFY=1 keeps the names (a CPU profile of the page that reads)
+    minify: !process.env.OMEGA_UI_NO_MINIFY,
     format: 'iife',
     target: 'es2020',
     sourcemap: false,

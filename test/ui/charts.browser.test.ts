@@ -33,6 +33,8 @@ async function prepare(store: string): Promise<void> {
     );
   await om.runtime.experiment('other').run((e) => {
     for (let step = 0; step < 100; step++) e.logMetric('loss', 5 - step / 50, step);
+    // a level near 1 GB moving by a few MB: ticks 1.000e9 … 1.014e9
+    for (let step = 0; step < 100; step++) e.logMetric('gpu_mem', 1e9 + step * 140_000, step);
   });
   await om.runtime.experiment('wide').run((e) => {
     for (let k = 0; k < WIDE_KEYS; k++) {
@@ -383,5 +385,15 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
     } finally {
       await page.emulateMedia({ colorScheme: 'light' });
     }
+  });
+
+  test('no two tick labels of an axis read alike (1.01G three times before)', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${server.url}#/e/other/compare?runs=1&charts=gpu_mem`);
+    const card = await drawnChart(page, 'gpu_mem');
+    const ticks = JSON.parse((await card.getAttribute('data-yticks')) ?? '[]') as string[];
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(ticks.every((t) => /^1(\.\d+)?G$/.test(t))).toBe(true);
   });
 });

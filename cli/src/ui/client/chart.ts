@@ -15,7 +15,7 @@ import type { XY } from './align';
 import type { ChartSync, XRange } from './chartSync';
 import { fade } from './colors';
 import { h, replace } from './dom';
-import { formatAxis, formatDuration, formatNumber, formatTime } from './format';
+import { axisLabels, formatDuration, formatNumber, formatTime } from './format';
 import { smoothEma } from './smoothing';
 
 export type { XRange } from './chartSync';
@@ -51,6 +51,8 @@ const HEIGHT = 240;
 /** Opacity of the raw line behind a smoothed one, and of a band's fill. */
 const RAW_ALPHA = 0.25;
 const BAND_ALPHA = 0.18;
+/** The most lines whose points follow the cursor (see the cursor options). */
+const MAX_CURSOR_POINTS = 30;
 
 let firstChartMarked = false;
 
@@ -315,9 +317,16 @@ export class ChartCard {
         mode === 'relative'
           ? axis((_u: uPlot, splits: number[]) => splits.map((v) => formatDuration(v)))
           : mode === 'step'
-            ? axis((_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v)))
+            ? axis((_u: uPlot, splits: number[]) => axisLabels(splits))
             : axis(),
-        { ...axis((_u: uPlot, splits: number[]) => splits.map((v) => formatAxis(v))), size: 64 },
+        {
+          ...axis((_u: uPlot, splits: number[]) => {
+            const labels = axisLabels(splits);
+            this.el.dataset.yticks = JSON.stringify(labels);
+            return labels;
+          }),
+          size: 64,
+        },
       ],
       series: [
         { label: xLabel(mode), value: (_u, v) => (v === null || v === undefined ? '—' : formatX(mode, v)) },
@@ -328,6 +337,10 @@ export class ChartCard {
       legend: { show: !this.sync, live: true },
       cursor: {
         drag: { x: true, y: false, setScale: false },
+        // a point per line under the cursor is a DOM element moved at every mouse move: past
+        // MAX_CURSOR_POINTS lines (a compare of 200 runs) hover took 150 ms a move; the page
+        // legend still gives every line's value
+        points: { show: series.length <= MAX_CURSOR_POINTS },
         // runs are downsampled apart, so at the hovered x most runs have no point of their own
         // (a null from alignSeries): the legend shows each run's nearest point instead
         hover: { skip: [null, undefined] },

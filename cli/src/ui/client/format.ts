@@ -40,13 +40,24 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** A short axis label: 1.2k, 3.4M, 0.0012. */
-export function formatAxis(n: number): string {
+/** A short axis label: 1.2k, 3.4M, 0.0012 (`digits` significant digits past 1e4). */
+export function formatAxis(n: number, digits = 3): string {
   const abs = Math.abs(n);
-  if (abs >= 1e9) return `${Number((n / 1e9).toPrecision(3))}G`;
-  if (abs >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
-  if (abs >= 1e4) return `${Number((n / 1e3).toPrecision(3))}k`;
-  return formatNumber(n);
+  if (abs >= 1e9) return `${Number((n / 1e9).toPrecision(digits))}G`;
+  if (abs >= 1e6) return `${Number((n / 1e6).toPrecision(digits))}M`;
+  if (abs >= 1e4) return `${Number((n / 1e3).toPrecision(digits))}k`;
+  return digits <= 4 ? formatNumber(n) : String(Number(n.toPrecision(digits)));
+}
+
+/**
+ * The labels of an axis's ticks, with as many digits as it takes for no two to read alike
+ * (ticks 1.000e9 … 1.014e9 read 1G 1.002G … rather than 1.01G three times).
+ */
+export function axisLabels(ticks: readonly number[]): string[] {
+  let labels = ticks.map((v) => formatAxis(v));
+  for (let digits = 4; digits <= 12 && new Set(labels).size < labels.length; digits++)
+    labels = ticks.map((v) => formatAxis(v, digits));
+  return labels;
 }
 
 /** A duration in ms as `1h 02m`, `3m 20s`, `4.2s`, `120ms`. */
