@@ -1,10 +1,13 @@
 /**
  * The virtualized grid of a page's charts (issue 24: a run with 3,000 metric keys froze the tab).
- * Every chosen key has a slot of the chart's size from the start, so the page has its full height
- * and the scrollbar means something; a chart (its DOM, its uPlot canvas, its fetched points) is
- * built only while its slot is near the viewport (one IntersectionObserver) and dropped again,
- * back to an empty slot of the same size, when it is scrolled far away. Slots come in sections by
- * the key's prefix (the part before the first '/': `train/`, `val/`, `system/`).
+ * Slots of the chart's size are laid out in batches as the page scrolls toward them (3,000 empty
+ * slots at once cost the page 350 ms of layout), each section with a spacer after its last slot
+ * as tall as its slots still to come, so the page has its full height and the scrollbar means
+ * something.
+ * A chart (its DOM, its uPlot canvas, its fetched points) is built only while its slot is near
+ * the viewport (one IntersectionObserver) and dropped again, back to an empty slot of the same
+ * size, when it is scrolled far away. Slots come in sections by the key's prefix (the part
+ * before the first '/': `train/`, `val/`, `system/`).
  */
 import type { ChartCard } from './chart';
 import { h, replace } from './dom';
@@ -32,6 +35,21 @@ export function sectionsOf(keys: readonly string[]): Map<string, string[]> {
   return sections;
 }
 
+/** Slots laid out at a time (a few screens of charts). */
+const SLOT_BATCH = 48;
+/** A slot's height, its least width and the gap between slots (style.css: .chart-slot, .charts). */
+const SLOT_HEIGHT_PX = 330;
+const SLOT_MIN_WIDTH_PX = 520;
+const SLOT_GAP_PX = 12;
+
+/** A section of the grid: its keys, how many have a slot yet, and the spacer standing for the rest. */
+interface GridSection {
+  keys: string[];
+  laidOut: number;
+  charts: HTMLElement;
+  spacer: HTMLElement;
+}
+
 export class ChartGrid {
   readonly el: HTMLElement;
   private readonly slots = new Map<string, HTMLElement>();
@@ -39,6 +57,9 @@ export class ChartGrid {
   private readonly bySlot = new Map<Element, string>();
   private readonly observer: IntersectionObserver;
   private keys: string[] = [];
+  private readonly sections = new Map<Element, GridSection>();
+  /** Watches the sections' spacers: one near the viewport lays out its section's next slots. */
+  private readonly more: IntersectionObserver;
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onResize = (): void => {
     if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
@@ -54,6 +75,19 @@ export class ChartGrid {
     this.observer = new IntersectionObserver((entries) => this.onIntersect(entries), {
       rootMargin: '100% 0px',
     });
+    this.more = new IntersectionObserver(
+      (entries) => {
+        for (const entry of entries) {
+          const section = this.sections.get(entry.target);
+          if (!entry.isIntersecting || !section || section.laidOut >= section.keys.length) continue;
+          this.layOut(section, SLOT_BATCH);
+          // observed anew, the spacer is reported at once: still near, the next batch follows
+          this.more.unobserve(section.spacer);
+          if (section.laidOut < section.keys.length) this.more.observe(section.spacer);
+        }
+      },
+      { rootMargin: '100% 0px' },
+    );
     window.addEventListener('resize', this.onResize);
   }
 
@@ -74,24 +108,56 @@ export class ChartGrid {
         this.bySlot.delete(slot);
         this.slots.delete(key);
       }
+    this.el.dataset.keys = String(next.length);
+    this.more.disconnect();
+    this.sections.clear();
     const sections = sectionsOf(next);
     replace(
       this.el,
-      [...sections].map(([prefix, list]) =>
-        h(
+      [...sections].map(([prefix, keys]) => {
+        const section: GridSection = {
+          keys,
+          laidOut: 0,
+          charts: h('div', { className: 'charts' }),
+          spacer: h('div', { className: 'chart-spacer' }),
+        };
+        this.sections.set(section.spacer, section);
+        return h(
           'section',
-          { className: 'chart-section', attrs: { 'data-prefix': prefix } },
+          { className: 'chart-section', attrs: { 'data-prefix': prefix, 'data-keys': keys.length } },
           sections.size > 1 || prefix !== ''
-            ? h('h3', null, prefix === '' ? `(no prefix) · ${list.length}` : `${prefix}/ · ${list.length}`)
+            ? h('h3', null, prefix === '' ? `(no prefix) · ${keys.length}` : `${prefix}/ · ${keys.length}`)
             : null,
-          h(
-            'div',
-            { className: 'charts' },
-            list.map((key) => this.slotOf(key)),
-          ),
-        ),
-      ),
+          section.charts,
+          section.spacer,
+        );
+      }),
     );
+    const perRow = this.perRow();
+    for (const section of this.sections.values()) {
+      this.sizeSpacer(section, perRow);
+      this.more.observe(section.spacer);
+    }
+  }
+
+  /** Slots a row of the grid holds (its CSS: auto-fill columns of at least SLOT_MIN_WIDTH_PX). */
+  private perRow(): number {
+    return Math.max(1, Math.floor((this.el.clientWidth + SLOT_GAP_PX) / (SLOT_MIN_WIDTH_PX + SLOT_GAP_PX)));
+  }
+
+  /** The spacer as tall as the rows of the section's slots still to come. */
+  private sizeSpacer(section: GridSection, perRow: number): void {
+    const left = section.keys.length - section.laidOut;
+    section.spacer.style.height = `${Math.ceil(left / perRow) * (SLOT_HEIGHT_PX + SLOT_GAP_PX)}px`;
+  }
+
+  /** Lays out a section's next `n` slots. */
+  private layOut(section: GridSection, n: number): void {
+    const end = Math.min(section.keys.length, section.laidOut + n);
+    const slots: HTMLElement[] = [];
+    for (; section.laidOut < end; section.laidOut++) slots.push(this.slotOf(section.keys[section.laidOut]));
+    section.charts.append(...slots);
+    this.sizeSpacer(section, this.perRow());
   }
 
   private slotOf(key: string): HTMLElement {
@@ -163,6 +229,7 @@ export class ChartGrid {
 
   dispose(): void {
     this.observer.disconnect();
+    this.more.disconnect();
     window.removeEventListener('resize', this.onResize);
     if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
     for (const card of this.cards.values()) card.dispose();
