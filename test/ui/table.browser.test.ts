@@ -236,6 +236,11 @@ describe('the runs table (issue 24)', () => {
     expect(await groups.count()).toBe(1);
     expect(await groups.locator('.group-toggle').getAttribute('data-count')).toBe('6');
     expect(await groups.locator('.group-label').textContent()).toBe('/seed-\\d+/ = sweep-');
+    // a pattern with a capture group: grouped by what it captured
+    await open(`group=${encodeURIComponent('/^(\\w+)-seed/')}`);
+    await groups.first().waitFor();
+    expect(await groups.count()).toBe(1);
+    expect(await groups.locator('.group-label').textContent()).toBe('/^(\\w+)-seed/ = sweep');
     expect(pageErrors).toEqual([]);
   });
 

@@ -469,7 +469,7 @@ export class ChartCard {
     parts.push(
       shown < total
         ? `${shown.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} points shown (downsampled, extremes kept)`
-        : `${total.toLocaleString('en-US')} points`,
+        : `${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'}`,
     );
     for (const l of lines) {
       if (l.nonFinite.length === 0) continue;

@@ -1,8 +1,9 @@
 /**
  * Groups of runs (the runs table's `group=`, the compare page's too): by a param (`params.lr`), a
  * tag (`tags.team`), the parent run (`parent`: the trials of a sweep) or a pattern on the run name
- * (`/seed-\d+/`: runs whose names are the same before the match are one group, `resnet-seed-1`
- * and `resnet-seed-2` → `resnet-`; `name` alone is the name without its trailing number). The
+ * (`/seed-\d+/`: runs whose names are the same but for the match are one group, `resnet-seed-1`
+ * and `resnet-seed-2` → `resnet-`; a pattern with a capture group is grouped by what the group
+ * captured, `/^(\w+)-/`; `name` alone is the name without its trailing number). The
  * runs page and the compare page read `group=` with these same functions.
  */
 import type { RunJson } from './api';
@@ -56,9 +57,13 @@ export function groupKeyOf(run: RunJson, spec: GroupSpec): string {
     case 'parent':
       return run.parent === undefined ? '' : String(run.parent);
     case 'name': {
+      // a pattern with a group names the group (`/(resnet|vit)-/`); without, the name less what
+      // the pattern matches (`/-seed-\d+/`: resnet-seed-3-bs64 → resnet-bs64)
       const name = run.name ?? '';
       const m = spec.pattern.exec(name);
-      return m ? name.slice(0, m.index) : name;
+      if (!m) return name;
+      if (m.length > 1 && m[1] !== undefined) return m[1];
+      return name.slice(0, m.index) + name.slice(m.index + m[0].length);
     }
     case 'invalid':
       return '';
