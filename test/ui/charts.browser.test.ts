@@ -292,7 +292,7 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
     // about as tall as all 300 charts
     const slots = await page.locator('.chart-slot').count();
     expect(slots).toBeLessThan(WIDE_KEYS);
-    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    const height = await page.evaluate(() => (globalThis as any).document.documentElement.scrollHeight);
     expect(height).toBeGreaterThan((WIDE_KEYS / 3) * 330);
     // slots keep the chart's size whether built or not
     const heights = await page
@@ -304,7 +304,7 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
     // scrolling down lays out the slots further down (the last section's last key included)
     const last = page.locator('.chart-slot[data-key="val/m099"]');
     for (let i = 0; i < 200 && (await last.count()) === 0; i++)
-      await page.evaluate(() => window.scrollBy(0, window.innerHeight));
+      await page.evaluate(() => (globalThis as any).scrollBy(0, (globalThis as any).innerHeight));
     await last.scrollIntoViewIfNeeded();
     await drawnChart(page, 'val/m099');
     expect(await page.locator('.chart-slot[data-key="system/m000"] canvas').count()).toBe(0);
