@@ -364,25 +364,13 @@ export class UiApi {
 
   /** `GET /api/experiments/:exp/series`: one key of some runs, downsampled for a chart. */
   async series(name: string, q: URLSearchParams): Promise<Reply> {
-    const key = q.get('key');
-    if (!key) throw new HttpError(400, 'name the series: key=<metric key>');
-    const event = q.get('event') || 'metric';
-    const modeText = q.get('x') || 'step';
-    if (modeText !== 'step' && modeText !== 'time' && modeText !== 'relative')
-      throw new HttpError(400, `x takes step, time or relative, got '${modeText}'`);
-    const mode: XMode = modeText;
+    const { key, event, mode } = seriesParams(q);
     const points = pointsParam(q);
-    const runs = [...new Set((listParam(q, 'runs') ?? []).map(runParam))];
-    if (runs.length === 0) throw new HttpError(400, 'name the runs: runs=1,2,3');
-    if (runs.length > MAX_SERIES_RUNS)
-      throw new HttpError(400, `at most ${MAX_SERIES_RUNS} runs per request, got ${runs.length}`);
+    const runs = runsParam(q, MAX_SERIES_RUNS);
     const from = numberParam(q, 'from');
     const to = numberParam(q, 'to');
     const source = await this.reader(name);
-    const starts = new Map<number, number>();
-    if (mode === 'relative')
-      for (const r of await source.reader.runs({ run: runs }))
-        if (r.started) starts.set(r.run, r.started.getTime());
+    const starts = await startsOf(source, runs, mode);
     const series: Array<DownsampledSeries & { run: number; start?: number }> = [];
     for (const run of runs) {
       const whole = await this.cache.series(source, run, event, key, mode === 'step' ? 'step' : 'time');
@@ -547,22 +535,14 @@ export class UiApi {
    * band (mean ± std, or min–max) and how many members cover it (see bands.ts).
    */
   async band(name: string, q: URLSearchParams): Promise<Reply> {
-    const key = q.get('key');
-    if (!key) throw new HttpError(400, 'name the series: key=<metric key>');
-    const event = q.get('event') || 'metric';
-    const modeText = q.get('x') || 'step';
-    if (modeText !== 'step' && modeText !== 'time' && modeText !== 'relative')
-      throw new HttpError(400, `x takes step, time or relative, got '${modeText}'`);
+    const { key, event, mode: modeText } = seriesParams(q);
     const bandText = q.get('band') || 'std';
     if (bandText !== 'std' && bandText !== 'minmax')
       throw new HttpError(400, `band takes std or minmax, got '${bandText}'`);
     const points = pointsParam(q);
     const runs = runsParam(q, MAX_BAND_RUNS);
     const source = await this.reader(name);
-    const starts = new Map<number, number>();
-    if (modeText === 'relative')
-      for (const r of await source.reader.runs({ run: runs }))
-        if (r.started) starts.set(r.run, r.started.getTime());
+    const starts = await startsOf(source, runs, modeText);
     const members = [];
     for (const run of runs) {
       const whole = await this.cache.series(source, run, event, key, modeText === 'step' ? 'step' : 'time');
@@ -640,4 +620,23 @@ function checkOrder(orderBy: string[] | undefined): void {
       ...(error instanceof FilterSyntaxError ? { position: error.position } : {}),
     });
   }
+}
+
+/** What a series is of (`key`, `event`) and its x (`x=step|time|relative`): /series and /band. */
+function seriesParams(q: URLSearchParams): { key: string; event: string; mode: XMode } {
+  const key = q.get('key');
+  if (!key) throw new HttpError(400, 'name the series: key=<metric key>');
+  const mode = q.get('x') || 'step';
+  if (mode !== 'step' && mode !== 'time' && mode !== 'relative')
+    throw new HttpError(400, `x takes step, time or relative, got '${mode}'`);
+  return { key, event: q.get('event') || 'metric', mode };
+}
+
+/** The start times of runs, for x by time since the start (`relative`); none for other modes. */
+async function startsOf(source: Reader, runs: number[], mode: XMode): Promise<Map<number, number>> {
+  const starts = new Map<number, number>();
+  if (mode === 'relative')
+    for (const r of await source.reader.runs({ run: runs }))
+      if (r.started) starts.set(r.run, r.started.getTime());
+  return starts;
 }

@@ -195,28 +195,9 @@ export function decodeRunStats(runs: readonly number[], texts: readonly string[]
         });
         continue;
       }
-      if (e[0] === 'metric') {
-        const row: RunStatsRow = {
-          run,
-          event: e[0],
-          key: e[1],
-          last: e[2],
-          lastDt: e[3],
-          lastStep: e[4],
-          min: e[5],
-          max: e[6],
-          count: e[7],
-          node: '',
-          userid: '',
-        };
-        if (hasSums(e)) {
-          row.sum = e[8] as number;
-          row.finite = e[9] as number;
-        }
-        rows.push(row);
-        continue;
-      }
-      rows.push({
+      // a metric's entry ends in its sums (when written with them), any other's in its node and user
+      const metric = e[0] === 'metric';
+      const row: RunStatsRow = {
         run,
         event: e[0],
         key: e[1],
@@ -226,9 +207,14 @@ export function decodeRunStats(runs: readonly number[], texts: readonly string[]
         min: e[5],
         max: e[6],
         count: e[7],
-        node: typeof e[8] === 'string' ? e[8] : '',
-        userid: typeof e[9] === 'string' ? e[9] : '',
-      });
+        node: !metric && typeof e[8] === 'string' ? e[8] : '',
+        userid: !metric && typeof e[9] === 'string' ? e[9] : '',
+      };
+      if (metric && hasSums(e)) {
+        row.sum = e[8] as number;
+        row.finite = e[9] as number;
+      }
+      rows.push(row);
     }
   });
   return rows;
