@@ -1,23 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
 import { omega, startUiServer } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
 import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from '../helpers/postgresServer';
 import {
   XSS_NAME,
   drawnChart,
-  ensureClientBuilt,
   launchBrowser,
   legendSeries,
   liveLoggerScript,
   pixelsOfColor,
   prepareStore,
+  uiSuite,
 } from './browserHelpers';
-
-type Server = Awaited<ReturnType<typeof startUiServer>>;
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
 
 /** The stores the UI is tried on: the embedded one, and PostgreSQL on a private server (issue 21). */
 const STORES: Array<[label: string, url: (dir: string) => Promise<string>]> = [
@@ -32,63 +27,47 @@ afterAll(() => removeAllPostgresServers(), 30_000);
  * served by `startUiServer` from a prepared store.
  */
 describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, storeUrl) => {
-  const tmp = tempDir('omega-ui-browser-');
-  let store: string;
-  let server: Server;
-  let browser: Browser;
-  let page: Page;
+  const ui = uiSuite(prepareStore, { storeUrl });
   const dialogs: string[] = [];
-  const pageErrors: string[] = [];
 
-  beforeAll(async () => {
-    ensureClientBuilt();
-    store = await storeUrl(tmp.dir);
-    await prepareStore(store);
-    server = await startUiServer({ store, port: 0 });
-    browser = await launchBrowser();
-    page = browser.page;
+  beforeAll(() => {
     // any dialog at all (alert from an injected handler) is recorded and fails the XSS test
-    page.on('dialog', (d) => {
+    ui.page.on('dialog', (d) => {
       dialogs.push(d.message());
       void d.dismiss();
     });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    tmp.cleanup();
   });
 
   test('the experiments page lists the experiments of the store', async () => {
-    await page.goto(server.url);
-    const links = page.locator('a.experiment-link');
+    await ui.page.goto(ui.server.url);
+    const links = ui.page.locator('a.experiment-link');
     await links.first().waitFor();
     expect((await links.allTextContents()).sort()).toEqual([XSS_NAME, 'mnist'].sort());
-    const mnistRow = page.locator('tr', { has: page.locator('a.experiment-link', { hasText: /^mnist$/ }) });
+    const mnistRow = ui.page.locator('tr', {
+      has: ui.page.locator('a.experiment-link', { hasText: /^mnist$/ }),
+    });
     // name, provider, runs, last activity
     const cells = await mnistRow.locator('td').allTextContents();
     expect(cells[1]).toBe('default');
     expect(cells[2]).toBe('3');
     expect(cells[3]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     // the search box filters by name
-    await page.locator('input.search').fill('mni');
-    await page.waitForFunction(
+    await ui.page.locator('input.search').fill('mni');
+    await ui.page.waitForFunction(
       () => (globalThis as any).document.querySelectorAll('a.experiment-link').length === 1,
     );
     expect(await links.allTextContents()).toEqual(['mnist']);
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test('clicking through to a comparison of two runs draws one line per run', async () => {
-    await page.goto(server.url);
-    await page.locator('a.experiment-link', { hasText: /^mnist$/ }).click();
-    const picks = page.locator('input.pick');
+    await ui.page.goto(ui.server.url);
+    await ui.page.locator('a.experiment-link', { hasText: /^mnist$/ }).click();
+    const picks = ui.page.locator('input.pick');
     await picks.first().waitFor();
     expect(await picks.count()).toBe(3);
     // the runs table shows the last value of each metric and each param, headed by kind and key
-    const header = await page.locator('table.grid thead th .col-label').allTextContents();
+    const header = await ui.page.locator('table.grid thead th .col-label').allTextContents();
     expect(header).toEqual(
       expect.arrayContaining([
         'metrics.acc',
@@ -98,14 +77,14 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
         'params.optimizer',
       ]),
     );
-    await page.locator('input.pick[data-run="1"]').check();
-    await page.locator('input.pick[data-run="2"]').check();
-    await page.locator('button.compare').click();
-    await drawnChart(page, 'loss');
-    expect(new URL(page.url()).hash).toBe('#/e/mnist/compare?runs=1,2');
+    await ui.page.locator('input.pick[data-run="1"]').check();
+    await ui.page.locator('input.pick[data-run="2"]').check();
+    await ui.page.locator('button.compare').click();
+    await drawnChart(ui.page, 'loss');
+    expect(new URL(ui.page.url()).hash).toBe('#/e/mnist/compare?runs=1,2');
 
     for (const key of ['acc', 'loss']) {
-      const card = await drawnChart(page, key);
+      const card = await drawnChart(ui.page, key);
       expect(await card.getAttribute('data-series')).toBe('2');
       const series = await legendSeries(card);
       expect(series.map((s) => s.label)).toEqual(['run 1 · lr 0.1', 'run 2 · lr 0.01']);
@@ -116,20 +95,22 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
       expect(await card.getAttribute('data-points')).toBe('120');
     }
     // params side by side, the differing one marked
-    const lrRow = page.locator('table.side-by-side tr', { has: page.locator('th', { hasText: /^lr$/ }) });
+    const lrRow = ui.page.locator('table.side-by-side tr', {
+      has: ui.page.locator('th', { hasText: /^lr$/ }),
+    });
     expect(await lrRow.getAttribute('class')).toContain('differs');
     expect(await lrRow.locator('td').allTextContents()).toEqual(['≠', '0.1', '0.01']);
-    const batchRow = page.locator('table.side-by-side tr', {
-      has: page.locator('th', { hasText: /^batch$/ }),
+    const batchRow = ui.page.locator('table.side-by-side tr', {
+      has: ui.page.locator('th', { hasText: /^batch$/ }),
     });
     expect((await batchRow.getAttribute('class')) ?? '').not.toContain('differs');
     expect(await batchRow.locator('td').allTextContents()).toEqual(['', '32', '32']);
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test("the runs filter box shows a key's underscores, and its example names a status the badges show", async () => {
-    await page.goto(`${server.url}#/e/mnist`);
-    const input = page.locator('input.filter');
+    await ui.page.goto(`${ui.server.url}#/e/mnist`);
+    const input = ui.page.locator('input.filter');
     await input.waitFor();
     expect(await input.getAttribute('placeholder')).toMatch(/status = 'STOPPED'/);
     // the same text with a space where the underscore is: if the underscore is clipped, the two
@@ -143,7 +124,7 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
   });
 
   test("a FAILED run's error is in its row of the runs table", async () => {
-    const om = omega({ store });
+    const om = omega({ store: ui.store });
     await om.runtime
       .experiment('failing')
       .run(() => {
@@ -151,59 +132,59 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
       })
       .catch(() => undefined);
     await om.close();
-    await page.goto(`${server.url}#/e/failing`);
-    const row = page.locator('table.grid tbody tr').first();
+    await ui.page.goto(`${ui.server.url}#/e/failing`);
+    const row = ui.page.locator('table.grid tbody tr').first();
     await row.waitFor();
     expect(await row.locator('.run-error').textContent()).toMatch(/CUDA out of memory at epoch 3/);
   });
 
   test('an experiment named like markup shows as text and opens no dialog', async () => {
-    await page.goto(server.url);
-    const link = page.locator('a.experiment-link', { hasText: XSS_NAME });
+    await ui.page.goto(ui.server.url);
+    const link = ui.page.locator('a.experiment-link', { hasText: XSS_NAME });
     await link.waitFor();
     expect(await link.textContent()).toBe(XSS_NAME);
     // the name became no element
-    expect(await page.locator('main img, main svg:not(.uplot svg), main script').count()).toBe(0);
+    expect(await ui.page.locator('main img, main svg:not(.uplot svg), main script').count()).toBe(0);
     await link.click();
-    await page.locator('input.pick').first().waitFor();
-    expect(await page.locator('h2').textContent()).toBe(XSS_NAME);
-    expect(await page.locator('#crumbs').textContent()).toContain(XSS_NAME);
+    await ui.page.locator('input.pick').first().waitFor();
+    expect(await ui.page.locator('h2').textContent()).toBe(XSS_NAME);
+    expect(await ui.page.locator('#crumbs').textContent()).toContain(XSS_NAME);
     // the run's name, its param and its metric key (a column and a chart title) are text too
-    expect(await page.locator('table.grid tbody').textContent()).toContain('<svg onload=alert(4)>');
-    expect(await page.locator('table.grid thead').textContent()).toContain('<img src=y onerror=alert(3)>');
-    await page.locator('input.pick').first().check();
-    await page.locator('button.compare').click();
-    const card = await drawnChart(page, '<img src=y onerror=alert(3)>');
+    expect(await ui.page.locator('table.grid tbody').textContent()).toContain('<svg onload=alert(4)>');
+    expect(await ui.page.locator('table.grid thead').textContent()).toContain('<img src=y onerror=alert(3)>');
+    await ui.page.locator('input.pick').first().check();
+    await ui.page.locator('button.compare').click();
+    const card = await drawnChart(ui.page, '<img src=y onerror=alert(3)>');
     expect(await card.locator('h3').textContent()).toBe('<img src=y onerror=alert(3)>');
-    expect(await page.locator('table.side-by-side').textContent()).toContain('<script>alert(2)</script>');
-    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(await ui.page.locator('table.side-by-side').textContent()).toContain('<script>alert(2)</script>');
+    expect(await ui.page.locator('main img, main script').count()).toBe(0);
     expect(dialogs).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test('the artifacts page lists a run’s artifacts, shows JSON and downloads bytes, whatever their keys', async () => {
-    await page.goto(`${server.url}#/e/${encodeURIComponent(XSS_NAME)}/run/1/artifacts`);
-    const rows = page.locator('table.grid tbody tr');
+    await ui.page.goto(`${ui.server.url}#/e/${encodeURIComponent(XSS_NAME)}/run/1/artifacts`);
+    const rows = ui.page.locator('table.grid tbody tr');
     await rows.nth(1).waitFor();
-    expect(await page.locator('table.grid tbody td.name').allTextContents()).toEqual([
+    expect(await ui.page.locator('table.grid tbody td.name').allTextContents()).toEqual([
       '..',
       '<b>weights</b>',
     ]);
     await rows.nth(0).locator('button.show').click();
-    const shown = page.locator('.viewer pre.json');
+    const shown = ui.page.locator('.viewer pre.json');
     await shown.waitFor();
     expect(JSON.parse((await shown.textContent()) ?? '')).toEqual({ note: '<i>shown as text</i>' });
     const href = await rows.nth(1).locator('a.download').getAttribute('href');
     expect(href).toContain('/artifact?key=');
-    const body = await page.evaluate(async (url) => (await fetch(url)).text(), href!);
+    const body = await ui.page.evaluate(async (url) => (await fetch(url)).text(), href!);
     expect(body).toBe('the bytes');
-    expect(await page.locator('main i, main b, main script').count()).toBe(0);
+    expect(await ui.page.locator('main i, main b, main script').count()).toBe(0);
     expect(dialogs).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test("a live run's chart grows while a child process logs, without a reload", async () => {
-    const child: ChildProcess = spawn(process.execPath, [liveLoggerScript(tmp.dir), store], {
+    const child: ChildProcess = spawn(process.execPath, [liveLoggerScript(ui.dir), ui.store], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let childErr = '';
@@ -216,13 +197,13 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
         });
         child.once('exit', (code) => reject(new Error(`the logger exited (${code}): ${childErr}`)));
       });
-      await page.goto(`${server.url}#/e/live/compare?runs=1`);
-      const card = await drawnChart(page, 'loss');
+      await ui.page.goto(`${ui.server.url}#/e/live/compare?runs=1`);
+      const card = await drawnChart(ui.page, 'loss');
       const first = Number(await card.getAttribute('data-points'));
       expect(first).toBeGreaterThan(0);
       // a mark on the window: a reload would drop it
-      await page.evaluate(() => ((globalThis as any).__sameDocument = true));
-      await page.waitForFunction(
+      await ui.page.evaluate(() => ((globalThis as any).__sameDocument = true));
+      await ui.page.waitForFunction(
         (n) =>
           Number(
             (globalThis as any).document.querySelector('section.chart-card[data-key="loss"]')?.dataset.points,
@@ -232,15 +213,17 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
       );
       const later = Number(await card.getAttribute('data-points'));
       expect(later).toBeGreaterThan(first);
-      expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
+      expect(await ui.page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
       // the runs table updates by itself too: its step count grows past what it showed first
-      await page.goto(`${server.url}#/e/live`);
-      const status = page.locator('table.grid tbody tr', { has: page.locator('input.pick[data-run="1"]') });
+      await ui.page.goto(`${ui.server.url}#/e/live`);
+      const status = ui.page.locator('table.grid tbody tr', {
+        has: ui.page.locator('input.pick[data-run="1"]'),
+      });
       await status.locator('.status').waitFor();
       expect(await status.locator('.status').textContent()).toBe('STARTED');
       const lossCell = status.locator('td.metric');
       const before = await lossCell.textContent();
-      await page.waitForFunction(
+      await ui.page.waitForFunction(
         (text) =>
           (globalThis as any).document
             .querySelector('input.pick[data-run="1"]')
@@ -253,11 +236,11 @@ describe.each(STORES)('the web UI in headless Chromium (%s store)', (_label, sto
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     }
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test('with the token on, a request without it gets 401 and ?token= loads the page', async () => {
-    const guarded = await startUiServer({ store, port: 0, token: 'sesame-0123456789' });
+    const guarded = await startUiServer({ store: ui.store, port: 0, token: 'sesame-0123456789' });
     const fresh = await launchBrowser();
     try {
       const base = `http://127.0.0.1:${guarded.port}/`;

@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { omega } from 'omega-track';
+import type { UiServerHandle } from 'omega-track';
+import { omega, startUiServer } from 'omega-track';
+import { tempDir } from '../helpers/tmp';
 
 export const REPO = path.join(__dirname, '..', '..');
 export const ASSETS = path.join(REPO, 'cli', 'dist', 'ui', 'assets', 'app.js');
@@ -92,6 +94,118 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<{
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** What a suite of the UI server uses: its temporary directory, the store and the server on it. */
+export interface UiServerSuite {
+  /** A temporary directory of the suite, removed after it. */
+  dir: string;
+  store: string;
+  server: UiServerHandle;
+}
+
+/** A UI server suite with headless Chromium: its page, and the errors thrown in it so far. */
+export interface UiSuite extends UiServerSuite {
+  page: Page;
+  pageErrors: string[];
+}
+
+/** How a suite's store is made and how long its start may take. */
+export interface UiSuiteOptions {
+  /** The store's URL, made in the suite's directory (default: SQLite there). */
+  storeUrl?: (dir: string) => Promise<string>;
+  /** The start's timeout in ms, for stores that take long to prepare (jest's default otherwise). */
+  timeout?: number;
+}
+
+/**
+ * Registers `start` in beforeAll and the close of what it started in afterAll; the handle is
+ * usable as soon as the tests run (it forwards to what beforeAll started).
+ */
+function suiteHandle<T extends object>(
+  start: () => Promise<T & { close(): Promise<void> }>,
+  timeout?: number,
+): T {
+  let started: (T & { close(): Promise<void> }) | undefined;
+  beforeAll(async () => {
+    started = await start();
+  }, timeout);
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as T, {
+    get: (_target, key) => {
+      if (!started) throw new Error('the suite starts in beforeAll');
+      return Reflect.get(started, key) as unknown;
+    },
+  });
+}
+
+/** A temporary store that `prepare` filled, a UI server on it, and (with `browser`) Chromium. */
+async function startUiSuite(
+  prepare: (store: string) => Promise<unknown>,
+  opts: UiSuiteOptions & { browser: boolean; viewport?: { width: number; height: number } },
+): Promise<UiSuite & { close(): Promise<void> }> {
+  const tmp = tempDir('omega-ui-suite-');
+  let server: UiServerHandle | undefined;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+  const close = async (): Promise<void> => {
+    await browser?.close();
+    await server?.close();
+    tmp.cleanup();
+  };
+  try {
+    if (opts.browser) ensureClientBuilt();
+    const store = opts.storeUrl ? await opts.storeUrl(tmp.dir) : `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+    await prepare(store);
+    server = await startUiServer({ store, port: 0 });
+    const pageErrors: string[] = [];
+    let page: Page | undefined;
+    if (opts.browser) {
+      browser = await launchBrowser();
+      page = browser.page;
+      if (opts.viewport) await page.setViewportSize(opts.viewport);
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+    }
+    return {
+      dir: tmp.dir,
+      store,
+      server,
+      get page(): Page {
+        if (!page) throw new Error('this suite runs no browser');
+        return page;
+      },
+      pageErrors,
+      close,
+    };
+  } catch (e) {
+    // a start that failed half way leaves nothing behind (afterAll has no handle to close)
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * The UI server of a test file without a browser: a temporary store that `prepare` filled and
+ * `startUiServer` on it, started before the file's tests and closed after them.
+ */
+export function uiServerSuite(
+  prepare: (store: string) => Promise<unknown>,
+  opts: UiSuiteOptions = {},
+): UiServerSuite {
+  return suiteHandle(() => startUiSuite(prepare, { ...opts, browser: false }), opts.timeout);
+}
+
+/**
+ * The browser suite of a test file: a temporary store that `prepare` filled, `startUiServer` on
+ * it and Chromium (at `viewport` when given), its page's errors collected in `pageErrors`;
+ * started before the file's tests and closed after them.
+ */
+export function uiSuite(
+  prepare: (store: string) => Promise<unknown>,
+  opts: UiSuiteOptions & { viewport?: { width: number; height: number } } = {},
+): UiSuite {
+  return suiteHandle(() => startUiSuite(prepare, { ...opts, browser: true }), opts.timeout);
 }
 
 /** The chart card of a metric key on the compare page, once drawn. */

@@ -1,11 +1,6 @@
-import path from 'node:path';
-import type { Locator, Page } from 'playwright-core';
-import { omega, startUiServer } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
-import { drawnChart, ensureClientBuilt, launchBrowser, legendSeries, pixelsOfColor } from './browserHelpers';
-
-type Server = Awaited<ReturnType<typeof startUiServer>>;
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+import type { Locator } from 'playwright-core';
+import { omega } from 'omega-track';
+import { drawnChart, legendSeries, pixelsOfColor, uiSuite } from './browserHelpers';
 
 const RUNS = 12;
 const WIDE_KEYS = 300;
@@ -93,35 +88,15 @@ async function faintPixels(card: Locator, rgb: string, alpha: number): Promise<n
 }
 
 describe('the chart pages in headless Chromium (issue 24)', () => {
-  const tmp = tempDir('omega-ui-charts-');
-  let server: Server;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
+  const ui = uiSuite(prepare);
 
-  beforeAll(async () => {
-    ensureClientBuilt();
-    const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-    await prepare(store);
-    server = await startUiServer({ store, port: 0 });
-    browser = await launchBrowser();
-    page = browser.page;
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    tmp.cleanup();
-  });
-
-  afterEach(() => expect(pageErrors).toEqual([]));
+  afterEach(() => expect(ui.pageErrors).toEqual([]));
 
   const all = Array.from({ length: RUNS }, (_, i) => i + 1).join(',');
 
   test('12 runs get 12 distinct colours: hues ≥ 25° apart or lightness clearly apart', async () => {
-    await page.goto(`${server.url}#/e/sync/compare?runs=${all}&charts=acc`);
-    const card = await drawnChart(page, 'acc');
+    await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=${all}&charts=acc`);
+    const card = await drawnChart(ui.page, 'acc');
     const series = await legendSeries(card);
     expect(series).toHaveLength(RUNS);
     const hl = series.map((s) => hueLight(s.color));
@@ -136,24 +111,24 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
         });
       }
     // the colour is by position in the selection: run 12 picked first gets the first colour
-    await page.goto(`${server.url}#/e/sync/compare?runs=12,1&charts=acc`);
-    const first = await legendSeries(await drawnChart(page, 'acc'));
+    await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=12,1&charts=acc`);
+    const first = await legendSeries(await drawnChart(ui.page, 'acc'));
     expect(first.map((s) => s.label)).toEqual(['run 12 · r12', 'run 1 · r1']);
     expect(first[0].color).toBe(series[0].color);
     // and the lines are drawn in the legend's colours
     for (const s of first)
-      expect(await pixelsOfColor(await drawnChart(page, 'acc'), s.color)).toBeGreaterThan(50);
+      expect(await pixelsOfColor(await drawnChart(ui.page, 'acc'), s.color)).toBeGreaterThan(50);
   });
 
   test('one legend per page, and hovering one chart moves the cursor on every chart', async () => {
-    await page.goto(`${server.url}#/e/sync/compare?runs=1,2`);
-    const loss = await drawnChart(page, 'loss');
-    const acc = await drawnChart(page, 'acc');
-    expect(await page.locator('.chart-legend').count()).toBe(1);
-    expect(await page.locator('.u-legend').count()).toBe(0);
+    await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=1,2`);
+    const loss = await drawnChart(ui.page, 'loss');
+    const acc = await drawnChart(ui.page, 'acc');
+    expect(await ui.page.locator('.chart-legend').count()).toBe(1);
+    expect(await ui.page.locator('.u-legend').count()).toBe(0);
     const box = (await loss.locator('.u-over').boundingBox())!;
-    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
-    await page.waitForFunction(() => {
+    await ui.page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+    await ui.page.waitForFunction(() => {
       const el = (globalThis as any).document.querySelector('section.chart-card[data-key="acc"] .u-cursor-x');
       return el && !el.classList.contains('u-off');
     });
@@ -164,23 +139,23 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
     // the same step on both (same x range, same width)
     expect(Math.abs(onAcc! - onLoss!)).toBeLessThan(3);
     // the page legend shows the hovered values
-    expect(await page.locator('.chart-legend .legend-x').textContent()).toMatch(/^step \d+$/);
-    expect(await page.locator('.chart-legend .legend-value').first().textContent()).toMatch(/\d/);
-    await page.mouse.move(0, 0);
+    expect(await ui.page.locator('.chart-legend .legend-x').textContent()).toMatch(/^step \d+$/);
+    expect(await ui.page.locator('.chart-legend .legend-value').first().textContent()).toMatch(/\d/);
+    await ui.page.mouse.move(0, 0);
   });
 
   test('zooming one chart zooms all; a double-click shows the whole range on all again', async () => {
-    await page.goto(`${server.url}#/e/sync/compare?runs=1,2`);
-    const loss = await drawnChart(page, 'loss');
-    const acc = await drawnChart(page, 'acc');
+    await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=1,2`);
+    const loss = await drawnChart(ui.page, 'loss');
+    const acc = await drawnChart(ui.page, 'acc');
     const full = Number(await acc.getAttribute('data-xmax')) - Number(await acc.getAttribute('data-xmin'));
     const box = (await loss.locator('.u-over').boundingBox())!;
-    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
-    await page.mouse.up();
-    await acc.and(page.locator('[data-zoomed="true"]')).waitFor();
-    await page.waitForFunction(() => {
+    await ui.page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await ui.page.mouse.down();
+    await ui.page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await ui.page.mouse.up();
+    await acc.and(ui.page.locator('[data-zoomed="true"]')).waitFor();
+    await ui.page.waitForFunction(() => {
       const d = (globalThis as any).document;
       const a = d.querySelector('section.chart-card[data-key="acc"]').dataset;
       const l = d.querySelector('section.chart-card[data-key="loss"]').dataset;
@@ -190,10 +165,10 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
     expect(zoomed).toBeLessThan(full * 0.5);
     expect(await loss.getAttribute('data-zoomed')).toBe('true');
     await acc.locator('.u-over').dblclick();
-    await page.waitForFunction(
+    await ui.page.waitForFunction(
       () => (globalThis as any).document.querySelectorAll('section.chart-card[data-zoomed]').length === 0,
     );
-    await page.waitForFunction(
+    await ui.page.waitForFunction(
       (f) =>
         Number(
           (globalThis as any).document.querySelector('section.chart-card[data-key="loss"]').dataset.xmax,
@@ -207,30 +182,30 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
   });
 
   test('hiding a run in the legend hides it on every chart', async () => {
-    await page.goto(`${server.url}#/e/sync/compare?runs=1,2`);
-    const loss = await drawnChart(page, 'loss');
-    const acc = await drawnChart(page, 'acc');
+    await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=1,2`);
+    const loss = await drawnChart(ui.page, 'loss');
+    const acc = await drawnChart(ui.page, 'acc');
     const [one, two] = await legendSeries(loss);
     for (const card of [loss, acc]) expect(await pixelsOfColor(card, one.color)).toBeGreaterThan(50);
-    await page.locator('.chart-legend .legend-item[data-id="sync:1"]').click();
-    await page.waitForFunction(() =>
+    await ui.page.locator('.chart-legend .legend-item[data-id="sync:1"]').click();
+    await ui.page.waitForFunction(() =>
       (globalThis as any).document.querySelector('.legend-item[data-id="sync:1"]').classList.contains('off'),
     );
     for (const card of [loss, acc]) {
       expect(await pixelsOfColor(card, one.color)).toBeLessThan(5);
       expect(await pixelsOfColor(card, two.color)).toBeGreaterThan(50);
     }
-    await page.locator('.chart-legend .legend-item[data-id="sync:1"]').click();
+    await ui.page.locator('.chart-legend .legend-item[data-id="sync:1"]').click();
     for (const card of [loss, acc]) expect(await pixelsOfColor(card, one.color)).toBeGreaterThan(50);
   });
 
   test('a smoothed line keeps its raw line, faint, behind it', async () => {
     const open = async (smooth: number): Promise<{ card: Locator; color: string }> => {
-      await page.goto('about:blank');
-      await page.goto(
-        `${server.url}#/e/sync/compare?runs=1&charts=loss${smooth > 0 ? `&smooth=${smooth}` : ''}`,
+      await ui.page.goto('about:blank');
+      await ui.page.goto(
+        `${ui.server.url}#/e/sync/compare?runs=1&charts=loss${smooth > 0 ? `&smooth=${smooth}` : ''}`,
       );
-      const card = await drawnChart(page, 'loss');
+      const card = await drawnChart(ui.page, 'loss');
       const [line] = await legendSeries(card);
       return { card, color: line.color };
     };
@@ -247,73 +222,73 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
   });
 
   test('the metric picker: search narrows the list, and the charts chosen land in the URL', async () => {
-    await page.goto(`${server.url}#/e/wide/compare?runs=1`);
-    await page.locator('.chart-slot').first().waitFor();
+    await ui.page.goto(`${ui.server.url}#/e/wide/compare?runs=1`);
+    await ui.page.locator('.chart-slot').first().waitFor();
     // every key has its place in the grid (its slot laid out as the page scrolls to it)
-    expect(await page.locator('.chart-grid').getAttribute('data-keys')).toBe(String(WIDE_KEYS));
+    expect(await ui.page.locator('.chart-grid').getAttribute('data-keys')).toBe(String(WIDE_KEYS));
     // sections by prefix
     expect(
-      await page.locator('.chart-section').evaluateAll((s) => s.map((e) => (e as any).dataset.prefix)),
+      await ui.page.locator('.chart-section').evaluateAll((s) => s.map((e) => (e as any).dataset.prefix)),
     ).toEqual(PREFIXES.slice().sort());
-    await page.locator('details.picker > summary').click();
-    await page.locator('input.picker-search').fill('val/m01');
-    await page.waitForFunction(
+    await ui.page.locator('details.picker > summary').click();
+    await ui.page.locator('input.picker-search').fill('val/m01');
+    await ui.page.waitForFunction(
       () => (globalThis as any).document.querySelectorAll('input.picker-key').length === 10,
     );
     expect(
-      await page.locator('input.picker-key').evaluateAll((els) => els.map((e) => (e as any).dataset.key)),
+      await ui.page.locator('input.picker-key').evaluateAll((els) => els.map((e) => (e as any).dataset.key)),
     ).toEqual(Array.from({ length: 10 }, (_, i) => `val/m01${i}`));
-    await page.locator('.picker-tools button', { hasText: 'only these' }).click();
-    await page.locator('.chart-grid[data-keys="10"]').waitFor();
-    expect(await page.locator('.chart-slot').count()).toBe(10);
-    const hash = decodeURIComponent(new URL(page.url()).hash);
+    await ui.page.locator('.picker-tools button', { hasText: 'only these' }).click();
+    await ui.page.locator('.chart-grid[data-keys="10"]').waitFor();
+    expect(await ui.page.locator('.chart-slot').count()).toBe(10);
+    const hash = decodeURIComponent(new URL(ui.page.url()).hash);
     expect(hash).toMatch(/[?&]charts=val\/m010,val\/m011,/);
     // a whole section is one entry
-    await page.locator('input.picker-search').fill('');
-    await page.locator('.picker-tools button', { hasText: 'none' }).click();
-    await page.locator('.picker-section[data-prefix="train"] > summary input').check();
-    await page.locator('.chart-grid[data-keys="100"]').waitFor();
-    expect(decodeURIComponent(new URL(page.url()).hash)).toMatch(/[?&]charts=train\/\*(&|$)/);
+    await ui.page.locator('input.picker-search').fill('');
+    await ui.page.locator('.picker-tools button', { hasText: 'none' }).click();
+    await ui.page.locator('.picker-section[data-prefix="train"] > summary input').check();
+    await ui.page.locator('.chart-grid[data-keys="100"]').waitFor();
+    expect(decodeURIComponent(new URL(ui.page.url()).hash)).toMatch(/[?&]charts=train\/\*(&|$)/);
     // the URL gives the same charts back
-    await page.reload();
-    await page.locator('.chart-slot').first().waitFor();
-    expect(await page.locator('.chart-grid').getAttribute('data-keys')).toBe('100');
-    expect(await page.locator('.chart-slot').first().getAttribute('data-key')).toBe('train/m000');
+    await ui.page.reload();
+    await ui.page.locator('.chart-slot').first().waitFor();
+    expect(await ui.page.locator('.chart-grid').getAttribute('data-keys')).toBe('100');
+    expect(await ui.page.locator('.chart-slot').first().getAttribute('data-key')).toBe('train/m000');
   });
 
   test('with 300 metric keys only the charts near the screen are built, and scrolling builds the others', async () => {
-    await page.goto(`${server.url}#/e/wide/compare?runs=1`);
-    await drawnChart(page, 'system/m000');
-    const canvases = (): Promise<number> => page.locator('canvas').count();
+    await ui.page.goto(`${ui.server.url}#/e/wide/compare?runs=1`);
+    await drawnChart(ui.page, 'system/m000');
+    const canvases = (): Promise<number> => ui.page.locator('canvas').count();
     const first = await canvases();
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(40);
     // slots are laid out a few screens at a time, and a spacer stands for the rest: the page is
     // about as tall as all 300 charts
-    const slots = await page.locator('.chart-slot').count();
+    const slots = await ui.page.locator('.chart-slot').count();
     expect(slots).toBeLessThan(WIDE_KEYS);
-    const height = await page.evaluate(() => (globalThis as any).document.documentElement.scrollHeight);
+    const height = await ui.page.evaluate(() => (globalThis as any).document.documentElement.scrollHeight);
     expect(height).toBeGreaterThan((WIDE_KEYS / 3) * 330);
     // slots keep the chart's size whether built or not
-    const heights = await page
+    const heights = await ui.page
       .locator('.chart-slot')
       .evaluateAll((els) => [
         ...new Set(els.map((e) => Math.round((e as any).getBoundingClientRect().height))),
       ]);
     expect(heights).toHaveLength(1);
     // scrolling down lays out the slots further down (the last section's last key included)
-    const last = page.locator('.chart-slot[data-key="val/m099"]');
+    const last = ui.page.locator('.chart-slot[data-key="val/m099"]');
     for (let i = 0; i < 200 && (await last.count()) === 0; i++)
-      await page.evaluate(() => (globalThis as any).scrollBy(0, (globalThis as any).innerHeight));
+      await ui.page.evaluate(() => (globalThis as any).scrollBy(0, (globalThis as any).innerHeight));
     await last.scrollIntoViewIfNeeded();
-    await drawnChart(page, 'val/m099');
-    expect(await page.locator('.chart-slot[data-key="system/m000"] canvas').count()).toBe(0);
+    await drawnChart(ui.page, 'val/m099');
+    expect(await ui.page.locator('.chart-slot[data-key="system/m000"] canvas').count()).toBe(0);
     expect(await canvases()).toBeLessThan(40);
   });
 
   test('runs of two experiments in one compare view, each labelled with its experiment', async () => {
-    await page.goto(`${server.url}#/compare?runs=sync:1,other:1&charts=loss`);
-    const card = await drawnChart(page, 'loss');
+    await ui.page.goto(`${ui.server.url}#/compare?runs=sync:1,other:1&charts=loss`);
+    const card = await drawnChart(ui.page, 'loss');
     expect(await card.getAttribute('data-series')).toBe('2');
     const series = await legendSeries(card);
     expect(series.map((s) => s.label)).toEqual(['sync · run 1 · r1', 'other · run 1']);
@@ -323,7 +298,7 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
   test('a group is drawn as its mean line with a filled band (the band endpoint faked in the page)', async () => {
     // the drawing only: /band's answer is made here (the server's is tested in groups.browser.test.ts)
     const grid = Array.from({ length: 100 }, (_, i) => i);
-    await page.route('**/band?*', (route) => {
+    await ui.page.route('**/band?*', (route) => {
       const url = new URL(route.request().url());
       // each group's band in a place of its own: around its first run's number
       const lr = Number(url.searchParams.get('runs')!.split(',')[0]);
@@ -343,8 +318,8 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
       });
     });
     try {
-      await page.goto(`${server.url}#/e/sync/compare?runs=1,2,3,4,5,6&charts=loss&group=params.lr`);
-      const card = await drawnChart(page, 'loss');
+      await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=1,2,3,4,5,6&charts=loss&group=params.lr`);
+      const card = await drawnChart(ui.page, 'loss');
       expect(await card.getAttribute('data-bands')).toBe('3');
       const series = await legendSeries(card);
       expect(series.map((s) => s.label)).toEqual([
@@ -355,49 +330,49 @@ describe('the chart pages in headless Chromium (issue 24)', () => {
       // the band's fill, faint in the group's colour
       expect(await faintPixels(card, series[0].color, 0.18)).toBeGreaterThan(500);
       // members on demand
-      await page.locator('input.members').check();
-      await page.waitForFunction(
+      await ui.page.locator('input.members').check();
+      await ui.page.waitForFunction(
         () =>
           (globalThis as any).document.querySelector('section.chart-card[data-key="loss"]')?.dataset
             .members === '6',
       );
-      expect(new URL(page.url()).hash).toContain('members=1');
+      expect(new URL(ui.page.url()).hash).toContain('members=1');
     } finally {
-      await page.unroute('**/band?*');
+      await ui.page.unroute('**/band?*');
     }
   });
 
   test('the dark theme follows prefers-color-scheme: a dark page and dark chart panels', async () => {
     const luminance = async (): Promise<number> => {
-      const rgb = await page.evaluate(
+      const rgb = await ui.page.evaluate(
         () =>
           (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor as string,
       );
       const [r, g, b] = (rgb.match(/\d+/g) ?? []).map(Number);
       return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
     };
-    await page.emulateMedia({ colorScheme: 'dark' });
+    await ui.page.emulateMedia({ colorScheme: 'dark' });
     try {
-      await page.goto(`${server.url}#/e/sync/compare?runs=1,2&charts=acc`);
-      await drawnChart(page, 'acc');
+      await ui.page.goto(`${ui.server.url}#/e/sync/compare?runs=1,2&charts=acc`);
+      await drawnChart(ui.page, 'acc');
       expect(await luminance()).toBeLessThan(0.2);
-      const panel = await page
+      const panel = await ui.page
         .locator('.chart-card')
         .first()
         .evaluate((e) => (globalThis as any).getComputedStyle(e).backgroundColor as string);
       expect(hueLight(panel).light).toBeLessThan(20);
-      await page.emulateMedia({ colorScheme: 'light' });
-      await page.waitForFunction(() => true);
+      await ui.page.emulateMedia({ colorScheme: 'light' });
+      await ui.page.waitForFunction(() => true);
       expect(await luminance()).toBeGreaterThan(0.8);
     } finally {
-      await page.emulateMedia({ colorScheme: 'light' });
+      await ui.page.emulateMedia({ colorScheme: 'light' });
     }
   });
 
   test('no two tick labels of an axis read alike (1.01G three times before)', async () => {
-    await page.goto('about:blank');
-    await page.goto(`${server.url}#/e/other/compare?runs=1&charts=gpu_mem`);
-    const card = await drawnChart(page, 'gpu_mem');
+    await ui.page.goto('about:blank');
+    await ui.page.goto(`${ui.server.url}#/e/other/compare?runs=1&charts=gpu_mem`);
+    const card = await drawnChart(ui.page, 'gpu_mem');
     const ticks = JSON.parse((await card.getAttribute('data-yticks')) ?? '[]') as string[];
     expect(ticks.length).toBeGreaterThanOrEqual(3);
     expect(new Set(ticks).size).toBe(ticks.length);

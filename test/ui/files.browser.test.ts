@@ -5,10 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
-import { startUiServer } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
-import { ensureClientBuilt, launchBrowser } from './browserHelpers';
+import { uiSuite } from './browserHelpers';
 import type { LoggedModel } from './filesHelpers';
 import {
   ARRAYS,
@@ -22,46 +19,28 @@ import {
   weightsOf,
 } from './filesHelpers';
 
-type Server = Awaited<ReturnType<typeof startUiServer>>;
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
-
 describe('artifact downloads in headless Chromium', () => {
-  const tmp = tempDir('omega-ui-files-browser-');
-  let server: Server;
-  let browser: Browser;
-  let page: Page;
   let logged: LoggedModel;
-  const pageErrors: string[] = [];
+  const ui = uiSuite(async (store) => {
+    logged = await prepareFilesStore(store);
+  });
 
   /** Clicks the download link of artifact `key` on the artifacts page: its file name and bytes. */
   const download = async (key: string): Promise<{ name: string; body: Buffer }> => {
-    const row = page.locator('table.grid tbody tr', {
-      has: page.locator('td.name', {
+    const row = ui.page.locator('table.grid tbody tr', {
+      has: ui.page.locator('td.name', {
         hasText: new RegExp(`^${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
       }),
     });
-    const [file] = await Promise.all([page.waitForEvent('download'), row.locator('a.download').click()]);
-    const saved = path.join(tmp.dir, `download-${key}`);
+    const [file] = await Promise.all([ui.page.waitForEvent('download'), row.locator('a.download').click()]);
+    const saved = path.join(ui.dir, `download-${key}`);
     await file.saveAs(saved);
     return { name: file.suggestedFilename(), body: fs.readFileSync(saved) };
   };
 
   beforeAll(async () => {
-    ensureClientBuilt();
-    const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-    logged = await prepareFilesStore(store);
-    server = await startUiServer({ store, port: 0 });
-    browser = await launchBrowser();
-    page = browser.page;
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${server.url}#/e/${FILES_EXP}/run/1/artifacts`);
-    await page.locator('table.grid tbody tr').nth(11).waitFor();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    tmp.cleanup();
+    await ui.page.goto(`${ui.server.url}#/e/${FILES_EXP}/run/1/artifacts`);
+    await ui.page.locator('table.grid tbody tr').nth(11).waitFor();
   });
 
   test('a tfjs model downloads as <name>.zip that loads with tf.loadLayersModel and the logged weights', async () => {
@@ -74,12 +53,12 @@ describe('artifact downloads in headless Chromium', () => {
     expect(predict(model, logged.input)).toEqual(logged.prediction);
     // the link says what the file is
     expect(
-      await page
-        .locator('table.grid tbody tr', { has: page.locator('td.name', { hasText: /^mnist-model$/ }) })
+      await ui.page
+        .locator('table.grid tbody tr', { has: ui.page.locator('td.name', { hasText: /^mnist-model$/ }) })
         .locator('a.download')
         .textContent(),
     ).toBe('download mnist-model.zip');
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test('bytes download under the name they were logged with: checkpoint.bin, never checkpoint.bin.bin', async () => {
@@ -112,6 +91,6 @@ describe('artifact downloads in headless Chromium', () => {
         values: expected.values,
       });
     }
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 });

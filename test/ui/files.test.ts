@@ -3,9 +3,6 @@
  * `tf.loadLayersModel`, typed arrays as `.npy`, bytes under their own name; and the 404s of what a
  * run does not hold.
  */
-import path from 'node:path';
-import type { UiServerHandle } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
 import type { LoggedModel } from './filesHelpers';
 import {
   ARRAYS,
@@ -19,29 +16,20 @@ import {
   weightsOf,
 } from './filesHelpers';
 import type { Answer } from './helpers';
-import { request, startServer } from './helpers';
+import { request } from './helpers';
+import { uiServerSuite } from './browserHelpers';
 
 const enc = encodeURIComponent;
 const ONE = `/api/experiments/${FILES_EXP}/runs/1/artifact`;
 
 describe('artifact downloads', () => {
-  const tmp = tempDir('omega-ui-files-');
-  let server: UiServerHandle;
   let logged: LoggedModel;
-  const get = (p: string): Promise<Answer> => request(server.port, p);
+  const ui = uiServerSuite(async (store) => {
+    logged = await prepareFilesStore(store);
+  });
+  const get = (p: string): Promise<Answer> => request(ui.server.port, p);
   const filename = (a: Answer): string | undefined =>
     /filename="([^"]*)"/.exec(String(a.headers['content-disposition']))?.[1];
-
-  beforeAll(async () => {
-    const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-    logged = await prepareFilesStore(store);
-    server = await startServer(store);
-  });
-
-  afterAll(async () => {
-    await server?.close();
-    tmp.cleanup();
-  });
 
   test('a tfjs model is one zip of model.json and the weights it names, and loads with its weights', async () => {
     const a = await get(`${ONE}?key=mnist-model`);

@@ -3,14 +3,8 @@
  * unit on their axis and no two tick labels alike, constants as a facts table, every chart drawn
  * in a full-page capture (also those below the fold), and a clear word for a run without profile.
  */
-import path from 'node:path';
-import type { Page } from 'playwright-core';
-import { omega, startUiServer } from 'omega-track';
-import { tempDir } from '../helpers/tmp';
-import { ensureClientBuilt, launchBrowser } from './browserHelpers';
-
-type Server = Awaited<ReturnType<typeof startUiServer>>;
-type Browser = Awaited<ReturnType<typeof launchBrowser>>;
+import { omega } from 'omega-track';
+import { uiSuite } from './browserHelpers';
 
 const EXP = 'prof';
 
@@ -50,37 +44,20 @@ async function prepare(store: string): Promise<void> {
 }
 
 describe('the profile page in headless Chromium', () => {
-  const tmp = tempDir('omega-ui-profile-');
-  let server: Server;
-  let browser: Browser;
-  let page: Page;
-  const pageErrors: string[] = [];
+  const ui = uiSuite(prepare);
 
   beforeAll(async () => {
-    ensureClientBuilt();
-    const store = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
-    await prepare(store);
-    server = await startUiServer({ store, port: 0 });
-    browser = await launchBrowser();
-    page = browser.page;
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${server.url}#/e/${EXP}/run/1/profile`);
-    await page.locator('section.profile-chart[data-state="drawn"]').first().waitFor();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    tmp.cleanup();
+    await ui.page.goto(`${ui.server.url}#/e/${EXP}/run/1/profile`);
+    await ui.page.locator('section.profile-chart[data-state="drawn"]').first().waitFor();
   });
 
   test('charts are grouped (CPU %, memory bytes, disk and network rates, process, GPU), one per unit', async () => {
     expect(
-      await page
+      await ui.page
         .locator('section.profile-group')
         .evaluateAll((els) => els.map((e) => (e as any).dataset.group)),
     ).toEqual(['CPU', 'Memory', 'Disk', 'Network', 'Process', 'GPU', 'Other']);
-    const charts = await page
+    const charts = await ui.page
       .locator('section.profile-chart')
       .evaluateAll((els) => els.map((e) => [(e as any).dataset.unit, (e as any).dataset.keys]));
     expect(charts).toEqual([
@@ -95,13 +72,13 @@ describe('the profile page in headless Chromium', () => {
       ['%', 'gpu_util[0] gpu_util[1]'],
       ['', 'custom_probe'],
     ]);
-    expect(await page.locator('section.profile-chart h4').allTextContents()).toEqual(
+    expect(await ui.page.locator('section.profile-chart h4').allTextContents()).toEqual(
       expect.arrayContaining(['CPU · %', 'Memory · bytes', 'Disk · bytes/s', 'Network · bytes/s']),
     );
   });
 
   test('constants are a facts table, not charts: memory_total, cpu_count and a key that never changed', async () => {
-    const facts = await page
+    const facts = await ui.page
       .locator('table.facts tbody tr')
       .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
     expect(facts).toEqual([
@@ -110,7 +87,7 @@ describe('the profile page in headless Chromium', () => {
       ['memory_total', '16 GB', 'Memory'],
     ]);
     const charted = (
-      await page
+      await ui.page
         .locator('section.profile-chart')
         .evaluateAll((els) => els.map((e) => (e as any).dataset.keys as string))
     ).join(' ');
@@ -118,7 +95,7 @@ describe('the profile page in headless Chromium', () => {
   });
 
   test('every y axis has its unit in each tick label, and no two tick labels of an axis alike', async () => {
-    const ticks = await page.locator('section.profile-chart').evaluateAll((els) =>
+    const ticks = await ui.page.locator('section.profile-chart').evaluateAll((els) =>
       els.map((e) => ({
         unit: (e as any).dataset.unit as string,
         ticks: JSON.parse((e as any).dataset.yticks) as string[],
@@ -147,13 +124,13 @@ describe('the profile page in headless Chromium', () => {
   });
 
   test('a full-page capture shows every chart drawn, also the last one below the fold', async () => {
-    const last = page.locator('section.profile-chart').last();
+    const last = ui.page.locator('section.profile-chart').last();
     const box = (await last.locator('canvas').first().boundingBox())!;
-    const viewport = page.viewportSize()!;
+    const viewport = ui.page.viewportSize()!;
     // below the first screen: the case where charts stayed empty boxes
     expect(box.y).toBeGreaterThan(viewport.height);
-    const shot = await page.screenshot({ fullPage: true });
-    const ink = await page.evaluate(
+    const shot = await ui.page.screenshot({ fullPage: true });
+    const ink = await ui.page.evaluate(
       async ({ png, box }) => {
         const g = globalThis as any;
         const img = new g.Image();
@@ -175,16 +152,16 @@ describe('the profile page in headless Chromium', () => {
       { png: shot.toString('base64'), box: { x: box.x, y: box.y, width: box.width, height: box.height } },
     );
     expect(ink).toBeGreaterThan(300);
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
   });
 
   test('a run without profile says so clearly, with no charts and no facts', async () => {
-    await page.goto(`${server.url}#/e/${EXP}/run/2/profile`);
-    const empty = page.locator('.profile-empty');
+    await ui.page.goto(`${ui.server.url}#/e/${EXP}/run/2/profile`);
+    const empty = ui.page.locator('.profile-empty');
     await empty.waitFor();
     expect(await empty.textContent()).toMatch(/^Run 2 has no profile\./);
-    expect(await page.locator('section.profile-chart').count()).toBe(0);
-    expect(await page.locator('table.facts').isVisible()).toBe(false);
-    expect(pageErrors).toEqual([]);
+    expect(await ui.page.locator('section.profile-chart').count()).toBe(0);
+    expect(await ui.page.locator('table.facts').isVisible()).toBe(false);
+    expect(ui.pageErrors).toEqual([]);
   });
 });
