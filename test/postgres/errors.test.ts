@@ -209,7 +209,7 @@ test('a schema of a newer version is refused by name; ?schema= keeps stores apar
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('not-a-database');
     expect((error as StoreError).message).toMatch(
-      /schema 'team_b' has version 99, newer than this omega-track reads \(2\)/,
+      /schema 'team_b' has version 99, newer than this omega-track reads \(3\)/,
     );
   } finally {
     await newer.close();
