@@ -236,19 +236,7 @@ interface PageLoad {
  */
 async function pageTimes(): Promise<{ cold: PageLoad; warm: PageLoad[] }> {
   const base = await serverProcess();
-  const profile = fs.mkdtempSync(path.join(dir, 'chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1200, height: 800 },
-    // the bench's own signal handlers stop everything (playwright's would exit first)
-    handleSIGINT: false,
-    handleSIGTERM: false,
-  });
-  open.browser = browser;
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, errors } = await freshBrowser();
   const compare = `${base}#/e/${encodeURIComponent(EXPERIMENT)}/compare?runs=${Array.from({ length: RUNS }, (_, i) => i + 1).join(',')}`;
   const load = async (): Promise<PageLoad> => {
     // a new document each time: its own performance timeline, its own navigation start
@@ -278,8 +266,7 @@ async function pageTimes(): Promise<{ cold: PageLoad; warm: PageLoad[] }> {
     for (let i = 0; i < 5; i++) warm.push(await load());
     return { cold, warm };
   } finally {
-    open.browser = undefined;
-    await browser.close();
+    await closeBrowser();
     await stopChild();
   }
 }
@@ -321,13 +308,14 @@ async function prepareMany(): Promise<number> {
 
 type BenchPage = Awaited<ReturnType<BrowserContext['newPage']>>;
 
-/** A browser with a new profile (cold), for the figures of issue 24. */
+/** A browser with a new profile (cold); `closeBrowser()` closes it. */
 async function freshBrowser(): Promise<{ page: BenchPage; errors: string[] }> {
   const profile = fs.mkdtempSync(path.join(dir, 'chromium-'));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     args: CHROMIUM_ARGS,
     viewport: { width: 1200, height: 800 },
+    // the bench's own signal handlers stop everything (playwright's would exit first)
     handleSIGINT: false,
     handleSIGTERM: false,
   });
