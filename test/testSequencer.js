@@ -1,19 +1,17 @@
-// The order suites start in (jest runs two at a time here): the suites that assert how long an
-// event loop may stall go first, and the suites that drive Chromium go last. Chromium takes much
+// The order suites start in (jest runs two at a time here): the suites that measure how long things
+// take go first, and the suites that drive Chromium go last (the suites that bound an event-loop
+// stall run before all of them, alone: test/stallSuites.js, test/runSuites.js). Chromium takes much
 // of a two-core machine while it runs; a stall measured beside it says more about the machine
 // than about omega-track. Within each group, jest's own order (slowest and failed first).
 const Sequencer = require('@jest/test-sequencer').default;
 
-/** Suites that measure stalls or latencies (a generous bound, but one a busy machine can miss). */
+/** Suites that measure latencies or time out (a generous bound, but one a busy machine can miss). */
 const TIMED = [
-  /test\/team\/restarts\.test\.ts$/,
-  /test\/http\/spool\.test\.ts$/,
-  /test\/http\/server\.test\.ts$/,
+  ...require('./stallSuites.js'),
   /test\/runtime\/(redisFailures|local)\.test\.ts$/,
   /test\/regressions\.test\.ts$/,
-  /test\/postgres\/(processes|errors)\.test\.ts$/,
+  /test\/postgres\/errors\.test\.ts$/,
   /test\/edges\/tensorflowCallback\.test\.ts$/,
-  /test\/storage\/lock\.test\.ts$/,
   /test\/tensorflow\.test\.ts$/,
   /test\/mlflow\.test\.ts$/,
 ];
