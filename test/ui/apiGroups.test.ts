@@ -53,6 +53,17 @@ beforeAll(async () => {
   const other = om.runtime.experiment('other');
   for (let r = 1; r <= 2; r++) await other.run((e) => e.logMetric('loss', r, 0));
   await om.runtime.experiment('secret').run((e) => e.logMetric('loss', 9, 0));
+  // `gaps`: four runs of loss over steps 0…9, r + step; run 3 logs NaN at step 5, run 4
+  // +Infinity at 5 and -Infinity at 6 and 7
+  const gaps = om.runtime.experiment('gaps');
+  const odd: Record<number, Record<number, number>> = {
+    3: { 5: NaN },
+    4: { 5: Infinity, 6: -Infinity, 7: -Infinity },
+  };
+  for (let r = 1; r <= 4; r++)
+    await gaps.run((e) => {
+      for (let step = 0; step < 10; step++) e.logMetric('loss', odd[r]?.[step] ?? r + step, step);
+    });
   server = await startUiServer({ om, port: 0, uiDir: tmp.dir });
   url = `http://127.0.0.1:${server.port}`;
 }, 60_000);
@@ -115,6 +126,36 @@ test('a min–max band, and bad parameters refused', async () => {
   expect((await api('/api/experiments/sweep/band?key=loss')).status).toBe(400);
   const many = Array.from({ length: 501 }, (_, k) => k + 1).join(',');
   expect((await api(`/api/experiments/sweep/band?key=loss&runs=${many}`)).status).toBe(400);
+});
+
+test('a band leaves non-finite member values out of its figures and its count at their steps', async () => {
+  const at = (json: any, step: number): { mean: number; lower: number; upper: number; count: number } => {
+    const i = (json.grid as number[]).indexOf(step);
+    return { mean: json.mean[i], lower: json.lower[i], upper: json.upper[i], count: json.count[i] };
+  };
+  const mean = (runs: number[], step: number): number => runs.reduce((s, r) => s + r + step, 0) / runs.length;
+  for (const x of ['step', 'time']) {
+    const { status, json } = await api(`/api/experiments/gaps/band?key=loss&runs=1,2,3,4&x=${x}&band=minmax`);
+    expect(status).toBe(200);
+    if (x === 'time') {
+      // by time the grid is not the steps (and the runs are apart): no point has a mean that is not a number
+      for (let i = 0; i < json.grid.length; i++) {
+        expect(json.count[i]).toBeLessThanOrEqual(4);
+        expect(json.mean[i] === null || Number.isFinite(json.mean[i])).toBe(true);
+      }
+      continue;
+    }
+    expect(at(json, 4)).toEqual({ mean: mean([1, 2, 3, 4], 4), lower: 1 + 4, upper: 4 + 4, count: 4 });
+    // step 5: run 3 has NaN, run 4 +Infinity: the mean, min and max of runs 1 and 2 alone
+    expect(at(json, 5)).toEqual({ mean: mean([1, 2], 5), lower: 1 + 5, upper: 2 + 5, count: 2 });
+    expect(at(json, 6)).toEqual({ mean: mean([1, 2, 3], 6), lower: 1 + 6, upper: 3 + 6, count: 3 });
+    expect(at(json, 7)).toMatchObject({ mean: mean([1, 2, 3], 7), count: 3 });
+    expect(at(json, 8)).toMatchObject({ mean: mean([1, 2, 3, 4], 8), count: 4 });
+  }
+  const std = await api('/api/experiments/gaps/band?key=loss&runs=3,4&x=step&band=std');
+  // at step 5 neither run has a value: no mean there, and no member counted
+  expect(at(std.json, 5)).toEqual({ mean: null, lower: null, upper: null, count: 0 });
+  expect(at(std.json, 6)).toEqual({ mean: 3 + 6, lower: 3 + 6, upper: 3 + 6, count: 1 });
 });
 
 test('runs across experiments: names and patterns, each run with its experiment', async () => {

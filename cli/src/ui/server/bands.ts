@@ -6,7 +6,7 @@
  */
 import { downsampleRange, downsampleSeries } from './downsample';
 import type { DownsampledSeries } from './downsample';
-import type { Series } from './series';
+import type { Points, Series } from './series';
 import { isRange } from './series';
 
 /** What the band around the mean shows. */
@@ -21,13 +21,54 @@ export interface Band {
   count: number[];
 }
 
-/** A member's series downsampled to `points` (finite values only), shifted by `-shift` on x. */
-export function memberPoints(whole: Series, points: number, shift = 0): DownsampledSeries {
-  const down = isRange(whole)
+/**
+ * A member's series downsampled to `points`, shifted by `-shift` on x. Its non-finite values
+ * (NaN, ±Infinity) are not downsampled away but stay where they are, as NaN: the member has no
+ * value there, so the band leaves it out at those x (it would otherwise interpolate across them
+ * and count the member). A run of them is kept as its first and last point (between them no grid
+ * point can be interpolated from a finite pair either).
+ */
+export function memberPoints(whole: Series, points: number, shift = 0): { x: number[]; y: number[] } {
+  const down: DownsampledSeries = isRange(whole)
     ? downsampleRange(whole, 0, whole.length, points)
     : downsampleSeries(whole.x, whole.y, points, { finite: whole.finite });
-  if (shift) for (let i = 0; i < down.x.length; i++) down.x[i] -= shift;
-  return down;
+  const out = down.nonFiniteCount > 0 && !isRange(whole) ? withNonFinite(down, whole) : down;
+  if (shift) for (let i = 0; i < out.x.length; i++) out.x[i] -= shift;
+  return out;
+}
+
+/** `down` (finite points, x ascending) with the non-finite values of `whole` merged in as NaN. */
+function withNonFinite(down: DownsampledSeries, whole: Points): { x: number[]; y: number[] } {
+  const gaps: number[] = [];
+  const { x, y } = whole;
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i]) || Number.isFinite(y[i])) continue;
+    const first = x[i];
+    while (i + 1 < x.length && Number.isFinite(x[i + 1]) && !Number.isFinite(y[i + 1])) i++;
+    gaps.push(first);
+    if (x[i] !== first) gaps.push(x[i]);
+  }
+  const mx: number[] = [];
+  const my: number[] = [];
+  let j = 0;
+  for (let i = 0; i < down.x.length; i++) {
+    // a NaN at the x of a finite value comes after it: the member has no value that counts there
+    while (j < gaps.length && gaps[j] < down.x[i]) {
+      mx.push(gaps[j++]);
+      my.push(NaN);
+    }
+    mx.push(down.x[i]);
+    my.push(down.y[i]);
+    while (j < gaps.length && gaps[j] === down.x[i]) {
+      mx.push(gaps[j++]);
+      my.push(NaN);
+    }
+  }
+  for (; j < gaps.length; j++) {
+    mx.push(gaps[j]);
+    my.push(NaN);
+  }
+  return { x: mx, y: my };
 }
 
 /**
@@ -56,9 +97,11 @@ export function bandGrid(
 }
 
 /**
- * The band of `members` (each x ascending, finite values) on `grid`: each member linearly
- * interpolated inside its own x range (nothing outside it); per grid point the mean, and mean ±
- * the sample standard deviation (n − 1; 0 for one member) or the min and max of the members there.
+ * The band of `members` (each x ascending) on `grid`: each member linearly interpolated inside its
+ * own x range (nothing outside it); per grid point the mean, and mean ± the sample standard
+ * deviation (n − 1; 0 for one member) or the min and max of the members there. A member whose
+ * value at a grid point is not finite (a NaN there, or one of the two points it is interpolated
+ * from) is left out of that point: neither its value nor its count.
  */
 export function computeBand(
   members: ReadonlyArray<{ x: readonly number[]; y: readonly number[] }>,
@@ -88,6 +131,7 @@ export function computeBand(
         const t = (at - x[j]) / (x[j + 1] - x[j]);
         v = y[j] + t * (y[j + 1] - y[j]);
       }
+      if (!Number.isFinite(v)) continue;
       const c = ++count[i];
       const delta = v - avg[i];
       avg[i] += delta / c;
