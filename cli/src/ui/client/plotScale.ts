@@ -65,7 +65,33 @@ export function fromUnit(scale: Scale, unit: number): number {
   return scale.min + unit * (scale.max - scale.min);
 }
 
-/** Tick positions and labels of an axis. */
+/** How many ticks a numeric axis aims at (d3's default is 10; an axis here is 250 px tall). */
+const TICK_COUNT = 5;
+
+/**
+ * Round tick values inside [lo, hi], about `count` of them: multiples of a step of 1, 2 or 5 ×
+ * 10^k (d3's `ticks`). Each is computed as an integer times or over a power of ten, so that
+ * 0.1 · 3 reads 0.3 and not 0.30000000000000004.
+ */
+export function niceTicks(lo: number, hi: number, count = TICK_COUNT): number[] {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [];
+  const raw = (hi - lo) / count;
+  const power = Math.floor(Math.log10(raw));
+  const error = raw / 10 ** power;
+  const factor = error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.sqrt(2) ? 2 : 1;
+  const out: number[] = [];
+  if (power < 0) {
+    // a step below 1: ticks are i / inv (1/inv has no exact binary form, inv has)
+    const inv = 10 ** -power / factor;
+    for (let i = Math.ceil(lo * inv - 1e-9); i <= Math.floor(hi * inv + 1e-9); i++) out.push(i / inv);
+  } else {
+    const step = 10 ** power * factor;
+    for (let i = Math.ceil(lo / step - 1e-9); i <= Math.floor(hi / step + 1e-9); i++) out.push(i * step);
+  }
+  return out;
+}
+
+/** Tick positions and labels of an axis: round values (linear), the powers of ten (log). */
 export function ticksOf(scale: Scale): { unit: number; label: string }[] {
   if (scale.kind === 'category') {
     const every = Math.max(1, Math.ceil(scale.categories.length / 8));
@@ -80,7 +106,8 @@ export function ticksOf(scale: Scale): { unit: number; label: string }[] {
       out.push({ unit: toUnit(scale, 10 ** p)!, label: formatNumber(10 ** p) });
     return out;
   }
-  for (let i = 0; i <= 4; i++) out.push({ unit: i / 4, label: formatNumber(fromUnit(scale, i / 4)) });
+  for (const v of niceTicks(scale.min, scale.max))
+    out.push({ unit: toUnit(scale, v)!, label: formatNumber(v) });
   return out;
 }
 
