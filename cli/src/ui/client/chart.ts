@@ -10,7 +10,7 @@
  */
 import uPlot from 'uplot';
 import type { XMode } from './api';
-import { alignSeries } from './align';
+import { alignSeries, sortedByX } from './align';
 import type { XY } from './align';
 import type { ChartSync, XRange } from './chartSync';
 import { fade } from './colors';
@@ -94,6 +94,24 @@ if (typeof matchMedia === 'function')
 interface SeriesRole {
   id: string;
   role: 'line' | 'raw' | 'upper' | 'lower' | 'member';
+  /** The x of the line's points that have no neighbour to join (drawn as a marker). */
+  isolated?: number[];
+}
+
+/** Diameter (CSS px) of the marker of a point a line cannot join to another. */
+const MARKER_SIZE = 6;
+
+/**
+ * The x of the points of a line with a value but none before or after it (a metric logged once,
+ * a group's mean between grid points no member covers): a line through one point draws nothing.
+ */
+export function isolatedPoints(s: XY): number[] {
+  const { x, y } = sortedByX(s);
+  const out: number[] = [];
+  for (let i = 0; i < y.length; i++)
+    if (y[i] !== null && (i === 0 || y[i - 1] === null) && (i === y.length - 1 || y[i + 1] === null))
+      out.push(x[i]);
+  return out;
 }
 
 export class ChartCard {
@@ -219,6 +237,8 @@ export class ChartCard {
     ].join('\u0001');
     const zoom = this.zoom;
     if (this.plot && signature === this.signature) {
+      // the same series (the signature says so), maybe other isolated points: read by the markers
+      this.roles = roles;
       this.plot.setData(data, !zoom);
       if (zoom) this.plot.setScale('x', { min: zoom.from, max: zoom.to });
     } else {
@@ -250,8 +270,9 @@ export class ChartCard {
     for (const l of ordered) {
       const id = l.id ?? l.label;
       if (l.member) {
-        series.push({ x: l.x, y: logged(smoothEma(l.y, view.smoothing)) });
-        roles.push({ id, role: 'member' });
+        const member = { x: l.x, y: logged(smoothEma(l.y, view.smoothing)) };
+        series.push(member);
+        roles.push({ id, role: 'member', isolated: isolatedPoints(member) });
         continue;
       }
       if (l.band) {
@@ -262,8 +283,9 @@ export class ChartCard {
         series.push({ x: l.x, y: plain(l.y) });
         roles.push({ id, role: 'raw' });
       }
-      series.push({ x: l.x, y: logged(smoothEma(l.y, view.smoothing)) });
-      roles.push({ id, role: 'line' });
+      const line = { x: l.x, y: logged(smoothEma(l.y, view.smoothing)) };
+      series.push(line);
+      roles.push({ id, role: 'line', isolated: isolatedPoints(line) });
     }
     return { series, roles };
   }
@@ -276,21 +298,54 @@ export class ChartCard {
     const value = (_u: uPlot, v: number | null | undefined): string =>
       v === null || v === undefined ? '—' : formatNumber(v);
     const hidden = (id: string): boolean => this.sync?.hidden.has(id) ?? false;
+    // the isolated points of a series (this.roles: those of the data drawn now), as indexes of
+    // the aligned data; uPlot draws markers at these alone (points.show stays false)
+    const isolated = (u: uPlot, si: number): number[] | null => {
+      const xs = this.roles[si - 1]?.isolated;
+      if (!xs || xs.length === 0) return null;
+      const at = u.data[0];
+      const idxs: number[] = [];
+      for (const x of xs) {
+        let lo = 0;
+        let hi = at.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (at[mid] < x) lo = mid + 1;
+          else hi = mid;
+        }
+        if (at[lo] === x && u.data[si][lo] !== null && u.data[si][lo] !== undefined) idxs.push(lo);
+      }
+      return idxs.length > 0 ? idxs : null;
+    };
     const series: uPlot.Series[] = roles.map((r): uPlot.Series => {
       const line = byId.get(r.id);
       const color = line?.color ?? memberColor.get(r.id) ?? '#888';
       const label = line?.label ?? r.id;
       const base = { spanGaps: true, points: { show: false }, show: !hidden(r.id), value };
+      const marked = (stroke: string): uPlot.Series.Points => ({
+        show: false,
+        filter: isolated,
+        size: MARKER_SIZE,
+        width: 1,
+        stroke,
+        fill: stroke,
+      });
       switch (r.role) {
         case 'member':
-          return { ...base, label: `${label} (member)`, stroke: fade(color, 0.45), width: 1 };
+          return {
+            ...base,
+            label: `${label} (member)`,
+            stroke: fade(color, 0.45),
+            width: 1,
+            points: marked(fade(color, 0.45)),
+          };
         case 'upper':
         case 'lower':
           return { ...base, label: `${label} (${r.role})`, stroke: fade(color, 0.35), width: 0.5 };
         case 'raw':
           return { ...base, label: `${label} (raw)`, stroke: fade(color, RAW_ALPHA), width: 1 };
         case 'line':
-          return { ...base, label, stroke: color, width: line?.band ? 2 : 1.5 };
+          return { ...base, label, stroke: color, width: line?.band ? 2 : 1.5, points: marked(color) };
       }
     });
     const bands: uPlot.Band[] = [];
