@@ -50,7 +50,9 @@ export function statusBadge(status: string): HTMLElement {
 export function runsPage(ctx: PageContext, experiment: string): Page {
   ctx.setCrumbs([{ label: 'Experiments', href: hrefs.experiments() }, { label: experiment }]);
   const state: RunsState = currentRunsState();
-  const selected = new Set<number>(state.selected);
+  /** The picked runs: those of `sel=` once known to be runs of the experiment (checkSelection). */
+  const selected = new Set<number>();
+  let selectionKnown = state.selected.length === 0;
   let keys: KeysJson = { metrics: [], params: [], tags: [] };
   let groupSpec: GroupSpec | undefined = parseGroup(state.group);
   const expanded = new Set<string>();
@@ -62,9 +64,32 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
   const stepNote = h('p', { className: 'note error step-note', attrs: { hidden: true } });
 
   const save = (push: boolean): void => {
-    state.selected = [...selected].sort((a, b) => a - b);
+    // until `sel=` is checked, it is kept as it came
+    if (selectionKnown) state.selected = [...selected].sort((a, b) => a - b);
     saveRunsState(experiment, state, push);
   };
+  /**
+   * The runs of `sel=` (an address typed, an old link, a saved view) that the experiment has: the
+   * others are dropped from the address and are neither counted nor sent to Compare.
+   */
+  const checkSelection = async (): Promise<void> => {
+    if (selectionKnown) return;
+    try {
+      const answer = await getJson<{ runs: RunRow[] }>(`${experimentPath(experiment)}/runs`, {
+        filter: `attributes.run IN (${state.selected.join(', ')})`,
+        limit: state.selected.length,
+        keys: 'shown',
+      });
+      for (const r of answer.runs) selected.add(r.run);
+    } catch {
+      // not known (the server failed): kept as they are, the table says what failed
+      for (const r of state.selected) selected.add(r);
+    }
+    selectionKnown = true;
+    save(false);
+    updateCompare();
+  };
+  const selectionChecked = checkSelection();
   const shownColumns = (): string[] => state.cols ?? defaultColumns(keys, window.innerWidth);
   const plotsOpen = (): boolean => plots.open;
   const allMode = (): boolean => groupSpec !== undefined || brushes.size > 0 || plotsOpen();
@@ -470,6 +495,7 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
               keys: 'shown',
             }),
             keysLoading,
+            selectionChecked,
           ]);
           allRuns = answer.runs;
           capNote.hidden = answer.total <= ALL_RUNS;
@@ -498,6 +524,8 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
         }),
         // the columns of a refresh arrive with its rows (both asked for at once)
         keysLoading,
+        // the boxes of the runs picked in the address are ticked in the first rows already
+        selectionChecked,
       ]);
       await loadStepValues(page.runs);
       pickAll.checked = page.runs.length > 0 && page.runs.every((r) => selected.has(r.run));
