@@ -47,14 +47,25 @@ export function parseGroup(text: string): GroupSpec | undefined {
   };
 }
 
-/** The group of one run under a spec, as text. */
-export function groupKeyOf(run: RunJson, spec: GroupSpec): string {
+/** The runs of `runs` that are the parent of another of them (a sweep's own run). */
+export function parentsIn(runs: Iterable<RunJson>): Set<number> {
+  const parents = new Set<number>();
+  for (const r of runs) if (r.parent !== undefined) parents.add(r.parent);
+  return parents;
+}
+
+/**
+ * The group of one run under a spec, as text. Under `parent`, a run in `parents` (parentsIn of the
+ * runs grouped) heads the group of its children rather than sitting among the runs without one.
+ */
+export function groupKeyOf(run: RunJson, spec: GroupSpec, parents?: ReadonlySet<number>): string {
   switch (spec.kind) {
     case 'param':
       return valueText(run.params?.[spec.key]);
     case 'tag':
       return valueText(run.tags?.[spec.key]);
     case 'parent':
+      if (parents?.has(run.run)) return String(run.run);
       return run.parent === undefined ? '' : String(run.parent);
     case 'name': {
       // a pattern with a group names the group (`/(resnet|vit)-/`); without, the name less what
@@ -76,8 +87,9 @@ export function groupKeyOf(run: RunJson, spec: GroupSpec): string {
  */
 export function groupRuns(runs: readonly RunJson[], spec: GroupSpec): RunGroup[] {
   const groups = new Map<string, RunGroup>();
+  const parents = spec.kind === 'parent' ? parentsIn(runs) : undefined;
   for (const run of runs) {
-    const key = groupKeyOf(run, spec);
+    const key = groupKeyOf(run, spec, parents);
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { key, members: [] }));
     group.members.push(run);

@@ -18,7 +18,7 @@ import { ChartSync } from '../chartSync';
 import { paletteColor } from '../colors';
 import { h, link, note, replace } from '../dom';
 import { clip, formatCount, formatValue } from '../format';
-import { groupKeyOf, parseGroup } from '../groups';
+import { groupKeyOf, parentsIn, parseGroup } from '../groups';
 import { LoadQueue } from '../loadQueue';
 import { MetricPicker, formatCharts, parseCharts } from '../picker';
 import type { RunRef } from '../router';
@@ -77,14 +77,15 @@ const refId = (r: RunRef): string => `${r.experiment}:${r.run}`;
 
 /**
  * The group a run is in under `by` (the runs page's `group=`: `params.X`, `tags.X`, `parent`,
- * `name` or `/pattern/`; groups.ts), as a label.
+ * `name` or `/pattern/`; groups.ts), as a label; `parents`: the runs compared that are the parent
+ * of another (each heads its children's group).
  */
-export function groupValue(by: string, info: RunJson | undefined): string {
+export function groupValue(by: string, info: RunJson | undefined, parents?: ReadonlySet<number>): string {
   if (!info) return '(not found)';
   const spec = parseGroup(by);
   if (!spec) return '';
   if (spec.kind === 'invalid') return '(bad grouping)';
-  const key = groupKeyOf(info, spec);
+  const key = groupKeyOf(info, spec, parents);
   if (spec.kind === 'parent') return key === '' ? '(no parent)' : `run ${key}`;
   if (key !== '') return key;
   return spec.kind === 'name' ? '(no name)' : '(none)';
@@ -165,8 +166,15 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
   const groupNote = h('p', { className: 'note info group-note', attrs: { hidden: true } });
   const groups = (): Group[] => {
     const byId = new Map<string, Group>();
+    // per experiment: a run number is a parent only among the runs of its own experiment
+    const parents = new Map(
+      experiments.map((exp) => [
+        exp,
+        parentsIn(refs.filter((r) => r.experiment === exp).flatMap((r) => infos.get(refId(r)) ?? [])),
+      ]),
+    );
     for (const r of refs) {
-      const value = groupValue(groupBy, infos.get(refId(r)));
+      const value = groupValue(groupBy, infos.get(refId(r)), parents.get(r.experiment));
       const id = `group:${across ? `${r.experiment} · ` : ''}${value}`;
       let g = byId.get(id);
       if (!g) {
