@@ -11,6 +11,7 @@
  */
 import type { ChartCard } from './chart';
 import { h, replace } from './dom';
+import { naturalCompare } from './naturalCompare';
 
 /** The section of a key: the part before its first '/', or '' for a key without one. */
 export function prefixOf(key: string): string {
@@ -18,13 +19,13 @@ export function prefixOf(key: string): string {
   return i > 0 ? key.slice(0, i) : '';
 }
 
-/** Keys by section, the sections in name order with the keys without a prefix first. */
+/** Keys by section, the sections in natural order with the keys without a prefix first. */
 export function sectionsOf(keys: readonly string[]): Map<string, string[]> {
   const sections = new Map<string, string[]>();
   const sorted = [...keys].sort((a, b) => {
     const pa = prefixOf(a);
     const pb = prefixOf(b);
-    return pa === pb ? a.localeCompare(b) : pa === '' ? -1 : pb === '' ? 1 : pa.localeCompare(pb);
+    return pa === pb ? naturalCompare(a, b) : pa === '' ? -1 : pb === '' ? 1 : naturalCompare(pa, pb);
   });
   for (const key of sorted) {
     const p = prefixOf(key);

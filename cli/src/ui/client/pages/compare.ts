@@ -20,6 +20,7 @@ import { h, link, note, replace } from '../dom';
 import { clip, formatCount, formatValue } from '../format';
 import { groupKeyOf, parentsIn, parseGroup } from '../groups';
 import { LoadQueue } from '../loadQueue';
+import { naturalCompare, naturalSort } from '../naturalCompare';
 import { MetricPicker, formatCharts, parseCharts } from '../picker';
 import type { RunRef } from '../router';
 import { hrefs, parseHash } from '../router';
@@ -445,8 +446,8 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       '',
       'parent',
       'name',
-      ...[...params].sort().map((k) => `params.${k}`),
-      ...[...tags].sort().map((k) => `tags.${k}`),
+      ...naturalSort(params).map((k) => `params.${k}`),
+      ...naturalSort(tags).map((k) => `tags.${k}`),
     ];
     if (!options.includes(groupBy)) options.push(groupBy);
     replace(
@@ -537,9 +538,9 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       const hidden = Math.max(0, keys.length - MAX_SIDE_BY_SIDE_ROWS);
       if (hidden > 0)
         keys = keys
-          .sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : a > b ? 1 : 0))
+          .sort((a, b) => counts.get(b)! - counts.get(a)! || naturalCompare(a, b))
           .slice(0, MAX_SIDE_BY_SIDE_ROWS);
-      keys.sort();
+      keys.sort(naturalCompare);
       const rows = keys.map((k) => {
         const values = found.map((r) => {
           const bag = pick(infos.get(refId(r))!) ?? {};

@@ -8,6 +8,7 @@
 import type { ProfileResponse } from '../api';
 import { experimentPath, getJson } from '../api';
 import { h, replace } from '../dom';
+import { naturalCompare } from '../naturalCompare';
 import { hrefs } from '../router';
 import type { ProfileLine, ProfileUnit } from './profileCharts';
 import { CONSTANT_KEYS, PROFILE_GROUPS, ProfileChart, formatWithUnit, keyInfo } from './profileCharts';
@@ -28,7 +29,7 @@ interface KeySeries {
 /** The finite points of each key of a profile response. */
 function seriesOf(response: ProfileResponse): KeySeries[] {
   return Object.keys(response.series)
-    .sort()
+    .sort(naturalCompare)
     .map((key) => {
       const s = response.series[key];
       const x: number[] = [];

@@ -14,6 +14,7 @@ import { h, link, replace } from '../dom';
 import { clip, formatCount, formatDuration, formatNumber, formatTime, formatValue } from '../format';
 import type { GroupSpec, RunGroup } from '../groups';
 import { aggregate, groupRuns, parseGroup } from '../groups';
+import { naturalSort } from '../naturalCompare';
 import { ParallelPlot } from '../parallel';
 import type { Brush, PlotColumn } from '../plotScale';
 import { brushLabel, inBrush } from '../plotScale';
@@ -915,6 +916,13 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
 
   const loadKeys = async (): Promise<void> => {
     keys = await getJson<KeysJson>(`${experimentPath(experiment)}/keys`);
+    // the columns, the chooser and the group options in natural order (m1, m2, m10)
+    keys = {
+      ...keys,
+      metrics: naturalSort(keys.metrics),
+      params: naturalSort(keys.params),
+      tags: naturalSort(keys.tags),
+    };
     showHidden();
     replace(
       groupOptions,
