@@ -36,6 +36,21 @@ export function sectionsOf(keys: readonly string[]): Map<string, string[]> {
   return sections;
 }
 
+/**
+ * Keys in the order given (the `charts=` of the URL), cut into sections where the prefix changes:
+ * `train/a, train/b, val/x, train/c` is three sections, train/ twice, so that no chart moves.
+ */
+export function sectionRuns(keys: readonly string[]): Array<[string, string[]]> {
+  const runs: Array<[string, string[]]> = [];
+  for (const key of keys) {
+    const p = prefixOf(key);
+    const last = runs[runs.length - 1];
+    if (last && last[0] === p) last[1].push(key);
+    else runs.push([p, [key]]);
+  }
+  return runs;
+}
+
 /** Slots laid out at a time (a few screens of charts). */
 const SLOT_BATCH = 48;
 /** A slot's height, its least width and the gap between slots (style.css: .chart-slot, .charts). */
@@ -92,7 +107,10 @@ export class ChartGrid {
     window.addEventListener('resize', this.onResize);
   }
 
-  /** The keys to chart, in sections; charts of keys kept stay as they are. */
+  /**
+   * The keys to chart, in this order (a section where the prefix changes); charts of keys kept
+   * stay as they are.
+   */
   setKeys(keys: readonly string[]): void {
     const next = [...keys];
     if (next.length === this.keys.length && next.every((k, i) => k === this.keys[i])) return;
@@ -112,10 +130,10 @@ export class ChartGrid {
     this.el.dataset.keys = String(next.length);
     this.more.disconnect();
     this.sections.clear();
-    const sections = sectionsOf(next);
+    const sections = sectionRuns(next);
     replace(
       this.el,
-      [...sections].map(([prefix, keys]) => {
+      sections.map(([prefix, keys]) => {
         const section: GridSection = {
           keys,
           laidOut: 0,
@@ -126,7 +144,7 @@ export class ChartGrid {
         return h(
           'section',
           { className: 'chart-section', attrs: { 'data-prefix': prefix, 'data-keys': keys.length } },
-          sections.size > 1 || prefix !== ''
+          sections.length > 1 || prefix !== ''
             ? h('h3', null, prefix === '' ? `(no prefix) · ${keys.length}` : `${prefix}/ · ${keys.length}`)
             : null,
           section.charts,

@@ -23,22 +23,58 @@ export function formatCharts(entries: readonly string[]): string {
   return entries.map((e) => e.replace(/%/g, '%25').replace(/,/g, '%2C')).join(',');
 }
 
-/** The keys of `keys` an entry list chooses (every key for null), in the order of `keys`. */
+/**
+ * The keys of `keys` an entry list chooses, in the entries' order (a `prefix/*` stands for its
+ * section's keys, in key order, where it is listed); every key in section order for null.
+ */
 export function chosenKeys(keys: readonly string[], entries: readonly string[] | null): string[] {
-  if (entries === null) return [...keys];
-  const exact = new Set(entries);
-  const prefixes = entries.filter((e) => e.endsWith('/*')).map((e) => e.slice(0, -2));
-  return keys.filter((k) => exact.has(k) || prefixes.includes(prefixOf(k)));
+  const sections = sectionsOf(keys);
+  if (entries === null) return [...sections.values()].flat();
+  const present = new Set(keys);
+  const out = new Set<string>();
+  for (const e of entries) {
+    if (e.endsWith('/*')) for (const k of sections.get(e.slice(0, -2)) ?? []) out.add(k);
+    else if (present.has(e)) out.add(e);
+  }
+  return [...out];
 }
 
-/** The shortest entry list for a set of keys: whole sections as `prefix/*`; null for all. */
-export function entriesFor(keys: readonly string[], chosen: ReadonlySet<string>): string[] | null {
-  if (keys.every((k) => chosen.has(k))) return null;
+/**
+ * The shortest entry list for the keys `chosen`, keeping the order of `previous` (the keys it
+ * still chooses where they were, each newly chosen one after its predecessor in section order);
+ * whole sections in key order as `prefix/*`; null for every key in section order.
+ */
+export function entriesFor(
+  keys: readonly string[],
+  chosen: ReadonlySet<string>,
+  previous: readonly string[] | null = null,
+): string[] | null {
+  const sections = sectionsOf(keys);
+  const sorted = [...sections.values()].flat();
+  const kept = previous === null ? [] : chosenKeys(keys, previous).filter((k) => chosen.has(k));
+  const listed = new Set(kept);
+  // a key newly chosen goes right after the last key before it in section order that is kept
+  // (a section unticked and ticked again comes back where it was)
+  const after = new Map<string | undefined, string[]>();
+  let anchor: string | undefined;
+  for (const k of sorted) {
+    if (listed.has(k)) anchor = k;
+    else if (chosen.has(k)) {
+      const list = after.get(anchor);
+      if (list) list.push(k);
+      else after.set(anchor, [k]);
+    }
+  }
+  const order = [...(after.get(undefined) ?? []), ...kept.flatMap((k) => [k, ...(after.get(k) ?? [])])];
+  if (order.length === sorted.length && order.every((k, i) => k === sorted[i])) return null;
   const entries: string[] = [];
-  for (const [prefix, list] of sectionsOf(keys)) {
-    const picked = list.filter((k) => chosen.has(k));
-    if (prefix !== '' && picked.length === list.length && picked.length > 1) entries.push(`${prefix}/*`);
-    else entries.push(...picked);
+  for (let i = 0; i < order.length;) {
+    const prefix = prefixOf(order[i]);
+    const section = sections.get(prefix)!;
+    if (prefix !== '' && section.length > 1 && section.every((k, j) => order[i + j] === k)) {
+      entries.push(`${prefix}/*`);
+      i += section.length;
+    } else entries.push(order[i++]);
   }
   return entries;
 }
@@ -91,9 +127,9 @@ export class MetricPicker {
     this.render();
   }
 
-  /** The keys chosen, in section order. */
+  /** The keys chosen, in the order of the entries (section order when every key is). */
   chosenKeys(): string[] {
-    return [...sectionsOf(this.keys).values()].flat().filter((k) => this.chosen.has(k));
+    return chosenKeys(this.keys, this.entries);
   }
 
   private matching(): string[] {
@@ -101,9 +137,10 @@ export class MetricPicker {
     return text === '' ? this.keys : this.keys.filter((k) => k.toLowerCase().includes(text));
   }
 
-  private choose(chosen: Set<string>): void {
+  /** `keepOrder`: a key (un)ticked keeps the others where they are (all, none: section order). */
+  private choose(chosen: Set<string>, keepOrder = false): void {
     this.chosen = chosen;
-    this.entries = entriesFor(this.keys, chosen);
+    this.entries = entriesFor(this.keys, chosen, keepOrder ? this.entries : null);
     this.render();
     this.onChange(this.entries, this.chosenKeys());
   }
@@ -114,7 +151,7 @@ export class MetricPicker {
       if (on) next.add(k);
       else next.delete(k);
     }
-    this.choose(next);
+    this.choose(next, true);
   }
 
   private render(): void {
