@@ -87,6 +87,8 @@ export class MetricPicker {
   private keys: string[] = [];
   private entries: string[] | null;
   private chosen = new Set<string>();
+  /** The sections the user opened: a render (after every tick) keeps them open. */
+  private readonly opened = new Set<string>();
 
   constructor(
     entries: string[] | null,
@@ -193,8 +195,20 @@ export class MetricPicker {
           'details',
           {
             className: 'picker-section',
-            attrs: { 'data-prefix': prefix, open: searching || sections.size === 1 },
-            on: { toggle: () => section.open && keysEl.childElementCount === 0 && fill() },
+            attrs: {
+              'data-prefix': prefix,
+              open: searching || sections.size === 1 || this.opened.has(prefix),
+            },
+            on: {
+              toggle: () => {
+                // a search opens every section: that is no choice of the user's to keep
+                if (!searching) {
+                  if (section.open) this.opened.add(prefix);
+                  else this.opened.delete(prefix);
+                }
+                if (section.open && keysEl.childElementCount === 0) fill();
+              },
+            },
           },
           h(
             'summary',
