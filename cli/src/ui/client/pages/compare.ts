@@ -71,6 +71,14 @@ function finite(v: JsonNumber | null | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** `zoom=from,to` of the URL: a range with from < to, else none. */
+export function parseZoom(text: string | null): XRange | undefined {
+  const parts = (text ?? '').split(',');
+  if (parts.length !== 2 || parts.some((p) => p.trim() === '')) return undefined;
+  const [from, to] = parts.map(Number);
+  return Number.isFinite(from) && Number.isFinite(to) && from < to ? { from, to } : undefined;
+}
+
 /** The most groups a chart draws (the palette's distinct colours); the largest are drawn. */
 export const MAX_GROUPS = 20;
 
@@ -133,6 +141,9 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
   let members = query.get('members') === '1';
   const infos = new Map<string, RunJson>();
   const sync = new ChartSync();
+  sync.onZoom = () => saveView();
+  // the zoomed x range of every chart (`zoom=from,to`), so that a reload or a shared link keeps it
+  sync.zoom = parseZoom(query.get('zoom'));
   const experiments = [...new Set(refs.map((r) => r.experiment))];
   const across = experiment === undefined;
   const labelOf = (r: RunRef): string =>
@@ -150,6 +161,7 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
     if (groupBy !== '') extra += `&group=${queryValue(groupBy)}`;
     if (groupBy !== '' && bandKind !== 'std') extra += `&band=${bandKind}`;
     if (groupBy !== '' && members) extra += '&members=1';
+    if (sync.zoom) extra += `&zoom=${sync.zoom.from},${sync.zoom.to}`;
     const hash = across
       ? hrefs.compareAcross(refs, extra)
       : hrefs.compare(
@@ -360,6 +372,8 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       on: {
         change: () => {
           view.xMode = xSelect.value as XMode;
+          // the zoomed range means nothing in the new x units (refetchAll drops it from the charts)
+          sync.zoom = undefined;
           saveView();
           grid.refetchAll();
         },
