@@ -181,6 +181,48 @@ export function describeStoreContract(
       expect(windowed).toEqual(await store.queryEvents('e', { offset: 10, limit: 20 }));
     });
 
+    test('many keys logged at the same times come back in logging order, whole and in pages', async () => {
+      // 8 keys × 150 steps in one write, each step's events at one time and the keys in an order
+      // that turns each step, beside a few rare events (a param, a rarely logged metric): an
+      // embedded or PostgreSQL store keeps each busy key in chunks of its own (encodeChunks)
+      const KEYS = 8;
+      const events: PendingEvent[] = [];
+      for (let step = 0; step < 150; step++) {
+        for (let j = 0; j < KEYS; j++) {
+          const k = (j + step) % KEYS;
+          events.push({ ...ev(1, 'metric', `k${k}`, step * 10 + k, undefined, 10_000 + step), step });
+        }
+        if (step % 50 === 0)
+          events.push({ ...ev(1, 'metric', 'rare', step, undefined, 10_000 + step), step });
+        if (step === 75) events.push(ev(1, 'param', 'lr', 0.1, undefined, 10_000 + step));
+      }
+      await store.appendEvents('e', events);
+      const line = (e: { event: string; key: string; value: unknown; step: number | null }): string =>
+        `${e.event} ${e.key} ${String(e.value)} ${e.step}`;
+      const all = await store.queryEvents('e', {});
+      expect(all.map(line)).toEqual(events.map(line));
+      const some = await store.queryEvents('e', { keys: ['k3', 'k5', 'rare'] });
+      expect(some.map(line)).toEqual(events.filter((e) => ['k3', 'k5', 'rare'].includes(e.key)).map(line));
+      const pages = [];
+      for await (const batch of store.iterateEvents('e', {}, 97)) pages.push(...batch);
+      expect(pages.map(line)).toEqual(events.map(line));
+      const window = [];
+      for await (const batch of store.iterateEvents('e', { offset: 333, limit: 500 }, 64))
+        window.push(...batch);
+      expect(window.map(line)).toEqual(events.slice(333, 833).map(line));
+      if (store.queryColumns) {
+        // per key, the numbers in the order they were logged
+        const byKey = new Map<string, number[]>();
+        for await (const b of store.queryColumns('e', { events: ['metric'] }))
+          for (let i = 0; i < b.length; i++) {
+            const key = b.names[b.key[i]];
+            byKey.set(key, [...(byKey.get(key) ?? []), b.values[i]]);
+          }
+        for (let k = 0; k < KEYS; k++)
+          expect(byKey.get(`k${k}`)).toEqual(Array.from({ length: 150 }, (_, step) => step * 10 + k));
+      }
+    });
+
     test('queryColumns holds what queryEvents holds, number by number, a batch per run', async () => {
       await store.appendEvents('e', [
         { ...ev(1, 'metric', 'a', 1, undefined, 1_000), step: 0 },

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { MAX_DATE_MS } from '../../events/time';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
@@ -57,8 +58,28 @@ export function groupByRun(events: readonly PendingEvent[]): Map<number, Pending
 }
 
 /**
+ * A write's events of one (event name, key) go to chunks of their own when there are at least
+ * this many of them (and the write holds other events too): a chart of one key of 200 runs then
+ * reads that key's bytes, not the bytes of every key logged beside it (20 keys logged per step
+ * made it read 20 times the bytes). Fewer events of a key than this stay together in one chunk
+ * with the write's other small streams: a chunk of a handful of events would cost more in its
+ * row and header than it saves.
+ */
+export const SPLIT_MIN_EVENTS = 64;
+
+/**
+ * A write of more events than this is not split by key: the positions that keep its events'
+ * logging order (Packed.seq) then stay below this, and a reader can rank an event by a chunk
+ * id times this plus its position in one exact number (chunkReads).
+ */
+export const MAX_SPLIT_WRITE = 1_048_576;
+
+/**
  * Splits events into chunks of one run each, in order, each at most CHUNK_SIZE events and about
  * `targetBytes` (CHUNK_TARGET_BYTES) large: an event that is larger by itself makes a chunk alone.
+ * A run's events of one key that are many in this write (SPLIT_MIN_EVENTS) get chunks of their
+ * own; the chunks of such a split write share a random `group` and record each event's position
+ * in the write, so that reads keep the logging order of events of equal time across them.
  * Object values and extra fields are turned into JSON once, to measure them and then to pack them.
  */
 export function encodeChunks(
@@ -67,40 +88,108 @@ export function encodeChunks(
 ): EncodedChunk[] {
   const out: EncodedChunk[] = [];
   for (const list of groupByRun(events).values()) {
-    const n = list.length;
-    // made on the first text: a run of metrics only needs none
-    let texts: Texts | undefined;
-    const made = (): Texts =>
-      (texts ??= { values: new Array<string | undefined>(n), extras: new Array<string | undefined>(n) });
-    // events stamped by logExtra share one object: its JSON is made once, not once per event
-    let lastExtra: unknown;
-    let lastExtraText = '';
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const e = list[i];
-      const v = e.value;
-      let size = EVENT_COLUMN_BYTES;
-      if (typeof v === 'string') size += v.length;
-      else if (typeof v === 'object' && v !== null) size += (made().values[i] = encodeValue(v)).length;
-      if (e.extra !== undefined) {
-        if (e.extra !== lastExtra) {
-          lastExtra = e.extra;
-          lastExtraText = encodeValue(e.extra);
-        }
-        size += (made().extras[i] = lastExtraText).length;
-      }
-      if (i > start && (i - start === CHUNK_SIZE || bytes + size > targetBytes)) {
-        out.push(packEvents(list.slice(start, i), texts && takeTexts(texts, start, i)));
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
+    const streams = splitByKey(list);
+    if (!streams) {
+      cutIntoChunks(list, undefined, targetBytes, out);
+      continue;
     }
-    if (n > start)
-      out.push(packEvents(start === 0 ? list : list.slice(start), texts && takeTexts(texts, start, n)));
+    const group = randomGroup();
+    for (const positions of streams)
+      cutIntoChunks(
+        positions.map((i) => list[i]),
+        { group, positions },
+        targetBytes,
+        out,
+      );
   }
   return out;
+}
+
+/**
+ * The positions of a run's events, one list per key that has SPLIT_MIN_EVENTS or more events
+ * in the write and one list for all the others (first, when there are any), each in logging
+ * order; undefined when the write is not split (one key, few events, too many events).
+ */
+function splitByKey(list: readonly PendingEvent[]): number[][] | undefined {
+  const n = list.length;
+  if (n < 2 * SPLIT_MIN_EVENTS || n > MAX_SPLIT_WRITE) return undefined;
+  // keys are grouped by their event name too: a param and a metric of the same key are two streams
+  const byStream = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const e = list[i];
+    const id = e.event + '\u0000' + e.key;
+    let positions = byStream.get(id);
+    if (!positions) byStream.set(id, (positions = []));
+    positions.push(i);
+  }
+  if (byStream.size < 2) return undefined;
+  const rest: number[] = [];
+  const own: number[][] = [];
+  for (const positions of byStream.values()) {
+    if (positions.length >= SPLIT_MIN_EVENTS) own.push(positions);
+    else for (const i of positions) rest.push(i);
+  }
+  if (own.length === 0 || (own.length === 1 && rest.length === 0)) return undefined;
+  rest.sort((a, b) => a - b);
+  return rest.length ? [rest, ...own] : own;
+}
+
+/** A random 48-bit number naming the chunks of one split write (they never meet another's by chance). */
+function randomGroup(): number {
+  return crypto.randomBytes(6).readUIntLE(0, 6);
+}
+
+/** Where the events of a chunk were in their write, when it was split by key. */
+interface SplitOf {
+  group: number;
+  /** Per event of the list, its position in the write. */
+  positions: readonly number[];
+}
+
+/** Cuts one run's events into chunks at CHUNK_SIZE events and about `targetBytes` each. */
+function cutIntoChunks(
+  list: readonly PendingEvent[],
+  split: SplitOf | undefined,
+  targetBytes: number,
+  out: EncodedChunk[],
+): void {
+  const n = list.length;
+  // made on the first text: a run of metrics only needs none
+  let texts: Texts | undefined;
+  const made = (): Texts =>
+    (texts ??= { values: new Array<string | undefined>(n), extras: new Array<string | undefined>(n) });
+  // events stamped by logExtra share one object: its JSON is made once, not once per event
+  let lastExtra: unknown;
+  let lastExtraText = '';
+  let start = 0;
+  let bytes = 0;
+  const pack = (from: number, to: number): EncodedChunk =>
+    packEvents(
+      from === 0 && to === n ? list : list.slice(from, to),
+      texts && takeTexts(texts, from, to),
+      split && { group: split.group, seq: Float64Array.from(split.positions.slice(from, to)) },
+    );
+  for (let i = 0; i < n; i++) {
+    const e = list[i];
+    const v = e.value;
+    let size = EVENT_COLUMN_BYTES;
+    if (typeof v === 'string') size += v.length;
+    else if (typeof v === 'object' && v !== null) size += (made().values[i] = encodeValue(v)).length;
+    if (e.extra !== undefined) {
+      if (e.extra !== lastExtra) {
+        lastExtra = e.extra;
+        lastExtraText = encodeValue(e.extra);
+      }
+      size += (made().extras[i] = lastExtraText).length;
+    }
+    if (i > start && (i - start === CHUNK_SIZE || bytes + size > targetBytes)) {
+      out.push(pack(start, i));
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (n > start) out.push(pack(start, n));
 }
 
 /** The JSON texts of a run's object values and extra fields, by the event's index. */
@@ -119,11 +208,18 @@ function takeTexts(texts: Texts, from: number, to: number): Texts {
 
 /** Packs events of one run into one chunk, however many and large they are. */
 export function encodeChunk(events: readonly PendingEvent[]): EncodedChunk {
-  return packEvents(events, undefined);
+  return packEvents(events, undefined, undefined);
 }
 
-/** Packs events of one run into a chunk; `texts`, when given, holds the JSON already made. */
-function packEvents(events: readonly PendingEvent[], texts: Texts | undefined): EncodedChunk {
+/**
+ * Packs events of one run into a chunk; `texts`, when given, holds the JSON already made;
+ * `order`, the split write the events are part of (see encodeChunks).
+ */
+function packEvents(
+  events: readonly PendingEvent[],
+  texts: Texts | undefined,
+  order: { group: number; seq: Float64Array } | undefined,
+): EncodedChunk {
   const n = events.length;
   const { names: strings, intern } = nameDictionary();
   const packed: Packed = {
@@ -139,6 +235,8 @@ function packEvents(events: readonly PendingEvent[], texts: Texts | undefined): 
     values: undefined,
     jsonAt: undefined,
     extras: undefined,
+    group: order?.group,
+    seq: order?.seq,
   };
   const eventNames = new Set<string>();
   const keyNames = new Set<string>();
@@ -293,19 +391,25 @@ export function rowFilter(q: ResolvedQuery, opts: { runsSelected?: boolean } = {
   return (r) => tests.every((t) => t(r));
 }
 
-/** Unpacks a chunk into events (of `experiment`), keeping those `filter` accepts. */
+/**
+ * Unpacks a chunk into events (of `experiment`), keeping those `filter` accepts. `positions`,
+ * when given, receives per kept event its position in its write (Packed.seq in a chunk of a
+ * split write, else its index in the chunk): what orders events of equal time (chunkReads).
+ */
 export function decodeChunk(
   experiment: string,
   run: number,
-  payload: Buffer,
+  payload: Buffer | Packed,
   filter: RowFilter | undefined,
   out: TrackingEvent[] = [],
+  positions?: number[],
 ): TrackingEvent[] {
-  const p = unpackChunk(payload);
+  const p = Buffer.isBuffer(payload) ? unpackChunk(payload) : payload;
   const s = p.strings;
   const n = p.count;
   // the columns once each (a compact chunk makes them when first asked), then plain reads
   const { event, key, node, userid, dt, step: steps, numbers, values, extras } = p;
+  const seq = positions && p.seq;
   let json: Set<number> | undefined;
   if (p.jsonAt && p.jsonAt.length) json = new Set(p.jsonAt);
   for (let i = 0; i < n; i++) {
@@ -326,7 +430,10 @@ export function decodeChunk(
     };
     const extra = extras?.[i];
     if (extra) Object.assign(row, decodeValue(extra) as object);
-    if (!filter || filter(row)) out.push(row);
+    if (!filter || filter(row)) {
+      out.push(row);
+      positions?.push(seq ? seq[i] : i);
+    }
   }
   return out;
 }
@@ -335,8 +442,8 @@ export function decodeChunk(
  * How many events a chunk holds, when each has a time a Date can hold (so that each sorts by
  * its time, none last: see orderTime); undefined otherwise. Only the time column is read.
  */
-export function countIfOrderable(payload: Buffer): number | undefined {
-  const dt = unpackChunk(payload).dt;
+export function countIfOrderable(payload: Buffer | Packed): number | undefined {
+  const dt = (Buffer.isBuffer(payload) ? unpackChunk(payload) : payload).dt;
   for (let i = 0; i < dt.length; i++) if (!(Math.abs(dt[i]) <= MAX_DATE_MS)) return undefined;
   return dt.length;
 }

@@ -41,6 +41,13 @@ export interface Packed {
   constantName?(column: 'event' | 'key'): number | undefined;
   /** The first step, when the chunk knows without looking that its steps count up by one. */
   stepStart?(): number | undefined;
+  /**
+   * Set on the chunks of one write of one run that was split by key (see encodeChunks): the
+   * same random number on each of them; `seq` then holds each event's position in that write.
+   * Events of equal time keep their logging order across the chunks by it.
+   */
+  group?: number;
+  seq?: Float64Array;
 }
 
 /** 'OTC2' read as a little-endian u32. */
@@ -84,6 +91,9 @@ interface Header {
    */
   extraNames?: string[];
   extra?: Column;
+  /** See Packed.group and Packed.seq (chunks of a write split by key; absent otherwise). */
+  group?: number;
+  seq?: Column;
 }
 
 const SECTION_ARRAYS = {
@@ -175,6 +185,11 @@ export function packChunk(p: Packed): Buffer {
       ? { c: index[0] }
       : section(extraNames.length <= 0x100 ? 'u8' : extraNames.length <= 0x10000 ? 'u16' : 'u32', index);
   }
+  if (p.group !== undefined && p.seq) {
+    header.group = p.group;
+    // positions in the write only grow: as differences of a byte, most often
+    header.seq = times(p.seq, section);
+  }
   const head = v8.serialize(header);
   const dataStart = alignUp(8 + head.length);
   // zero-filled: the padding between sections goes to disk and must not carry old memory
@@ -196,7 +211,7 @@ export function packChunk(p: Packed): Buffer {
 type AddSection = (type: SectionType, source: ArrayLike<number>, base?: number) => Column;
 
 /**
- * Times: growing by whole milliseconds as differences of 1 or 2 bytes (events logged in a loop are
+ * Times (and the positions of a split write's events): growing by whole milliseconds as differences of 1 or 2 bytes (events logged in a loop are
  * 0–255 ms apart), whole milliseconds within 49 days of the first as 4-byte offsets, else as they are.
  */
 function times(dt: Float64Array, section: AddSection): Column {
@@ -280,6 +295,7 @@ class CompactChunk implements Packed {
   readonly values: unknown[] | undefined;
   readonly jsonAt: number[] | undefined;
   readonly extras: string[] | undefined;
+  readonly group: number | undefined;
   private readonly header: Header;
   private readonly dataStart: number;
   private readonly made = new Map<keyof Header, Uint32Array | Float64Array | undefined>();
@@ -293,6 +309,7 @@ class CompactChunk implements Packed {
     this.strings = h.strings;
     this.values = h.values;
     this.jsonAt = h.jsonAt;
+    this.group = h.group;
     const extraNames = h.extraNames;
     this.extras =
       h.extras ??
@@ -325,6 +342,9 @@ class CompactChunk implements Packed {
   get numbers(): Float64Array | undefined {
     return this.header.numbers && this.column('numbers', numeric);
   }
+  get seq(): Float64Array | undefined {
+    return this.header.seq && this.column('seq', numeric);
+  }
 
   stepStart(): number | undefined {
     const c = this.header.step;
@@ -337,7 +357,7 @@ class CompactChunk implements Packed {
   }
 
   private column<A extends Uint32Array | Float64Array>(
-    name: 'event' | 'key' | 'node' | 'userid' | 'dt' | 'step' | 'numbers',
+    name: 'event' | 'key' | 'node' | 'userid' | 'dt' | 'step' | 'numbers' | 'seq',
     make: (column: Column, n: number, view: (type: SectionType, o: number) => ArrayLike<number>) => A,
   ): A {
     let out = this.made.get(name) as A | undefined;

@@ -1,6 +1,14 @@
 import { windowRows } from '../../events/query';
 import type { ResolvedQuery, TrackingEvent } from '../../events/types';
-import { CHUNK_SIZE, countIfOrderable, decodeChunk, orderTime, rowFilter, sortByTime } from './EventChunk';
+import {
+  MAX_SPLIT_WRITE,
+  countIfOrderable,
+  decodeChunk,
+  orderTime,
+  rowFilter,
+  sortByTime,
+} from './EventChunk';
+import { unpackChunk } from './chunkPayload';
 
 /** What a store's chunk index says of one chunk, enough to merge chunks by time. */
 export interface ChunkMeta {
@@ -10,10 +18,17 @@ export interface ChunkMeta {
   max_dt: number;
 }
 
+/** The kept events of the chunks of one split write, with their positions in the write. */
+interface SplitRows {
+  rows: TrackingEvent[];
+  positions: number[];
+}
+
 /**
- * The events of chunks selected by run in the store's query (chunks hold one run each), the
- * rest of `query` tested row by row, sorted by time (ties in the chunks' order) and windowed:
- * what `queryEvents` answers on every store that keeps the chunk layout.
+ * The events of chunks (in the order they were written) selected by run in the store's query
+ * (chunks hold one run each), the rest of `query` tested row by row, sorted by time (ties in
+ * logging order: the chunks' order, and within a write split by key, each event's position in
+ * it) and windowed: what `queryEvents` answers on every store that keeps the chunk layout.
  */
 export function eventsOfChunks(
   experiment: string,
@@ -21,15 +36,42 @@ export function eventsOfChunks(
   chunks: Iterable<readonly [run: number, payload: Buffer]>,
 ): TrackingEvent[] {
   const filter = rowFilter(query, { runsSelected: true });
-  const rows: TrackingEvent[] = [];
-  for (const [run, payload] of chunks) decodeChunk(experiment, run, payload, filter, rows);
+  // runs of whole chunks, and the split writes, each where its first chunk was
+  const parts: Array<TrackingEvent[] | SplitRows> = [];
+  const splits = new Map<number, SplitRows>();
+  let plain: TrackingEvent[] | undefined;
+  for (const [run, payload] of chunks) {
+    const p = unpackChunk(payload);
+    if (p.group === undefined) {
+      if (!plain) parts.push((plain = []));
+      decodeChunk(experiment, run, p, filter, plain);
+      continue;
+    }
+    let split = splits.get(p.group);
+    if (!split) {
+      splits.set(p.group, (split = { rows: [], positions: [] }));
+      parts.push(split);
+      plain = undefined;
+    }
+    decodeChunk(experiment, run, p, filter, split.rows, split.positions);
+  }
+  const rows = parts.length === 1 && Array.isArray(parts[0]) ? parts[0] : parts.flatMap(inLoggingOrder);
   sortByTime(rows);
   return windowRows(rows, query);
 }
 
+/** A part's rows in logging order: a split write's by their positions in it. */
+function inLoggingOrder(part: TrackingEvent[] | SplitRows): TrackingEvent[] {
+  if (Array.isArray(part)) return part;
+  const { rows, positions } = part;
+  const order = Array.from(rows.keys()).sort((a, b) => positions[a] - positions[b]);
+  return order.map((i) => rows[i]);
+}
+
 /**
  * The events of chunks in batches, sorted by time (ties in insertion order: chunk id, then
- * position in the chunk), windowed by the query's offset and limit, with one chunk's payload in
+ * position in the chunk; the chunks of a write split by key rank as one, by position in the
+ * write), windowed by the query's offset and limit, with one chunk's payload in
  * memory at a time: `metas` come in order of their earliest event, and whatever is older than
  * the next chunk's earliest event goes out. `payloadOf` reads one payload (undefined: the chunk
  * was deleted since). Shared by every store that keeps the chunk layout (`iterateEvents`).
@@ -47,35 +89,48 @@ export async function* mergeChunksByTime(
   let remaining = query.limit ?? Infinity;
   let pending: TrackingEvent[] = [];
   let batch: TrackingEvent[] = [];
-  // ties in time keep insertion order, as in queryEvents: chunk id, then position in the chunk
+  // ties in time keep insertion order, as in queryEvents: chunk id, then position in the chunk.
+  // The chunks of a split write take the id of the first of them read (their ids lie together,
+  // apart from every other write's), then each event's position in the write: rank = id ×
+  // MAX_SPLIT_WRITE + position, exact below 2^53 (ids below 2^33).
   const order = new Map<TrackingEvent, number>();
+  const splitIds = new Map<number, number>();
   // an invalid stored time orders last (orderTime), as in queryEvents
   const byTimeThenInsertion = (a: TrackingEvent, b: TrackingEvent): number =>
     orderTime(a) - orderTime(b) || order.get(a)! - order.get(b)!;
   for (let i = 0; i < metas.length && remaining > 0; i++) {
     const payload = await payloadOf(metas[i].id);
+    const p = payload && unpackChunk(payload);
     // A page far in (the UI's events table): a chunk wholly before it is counted, not decoded
     // into rows — when every event of it is wanted, nothing held waits to go out before it,
     // and nothing later can sort among its events (the next chunk starts after it, or at its
-    // last time and was written later: ties keep insertion order).
+    // last time and was written later: ties keep insertion order — unless this chunk is part of
+    // a split write, whose other chunks may interleave with it at that time).
     const next = metas[i + 1];
     if (
-      payload &&
+      p &&
       filter === undefined &&
       pending.length === 0 &&
       skip > 0 &&
       (next === undefined ||
         metas[i].max_dt < next.min_dt ||
-        (metas[i].max_dt === next.min_dt && next.id > metas[i].id))
+        (metas[i].max_dt === next.min_dt && next.id > metas[i].id && p.group === undefined))
     ) {
-      const whole = countIfOrderable(payload);
+      const whole = countIfOrderable(p);
       if (whole !== undefined && whole <= skip) {
         skip -= whole;
         continue;
       }
     }
-    const rows = payload ? decodeChunk(experiment, metas[i].run, payload, filter) : [];
-    rows.forEach((row, k) => order.set(row, metas[i].id * CHUNK_SIZE + k));
+    const positions: number[] = [];
+    const rows = p ? decodeChunk(experiment, metas[i].run, p, filter, [], positions) : [];
+    let id = metas[i].id;
+    if (p?.group !== undefined) {
+      const first = splitIds.get(p.group);
+      if (first === undefined) splitIds.set(p.group, id);
+      else id = first;
+    }
+    rows.forEach((row, k) => order.set(row, id * MAX_SPLIT_WRITE + positions[k]));
     pending = pending.concat(rows).sort(byTimeThenInsertion);
     const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
     let ready = 0;

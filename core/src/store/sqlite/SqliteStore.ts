@@ -108,6 +108,9 @@ function openDatabase(file: string, create: boolean): BetterSqlite3.Database {
   }
 }
 
+/** What changeMark answers (see Store.changeMark). */
+type ChangeMark = { mark: string; runs: number; lastDt: number | undefined };
+
 /**
  * The embedded store on better-sqlite3: one database file (WAL mode, so many processes on one
  * machine can read while one writes) or `:memory:`. better-sqlite3 is synchronous, which is what
@@ -130,6 +133,14 @@ export class SqliteStore implements Store, ExitFlushable {
   private statsOfRun: BetterSqlite3.Statement | undefined;
   private hasChunks: BetterSqlite3.Statement | undefined;
   private marks: [BetterSqlite3.Statement, BetterSqlite3.Statement, BetterSqlite3.Statement] | undefined;
+  /**
+   * changeMark's answers, per experiment (and run), with the store's version they were read at:
+   * `PRAGMA data_version` (another connection — another process, or this store's writer
+   * thread — committed since) and this connection's own `total_changes()`. Counting the chunks of
+   * an experiment of 50,000 chunks takes ~20 ms, and a page asks for the mark on every request.
+   */
+  private readonly markCache = new Map<string, { at: string; mark: ChangeMark }>();
+  private version: [BetterSqlite3.Statement, BetterSqlite3.Statement] | undefined;
   private readonly unaggregatedRuns: BetterSqlite3.Statement;
   private readonly beatsOf: BetterSqlite3.Statement;
   private closed = false;
@@ -410,11 +421,24 @@ export class SqliteStore implements Store, ExitFlushable {
     );
   }
 
-  async changeMark(
-    experiment: string,
-    run?: number,
-  ): Promise<{ mark: string; runs: number; lastDt: number | undefined }> {
-    // the chunk index only (experiment, run, rowid), then one row: cheap enough to poll
+  async changeMark(experiment: string, run?: number): Promise<ChangeMark> {
+    this.version ??= [
+      this.db.prepare('PRAGMA data_version').pluck(),
+      this.db.prepare('SELECT total_changes()').pluck(),
+    ];
+    const at = `${this.version[0].get() as number}:${this.version[1].get() as number}`;
+    const key = `${experiment}\u0000${run ?? ''}`;
+    const known = this.markCache.get(key);
+    if (known?.at === at) return known.mark;
+    const mark = this.countMark(experiment, run);
+    // a bound on what is remembered: a server asked about many runs forgets and counts again
+    if (this.markCache.size >= 1000) this.markCache.clear();
+    this.markCache.set(key, { at, mark });
+    return mark;
+  }
+
+  /** changeMark, counted: the chunk index only (experiment, run, rowid), then one row. */
+  private countMark(experiment: string, run?: number): ChangeMark {
     const counts = 'SELECT MAX(id), COUNT(*), COUNT(DISTINCT run) FROM chunks WHERE experiment = ?';
     this.marks ??= [
       this.db.prepare(counts).raw(true),
