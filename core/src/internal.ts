@@ -133,6 +133,8 @@ export {
   sortByTime,
   CHUNK_SIZE,
 } from './store/chunks/EventChunk';
+export { eventsOfChunks, mergeChunksByTime } from './store/chunks/chunkReads';
+export type { ChunkMeta } from './store/chunks/chunkReads';
 export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
 export { storeUrl } from './store/openStore';
 

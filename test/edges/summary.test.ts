@@ -243,7 +243,8 @@ describe('summary() and readers at the edges', () => {
   test('queryColumns: typed columns per chunk, filtered, in logging order; no limit/offset', async () => {
     const exp = om.runtime.experiment('columns');
     await exp.run((e) => {
-      for (let i = 0; i < 5000; i++) e.logMetric(i % 2 ? 'loss' : 'acc', i, i);
+      // 10,000 of each key: more than one chunk's worth each (a chunk holds 4,096 events)
+      for (let i = 0; i < 20_000; i++) e.logMetric(i % 2 ? 'loss' : 'acc', i, i);
       e.logEvent('custom', 'note', 'text');
       e.logEvent('custom', 'n', 7);
     });
@@ -264,7 +265,7 @@ describe('summary() and readers at the edges', () => {
       expect(b.numeric === undefined || b.numeric.every((x) => x === 1)).toBe(true);
     }
     const values = loss.flatMap((b) => [...b.values]);
-    expect(values).toEqual(Array.from({ length: 2500 }, (_, i) => 2 * i + 1));
+    expect(values).toEqual(Array.from({ length: 10_000 }, (_, i) => 2 * i + 1));
     const custom = await read({ events: ['custom'] });
     const flat = custom.flatMap((b) => [...b.values].map((v, i) => [b.names[b.key[i]], b.numeric?.[i], v]));
     expect(flat).toEqual([

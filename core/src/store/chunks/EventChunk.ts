@@ -94,13 +94,24 @@ export function encodeChunks(
       continue;
     }
     const group = randomGroup();
-    for (const positions of streams)
+    const parts = streams.map((positions) => {
+      const chunks: EncodedChunk[] = [];
       cutIntoChunks(
         positions.map((i) => list[i]),
         { group, positions },
         targetBytes,
-        out,
+        chunks,
       );
+      return chunks;
+    });
+    // the stream that holds the write's latest event is written last: a store's last chunk then
+    // holds the latest time of the last write (changeMark's lastDt); reads rank the chunks of a
+    // group by position, whatever their order, and each key's chunks stay in their order
+    const latest = (chunks: EncodedChunk[]): number => Math.max(...chunks.map((c) => c.maxDt));
+    let last = 0;
+    for (let k = 1; k < parts.length; k++) if (latest(parts[k]) > latest(parts[last])) last = k;
+    for (let k = 0; k < parts.length; k++) if (k !== last) out.push(...parts[k]);
+    out.push(...parts[last]);
   }
   return out;
 }

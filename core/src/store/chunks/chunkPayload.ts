@@ -12,7 +12,9 @@ import v8 from 'node:v8';
  * decodes a quarter of the bytes.
  *
  * Layout: u32 magic 'OTC2', u32 header length, the header (v8-serialized: names, how each column
- * is written, the values that are not all numbers, extra fields), padding to 8, the sections.
+ * is written, the values that are not all numbers, extra fields; in a chunk of a write split by
+ * key, the write's group and each event's position in it), padding to 8, the sections. A reader
+ * of before the split ignores the group and reads such a chunk's events, in its own order.
  * Payloads written before this layout are v8-serialized `Packed` objects (first byte 0xFF) and
  * are read as they are. Sections are in the host's byte order, as v8.serialize writes typed
  * arrays: stores move between little-endian machines (x86-64, arm64).

@@ -16,6 +16,14 @@ export interface ChunkMeta {
   run: number;
   min_dt: number;
   max_dt: number;
+  /**
+   * The lowest id of the chunks selected of this chunk's write and run, where the store knows it
+   * (PostgreSQL: per batch and run, whose ids another writer may take turns with). The chunks of
+   * a write split by key rank as one by it, as eventsOfChunks places them (at the first of them
+   * in id order); without it, by the first of them read (their ids lie together where one writer
+   * holds the store's lock, as in SQLite).
+   */
+  first?: number;
 }
 
 /** The kept events of the chunks of one split write, with their positions in the write. */
@@ -38,7 +46,7 @@ export function eventsOfChunks(
   const filter = rowFilter(query, { runsSelected: true });
   // runs of whole chunks, and the split writes, each where its first chunk was
   const parts: Array<TrackingEvent[] | SplitRows> = [];
-  const splits = new Map<number, SplitRows>();
+  const splits = new Map<string, SplitRows>();
   let plain: TrackingEvent[] | undefined;
   for (const [run, payload] of chunks) {
     const p = unpackChunk(payload);
@@ -47,9 +55,11 @@ export function eventsOfChunks(
       decodeChunk(experiment, run, p, filter, plain);
       continue;
     }
-    let split = splits.get(p.group);
+    // a write's group is random: with the run beside it, two writes never meet by chance
+    const group = `${run}:${p.group}`;
+    let split = splits.get(group);
     if (!split) {
-      splits.set(p.group, (split = { rows: [], positions: [] }));
+      splits.set(group, (split = { rows: [], positions: [] }));
       parts.push(split);
       plain = undefined;
     }
@@ -94,7 +104,7 @@ export async function* mergeChunksByTime(
   // apart from every other write's), then each event's position in the write: rank = id ×
   // MAX_SPLIT_WRITE + position, exact below 2^53 (ids below 2^33).
   const order = new Map<TrackingEvent, number>();
-  const splitIds = new Map<number, number>();
+  const splitIds = new Map<string, number>();
   // an invalid stored time orders last (orderTime), as in queryEvents
   const byTimeThenInsertion = (a: TrackingEvent, b: TrackingEvent): number =>
     orderTime(a) - orderTime(b) || order.get(a)! - order.get(b)!;
@@ -126,15 +136,19 @@ export async function* mergeChunksByTime(
     const rows = p ? decodeChunk(experiment, metas[i].run, p, filter, [], positions) : [];
     let id = metas[i].id;
     if (p?.group !== undefined) {
-      const first = splitIds.get(p.group);
-      if (first === undefined) splitIds.set(p.group, id);
+      const group = `${metas[i].run}:${p.group}`;
+      const first = metas[i].first ?? splitIds.get(group);
+      if (first === undefined) splitIds.set(group, id);
       else id = first;
     }
     rows.forEach((row, k) => order.set(row, id * MAX_SPLIT_WRITE + positions[k]));
     pending = pending.concat(rows).sort(byTimeThenInsertion);
-    const horizon = i + 1 < metas.length ? metas[i + 1].min_dt : Infinity;
+    // after the last chunk everything goes out; before it, what is older than the next chunk's
+    // earliest event (a chunk whose events all have invalid times has an infinite earliest)
+    const last = i + 1 === metas.length;
+    const horizon = last ? Infinity : metas[i + 1].min_dt;
     let ready = 0;
-    while (ready < pending.length && (horizon === Infinity || orderTime(pending[ready]) < horizon)) ready++;
+    while (ready < pending.length && (last || orderTime(pending[ready]) < horizon)) ready++;
     for (let j = 0; j < ready && remaining > 0; j++) {
       if (skip > 0) {
         skip--;

@@ -390,13 +390,15 @@ export class PostgresStore implements Store, ExitFlushable {
     const p = new SqlParams();
     const where = chunkWhere(experiment, query, p);
     const { rows } = await this.#op(`reading events of '${experiment}'`, false, (c) =>
-      c.query<ChunkMeta & { id: string; events: string; keys: string; size: number }>(
-        `SELECT id, run, min_dt, max_dt, events, keys, octet_length(payload) AS size
+      c.query<ChunkMeta & { id: string; first: string; events: string; keys: string; size: number }>(
+        `SELECT id, run, min_dt, max_dt, events, keys, octet_length(payload) AS size,
+                MIN(id) OVER (PARTITION BY batch, run) AS first
          FROM ${this.#s}.chunks WHERE ${where} ORDER BY ${order}`,
         p.values,
       ),
     );
-    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    // bigint ids come as text
+    return rows.map((r) => ({ ...r, id: Number(r.id), first: Number(r.first) }));
   }
 
   /**

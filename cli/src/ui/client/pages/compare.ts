@@ -43,6 +43,20 @@ export const MAX_SIDE_BY_SIDE_ROWS = 500;
 /** Runs per /series request: the server's bound (MAX_SERIES_RUNS of ui/server/api.ts). */
 const SERIES_CHUNK = 100;
 
+/**
+ * Points drawn in one chart, all its lines together, beyond which each line is asked for fewer
+ * (never fewer than one per pixel: half the chart's two per pixel). 200 lines of 1,000 points are
+ * 200,000 points a chart draws where the lines overlap anyway; at one point per pixel the
+ * min-max preselection still keeps each line's spikes (see ui/server/downsample.ts).
+ */
+const CHART_POINT_BUDGET = 100_000;
+
+/** The points to ask for per line of a chart of `lines` lines that would draw `points` per line. */
+export function pointsPerLine(points: number, lines: number): number {
+  if (lines * points <= CHART_POINT_BUDGET) return points;
+  return Math.max(Math.ceil(points / 2), Math.floor(CHART_POINT_BUDGET / lines));
+}
+
 /** The answer of `GET /api/experiments/:exp/band` (the contract of issue 24). */
 export interface BandResponse {
   key: string;
@@ -221,6 +235,8 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
       if (info && !(info.metrics && key in info.metrics)) continue;
       byExperiment.set(r.experiment, [...(byExperiment.get(r.experiment) ?? []), r.run]);
     }
+    const lines = [...byExperiment.values()].reduce((n, runs) => n + runs.length, 0);
+    const perLine = pointsPerLine(points, lines);
     // the server reads at most SERIES_CHUNK runs per request (MAX_SERIES_RUNS): more go in parts
     const parts: [string, number[]][] = [];
     for (const [exp, runs] of byExperiment)
@@ -231,7 +247,7 @@ function chartsPage(refs: RunRef[], experiment: string | undefined): Page {
           key,
           runs: runs.join(','),
           x: view.xMode,
-          points,
+          points: perLine,
           from: range?.from,
           to: range?.to,
         });
