@@ -75,6 +75,19 @@ describe('the embedded store', () => {
       );
   });
 
+  test('an append still being packed when the process exits is written by the exit path, once', async () => {
+    const events: PendingEvent[] = [];
+    for (let step = 0; step < 1000; step++)
+      for (let k = 0; k < 20; k++) events.push({ ...metric(1, `m${k}`, step, 1_000 + step), step });
+    // packing 20,000 events gives the event loop turns: the write is not yet the writer thread's
+    const underWay = store.appendEvents('e', events);
+    expect(store.hasPending!()).toBe(true);
+    store.flushSync!(); // what the exit hook does
+    expect(await store.queryEvents('e', {})).toHaveLength(20_000);
+    await underWay; // the packing ends: it writes nothing more
+    expect(await store.queryEvents('e', {})).toHaveLength(20_000);
+  });
+
   test("the change mark's last time is the latest of a split write, wherever its stop sits", async () => {
     const events: PendingEvent[] = [];
     for (let i = 0; i < 100; i++)

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { MAX_DATE_MS } from '../../events/time';
+import { yieldToLoop } from '../../process/env';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import { STATS_EVENTS } from './runStats';
@@ -87,23 +88,56 @@ export function encodeChunks(
   targetBytes: number = CHUNK_TARGET_BYTES,
 ): EncodedChunk[] {
   const out: EncodedChunk[] = [];
+  for (const _ of packingSteps(events, targetBytes, out));
+  return out;
+}
+
+/**
+ * encodeChunks, giving the event loop a turn whenever packing has held it for SLICE_MS: a write
+ * of 16,384 events takes 5–10 ms to pack, more on a busy machine, and never holds it that long
+ * at once (a store's appendEvents packs this way).
+ */
+export async function encodeChunksInSlices(
+  events: readonly PendingEvent[],
+  targetBytes: number = CHUNK_TARGET_BYTES,
+): Promise<EncodedChunk[]> {
+  const out: EncodedChunk[] = [];
+  let since = Date.now();
+  for (const _ of packingSteps(events, targetBytes, out)) {
+    if (Date.now() - since < SLICE_MS) continue;
+    await yieldToLoop();
+    since = Date.now();
+  }
+  return out;
+}
+
+/** The longest packing holds the event loop before encodeChunksInSlices gives it a turn. */
+const SLICE_MS = 4;
+
+/** encodeChunks' work, into `out`, with a pause point after each chunk packed. */
+function* packingSteps(
+  events: readonly PendingEvent[],
+  targetBytes: number,
+  out: EncodedChunk[],
+): Generator<void, void, undefined> {
   for (const list of groupByRun(events).values()) {
     const streams = splitByKey(list);
     if (!streams) {
-      cutIntoChunks(list, undefined, targetBytes, out);
+      yield* cutIntoChunks(list, undefined, targetBytes, out);
       continue;
     }
     const group = randomGroup();
-    const parts = streams.map((positions) => {
+    const parts: EncodedChunk[][] = [];
+    for (const positions of streams) {
       const chunks: EncodedChunk[] = [];
-      cutIntoChunks(
+      parts.push(chunks);
+      yield* cutIntoChunks(
         positions.map((i) => list[i]),
         { group, positions },
         targetBytes,
         chunks,
       );
-      return chunks;
-    });
+    }
     // the stream that holds the write's latest event is written last: a store's last chunk then
     // holds the latest time of the last write (changeMark's lastDt); reads rank the chunks of a
     // group by position, whatever their order, and each key's chunks stay in their order
@@ -113,7 +147,6 @@ export function encodeChunks(
     for (let k = 0; k < parts.length; k++) if (k !== last) out.push(...parts[k]);
     out.push(...parts[last]);
   }
-  return out;
 }
 
 /**
@@ -157,13 +190,13 @@ interface SplitOf {
   positions: readonly number[];
 }
 
-/** Cuts one run's events into chunks at CHUNK_SIZE events and about `targetBytes` each. */
-function cutIntoChunks(
+/** Cuts one run's events into chunks at CHUNK_SIZE events and about `targetBytes` each, pausing after each. */
+function* cutIntoChunks(
   list: readonly PendingEvent[],
   split: SplitOf | undefined,
   targetBytes: number,
   out: EncodedChunk[],
-): void {
+): Generator<void, void, undefined> {
   const n = list.length;
   // made on the first text: a run of metrics only needs none
   let texts: Texts | undefined;
@@ -195,12 +228,14 @@ function cutIntoChunks(
     }
     if (i > start && (i - start === CHUNK_SIZE || bytes + size > targetBytes)) {
       out.push(pack(start, i));
+      yield;
       start = i;
       bytes = 0;
     }
     bytes += size;
   }
   if (n > start) out.push(pack(start, n));
+  yield;
 }
 
 /** The JSON texts of a run's object values and extra fields, by the event's index. */

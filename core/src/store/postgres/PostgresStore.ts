@@ -281,6 +281,7 @@ export class PostgresStore implements Store, ExitFlushable {
     const batch: ExitBatch = (id ? undefined : this.#failed.find(experiment, events)) ?? {
       experiment,
       batch: crypto.randomUUID(),
+      // packed at once: the write is in flight (and the exit writer's to finish) from this call on
       chunks: encodeChunks(events),
     };
     if (id) batch.writeId = id;

@@ -13,7 +13,8 @@ import type { ExitFlushable } from '../../process/exitFlush';
 import { eventsOfChunks, mergeChunksByTime } from '../chunks/chunkReads';
 import type { ChunkMeta } from '../chunks/chunkReads';
 import { encodeValue } from '../../events/valueCodec';
-import { NAME_MARK, decodeChunkColumns, encodeChunks } from '../chunks/EventChunk';
+import { NAME_MARK, decodeChunkColumns, encodeChunks, encodeChunksInSlices } from '../chunks/EventChunk';
+import type { EncodedChunk } from '../chunks/EventChunk';
 import type { EventColumnBatch, PendingEvent, ResolvedQuery, TrackingEvent } from '../../events/types';
 import type { Bucket, MetadataEntry, RunLiveness, Store, WriteId } from '../Store';
 import { checkWriteId } from '../writeIds';
@@ -146,6 +147,16 @@ export class SqliteStore implements Store, ExitFlushable {
   private closed = false;
   /** Writes waiting between two attempts for another process's lock. */
   private readonly retrying = new Set<{ write: WriteOp; doing: string }>();
+  /**
+   * Appends being packed (encodeChunksInSlices gives the event loop turns meanwhile), not yet
+   * handed to the writer thread: an exiting process packs and writes them itself (the provider
+   * leaves a write under way to the store), and the packing, should it go on, writes nothing.
+   */
+  private readonly packing = new Set<{
+    experiment: string;
+    events: readonly PendingEvent[];
+    writeId?: WriteId;
+  }>();
   private takenOver = false;
   /** An exit-time write found the store locked: later ones fail at once instead of waiting too. */
   private lockedAtExit = false;
@@ -186,7 +197,7 @@ export class SqliteStore implements Store, ExitFlushable {
 
   /** Whether writes are still under way on the writer thread. */
   hasPending(): boolean {
-    return this.writer?.busy ?? false;
+    return this.packing.size > 0 || (this.writer?.busy ?? false);
   }
 
   /** Writes go on by themselves while the process lives (the writer thread keeps it alive). */
@@ -216,6 +227,22 @@ export class SqliteStore implements Store, ExitFlushable {
       }
     }
     this.retrying.clear();
+    // appends still being packed were called after every write handed over: they go last
+    for (const p of this.packing) {
+      const write: WriteOp = { op: 'append', experiment: p.experiment, chunks: [] };
+      if (p.writeId) write.writeId = p.writeId;
+      const doing = `writing events of '${p.experiment}'`;
+      try {
+        write.chunks = encodeChunks(p.events);
+        if (this.lockedAtExit) throw lockedError(this.file, 0, doing);
+        applyWrite(this.writes, write);
+      } catch (error) {
+        const e = toStoreError(error, this.file, doing);
+        if (e.code === 'locked') this.lockedAtExit = true;
+        failures.push({ write, error: e });
+      }
+    }
+    this.packing.clear();
     const lost = new Map<string, { events: number; reason: string }>();
     for (const { write, error } of failures) {
       const experiment = 'experiment' in write ? write.experiment : '(store entries)';
@@ -330,7 +357,18 @@ export class SqliteStore implements Store, ExitFlushable {
     if (!events.length && !id) return;
     const doing = `writing events of '${experiment}'`;
     // a text too long to make while packing is as final as a value SQLite refuses (too-big)
-    const chunks = this.guard(doing, () => encodeChunks(events));
+    // packed in slices that give the event loop a turn (a write of 16,384 events takes ms)
+    const packing = { experiment, events, writeId: id };
+    this.packing.add(packing);
+    let chunks: EncodedChunk[];
+    try {
+      chunks = await encodeChunksInSlices(events);
+    } catch (error) {
+      this.packing.delete(packing);
+      throw toStoreError(error, this.file, doing);
+    }
+    // the process began to exit meanwhile, and wrote these events itself
+    if (!this.packing.delete(packing)) return;
     if (!id) {
       await this.write({ op: 'append', experiment, chunks }, doing);
       return;
