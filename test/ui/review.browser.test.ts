@@ -128,18 +128,12 @@ describe('the review of the issue-24 UI (low defects)', () => {
     expect((await hashQuery(ui.page)).get('charts')).toBe('val/x,train/*,m2');
   });
 
+  /** The keys of experiment 'keys', in natural order. */
+  const KEYS_IN_NATURAL_ORDER = ['loss', 'm1', 'm2', 'm10', 'single', 'train/a', 'train/b', 'val/x'];
+
   test('keys are in natural order (m1, m2, m10) in the chart grid, the picker and the table columns', async () => {
     await ui.page.goto(`${ui.server.url}#/e/keys/compare?runs=1,2`);
-    expect(await slotKeys(ui.page, 8)).toEqual([
-      'loss',
-      'm1',
-      'm2',
-      'm10',
-      'single',
-      'train/a',
-      'train/b',
-      'val/x',
-    ]);
+    expect(await slotKeys(ui.page, 8)).toEqual(KEYS_IN_NATURAL_ORDER);
     await ui.page.locator('details.picker > summary').click();
     const none = ui.page.locator('details.picker-section[data-prefix=""]');
     await none.locator('summary').click({ position: { x: 60, y: 5 } });
@@ -196,16 +190,7 @@ describe('the review of the issue-24 UI (low defects)', () => {
     ).toEqual([false, false]);
     // and ticked again, the same
     await section.locator('summary input[type="checkbox"]').click();
-    expect(await slotKeys(ui.page, 8)).toEqual([
-      'loss',
-      'm1',
-      'm2',
-      'm10',
-      'single',
-      'train/a',
-      'train/b',
-      'val/x',
-    ]);
+    expect(await slotKeys(ui.page, 8)).toEqual(KEYS_IN_NATURAL_ORDER);
     expect((await hashQuery(ui.page)).has('charts')).toBe(false);
     expect(await section.evaluate((d) => (d as any).open)).toBe(true);
   });
