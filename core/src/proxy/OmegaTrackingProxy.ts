@@ -9,6 +9,8 @@ import { validateRunMetadata } from '../providers/TrackingProvider';
 import { scopedRun } from '../providers/runScope';
 import type { ScopeStamp } from '../providers/runScope';
 import { enterExperiment, leaveExperiment, withActiveExperiment } from './activeExperiment';
+import { SweepController } from '../sweep/SweepController';
+import type { SweepOptions, SweepParams, SweepResult, SweepSpec } from '../sweep/types';
 
 /** How many run(fn) scopes use each provider's runtime now (it starts with the first, stops with the last). */
 const runtimeUsers = new WeakMap<TrackingProvider, number>();
@@ -215,6 +217,25 @@ export class OmegaTrackingProxy {
       },
       stamp,
     );
+  }
+
+  /**
+   * A hyperparameter sweep: a run of this experiment (params = the spec, tag `sweep: true`) whose
+   * trials are child runs (tag `sweep.trial`, params = the trial's), each running
+   * `trial(params, exp)` with `exp` bound to the trial's run, `spec.parallel` at a time. A trial's
+   * value is the number it returns, else the best of its metric (min or max by `spec.goal`); one
+   * that throws ends FAILED and ranks last. With `spec.earlyStop`, a trial worse than the others
+   * gets SweepStopped from its next `logMetric` of the metric (the tfjs callback ends training at
+   * the epoch boundary) and ends STOPPED, tagged `sweep.stopped`. `{ resume: run }` goes on with
+   * a sweep whose process died: finished trials are not run again. Resolves with the trials
+   * ranked best first, the best params and the sweep's run.
+   */
+  async sweep(
+    spec: SweepSpec,
+    trial: (params: SweepParams, exp: this) => unknown,
+    opts: SweepOptions = {},
+  ): Promise<SweepResult> {
+    return new SweepController(this, spec, trial, opts).run();
   }
 
   /**
