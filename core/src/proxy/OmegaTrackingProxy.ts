@@ -222,7 +222,8 @@ export class OmegaTrackingProxy {
   /**
    * A hyperparameter sweep: a run of this experiment (params = the spec, tag `sweep: true`) whose
    * trials are child runs (tag `sweep.trial`, params = the trial's), each running
-   * `trial(params, exp)` with `exp` bound to the trial's run, `spec.parallel` at a time. A trial's
+   * `trial(params, exp, { trial, run, sweepRun })` with `exp` bound to the trial's run (its index and
+   * run numbers third), `spec.parallel` at a time. A trial's
    * value is the number it returns, else the best of its metric (min or max by `spec.goal`); one
    * that throws ends FAILED and ranks last. With `spec.earlyStop`, a trial worse than the others
    * gets SweepStopped from its next `logMetric` of the metric (the tfjs callback ends training at
@@ -232,7 +233,11 @@ export class OmegaTrackingProxy {
    */
   async sweep(
     spec: SweepSpec,
-    trial: (params: SweepParams, exp: this) => unknown,
+    trial: (
+      params: SweepParams,
+      exp: this,
+      info: { trial: number; run: number; sweepRun: number },
+    ) => unknown,
     opts: SweepOptions = {},
   ): Promise<SweepResult> {
     return new SweepController(this, spec, trial, opts).run();
