@@ -61,6 +61,8 @@ export type {
   SweepValue,
   SweepParams,
   SweepEarlyStop,
+  ModelSweepOptions,
+  GridsearchOptions,
 } from '@omega-track/core';
 export type {
   OmegaOptions,

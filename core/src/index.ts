@@ -117,6 +117,7 @@ export { Metadata } from './objects/Metadata';
 export { OmegaRuntime } from './runtime/OmegaRuntime';
 export type { RuntimeOptions } from './runtime/OmegaRuntime';
 export { OmegaModelProxy } from './runtime/OmegaModelProxy';
+export type { ModelSweepOptions, GridsearchOptions } from './runtime/OmegaModelProxy';
 export { ModelBackend } from './runtime/ModelBackend';
 export type {
   ModelBackendClass,

@@ -147,7 +147,8 @@ export function checkSweepSpec(spec: unknown): CheckedSpec {
       : positiveInt(spec.maxTrials, 'maxTrials');
   const parallel = spec.parallel === undefined ? 1 : positiveInt(spec.parallel, 'parallel');
   let seed: number;
-  if (spec.seed === undefined) seed = Math.floor(Math.random() * 2 ** 31);
+  // a grid draws nothing: its seed is 0, so equal grids record equal params
+  if (spec.seed === undefined) seed = method === 'grid' ? 0 : Math.floor(Math.random() * 2 ** 31);
   else if (typeof spec.seed !== 'number' || !Number.isSafeInteger(spec.seed))
     throw bad('seed', `must be a whole number, got ${describeValue(spec.seed)}`);
   else seed = spec.seed;
