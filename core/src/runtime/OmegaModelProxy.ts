@@ -12,6 +12,7 @@ import type { TaskArgument } from './taskData';
 import type { TaskMethod, TaskRequest, TaskSweep, TaskTracking } from './types';
 import { SweepController } from '../sweep/SweepController';
 import type { TrialContext } from '../sweep/SweepController';
+import type { ModelSweepRecord } from '../sweep/sweepState';
 import type { SweepOptions, SweepParams, SweepResult, SweepSpec } from '../sweep/types';
 import { headlineScore } from './TaskRunner';
 import type { OmegaTrackingProxy } from '../proxy/OmegaTrackingProxy';
@@ -112,7 +113,7 @@ export class OmegaModelProxy {
       const value = info.spec.metric in record ? record[info.spec.metric] : headlineScore(record);
       return typeof value === 'number' ? value : undefined;
     };
-    const model: { model: string; X?: string; Y?: string } = { model: this.name };
+    const model: ModelSweepRecord = { model: this.name, fit, score };
     if (typeof X === 'string') model.X = X;
     if (typeof Y === 'string') model.Y = Y;
     return new SweepController(exp, spec, trial, { ...sweepOpts, model }).run();

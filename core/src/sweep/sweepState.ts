@@ -20,6 +20,9 @@ export interface ModelSweepRecord {
   /** The om.datasets names of X and Y (resume needs them by name). */
   X?: string;
   Y?: string;
+  /** The fit and score options every trial got. */
+  fit?: Record<string, unknown>;
+  score?: Record<string, unknown>;
 }
 
 /** A sweep as its run holds it: the spec params, each trial's latest record, and a model sweep's target. */
