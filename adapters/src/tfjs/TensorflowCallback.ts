@@ -2,13 +2,12 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { ErrorHandler } from '@omega-track/core';
 import {
   OmegaTrackingProxy,
-  SweepStopped,
   TrackingInputError,
   TrackingProvider,
   activeExperiment,
   defaultErrorHandler,
 } from '@omega-track/core';
-import { describeValue, diag, sweepTrial, yieldToLoop } from '@omega-track/core/internal';
+import { describeValue, diag, yieldToLoop } from '@omega-track/core/internal';
 import type { Tfjs } from './loadTfjs';
 import { loadTfjs } from './loadTfjs';
 import type { TfjsModelLike, TrainingLogs } from './tfjsTypes';
@@ -239,10 +238,7 @@ export class TensorflowCallback {
   }
 
   async onEpochEnd(epoch: number, logs?: TrainingLogs): Promise<void> {
-    if (this.exp) {
-      const metrics = await this.logValues(logs, { step: epoch, phase: 'epoch' }, 'epoch end');
-      await this.sweepCheck(metrics, epoch);
-    }
+    if (this.exp) await this.logValues(logs, { step: epoch, phase: 'epoch' }, 'epoch end');
     // tfjs yields to the event loop only through its own callback wrapper, which a list of
     // callbacks like this one bypasses: without a turn of the loop per epoch, the provider's
     // timed writes (and heartbeats) wait for the end of training, and nobody sees it live
@@ -266,9 +262,9 @@ export class TensorflowCallback {
     logs: TrainingLogs | undefined,
     opts: { step: number; phase: string },
     where: string,
-  ): Promise<Record<string, number>> {
-    const metrics: Record<string, number> = {};
+  ): Promise<void> {
     try {
+      const metrics: Record<string, number> = {};
       for (const [key, value] of Object.entries(logs ?? {})) {
         if (NOT_METRICS.has(key)) continue;
         const n = await numberOf(value);
@@ -276,32 +272,8 @@ export class TensorflowCallback {
       }
       this.exp?.logMetrics(metrics, opts);
     } catch (error) {
-      // a sweep trial's handle says the sweep stopped it: training ends at this epoch's end
-      if (error instanceof SweepStopped) this.stopTraining();
-      else this.onError(error, `TensorflowCallback: ${where}`);
+      this.onError(error, `TensorflowCallback: ${where}`);
     }
-    return metrics;
-  }
-
-  /**
-   * In a sweep trial (exp.sweep, or a runtime worker's trial task), reports the epoch's value of
-   * the sweep's metric; when the sweep stops the trial, training ends at this epoch boundary
-   * (tfjs reads `model.stopTraining` after onEpochEnd), cleanly, never by throwing into fit.
-   */
-  private async sweepCheck(metrics: Record<string, number>, epoch: number): Promise<void> {
-    const trial = sweepTrial();
-    if (!trial) return;
-    try {
-      const value = metrics[trial.metric];
-      if (value !== undefined) await trial.report(value, epoch);
-    } catch (error) {
-      this.onError(error, 'TensorflowCallback: sweep early stopping');
-    }
-    if (trial.stopped !== undefined) this.stopTraining();
-  }
-
-  private stopTraining(): void {
-    if (this.model) (this.model as { stopTraining?: boolean }).stopTraining = true;
   }
 
   private guard(where: string, fn: () => void): void {

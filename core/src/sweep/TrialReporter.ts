@@ -21,6 +21,7 @@ abstract class TrialReporter implements SweepTrialScope {
   readonly metric: string;
   readonly history: Array<[number, number]> = [];
   stopped: string | undefined;
+  deferStop = false;
 
   constructor(protected readonly rules: TrialRules) {
     this.metric = rules.metric;

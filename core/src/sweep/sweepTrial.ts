@@ -16,6 +16,11 @@ export interface SweepTrialScope {
   report(value: number, step: number | undefined): string | undefined | Promise<string | undefined>;
   /** The reason once the trial was told to stop. */
   readonly stopped: string | undefined;
+  /**
+   * While set, a stop is not thrown from the trial handle's `logMetric`: the code reporting (the
+   * tfjs callback at an epoch's end) ends the trial itself (`model.stopTraining`).
+   */
+  deferStop?: boolean;
 }
 
 const scope = new AsyncScope<SweepTrialScope>();

@@ -17,7 +17,7 @@ function check(trial: SweepTrialScope, value: unknown, opts: unknown): void {
   const decision = trial.report(value, stepOf(opts));
   // a decision that needs the store lands later: it stops the trial at a later report
   if (decision instanceof Promise) void decision.catch(() => undefined);
-  if (trial.stopped !== undefined) throw new SweepStopped(trial.stopped);
+  if (trial.stopped !== undefined && !trial.deferStop) throw new SweepStopped(trial.stopped);
 }
 
 /**
