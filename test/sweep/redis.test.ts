@@ -73,19 +73,19 @@ test('2 workers, parallel 4, 12 tfjs trials: every child run ends with its metri
   );
   expect([...nodes].sort()).toEqual(['sweep-a', 'sweep-b']);
   const stopped = children.filter((c) => c.tags?.['sweep.stopped'] !== undefined);
-  expect(stopped.length).toBeGreaterThanOrEqual(1);
-  for (const c of stopped) {
-    expect(learningRate.indexOf(c.params?.learningRate as number)).toBeGreaterThanOrEqual(9);
+  const diverging = stopped.filter((c) => (c.params?.learningRate as number) > 1);
+  expect(diverging.length).toBeGreaterThanOrEqual(1);
+  for (const c of diverging) {
     expect(String(c.tags?.['sweep.stopped'])).toMatch(/^median: loss/);
-    // stopped at the end of an epoch before the last
+    // stopped at the end of an epoch before the last: fit ended early, cleanly
     expect(c.metrics?.loss.count).toBeLessThan(3);
+    expect(c.status).toBe('STOPPED');
   }
-  const good = children.filter((c) => (c.params?.learningRate as number) < 1);
-  expect(good.every((c) => c.tags?.['sweep.stopped'] === undefined && c.metrics?.loss.count === 3)).toBe(
-    true,
-  );
-  expect(result.trials.find((t) => t.run === stopped[0].run)?.stopped).toBe(
-    stopped[0].tags?.['sweep.stopped'],
+  // (a sensible trial may be stopped too, when the trials beside it were better at that step)
+  for (const c of children.filter((c) => c.tags?.['sweep.stopped'] === undefined))
+    expect(c.metrics?.loss.count).toBe(3);
+  expect(result.trials.find((t) => t.run === diverging[0].run)?.stopped).toBe(
+    diverging[0].tags?.['sweep.stopped'],
   );
   expect(result.best?.params.learningRate).toBeLessThan(1);
 });
