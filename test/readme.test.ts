@@ -109,6 +109,8 @@ describe('README programs run', () => {
     'examples/readme/search.mts': /\[ 'baseline' \] \[ 'sweep-3b' \]/,
     'examples/readme/runtime.mts': /^5 \{ loss: [\d.e+-]+, mae: [\d.e+-]+ \} 100$/m,
     'examples/readme/backend.mts': /^\[ 4, 4 \] 0$/m,
+    'examples/readme/sweep.mts':
+      /^12 trials; best \{ lr: [\d.e-]+, units: (4|16) \} sweep run 1\n4 grid trials; best \{ learningRate: [\d.]+, epochs: [24] \}$/m,
   };
 
   test('every README program has an expectation here', () => {

@@ -19,6 +19,7 @@ export {
   RuntimeUnavailableError,
   TaskLostError,
   TaskResultTooLargeError,
+  SweepStopped,
   FilterSyntaxError,
   LIKE_PATTERN_MAX,
   setDiagWriter,
@@ -47,6 +48,21 @@ export {
   ModelBackend,
   ModelBackendRegistry,
   MAX_TASK_BYTES,
+} from '@omega-track/core';
+export type {
+  SweepSpec,
+  SweepSpace,
+  SweepResult,
+  SweepTrialResult,
+  SweepOptions,
+  SweepRange,
+  SweepChoice,
+  SweepDimension,
+  SweepValue,
+  SweepParams,
+  SweepEarlyStop,
+  ModelSweepOptions,
+  GridsearchOptions,
 } from '@omega-track/core';
 export type {
   OmegaOptions,

@@ -1,7 +1,7 @@
 import type { OmegaOptions } from '@omega-track/core';
 import { Omega, ProviderRegistry } from '@omega-track/core';
 import { registerBuiltinProviders } from '@omega-track/providers';
-import { TfjsLayersBackend, tfjsModelBackend } from '@omega-track/adapters/internal';
+import { TfjsLayersBackend, installSweepStop, tfjsModelBackend } from '@omega-track/adapters/internal';
 
 /**
  * The batteries-included entry point: an `Omega` on the embedded store (OMEGA_STORE, else
@@ -15,5 +15,7 @@ export function omega(opts: OmegaOptions = {}): Omega {
   // tfjs models (loaded only when one is stored) go to om.models and become `model` artifacts
   om.models.registerBackend(tfjsModelBackend);
   om.backends.register('tfjs.layers', TfjsLayersBackend);
+  // sweep trials training tfjs models stop early through the TensorflowCallback (Node only)
+  installSweepStop();
   return om;
 }

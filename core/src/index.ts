@@ -21,6 +21,7 @@ export { RuntimeUnavailableError } from './errors/RuntimeUnavailableError';
 export { TaskLostError } from './errors/TaskLostError';
 export type { LostTaskStatus } from './errors/TaskLostError';
 export { TaskResultTooLargeError } from './errors/TaskResultTooLargeError';
+export { SweepStopped } from './errors/SweepStopped';
 export { FilterSyntaxError } from './filter/runFilter';
 export { LIKE_PATTERN_MAX } from './filter/likeMatcher';
 export type {
@@ -80,6 +81,19 @@ export type { ProviderClass, ProviderTypes } from './registry/ProviderRegistry';
 export { OmegaTrackingProxy } from './proxy/OmegaTrackingProxy';
 export type { ProxyOptions, RunOptions } from './proxy/OmegaTrackingProxy';
 export { activeExperiment, withActiveExperiment } from './proxy/activeExperiment';
+export type {
+  SweepSpec,
+  SweepSpace,
+  SweepResult,
+  SweepTrialResult,
+  SweepOptions,
+  SweepRange,
+  SweepChoice,
+  SweepDimension,
+  SweepValue,
+  SweepParams,
+  SweepEarlyStop,
+} from './sweep/types';
 export { ExperimentBackend } from './experiments/ExperimentBackend';
 export type { ExperimentConfig, ExperimentOptions } from './experiments/ExperimentBackend';
 export { OmegaRuns } from './search/OmegaRuns';
@@ -103,6 +117,7 @@ export { Metadata } from './objects/Metadata';
 export { OmegaRuntime } from './runtime/OmegaRuntime';
 export type { RuntimeOptions } from './runtime/OmegaRuntime';
 export { OmegaModelProxy } from './runtime/OmegaModelProxy';
+export type { ModelSweepOptions, GridsearchOptions } from './runtime/OmegaModelProxy';
 export { ModelBackend } from './runtime/ModelBackend';
 export type {
   ModelBackendClass,

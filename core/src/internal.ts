@@ -52,6 +52,13 @@ export { registerSystemProbe, probeFacts, probeSample } from './providers/system
 export type { SystemProbe } from './providers/systemProbes';
 
 export type { ProviderResolver } from './proxy/OmegaTrackingProxy';
+export { sweepTrial, withSweepTrial } from './sweep/sweepTrial';
+export type { SweepTrialScope } from './sweep/sweepTrial';
+export { StoreTrialReporter, LocalTrialReporter } from './sweep/TrialReporter';
+export { earlyStopReason } from './sweep/earlyStop';
+export { readSweepState } from './sweep/sweepState';
+export type { SweepState, TrialRecord, ModelSweepRecord } from './sweep/sweepState';
+export { rankTrials, sweepResult } from './sweep/SweepController';
 export type { ScopeStamp, RunScope } from './providers/runScope';
 
 export { EXPERIMENT_KIND, EXPERIMENT_PREFIX } from './experiments/ExperimentBackend';

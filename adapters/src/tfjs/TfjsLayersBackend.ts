@@ -5,7 +5,7 @@ import { loadTfjs } from './loadTfjs';
 import type { Tfjs } from './loadTfjs';
 import { TensorflowCallback } from './TensorflowCallback';
 
-/** `fit` options the runtime does not hand to tfjs' `model.fit`, but to the callback. */
+/** `fit` options the runtime does not hand to tfjs' `model.fit`, but to the callback (and `learningRate`, to the optimizer). */
 const CALLBACK_OPTIONS = ['updateFreq', 'saveModel', 'modelName'] as const;
 
 /**
@@ -29,6 +29,10 @@ export class TfjsLayersBackend extends ModelBackend<LayersModel> {
         callbackOpts[key] = fitArgs[key];
         delete fitArgs[key];
       }
+    if ('learningRate' in fitArgs) {
+      setLearningRate(this.model, fitArgs.learningRate);
+      delete fitArgs.learningRate;
+    }
     return withTensors(tf, this.model, X, Y, async (x, y) => {
       const callbacks = this.context.tracked ? [new TensorflowCallback(this.tracking, callbackOpts)] : [];
       const history = await this.model.fit(x, y as Tensor, { ...fitArgs, callbacks });
@@ -72,6 +76,21 @@ export class TfjsLayersBackend extends ModelBackend<LayersModel> {
       }
     });
   }
+}
+
+/**
+ * Sets the learning rate of the model's compiled optimizer: a fit option (`learningRate`), so that
+ * a sweep over it needs no model per value. SGD and momentum have a setter; the others keep it
+ * in a field of that name, read at each step.
+ */
+function setLearningRate(model: LayersModel, lr: unknown): void {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0)
+    throw new TrackingInputError(`learningRate must be a number ≥ 0, got ${String(lr)}`);
+  const optimizer = model.optimizer as unknown as
+    { setLearningRate?: (lr: number) => void; learningRate?: number } | undefined;
+  if (!optimizer) throw new TrackingInputError('learningRate needs a compiled model (it has no optimizer)');
+  if (typeof optimizer.setLearningRate === 'function') optimizer.setLearningRate(lr);
+  else optimizer.learningRate = lr;
 }
 
 function numberOr(value: unknown, fallback: number): number {

@@ -24,6 +24,7 @@ import { Output, safeLine } from './output';
 import { runsCommand } from './runs';
 import { serverCommand } from './server';
 import { summaryCommand } from './summary';
+import { sweepCommand } from './sweep';
 import { syncCommand } from './sync';
 import { tagCommand } from './tag';
 import { tokenCommand } from './token';
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
   ui: uiCommand,
   server: serverCommand,
   token: tokenCommand,
+  sweep: sweepCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */

@@ -9,6 +9,7 @@ import { validateRunMetadata } from '../providers/TrackingProvider';
 import { scopedRun } from '../providers/runScope';
 import type { ScopeStamp } from '../providers/runScope';
 import { enterExperiment, leaveExperiment, withActiveExperiment } from './activeExperiment';
+import type { SweepOptions, SweepParams, SweepResult, SweepSpec } from '../sweep/types';
 
 /** How many run(fn) scopes use each provider's runtime now (it starts with the first, stops with the last). */
 const runtimeUsers = new WeakMap<TrackingProvider, number>();
@@ -282,6 +283,32 @@ export class OmegaTrackingProxy {
 
 type ForwardedMembers = Omit<TrackingProvider, 'start' | 'stop' | 'use' | 'iterate' | 'experiment'>;
 
-/** Every provider member is available on the proxy (forwarded by the Proxy handler). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
-export interface OmegaTrackingProxy extends ForwardedMembers {}
+/**
+ * Every provider member is available on the proxy (forwarded by the Proxy handler), and `sweep`,
+ * which core/src/sweep/installSweep.ts puts on the prototype in Node (not here: the sweep
+ * controller stays out of the page's bundle, where sweeps do not run).
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface OmegaTrackingProxy extends ForwardedMembers {
+  /**
+   * A hyperparameter sweep: a run of this experiment (params = the spec, tag `sweep: true`) whose
+   * trials are child runs (tag `sweep.trial`, params = the trial's), each running
+   * `trial(params, exp, { trial, run, sweepRun })` with `exp` bound to the trial's run,
+   * `spec.parallel` at a time. A trial's value is the number it returns, else the best of its
+   * metric (min or max by `spec.goal`); one that throws ends FAILED and ranks last. With
+   * `spec.earlyStop`, a trial worse than the others gets SweepStopped from its next `logMetric`
+   * of the metric (the tfjs callback ends training at the epoch boundary) and ends STOPPED,
+   * tagged `sweep.stopped`. `{ resume: run }` goes on with a sweep whose process died: finished
+   * trials are not run again. Resolves with the trials ranked best first, the best params and
+   * the sweep's run. Node only.
+   */
+  sweep(
+    spec: SweepSpec,
+    trial: (
+      params: SweepParams,
+      exp: this,
+      info: { trial: number; run: number; sweepRun: number },
+    ) => unknown,
+    opts?: SweepOptions,
+  ): Promise<SweepResult>;
+}

@@ -1,4 +1,6 @@
 import { env } from '../process/env';
+// exp.sweep: installed with the runtime (Node), out of the page's bundle
+import '../sweep/installSweep';
 import { TrackingError } from '../errors/TrackingError';
 import { TrackingInputError } from '../errors/TrackingInputError';
 import type { ExperimentOptions } from '../experiments/ExperimentBackend';

@@ -13,6 +13,8 @@ import type { ModelBackendRegistry } from './ModelBackendRegistry';
 import { arrayShape, describeTaskData, resolveTaskInput } from './taskData';
 import type { TaskInput } from './taskData';
 import type { TaskOutcome, TaskRequest } from './types';
+import { StoreTrialReporter } from '../sweep/TrialReporter';
+import { withSweepTrial } from '../sweep/sweepTrial';
 
 /** What the task runner reads and writes: the parts of `Omega` a worker has. */
 export interface RuntimeContext {
@@ -131,9 +133,20 @@ export class TaskRunner {
     if (!X) throw new TrackingError(`${task.method} needs X`);
     switch (task.method) {
       case 'fit': {
-        const result = await required(backend, 'fit', meta.kind)(X, Y, task.opts);
-        await models.put(backend.model, task.model);
-        return result ?? { model: task.model };
+        const fit = required(backend, 'fit', meta.kind);
+        const sweep = task.sweep;
+        // a sweep trial's fit reports its epochs' values of the metric (the tfjs callback) to a
+        // reporter that stops it early by the other trials' values in the store
+        const result =
+          sweep && tracked
+            ? await withSweepTrial(
+                new StoreTrialReporter(sweep, sweep.run, tracking.currentRun, tracking),
+                () => fit(X, Y, task.opts),
+              )
+            : await fit(X, Y, task.opts);
+        const saveAs = task.saveAs ?? task.model;
+        await models.put(backend.model, saveAs);
+        return result ?? { model: saveAs };
       }
       case 'score': {
         const score = await required(backend, 'score', meta.kind)(X, Y, task.opts);

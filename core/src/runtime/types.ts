@@ -1,3 +1,5 @@
+import type { SweepEarlyStop } from '../sweep/types';
+
 /** The methods a runtime task can call on a model. */
 export type TaskMethod = 'fit' | 'score' | 'predict';
 
@@ -42,6 +44,18 @@ export interface TaskTracking {
   run?: TaskRun;
 }
 
+/**
+ * What a task of a model sweep's trial carries of its sweep: the worker decides early stopping
+ * of the trial's `fit` from the other trials' values of `metric` in the store.
+ */
+export interface TaskSweep {
+  /** The sweep's run (the trials are its child runs). */
+  run: number;
+  metric: string;
+  goal: 'minimize' | 'maximize';
+  earlyStop?: SweepEarlyStop;
+}
+
 /** One task as an executor carries it from the caller to wherever it runs. */
 export interface TaskRequest {
   /** Unique per task; the BullMQ job id; stamped as `taskid` on the task's events. */
@@ -56,6 +70,10 @@ export interface TaskRequest {
   tracking?: TaskTracking;
   /** The caller's user id, stamped on the task's events. */
   userid: string;
+  /** `fit`: the `om.models` name the fitted model is saved under (default: `model`, replaced). */
+  saveAs?: string;
+  /** A model sweep's trial: see TaskSweep. */
+  sweep?: TaskSweep;
 }
 
 /** What comes back from a task that succeeded. */

@@ -113,4 +113,7 @@ export const hrefs = {
     `#/compare?runs=${formatRunRefs(refs)}${extra}`,
   run: (experiment: string, run: number, page: 'profile' | 'artifacts' | 'events'): string =>
     `#/e/${encodeURIComponent(experiment)}/run/${run}/${page}`,
+  /** The runs table filtered to a sweep's trials (its child runs), parallel coordinates open. */
+  sweepTrials: (experiment: string, run: number): string =>
+    `#/e/${encodeURIComponent(experiment)}?${new URLSearchParams({ filter: `attributes.parent = ${run}`, plots: '1' }).toString()}`,
 };

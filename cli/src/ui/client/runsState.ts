@@ -1,7 +1,7 @@
 /**
  * The state of the runs page as it is kept in the URL's hash query (so that a reload, the back
  * button, a shared link or a saved view brings the same table back):
- * `#/e/<exp>?filter=…&sort=metrics.acc.max:desc&group=params.lr&sel=1,2,5&cols=…&val=acc:max,loss:step:100&view=<name>`
+ * `#/e/<exp>?filter=…&sort=metrics.acc.max:desc&group=params.lr&sel=1,2,5&cols=…&val=acc:max,loss:step:100&view=<name>&plots=1`
  */
 import { parseHash, parseRunList } from './router';
 
@@ -19,6 +19,8 @@ export interface RunsState {
   cols: string[] | undefined;
   values: Map<string, MetricValue>;
   view: string;
+  /** Whether the parallel coordinates and scatter panel is open (a sweep's run page links it so). */
+  plots?: boolean;
 }
 
 /** The state in the query of a runs-page hash. */
@@ -39,6 +41,7 @@ export function readRunsState(query: URLSearchParams): RunsState {
     cols: colsText === null ? undefined : splitColumns(colsText),
     values: parseValues(query.get('val') ?? ''),
     view: query.get('view') ?? '',
+    plots: query.get('plots') === '1',
   };
 }
 
@@ -58,6 +61,7 @@ export function writeRunsState(state: RunsState): string {
   const values = writeValues(state.values);
   if (values) q.set('val', values);
   if (state.view) q.set('view', state.view);
+  if (state.plots) q.set('plots', '1');
   return q.toString();
 }
 

@@ -867,7 +867,15 @@ export function runsPage(ctx: PageContext, experiment: string): Page {
     parallel.el,
     scatter.el,
   );
-  plots.addEventListener('toggle', () => void reload(false));
+  // opened by the address (`plots=1`: a sweep's run page links its trials so); kept there
+  plots.open = state.plots === true;
+  plots.addEventListener('toggle', () => {
+    if (plots.open !== (state.plots === true)) {
+      state.plots = plots.open;
+      save(false);
+    }
+    void reload(false);
+  });
 
   // -- keys, columns hidden by the server ---------------------------------------------------------
   // a wide experiment (runs imported with thousands of tags) has a bounded set of columns
