@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '@omega-track/core';
 import type { PendingEvent, Store } from '@omega-track/core';
-import { encodeChunks, eventsOfChunks, mergeChunksByTime } from '@omega-track/core/internal';
+import { SqliteStore, encodeChunks, eventsOfChunks, mergeChunksByTime } from '@omega-track/core/internal';
 import type { ChunkMeta } from '@omega-track/core/internal';
 import { tempDir } from '../helpers/tmp';
 
@@ -81,8 +81,8 @@ describe('the embedded store', () => {
       for (let k = 0; k < 20; k++) events.push({ ...metric(1, `m${k}`, step, 1_000 + step), step });
     // packing 20,000 events gives the event loop turns: the write is not yet the writer thread's
     const underWay = store.appendEvents('e', events);
-    expect(store.hasPending!()).toBe(true);
-    store.flushSync!(); // what the exit hook does
+    expect((store as SqliteStore).hasPending()).toBe(true);
+    (store as SqliteStore).flushSync(); // what the exit hook does
     expect(await store.queryEvents('e', {})).toHaveLength(20_000);
     await underWay; // the packing ends: it writes nothing more
     expect(await store.queryEvents('e', {})).toHaveLength(20_000);
