@@ -7,8 +7,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openStore } from '@omega-track/core';
 import type { PendingEvent, Store } from '@omega-track/core';
-import { SqliteStore, encodeChunks, eventsOfChunks, mergeChunksByTime } from '@omega-track/core/internal';
-import type { ChunkMeta } from '@omega-track/core/internal';
+import { encodeChunks, eventsOfChunks, mergeChunksByTime } from '@omega-track/core/internal';
+import type { ChunkMeta, SqliteStore } from '@omega-track/core/internal';
 import { tempDir } from '../helpers/tmp';
 
 const tmp = tempDir('split-writes');
