@@ -119,6 +119,15 @@ describe('exp.sweep in process (issue 25)', () => {
     expect(new Set(a.map((p) => p.act)).size).toBe(2);
   });
 
+  test('parallel far above the trials runs as many lanes as there are trials', async () => {
+    const exp = om().runtime.experiment('lanes');
+    const result = await exp.sweep(
+      { space: { a: [1, 2] }, method: 'grid', metric: 'loss', goal: 'minimize', parallel: 1e9 },
+      (params) => params.a,
+    );
+    expect(result.trials.map((t) => t.value)).toEqual([1, 2]);
+  });
+
   test.each([
     [{ method: 'bayes' }, 'method'],
     [{ goal: 'lowest' }, 'goal'],
@@ -130,6 +139,9 @@ describe('exp.sweep in process (issue 25)', () => {
     [{ method: 'grid', space: { lr: { min: 0.1, max: 1 } } }, 'space.lr'],
     [{ space: { lr: [] } }, 'space.lr'],
     [{ earlyStop: { type: 'hyperband' } }, 'earlyStop.type'],
+    // counted before it is made: a billion whole numbers once crashed the process
+    [{ method: 'grid', space: { a: { min: 0, max: 1e9, int: true } } }, 'more than 100,000 points'],
+    [{ method: 'grid', space: { a: { min: 0, max: 1, steps: 1e9 } } }, 'more than 100,000 points'],
   ])('bad spec %j: a TrackingInputError naming %s, and no run started', async (change, field) => {
     const exp = om().runtime.experiment('bad');
     const spec = { space: { lr: [0.1] }, method: 'random', metric: 'loss', goal: 'minimize', ...change };

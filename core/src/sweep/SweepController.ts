@@ -192,7 +192,8 @@ export class SweepController<E extends OmegaTrackingProxy> {
       for (let i = take(); i !== undefined; i = take())
         await this.runTrial(i, rerun.get(i) ?? this.sampler.sample(i, this.observations));
     };
-    await Promise.all(Array.from({ length: this.spec.parallel }, lane));
+    // never more lanes than trials: `parallel: 1e9` is as many lanes as there are trials
+    await Promise.all(Array.from({ length: Math.min(this.spec.parallel, this.spec.maxTrials) }, lane));
     return sweepResult(this.sweepRun, [...this.results.values()], this.spec.goal);
   }
 

@@ -73,6 +73,13 @@ function checkDimension(name: string, dim: unknown): Dimension {
   return out;
 }
 
+/** How many values a dimension has on a grid, counted without making them. */
+function gridCount(dim: Dimension): number {
+  if (dim.kind === 'choice') return dim.values.length;
+  if (dim.steps !== undefined) return dim.steps;
+  return Math.max(0, Math.floor(dim.max) - Math.ceil(dim.min) + 1);
+}
+
 /** The values of a dimension on a grid: a list's values, a range's steps or its whole numbers. */
 export function gridValues(dim: Dimension): SweepValue[] {
   if (dim.kind === 'choice') return dim.values;
@@ -135,8 +142,10 @@ export function checkSweepSpec(spec: unknown): CheckedSpec {
     for (const dim of dimensions) {
       if (dim.kind === 'range' && !dim.int && dim.steps === undefined)
         throw bad(`space.${dim.name}`, 'is a continuous range: a grid needs a list, int: true or steps');
+      // counted before the values are made: an int range of 0…1e9 is a billion of them
+      if (gridSize * gridCount(dim) > MAX_GRID)
+        throw bad('space', `makes a grid of more than ${MAX_GRID.toLocaleString('en-US')} points`);
       gridSize *= gridValues(dim).length;
-      if (gridSize > MAX_GRID) throw bad('space', `makes a grid of more than ${MAX_GRID} points`);
     }
   }
   const maxTrials =
