@@ -73,7 +73,8 @@ describe('om.runtime.model(m).sweep and gridsearch, local executor (issue 25)', 
       .sweep(
         X,
         Y,
-        { space: parameters, method: 'grid', metric: 'score', goal: 'maximize' },
+        // a tfjs model's score is its loss: gridsearch minimizes it unless told
+        { space: parameters, method: 'grid', metric: 'score', goal: 'minimize' },
         {
           experiment: 'gs',
           fit: { epochs: 1 },
@@ -84,7 +85,31 @@ describe('om.runtime.model(m).sweep and gridsearch, local executor (issue 25)', 
     const runs = await om().runtime.experiment('gs').runs();
     const [g, s] = [grid.run, sweep.run].map((run) => runs.find((r) => r.run === run)!.params);
     expect(g).toEqual(s);
-    expect(g).toMatchObject({ method: 'grid', metric: 'score', goal: 'maximize', maxTrials: 6 });
+    expect(g).toMatchObject({ method: 'grid', metric: 'score', goal: 'minimize', maxTrials: 6 });
+    // the best is the lowest loss
+    expect(grid.best?.value).toBe(Math.min(...grid.trials.map((t) => t.value!)));
+  });
+
+  test('a model that is not in om.models, or no X: a TrackingInputError before any run is made', async () => {
+    await expect(
+      om()
+        .runtime.model('nosuch')
+        .gridsearch(X, Y, { parameters: { epochs: [1] }, experiment: 'missing' }),
+    ).rejects.toThrow(/no entry 'nosuch'/);
+    await om().models.put(tinyModel(), 'nox');
+    await expect(
+      om()
+        .runtime.model('nox')
+        .sweep(
+          undefined as unknown as typeof X,
+          Y,
+          { space: { epochs: [1] }, metric: 'score', goal: 'minimize' },
+          {
+            experiment: 'missing',
+          },
+        ),
+    ).rejects.toThrow(/needs X/);
+    expect(await om().runtime.experiment('missing').runs()).toEqual([]);
   });
 
   test('a model sweep outside any run and without experiment says where it could record', async () => {

@@ -119,6 +119,20 @@ describe('exp.sweep in process (issue 25)', () => {
     expect(new Set(a.map((p) => p.act)).size).toBe(2);
   });
 
+  test('a trial that changes its params object changes nothing the sweep records', async () => {
+    const exp = om().runtime.experiment('mutate');
+    const result = await exp.sweep(
+      { space: { units: [4, 8] }, method: 'grid', metric: 'loss', goal: 'minimize' },
+      (params) => {
+        const units = params.units as number;
+        Object.assign(params, { units: 64, dropout: 0.5 });
+        return units;
+      },
+    );
+    expect(result.best?.params).toEqual({ units: 4 });
+    expect(result.trials.map((t) => t.params)).toEqual([{ units: 4 }, { units: 8 }]);
+  });
+
   test('parallel far above the trials runs as many lanes as there are trials', async () => {
     const exp = om().runtime.experiment('lanes');
     const result = await exp.sweep(

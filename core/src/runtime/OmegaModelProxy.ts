@@ -95,6 +95,10 @@ export class OmegaModelProxy {
     opts: ModelSweepOptions = {},
   ): Promise<SweepResult> {
     const { experiment, fit = {}, score = {}, ...sweepOpts } = opts;
+    // said before a sweep run is made, not by every trial ending FAILED
+    if (X === undefined || X === null) throw new TrackingInputError('sweep needs X');
+    if ((await this.runtime.context.models.metadata(this.name)) === undefined)
+      throw new TrackingInputError(`om.models has no entry '${this.name}': put the model first`);
     const exp = await this.sweepExperiment(experiment);
     const trial = async (
       params: SweepParams,
@@ -121,12 +125,21 @@ export class OmegaModelProxy {
 
   /**
    * omega-ml's `gridsearch`: a grid sweep over `parameters` (param → list of values), each
-   * combination a trial as `sweep` runs them; metric `score`, maximized, unless told.
+   * combination a trial as `sweep` runs them; metric `score`, minimized for a tfjs model (its score
+   * is its loss), maximized for other kinds, unless `goal` says otherwise.
    */
-  gridsearch(X: TaskArgument, Y: TaskArgument | undefined, opts: GridsearchOptions): Promise<SweepResult> {
+  async gridsearch(
+    X: TaskArgument,
+    Y: TaskArgument | undefined,
+    opts: GridsearchOptions,
+  ): Promise<SweepResult> {
     if (typeof opts !== 'object' || opts === null || typeof opts.parameters !== 'object')
-      return Promise.reject(new TrackingInputError('gridsearch takes { parameters: { name: [values…] } }'));
-    const { parameters, metric = 'score', goal = 'maximize', parallel, ...rest } = opts;
+      throw new TrackingInputError('gridsearch takes { parameters: { name: [values…] } }');
+    const { parameters, metric = 'score', parallel, goal: asked, ...rest } = opts;
+    // a tfjs model's score is its loss (evaluate's first output): lower is better there; other
+    // kinds' scores (omega-ml's, scikit-learn's) are higher-is-better
+    const kind = (await this.runtime.context.models.metadata(this.name))?.kind ?? '';
+    const goal = asked ?? (kind.startsWith('tfjs') ? 'minimize' : 'maximize');
     const spec: SweepSpec = { space: parameters, method: 'grid', metric, goal };
     if (parallel !== undefined) spec.parallel = parallel;
     return this.sweep(X, Y, spec, rest);

@@ -238,7 +238,13 @@ export class SweepController<E extends OmegaTrackingProxy> {
           try {
             returned = await withActiveExperiment(handle, () =>
               withSweepTrial(reporter, () =>
-                this.trial(params, handle, { sweepRun: this.sweepRun, trial: index, run, spec: this.spec }),
+                // a copy: a trial that changes its params must not change what the sweep records
+                this.trial({ ...params }, handle, {
+                  sweepRun: this.sweepRun,
+                  trial: index,
+                  run,
+                  spec: this.spec,
+                }),
               ),
             );
           } catch (error) {
