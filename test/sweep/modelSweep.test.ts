@@ -103,7 +103,7 @@ describe('om.runtime.model(m).sweep and gridsearch, local executor (issue 25)', 
         .sweep(
           undefined as unknown as typeof X,
           Y,
-          { space: { epochs: [1] }, metric: 'score', goal: 'minimize' },
+          { space: { epochs: [1] }, method: 'grid', metric: 'score', goal: 'minimize' },
           {
             experiment: 'missing',
           },
