@@ -153,6 +153,12 @@ describe('exp.sweep in process (issue 25)', () => {
     [{ method: 'grid', space: { lr: { min: 0.1, max: 1 } } }, 'space.lr'],
     [{ space: { lr: [] } }, 'space.lr'],
     [{ earlyStop: { type: 'hyperband' } }, 'earlyStop.type'],
+    // a typo is said, not ignored (maxTrails ran 10 trials, sclae sampled linearly)
+    [{ maxTrails: 3 }, 'maxTrails'],
+    [{ space: { lr: { min: 0.001, max: 1, sclae: 'log' } } }, 'space.lr.sclae'],
+    // a run's params keep no NaN or Infinity: both would read back as null
+    [{ space: { lr: [0.1, NaN] } }, 'space.lr'],
+    [{ space: { lr: { choice: [Infinity] } } }, 'space.lr.choice'],
     // counted before it is made: a billion whole numbers once crashed the process
     [{ method: 'grid', space: { a: { min: 0, max: 1e9, int: true } } }, 'more than 100,000 points'],
     [{ method: 'grid', space: { a: { min: 0, max: 1, steps: 1e9 } } }, 'more than 100,000 points'],

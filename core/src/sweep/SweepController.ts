@@ -11,7 +11,7 @@ import { RandomSampler } from './samplers/randomSampler';
 import type { Observation, Sampler } from './samplers/Sampler';
 import { TpeSampler } from './samplers/tpeSampler';
 import type { CheckedSpec } from './sweepSpec';
-import { checkSweepSpec, specParams } from './sweepSpec';
+import { SPEC_FIELDS, checkSweepSpec, specParams } from './sweepSpec';
 import { readHistories, readSweepState } from './sweepState';
 import type { ModelSweepRecord, SweepState, TrialRecord } from './sweepState';
 import { withSweepTrial } from './sweepTrial';
@@ -149,7 +149,11 @@ export class SweepController<E extends OmegaTrackingProxy> {
     const state = await readSweepState(this.provider, run);
     if (!state) throw new TrackingInputError(`run ${run} of '${this.exp.experiment}' is not a sweep`);
     // the recorded spec (with its seed) makes the sampler draw what the first process would have
-    this.spec = checkSweepSpec({ ...state.params, parallel: this.spec.parallel });
+    // the recorded spec's fields (the sweep run's params hold nothing else, unless logged by hand)
+    const recorded = Object.fromEntries(
+      Object.entries(state.params).filter(([k]) => SPEC_FIELDS.includes(k)),
+    );
+    this.spec = checkSweepSpec({ ...recorded, parallel: this.spec.parallel });
     this.sampler = samplerOf(this.spec);
     this.sweepRun = run;
     await this.provider.activeRun(run);

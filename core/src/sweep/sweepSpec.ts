@@ -41,10 +41,37 @@ function positiveInt(value: unknown, field: string): number {
 
 function checkValues(values: readonly unknown[], field: string): SweepValue[] {
   if (values.length === 0) throw bad(field, 'is an empty list');
-  for (const v of values)
+  for (const v of values) {
     if (!(v === null || ['string', 'number', 'boolean'].includes(typeof v)))
       throw bad(field, `holds ${describeValue(v)}: values are text, numbers, booleans or null`);
+    // a run's params keep no NaN or Infinity (they would read back as null)
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw bad(field, `holds ${String(v)}: numbers must be finite`);
+  }
   return [...values] as SweepValue[];
+}
+
+/** The spec's fields: anything else is a mistake worth saying (`maxTrails` ran 10 trials). */
+export const SPEC_FIELDS = [
+  'space',
+  'method',
+  'metric',
+  'goal',
+  'maxTrials',
+  'parallel',
+  'earlyStop',
+  'seed',
+];
+const RANGE_FIELDS = ['min', 'max', 'scale', 'int', 'steps'];
+
+/** Refuses fields of `record` outside `known`, naming the first. */
+function onlyKnown(record: Record<string, unknown>, known: readonly string[], field: string): void {
+  const unknown = Object.keys(record).find((k) => !known.includes(k));
+  if (unknown !== undefined)
+    throw bad(
+      field ? `${field}.${unknown}` : unknown,
+      `is not a field of ${field || 'a sweep spec'} (known: ${known.join(', ')})`,
+    );
 }
 
 function checkDimension(name: string, dim: unknown): Dimension {
@@ -59,6 +86,7 @@ function checkDimension(name: string, dim: unknown): Dimension {
     if (!Array.isArray(dim.choice)) throw bad(`${field}.choice`, 'must be a list');
     return { name, kind: 'choice', values: checkValues(dim.choice, `${field}.choice`) };
   }
+  onlyKnown(dim, RANGE_FIELDS, field);
   const { min, max, scale = 'linear', int = false, steps } = dim;
   if (typeof min !== 'number' || !Number.isFinite(min)) throw bad(`${field}.min`, 'must be a finite number');
   if (typeof max !== 'number' || !Number.isFinite(max)) throw bad(`${field}.max`, 'must be a finite number');
@@ -128,6 +156,7 @@ function checkEarlyStop(value: unknown): SweepEarlyStop | undefined {
 export function checkSweepSpec(spec: unknown): CheckedSpec {
   if (!isRecord(spec))
     throw bad('', `must be an object { space, method, metric, goal, … }, got ${describeValue(spec)}`);
+  onlyKnown(spec, SPEC_FIELDS, '');
   const { space, method, metric, goal } = spec;
   if (!METHODS.includes(method as string))
     throw bad('method', `must be one of ${METHODS.join(', ')}, got ${describeValue(method)}`);
