@@ -141,6 +141,7 @@ export {
   CHUNK_SIZE,
 } from './store/chunks/EventChunk';
 export { eventsOfChunks, mergeChunksByTime } from './store/chunks/chunkReads';
+export { seededRandom } from './sweep/samplers/prng';
 export type { ChunkMeta } from './store/chunks/chunkReads';
 export type { EncodedChunk, RowFilter } from './store/chunks/EventChunk';
 export { storeUrl } from './store/openStore';

@@ -3,17 +3,8 @@ import type { Omega, RunInfo } from '@omega-track/core';
 /** An experiment handle as `om.runtime.experiment()` returns it. */
 export type Exp = ReturnType<Omega['runtime']['experiment']>;
 
-/** A small seeded random generator (mulberry32): the same experiment on every test run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded random generator (mulberry32, the sweeps' own): the same experiment on every test run. */
+export { seededRandom } from '@omega-track/core/internal';
 
 /** One of `items`, chosen with `random`. */
 export function pick<T>(random: () => number, items: readonly T[]): T {

@@ -5,18 +5,8 @@ import {
   minMaxLttb,
   minMaxPreselect,
 } from 'omega-track/internal';
-
-/** A small seeded generator (mulberry32), so a failing random case can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// a seeded generator (mulberry32), so a failing random case can be run again
+import { seededRandom as random } from '@omega-track/core/internal';
 
 function steps(n: number): Float64Array {
   return Float64Array.from({ length: n }, (_, i) => i);
