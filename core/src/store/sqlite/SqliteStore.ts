@@ -574,7 +574,10 @@ export class SqliteStore implements Store, ExitFlushable {
     const keys =
       end === undefined
         ? this.db.prepare('SELECT key FROM blobs WHERE key >= ? ORDER BY key').pluck().all(prefix)
-        : this.db.prepare('SELECT key FROM blobs WHERE key >= ? AND key < ? ORDER BY key').pluck().all(prefix, end);
+        : this.db
+            .prepare('SELECT key FROM blobs WHERE key >= ? AND key < ? ORDER BY key')
+            .pluck()
+            .all(prefix, end);
     return keys as string[];
   }
 
