@@ -169,7 +169,7 @@ test('bad input: a store that does not exist, the same store twice, an experimen
   const missing = await cliIn({}, ['copy', '--from', sqlite('nope.db'), '--to', sqlite('n2.db')]);
   expect(missing.code).toBe(1);
   expect(missing.err).toMatch(/nope\.db/);
-  const same = await cliIn({}, ['copy', '--from', sqlite('s.db'), '--to', sqlite('s.db')]);
+  const same = await cliIn({}, ['copy', '--from', sqlite('s.db'), '--to', `sqlite:${tmp.dir}/./x/../s.db`]);
   expect(same.err).toMatch(/the same store/);
   const a = sqlite('match-a.db');
   await withOmega(a, (om) => logSample(om, 'only'));
