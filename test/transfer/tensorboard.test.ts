@@ -326,6 +326,43 @@ describe('tensorboardSource', () => {
     ]);
   });
 
+  test('thousands of scalars in several files: every one, in time order, across read chunks', async () => {
+    const dir = path.join(tmp.dir, 'many');
+    // two writers at once (e.g. two processes), interleaved in time; 6,000 records each (more than a chunk)
+    const a = Array.from({ length: 6000 }, (_, i) => simpleScalar('a', i, i, T0 + i * 0.002));
+    const b = Array.from({ length: 6000 }, (_, i) => tensorScalar('b', -i, i, T0 + 0.001 + i * 0.002));
+    writeEventFile(dir, a, { secs: 1_700_000_000, host: 'h1' });
+    writeEventFile(dir, b, { secs: 1_700_000_001, host: 'h2' });
+    const { runs, log } = await readSource(dir);
+    const got = metrics(runs[0].events);
+    expect(got).toHaveLength(12_000);
+    expect(got.slice(0, 4).map(([k, v]) => `${k}${v}`)).toEqual(['a0', 'b0', 'a1', 'b-1']);
+    expect(got.filter((g, i) => i > 0 && g[3] < got[i - 1][3])).toEqual([]);
+    expect(got.filter(([k]) => k === 'a').map(([, v]) => v)).toEqual(a.map((_, i) => i));
+    expect(log.skips).toEqual([]);
+  });
+
+  test('a corrupt record after the first thousands: the records before it are given, then the error', async () => {
+    const dir = path.join(tmp.dir, 'late');
+    const events = Array.from({ length: 5000 }, (_, i) => simpleScalar('x', i, i, T0 + i));
+    const file = writeEventFile(dir, events);
+    const at = recordOffsets(events)[4500];
+    const bytes = fs.readFileSync(file);
+    bytes[at + 3] ^= 0x10; // the length's CRC no longer matches
+    fs.writeFileSync(file, bytes);
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const r of new TfRecordReader(file, { bufferBytes: 4096 }).records())
+        seen.push(String(r.offset));
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TensorboardFormatError);
+    expect((error as TensorboardFormatError).offset).toBe(at);
+    expect(seen).toHaveLength(4501); // the file-version record and 4,500 scalars
+    const { runs } = await readSource(dir);
+    expect(runs[0].error).toBeInstanceOf(TensorboardFormatError);
+    expect((runs[0].error as Error).message).toContain(`byte ${at}`);
+  });
+
   test('a truncated last record: the records before it are read, and the cut is said', async () => {
     const dir = path.join(tmp.dir, 'live');
     const events = [0, 1, 2, 3].map((i) => simpleScalar('loss', i, i, T0 + i));

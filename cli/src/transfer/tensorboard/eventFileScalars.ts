@@ -48,13 +48,17 @@ export async function* eventFileScalars(
   const keys = new Set<string>();
   for await (const chunk of reader.chunks()) {
     const out: PendingEvent[] = [];
-    for (const record of chunk) {
+    for (let i = 0; i < chunk.length; i++) {
       let event;
       try {
-        event = decodeEvent(record.data, 0, record.data.length);
+        event = decodeEvent(chunk.bytes, chunk.starts[i], chunk.ends[i]);
       } catch (e) {
         if (!(e instanceof TrackingError)) throw e;
-        throw new TensorboardFormatError(file, record.offset, `it is not a TensorFlow Event: ${e.message}`);
+        throw new TensorboardFormatError(
+          file,
+          chunk.offsets[i],
+          `it is not a TensorFlow Event: ${e.message}`,
+        );
       }
       if (event.values === undefined) continue;
       const dt = Math.round(event.wallTime * 1000);
@@ -62,7 +66,7 @@ export async function* eventFileScalars(
       if (!(Math.abs(dt) <= 8.64e15))
         throw new TensorboardFormatError(
           file,
-          record.offset,
+          chunk.offsets[i],
           `its wall_time ${event.wallTime} is not a time`,
         );
       for (const value of event.values) {

@@ -69,18 +69,24 @@ export interface TfEvent {
 const KEPT_VALUES = 4;
 const utf8 = new TextDecoder('utf-8');
 
-/** A cursor over one message's bytes. */
+/**
+ * A cursor over one message's bytes. One cursor serves every call of `decodeEvent` (decoding is
+ * synchronous): a million events then make no cursor and, while their records share a buffer,
+ * no DataView each.
+ */
 class Reader {
-  pos: number;
-  private readonly view: DataView;
+  bytes: Uint8Array = new Uint8Array(0);
+  pos = 0;
+  end = 0;
+  private view: DataView = new DataView(new ArrayBuffer(0));
 
-  constructor(
-    readonly bytes: Uint8Array,
-    start: number,
-    public end: number,
-  ) {
+  reset(bytes: Uint8Array, start: number, end: number): void {
+    if (bytes !== this.bytes) {
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.bytes = bytes;
+    }
     this.pos = start;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = end;
   }
 
   /** A varint as an unsigned number (exact up to 2^53). */
@@ -141,7 +147,7 @@ class Reader {
 
   string(): string {
     const end = this.delimited();
-    const s = utf8.decode(this.bytes.subarray(this.pos, end));
+    const s = cachedString(this.bytes, this.pos, end);
     this.pos = end;
     return s;
   }
@@ -183,9 +189,35 @@ class Reader {
   }
 }
 
+/**
+ * Short strings (tags) by their bytes: a run repeats a few tags a million times, and decoding
+ * each anew was a sixth of the reading time. A hash collision just decodes.
+ */
+const stringCache = new Map<number, { bytes: Uint8Array; text: string }>();
+
+function cachedString(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length > 64) return utf8.decode(bytes.subarray(start, end));
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 16777619);
+  const hit = stringCache.get(h);
+  if (hit !== undefined && hit.bytes.length === length) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = hit.bytes[i] === bytes[start + i];
+    if (same) return hit.text;
+  }
+  const text = utf8.decode(bytes.subarray(start, end));
+  if (hit === undefined && stringCache.size < 4096)
+    stringCache.set(h, { bytes: bytes.slice(start, end), text });
+  return text;
+}
+
+const reader = new Reader();
+
 /** Decodes one `Event` from `bytes[start, end)` (a TFRecord's data). */
 export function decodeEvent(bytes: Uint8Array, start = 0, end = bytes.length): TfEvent {
-  const r = new Reader(bytes, start, end);
+  const r = reader;
+  r.reset(bytes, start, end);
   const event: TfEvent = { wallTime: 0, step: 0, fileVersion: undefined, values: undefined };
   while (r.pos < end) {
     const tag = r.uvarint();
@@ -359,6 +391,9 @@ function elementBytes(dtype: number): number {
   }
 }
 
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);
+
 /** Whether the tensor has one element of a numeric type (its rank may be above 0: shape [1]). */
 export function isNumericScalarTensor(t: TfTensor): boolean {
   return elementBytes(t.dtype) > 0 && t.dims.every((d) => d === 1);
@@ -374,7 +409,8 @@ export function tensorScalar(t: TfTensor): number | undefined {
   const size = elementBytes(t.dtype);
   if (t.content !== undefined && t.content.length > 0) {
     if (t.content.length !== size) return undefined;
-    const view = new DataView(t.content.buffer, t.content.byteOffset, t.content.byteLength);
+    scratch.set(t.content);
+    const view = scratchView;
     switch (t.dtype) {
       case DT_FLOAT:
         return view.getFloat32(0, true);

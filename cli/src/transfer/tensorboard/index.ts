@@ -1,7 +1,7 @@
 export { tensorboardSource } from './tensorboardSource';
 export type { TensorboardSourceOptions } from './tensorboardSource';
 export { TfRecordReader, MAX_RECORD_BYTES } from './tfrecord';
-export type { TfRecord, TfRecordCut, TfRecordReaderOptions } from './tfrecord';
+export type { TfRecord, TfRecordChunk, TfRecordCut, TfRecordReaderOptions } from './tfrecord';
 export { crc32c, maskedCrc32c } from './crc32c';
 export {
   decodeEvent,

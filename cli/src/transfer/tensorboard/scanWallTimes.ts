@@ -13,8 +13,8 @@ export async function scanWallTimes(files: string[]): Promise<{ first: number; l
     const reader = new TfRecordReader(file, { verify: false });
     try {
       for await (const chunk of reader.chunks()) {
-        for (const { data } of chunk) {
-          const t = wallTimeOf(data);
+        for (let i = 0; i < chunk.length; i++) {
+          const t = wallTimeOf(chunk.bytes, chunk.starts[i], chunk.ends[i]);
           if (!Number.isFinite(t)) continue;
           if (t < first) first = t;
           if (t > last) last = t;
@@ -28,12 +28,17 @@ export async function scanWallTimes(files: string[]): Promise<{ first: number; l
 }
 
 /** An Event's wall_time: writers put it first (field 1, a double: tag byte 0x09), else the event is decoded. */
-function wallTimeOf(data: Uint8Array): number {
-  if (data.length >= 9 && data[0] === 0x09)
-    return new DataView(data.buffer, data.byteOffset + 1, 8).getFloat64(0, true);
+function wallTimeOf(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start >= 9 && bytes[start] === 0x09) {
+    for (let k = 0; k < 8; k++) scratch[k] = bytes[start + 1 + k];
+    return scratchView.getFloat64(0, true);
+  }
   try {
-    return decodeEvent(data).wallTime;
+    return decodeEvent(bytes, start, end).wallTime;
   } catch {
     return NaN;
   }
 }
+
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);

@@ -15,6 +15,20 @@ export interface TfRecord {
   data: Uint8Array;
 }
 
+/**
+ * Up to a few thousand records as they lie in the read buffer: record `i` is
+ * `bytes[starts[i], ends[i])` and starts at byte `offsets[i]` of the file. No view per record is
+ * made (a million small views cost more than reading them); everything in it is valid until the
+ * next chunk is asked for.
+ */
+export interface TfRecordChunk {
+  bytes: Uint8Array;
+  length: number;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  offsets: Float64Array;
+}
+
 /** A file that ends inside a record (its writer may still be writing it). */
 export interface TfRecordCut {
   /** The byte where the cut-off record starts. */
@@ -66,14 +80,16 @@ export class TfRecordReader {
 
   /** Every record, one at a time (for tests and small files; `chunks()` is the fast way). */
   async *records(): AsyncGenerator<TfRecord> {
-    for await (const chunk of this.chunks()) yield* chunk;
+    for await (const c of this.chunks())
+      for (let i = 0; i < c.length; i++)
+        yield { offset: c.offsets[i], data: c.bytes.subarray(c.starts[i], c.ends[i]) };
   }
 
-  /**
-   * The records in chunks of up to a few thousand. The views in a chunk point into the read
-   * buffer: use them before asking for the next chunk.
-   */
-  async *chunks(): AsyncGenerator<TfRecord[]> {
+  /** The records in chunks of up to a few thousand (see `TfRecordChunk`). */
+  async *chunks(): AsyncGenerator<TfRecordChunk> {
+    const starts = new Uint32Array(CHUNK_RECORDS);
+    const ends = new Uint32Array(CHUNK_RECORDS);
+    const offsets = new Float64Array(CHUNK_RECORDS);
     const fh = await fs.promises.open(this.file, 'r');
     try {
       let buf = Buffer.allocUnsafe(this.bufferBytes);
@@ -82,11 +98,11 @@ export class TfRecordReader {
       let offset = 0; // the file offset of buf[start]
       let eof = false;
       for (;;) {
-        const out: TfRecord[] = [];
+        let n = 0;
         let need = HEADER;
         let bad: Error | undefined;
         try {
-          while (out.length < CHUNK_RECORDS) {
+          while (n < CHUNK_RECORDS) {
             const avail = end - start;
             if (avail < HEADER) {
               need = HEADER;
@@ -99,7 +115,9 @@ export class TfRecordReader {
             const dataEnd = dataStart + length;
             if (this.verify && maskedCrc32c(buf, dataStart, dataEnd) !== buf.readUInt32LE(dataEnd))
               throw new TensorboardFormatError(this.file, offset, 'the CRC of its data does not match');
-            out.push({ offset, data: buf.subarray(dataStart, dataEnd) });
+            starts[n] = dataStart;
+            ends[n] = dataEnd;
+            offsets[n++] = offset;
             start += need;
             offset += need;
             this.count++;
@@ -108,9 +126,17 @@ export class TfRecordReader {
           bad = e as Error;
         }
         // the whole records before a bad one are given first, then its error
-        if (out.length > 0) yield out;
+        // a plain Uint8Array over the buffer: views of it are cheaper than a Buffer's
+        if (n > 0)
+          yield {
+            bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.length),
+            length: n,
+            starts,
+            ends,
+            offsets,
+          };
         if (bad !== undefined) throw bad;
-        if (out.length > 0) continue; // the views are used: the buffer may move now
+        if (n > 0) continue; // the views are used: the buffer may move now
         if (eof) {
           if (end > start) this.cut = { offset, records: this.count };
           return;
