@@ -7,13 +7,32 @@
  * Each is measured in a fresh process: time, rate, peak RSS (VmHWM).
  *
  *   npm run build && node bench/dist/transferTensorboard.js [--steps N] [--tags N]
+ *   (KEEP_BENCH_DIR=1 keeps the log directory and stores it made, and prints where)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { omega } from 'omega-track';
+import type { Store } from 'omega-track';
+import { omega, openStore } from 'omega-track';
 import { TfRecordReader, decodeEvent, maskedCrc32c, tensorboardSource } from 'omega-track/internal';
+
+type TransferSource = ReturnType<typeof tensorboardSource>;
+type TransferLog = Parameters<TransferSource['experiments']>[0];
+interface TransferSummary {
+  runs: number;
+  failed: number;
+  events: number;
+  skipped: Array<{ what: string; why: string }>;
+}
+
+/** The writer the import command uses (cli/src/transfer/transferRuns), from the built package. */
+async function loadTransferRuns(): Promise<
+  (source: TransferSource, opts: { target: Store; log: TransferLog }) => Promise<TransferSummary>
+> {
+  const file = path.join(path.dirname(require.resolve('omega-track')), 'transfer', 'transferRuns.js');
+  return ((await import(file)) as { transferRuns: never }).transferRuns;
+}
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string =>
@@ -141,6 +160,8 @@ const silentLog = {
 
 async function phase(name: string, dir: string, file: string, store: string): Promise<Figures> {
   const t0 = performance.now();
+  let t1: number | undefined; // the end, when checks come after it
+  let peak: number | undefined; // the peak at the end, when checks come after it
   let count = 0;
   if (name === 'idle') {
     // the reference: a process that has loaded omega-track and done nothing
@@ -152,6 +173,19 @@ async function phase(name: string, dir: string, file: string, store: string): Pr
     for await (const exp of tensorboardSource(dir).experiments(silentLog))
       for await (const run of exp.runs())
         for await (const batch of run.events()) count += batch.filter((e) => e.event === 'metric').length;
+  } else if (name === 'import') {
+    const transferRuns = await loadTransferRuns();
+    const target = openStore(`sqlite:${store}`);
+    const summary = await transferRuns(tensorboardSource(dir), { target, log: silentLog });
+    await target.close();
+    t1 = performance.now();
+    peak = peakMb();
+    if (summary.runs !== 1 || summary.failed !== 0) throw new Error(`import: ${JSON.stringify(summary)}`);
+    // read back what was stored: the metrics alone
+    const om = omega({ store: `sqlite:${store}` });
+    const runs = await om.runtime.experiment(path.basename(dir)).runs({ run: 'all' });
+    count = Object.values(runs[0].metrics ?? {}).reduce((n, m) => n + m.count, 0);
+    await om.close();
   } else if (name === 'logMetric') {
     const om = omega({ store: `sqlite:${store}` });
     const exp = om.runtime.experiment('raw');
@@ -166,7 +200,7 @@ async function phase(name: string, dir: string, file: string, store: string): Pr
     await exp.stop();
     await om.close();
   } else throw new Error(`unknown phase ${name}`);
-  return { ms: performance.now() - t0, peakMb: peakMb(), count };
+  return { ms: (t1 ?? performance.now()) - t0, peakMb: peak ?? peakMb(), count };
 }
 
 function inChild(name: string, dir: string, file: string, store: string): Promise<Figures> {
@@ -204,13 +238,14 @@ async function main(): Promise<void> {
     );
     const rows: Array<[string, Figures]> = [];
     const idle = await inChild('idle', tmp, file, '');
-    for (const name of ['parse', 'source', 'logMetric']) {
+    for (const name of ['import', 'parse', 'source', 'logMetric']) {
       const f = await inChild(name, tmp, file, path.join(tmp, `${name}.db`));
       if (f.count !== points) throw new Error(`${name} counted ${f.count} of ${points} scalars`);
       rows.push([name, f]);
     }
     console.log(`(a process that only loads omega-track: peak RSS ${idle.peakMb.toFixed(0)} MB)`);
     const label: Record<string, string> = {
+      import: 'import: transferRuns(tensorboardSource) into a fresh sqlite store',
       parse: 'records alone (read, CRC, decode)',
       source: 'tensorboardSource alone (no store)',
       logMetric: 'baseline: raw logMetric loop into a fresh sqlite store',
@@ -220,7 +255,7 @@ async function main(): Promise<void> {
         `${label[name].padEnd(56)} ${f.ms.toFixed(0).padStart(6)} ms  ${rate(points, f.ms).padStart(12)}  peak RSS ${f.peakMb.toFixed(0)} MB`,
       );
   } finally {
-    if (!process.env.KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    if (!process.env.KEEP_BENCH_DIR) fs.rmSync(tmp, { recursive: true, force: true });
     else console.log(tmp);
   }
 }
