@@ -177,3 +177,18 @@ test('bad input: a store that does not exist, the same store twice, an experimen
   expect(none.code).toBe(1);
   expect(none.err).toMatch(/no experiment of the store matches 'oth\*'/);
 });
+
+test('on a terminal a progress line counts runs and events; elsewhere nothing is drawn', async () => {
+  const a = sqlite('progress-a.db');
+  await withOmega(a, (om) => logSample(om, 'p'));
+  const onTerminal = await cliIn({}, ['copy', '--from', a, '--to', sqlite('progress-b.db')], {
+    stderrIsTTY: true,
+  });
+  expect(onTerminal.code).toBe(0);
+  // drawn in place, last with every run counted, then ended by a newline before the summary
+  expect(onTerminal.err).toMatch(
+    /\r\u001b\[2Kcopying: runs 4 · events [\d,]+ · [\d,]+ events\/s · 0:\d\d\n$/,
+  );
+  const piped = await cliIn({}, ['copy', '--from', a, '--to', sqlite('progress-c.db')]);
+  expect(piped.err).toBe('');
+});

@@ -67,17 +67,30 @@ function steady(run: RunInfo): RunInfo {
 export async function snapshot(
   om: Omega,
   experiment: string,
+  /**
+   * `without`: extra fields left out (`writer`: a team server adds it to what it stores);
+   * `signedZero: false` reads -0 as 0 (a team server's JSON protocol carries no -0).
+   */
+  opts: { without?: readonly string[]; signedZero?: boolean } = {},
 ): Promise<{ events: number; head: unknown[]; digest: string; runs: RunInfo[]; artifacts: unknown[] }> {
   const exp = om.runtime.experiment(experiment);
   // run by run: a copy writes one run after the other, so events of two runs logged in the same
   // millisecond (a child run's and its parent's) may tie in another order; within a run the
   // order is exact (a stable sort keeps it)
   const all = (await exp.data({ run: 'all' })).sort((x, y) => x.run - y.run);
+  for (const row of all) {
+    for (const field of opts.without ?? []) delete row[field];
+    if (opts.signedZero === false && Object.is(row.value, -0)) row.value = 0;
+  }
   // a million rows are compared by digest (jest's deep equality takes minutes there), the first
   // ones in full so that a difference reads well
   const digest = createHash('sha256');
   for (const row of all) digest.update(encodeValue({ ...row, dt: row.dt.toISOString() }) + '\n');
   const runs = (await exp.runs({ run: 'all' })).map(steady);
+  // a mean is a running sum over count: summed in other batches (another store, a copy) its
+  // last digits differ, so it is compared to 12 significant digits
+  for (const run of runs)
+    for (const m of Object.values(run.metrics ?? {})) m.mean = Number(m.mean.toPrecision(12));
   const artifacts: unknown[] = [];
   // described rather than compared: v8.deserialize makes its Map in another realm than jest's
   for (const name of SAMPLE_ARTIFACTS)

@@ -2,6 +2,7 @@
 import type { Store } from '@omega-track/core';
 import { TrackingInputError, openStore } from '@omega-track/core';
 import { redactUrls } from '@omega-track/core/internal';
+import { copyObjects } from '../transfer/copyObjects';
 import { storeSource } from '../transfer/storeSource';
 import { transferRuns } from '../transfer/transferRuns';
 import type { Command } from './command';
@@ -29,7 +30,7 @@ export const copyCommand: Command = {
     '  --from URL       the store to copy from (sqlite:…, postgres://…, mongodb://…, http(s)://… a team server)',
     '  --to URL         the store to copy into (created when it is an embedded store that does not exist)',
     '  --run RUNS       only these runs of each experiment (3, 2..5, 2,4, -1)',
-    '  experiments      names or globs (default: every experiment)',
+    '  experiments      names or globs (default: every experiment, and om.models and om.datasets too)',
     '  Run numbers, times and artifacts are kept. A run whose number the target holds for another',
     '  run is left out and said (exit 1). Run it again after an interruption: nothing is stored twice.',
   ],
@@ -54,6 +55,8 @@ export const copyCommand: Command = {
         log: session.log,
         progress: session.progress,
       });
+      // a whole store is copied with its om.models and om.datasets; named experiments without them
+      const objects = ctx.args.length === 0 ? await copyObjects(source, target) : undefined;
       if ((await target.settle?.()) === false)
         session.log.skipped(
           `events for ${redactUrls(to)}`,
@@ -62,7 +65,11 @@ export const copyCommand: Command = {
       return finishTransfer(
         ctx,
         session,
-        describeRuns(summary, `copied`) + ` from ${redactUrls(source.url)} to ${redactUrls(target.url)}`,
+        describeRuns(summary, `copied`) +
+          (objects
+            ? `; ${objects.entries} models and datasets (${objects.blobs} file${objects.blobs === 1 ? '' : 's'})`
+            : '') +
+          ` from ${redactUrls(source.url)} to ${redactUrls(target.url)}`,
         'copy',
       );
     } finally {
