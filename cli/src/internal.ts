@@ -210,3 +210,12 @@ export {
   looksLikeToken,
 } from './server/tokens/tokenTypes';
 export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';
+
+export {
+  tensorboardSource,
+  TfRecordReader,
+  decodeEvent,
+  crc32c,
+  maskedCrc32c,
+  TensorboardFormatError,
+} from './transfer/tensorboard';
