@@ -210,3 +210,7 @@ export {
   looksLikeToken,
 } from './server/tokens/tokenTypes';
 export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';
+
+export { mlflowSource } from './transfer/mlflow/mlflowSource';
+export { NotMlflowServerError } from './transfer/mlflow/NotMlflowServerError';
+export { pushToMlflow } from './transfer/mlflow/pushToMlflow';
