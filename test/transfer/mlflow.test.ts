@@ -1,6 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotMlflowServerError, mlflowSource } from 'omega-track/internal';
+import path from 'node:path';
+import { omega } from 'omega-track';
+import { MlflowClient, NotMlflowServerError, mlflowSource, pushToMlflow } from 'omega-track/internal';
+import { tempDir } from '../helpers/tmp';
 import { FakeMlflowServer } from '../mlflow/FakeMlflowServer';
 import type { SeededMlflow } from './mlflowTransferFixture';
 import { seedMlflow } from './mlflowTransferFixture';
@@ -216,5 +219,297 @@ describe('import from a URI that is not MLflow', () => {
         `^http://127.0.0.1:${port} does not answer as an MLflow tracking server: nothing answers there`,
       ),
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// export --to mlflow
+// ---------------------------------------------------------------------------------------------
+
+type Pushed = Parameters<typeof pushToMlflow>[0];
+type Event = { event: string; key: string; value: unknown; step: number | null; dt: number };
+
+interface LocalRun {
+  run: number;
+  parent?: number;
+  dt: number;
+  events: Event[];
+  blobs?: Record<string, Buffer>;
+  /** Called before batch `i` of the run's events is given. */
+  before?: (i: number) => Promise<void>;
+}
+
+/** Runs as a store source gives them (kept numbers, start with the parent, batches of 1000). */
+function localSource(experiment: string, runs: LocalRun[]): Pushed {
+  const content = (blobs: Record<string, Buffer> = {}) => ({
+    getEntry: async () => undefined,
+    listBlobs: async (prefix: string) =>
+      Object.keys(blobs)
+        .filter((k) => k.startsWith(prefix))
+        .sort(),
+    getBlob: async (key: string) => blobs[key],
+  });
+  return {
+    describe: 'test runs',
+    async *experiments() {
+      yield {
+        name: experiment,
+        runCount: runs.length,
+        async *runs() {
+          for (const r of runs)
+            yield {
+              experiment,
+              run: r.run,
+              start: {
+                event: 'start',
+                key: 'start',
+                value: r.parent ? { parent: r.parent } : null,
+                step: null,
+                dt: r.dt,
+                node: 'box',
+                userid: 'alice',
+                extra: undefined,
+              },
+              content: content(r.blobs),
+              async *events() {
+                for (let i = 0; i * 1000 < r.events.length; i++) {
+                  await r.before?.(i);
+                  yield r.events
+                    .slice(i * 1000, (i + 1) * 1000)
+                    .map((e) => ({ ...e, run: r.run, node: 'box', userid: 'alice', extra: undefined }));
+                }
+              },
+            };
+        },
+      };
+    },
+  };
+}
+
+function localRuns(t0: number): LocalRun[] {
+  const at = (dt: number, event: string, key: string, value: unknown, step: number | null = null): Event => ({
+    event,
+    key,
+    value,
+    step,
+    dt,
+  });
+  const one: Event[] = [
+    at(t0 + 1, 'name', 'name', 'baseline'),
+    at(t0 + 1, 'tag', 'team', 'vision'),
+    at(t0 + 2, 'param', 'lr', 0.001),
+    at(t0 + 2, 'param', 'optimizer', 'adam'),
+  ];
+  for (let step = 0; step < 3000; step++)
+    one.push(at(t0 + 10 + step, 'metric', 'loss', 1 / (step + 1), step));
+  one.push(at(t0 + 4000, 'metric', 'loss', NaN, 3000));
+  one.push(at(t0 + 4001, 'note', 'note', 'first try'));
+  one.push(
+    at(t0 + 4002, 'artifact', 'weights', {
+      name: 'weights',
+      format: 'binary',
+      data: { blob: '.experiments/pushed/b1', bytes: 4 },
+    }),
+  );
+  one.push(at(t0 + 4003, 'stop', 'stop', { status: 'STOPPED' }));
+  const two: Event[] = [];
+  for (let step = 0; step < 12_000; step++)
+    two.push(at(t0 + 5000 + step, 'metric', 'acc', step / 12_000, step));
+  two.push(at(t0 + 20_000, 'stop', 'stop', { status: 'FAILED', error: 'boom' }));
+  return [
+    { run: 1, dt: t0, events: one, blobs: { '.experiments/pushed/b1': Buffer.from([9, 8, 7, 6]) } },
+    { run: 2, parent: 1, dt: t0 + 4500, events: two },
+  ];
+}
+
+describe('export --to mlflow', () => {
+  let fake: FakeMlflowServer;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(async () => {
+    fake = new FakeMlflowServer();
+    await fake.start();
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await fake.stop();
+    tmp.cleanup();
+  });
+
+  /** The experiment as the mlflow provider reads it back. */
+  async function readBack(name: string) {
+    const om = omega({ store: 'memory:', onError: () => undefined });
+    try {
+      const exp = om.runtime.experiment(name, {
+        provider: 'mlflow',
+        trackingUri: fake.url,
+        spool: path.join(tmp.dir, 'spool.db'),
+      });
+      const rows = (await exp.data({ run: 'all' })).map((r) => ({
+        run: r.run,
+        event: r.event,
+        key: r.key,
+        value: r.value,
+        step: r.step,
+        dt: r.dt.getTime(),
+      }));
+      const runs = await exp.runs();
+      const weights = await exp
+        .restoreArtifacts({ run: 1, event: 'artifact', key: 'weights' })
+        .catch((e: unknown) => e);
+      return { rows, runs, weights };
+    } finally {
+      await om.close();
+    }
+  }
+
+  const activeRuns = (name: string) =>
+    fake
+      .runsOf(fake.experimentByName(name)!.experiment_id)
+      .filter((r) => r.info.lifecycle_stage === 'active');
+
+  test('sends runs as the mlflow provider writes them, and a second push sends nothing', async () => {
+    const t0 = 1_700_000_000_000;
+    const runs = localRuns(t0);
+    const log = recordingLog();
+    const counted = { events: 0, runs: 0 };
+    const progress = { events: (n: number) => (counted.events += n), run: () => counted.runs++ };
+    const first = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log, progress });
+    const total = runs[0].events.length + runs[1].events.length;
+    expect(first).toEqual({
+      experiments: 1,
+      runs: 2,
+      alreadyThere: 0,
+      failed: 0,
+      events: total,
+      skipped: [],
+    });
+    expect(counted).toEqual({ events: total, runs: 2 });
+
+    const mlflowRuns = activeRuns('pushed');
+    expect(mlflowRuns).toHaveLength(2);
+    const tags = (n: number) =>
+      Object.fromEntries(
+        mlflowRuns
+          .find((r) => r.data.tags.some((t) => t.key === 'omega.run' && t.value === String(n)))!
+          .data.tags.map((t) => [t.key, t.value]),
+      );
+    const one = mlflowRuns.find(
+      (r) => tags(1)['omega.run_uid'] === r.data.tags.find((t) => t.key === 'omega.run_uid')?.value,
+    )!;
+    expect(tags(1)).toMatchObject({
+      'mlflow.runName': 'baseline',
+      team: 'vision',
+      'mlflow.note.content': 'first try',
+      'mlflow.user': 'alice',
+      'omega.pushed': 'complete',
+    });
+    expect(tags(2)).toMatchObject({ 'mlflow.parentRunId': one.info.run_id, 'omega.error': 'boom' });
+    expect(one.info.status).toBe('FINISHED');
+    expect(fake.metricHistory(one.info.run_id, 'loss')).toHaveLength(3001);
+    // log-batch within MLflow's limits
+    const batches = fake.requests.filter((r) => r.path.endsWith('/runs/log-batch'));
+    expect(batches.every((r) => ((r.body as { metrics?: unknown[] }).metrics?.length ?? 0) <= 1000)).toBe(
+      true,
+    );
+
+    // the mlflow provider reads back what was pushed
+    const back = await readBack('pushed');
+    const expected = runs.flatMap((r) => r.events.map((e) => ({ run: r.run, ...e })));
+    const key = (r: { run: number; event: string; key: string; dt: number; step: number | null }) =>
+      `${r.run} ${r.dt} ${r.event} ${r.key} ${r.step}`;
+    const sort = <T extends { run: number; event: string; key: string; dt: number; step: number | null }>(
+      a: T[],
+    ) => [...a].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+    const backRows = sort(back.rows.filter((r) => r.event !== 'start' && r.event !== 'artifact'));
+    expect(backRows).toEqual(sort(expected.filter((r) => r.event !== 'artifact')));
+    expect(back.runs.map((r) => [r.run, r.status, r.name])).toEqual([
+      [1, 'STOPPED', 'baseline'],
+      [2, 'FAILED', undefined],
+    ]);
+    expect(back.rows.find((r) => r.run === 2 && r.event === 'start')?.value).toEqual({ parent: 1 });
+    expect(back.weights).toEqual([Buffer.from([9, 8, 7, 6])]);
+
+    // again: everything is there, nothing is sent
+    const requestsBefore = fake.requests.length;
+    const second = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log });
+    expect(second).toEqual({ experiments: 1, runs: 0, alreadyThere: 2, failed: 0, events: 0, skipped: [] });
+    const sent = fake.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method !== 'GET' && !r.path.endsWith('/runs/search'));
+    expect(sent.map((r) => r.path)).toEqual([]);
+    expect(activeRuns('pushed')).toHaveLength(2);
+  });
+
+  test('an interrupted push, pushed again, leaves every run once and no point twice', async () => {
+    const t0 = 1_700_000_000_000;
+    const runs = localRuns(t0);
+    // the server goes away while run 2 is on its way, after part of its history was accepted
+    runs[1].before = async (i) => {
+      if (i === 5) await fake.stop();
+    };
+    const log = recordingLog();
+    const first = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log });
+    expect(first).toMatchObject({ runs: 1, failed: 1 });
+    expect(first.skipped[0]).toEqual({
+      what: "'pushed' run 2",
+      why: expect.stringMatching(/not reachable.*push again/),
+    });
+    expect(log.skips).toEqual(first.skipped);
+
+    await fake.start();
+    const half = activeRuns('pushed').filter((r) =>
+      r.data.tags.some((t) => t.key === 'omega.run' && t.value === '2'),
+    );
+    expect(half).toHaveLength(1);
+    expect(half[0].data.tags.some((t) => t.key === 'omega.pushed')).toBe(false);
+    const halfPoints = fake.metricHistory(half[0].info.run_id, 'acc').length;
+    expect(halfPoints).toBeGreaterThan(0);
+    expect(halfPoints).toBeLessThan(12_000);
+
+    delete runs[1].before;
+    const second = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log: recordingLog() });
+    expect(second).toMatchObject({ runs: 1, alreadyThere: 1, failed: 0, skipped: [] });
+    const active = activeRuns('pushed');
+    expect(active).toHaveLength(2);
+    const two = active.find((r) => r.data.tags.some((t) => t.key === 'omega.run' && t.value === '2'))!;
+    expect(two.info.run_id).not.toBe(half[0].info.run_id);
+    expect(fake.metricHistory(two.info.run_id, 'acc')).toHaveLength(12_000);
+    const back = await readBack('pushed');
+    expect(back.rows.filter((r) => r.run === 2 && r.event === 'metric')).toHaveLength(12_000);
+    expect(back.runs.map((r) => r.run)).toEqual([1, 2]);
+  });
+
+  test('a run whose number MLflow has from elsewhere is not sent, and that is said', async () => {
+    const client = new MlflowClient({ trackingUri: fake.url });
+    const expId = (await client.ensureExperiment('pushed')).experiment_id;
+    await client.createRun(expId, 'run-1', 1, [{ key: 'omega.run', value: '1' }]);
+    const runs = localRuns(1_700_000_000_000).slice(0, 1);
+    const summary = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log: recordingLog() });
+    expect(summary).toMatchObject({ runs: 0, failed: 1 });
+    expect(summary.skipped[0].why).toMatch(/already has a run 1 that was not pushed from this run/);
+    expect(activeRuns('pushed')).toHaveLength(1);
+  });
+
+  test('a URI that is not MLflow: a clear error, nothing read or sent', async () => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<html>hello</html>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    let read = false;
+    const source = localSource('pushed', localRuns(1));
+    const spy: Pushed = {
+      describe: source.describe,
+      experiments: (log) => ((read = true), source.experiments(log)),
+    };
+    try {
+      await expect(pushToMlflow(spy, { uri, log: recordingLog() })).rejects.toThrow(
+        `${uri} does not answer as an MLflow tracking server: its answer to runs/get is not JSON`,
+      );
+      expect(read).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 });
