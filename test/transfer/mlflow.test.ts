@@ -177,6 +177,27 @@ describe('import from MLflow: the source', () => {
   });
 });
 
+test('an MLflow 2.x server, which answers a whole history at once, gives it whole too', async () => {
+  const fake = new FakeMlflowServer({ paginateHistory: false });
+  await fake.start();
+  try {
+    const seeded = await seedMlflow(fake.url);
+    const [train] = await readAll(mlflowSource({ uri: fake.url, experiments: [seeded.train] }));
+    const loss = train.runs[0].events.filter((e) => e.event === 'metric' && e.key === 'loss');
+    expect(loss.map((e) => e.step)).toEqual(Array.from({ length: seeded.lossPoints }, (_, i) => i));
+    expect(
+      fake.requests.filter(
+        (r) =>
+          r.path.endsWith('/metrics/get-history') &&
+          r.query.metric_key === 'loss' &&
+          r.query.run_id === seeded.parent,
+      ),
+    ).toHaveLength(1);
+  } finally {
+    await fake.stop();
+  }
+});
+
 describe('import from a URI that is not MLflow', () => {
   test('another web server: a clear error before anything is given', async () => {
     const server = http.createServer((req, res) => {
