@@ -88,17 +88,22 @@ class HistoryCursor {
     private readonly pageSize: number,
   ) {}
 
-  /** The next point, without taking it; undefined at the end of the history. */
-  async peek(): Promise<MlflowMetric | undefined> {
+  /** The next point, without taking it; undefined at the end of the history (or of the page: see fill). */
+  get next(): MlflowMetric | undefined {
+    return this.page[this.at];
+  }
+
+  /** Reads pages until one has a point to give, or the history ends; false at its end. */
+  async fill(): Promise<boolean> {
     while (this.at >= this.page.length) {
-      if (this.started && !this.token) return undefined;
+      if (this.started && !this.token) return false;
       const next = await this.client.getMetricHistoryPage(this.runId, this.key, this.token, this.pageSize);
       this.started = true;
       this.page = next.metrics;
       this.at = 0;
       this.token = next.nextPageToken;
     }
-    return this.page[this.at];
+    return true;
   }
 
   take(): void {
@@ -148,24 +153,39 @@ export async function* mlflowRunEvents(
     Math.min(MAX_PAGE, Math.floor(MERGE_POINTS / Math.max(1, keys.length))),
   );
   const cursors = keys.map((key, i) => new HistoryCursor(client, info.run_id, key, i, pageSize));
+  let live = cursors;
   for (;;) {
-    // the earliest next point among the keys (a handful of keys: a scan beats a heap)
-    let best: { cursor: HistoryCursor; point: MlflowMetric } | undefined;
-    for (const cursor of cursors) {
-      const point = await cursor.peek();
-      if (point && (!best || before(point, cursor, best.point, best.cursor))) best = { cursor, point };
+    // a page is read only when a key has run out of points (the await is paid once per page)
+    if (live.some((c) => c.next === undefined)) {
+      const ok = await Promise.all(
+        live.map((c) => (c.next === undefined ? c.fill() : Promise.resolve(true))),
+      );
+      live = live.filter((_, i) => ok[i]);
     }
-    if (!best) break;
-    best.cursor.take();
-    const dt = Number(best.point.timestamp);
+    if (!live.length) break;
+    // the earliest next point among the keys (a handful of keys: a scan beats a heap)
+    let cursor = live[0];
+    let point = cursor.next!;
+    for (let i = 1; i < live.length; i++) {
+      const p = live[i].next!;
+      if (before(p, live[i], point, cursor)) {
+        cursor = live[i];
+        point = p;
+      }
+    }
+    cursor.take();
+    const dt = Number(point.timestamp);
     if (dt > last) last = dt;
     batch.push({
-      ...base,
+      run: 0,
       event: 'metric',
-      key: best.cursor.key,
-      value: decodeMetricValue(best.point.value),
-      step: Number(best.point.step ?? 0),
+      key: cursor.key,
+      value: decodeMetricValue(point.value),
+      step: Number(point.step ?? 0),
       dt,
+      node: base.node,
+      userid: base.userid,
+      extra: undefined,
     });
     if (batch.length >= BATCH) {
       yield batch;
