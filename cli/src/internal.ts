@@ -214,3 +214,5 @@ export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';
 export { mlflowSource } from './transfer/mlflow/mlflowSource';
 export { NotMlflowServerError } from './transfer/mlflow/NotMlflowServerError';
 export { pushToMlflow } from './transfer/mlflow/pushToMlflow';
+export { transferRuns } from './transfer/transferRuns';
+export { storeSource } from './transfer/storeSource';

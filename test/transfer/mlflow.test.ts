@@ -1,9 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { omega } from 'omega-track';
-import { MlflowClient, NotMlflowServerError, mlflowSource, pushToMlflow } from 'omega-track/internal';
+import { inspect } from 'node:util';
+import { omega, openStore } from 'omega-track';
+import {
+  MlflowClient,
+  NotMlflowServerError,
+  mlflowSource,
+  pushToMlflow,
+  storeSource,
+  transferRuns,
+} from 'omega-track/internal';
 import { tempDir } from '../helpers/tmp';
+import { SAMPLE_ARTIFACTS, logSample } from './sampleRuns';
 import { FakeMlflowServer } from '../mlflow/FakeMlflowServer';
 import type { SeededMlflow } from './mlflowTransferFixture';
 import { seedMlflow } from './mlflowTransferFixture';
@@ -472,7 +481,7 @@ describe('export --to mlflow', () => {
     const first = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log });
     expect(first).toMatchObject({ runs: 1, failed: 1 });
     expect(first.skipped[0]).toEqual({
-      what: "'pushed' run 2",
+      what: "run 2 of 'pushed'",
       why: expect.stringMatching(/not reachable.*push again/),
     });
     expect(log.skips).toEqual(first.skipped);
@@ -531,6 +540,167 @@ describe('export --to mlflow', () => {
       expect(read).toBe(false);
     } finally {
       server.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// end to end: into a store with transferRuns, and out of one with storeSource
+// ---------------------------------------------------------------------------------------------
+
+describe('import --from mlflow into an embedded store', () => {
+  let fake: FakeMlflowServer;
+  let tmp: ReturnType<typeof tempDir>;
+  let seeded: SeededMlflow;
+  beforeAll(async () => {
+    fake = new FakeMlflowServer();
+    await fake.start();
+    seeded = await seedMlflow(fake.url);
+    tmp = tempDir();
+  });
+  afterAll(async () => {
+    await fake.stop();
+    tmp.cleanup();
+  });
+
+  test('brings every run with its history, status, parent and artifacts; a second import stores nothing', async () => {
+    const url = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+    const target = openStore(url);
+    const first = await transferRuns(mlflowSource({ uri: fake.url }), { target, log: recordingLog() });
+    expect(first).toMatchObject({ experiments: 2, runs: 5, alreadyThere: 0, failed: 0, skipped: [] });
+    expect(first.blobs).toBe(3);
+    const second = await transferRuns(mlflowSource({ uri: fake.url }), { target, log: recordingLog() });
+    expect(second).toMatchObject({ runs: 0, alreadyThere: 5, failed: 0, events: 0, blobs: 0 });
+    await target.close();
+
+    const om = omega({ store: url });
+    try {
+      const exp = om.runtime.experiment(seeded.train);
+      const runs = await exp.runs({ run: 'all' });
+      expect(runs.map((r) => [r.run, r.name, r.status])).toEqual([
+        [1, 'baseline', 'STOPPED'],
+        [2, 'child', 'FAILED'],
+        [3, 'killed', 'FAILED'],
+        [4, 'running', expect.stringMatching(/STARTED|CRASHED/)],
+      ]);
+      expect(runs[0].started?.getTime()).toBe(seeded.t0);
+      expect(runs[0].tags).toMatchObject({
+        team: 'vision',
+        'import.source': `mlflow:${fake.url}#${seeded.parent}`,
+      });
+      const rows = await exp.data({ run: 'all' });
+      expect(rows.filter((r) => r.event === 'start' && r.run === 2).map((r) => r.value)).toEqual([
+        { parent: 1 },
+      ]);
+      const loss = rows.filter((r) => r.run === 1 && r.event === 'metric' && r.key === 'loss');
+      expect(loss).toHaveLength(seeded.lossPoints);
+      expect(loss[29_999]).toMatchObject({
+        step: 29_999,
+        value: 1 / 30_000,
+        dt: new Date(seeded.t0 + 29_999),
+      });
+      const acc = rows.filter((r) => r.run === 1 && r.key === 'acc').map((r) => [r.step, r.value]);
+      expect(acc).toEqual(seeded.acc.map((p) => [p.step, p.value]));
+      expect(rows.filter((r) => r.run === 1 && r.event === 'param').map((r) => [r.key, r.value])).toEqual([
+        ['lr', '0.001'],
+        ['layers', '[64, 32]'],
+        ['optimizer', 'adam'],
+      ]);
+      expect(rows.filter((r) => r.run === 1).every((r) => r.userid === 'alice')).toBe(true);
+      for (const [name, bytes] of Object.entries(seeded.artifacts))
+        expect(Buffer.from((await exp.restoreArtifact(name, { run: 1 })) as Uint8Array)).toEqual(bytes);
+      // nothing twice
+      expect(rows.filter((r) => r.run === 1)).toHaveLength(
+        // start, name, note, 3 tags, the origin tag, 3 params, the histories, 3 artifacts, stop
+        1 + 1 + 1 + 3 + 1 + 3 + seeded.lossPoints + seeded.acc.length + 3 + 1,
+      );
+      expect(await om.runtime.experiment(seeded.other).data({ event: 'metric' })).toHaveLength(1);
+    } finally {
+      await om.close();
+    }
+  });
+});
+
+describe('export --to mlflow from an embedded store', () => {
+  let fake: FakeMlflowServer;
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(async () => {
+    fake = new FakeMlflowServer();
+    await fake.start();
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    await fake.stop();
+    tmp.cleanup();
+  });
+
+  test('the mlflow provider reads back what a store had: events, runs and artifacts of every format', async () => {
+    const url = `sqlite:${path.join(tmp.dir, 'omega.db')}`;
+    const local = omega({ store: url, onError: () => undefined });
+    await logSample(local, 'sample');
+    const store = openStore(url);
+    try {
+      const log = recordingLog();
+      const summary = await pushToMlflow(storeSource(store, { experiments: ['sam*'] }), {
+        uri: fake.url,
+        log,
+      });
+      // runs 1 and 4 are still running: sent as they are, and sent anew (replaced) by every push
+      expect(summary).toEqual({
+        experiments: 1,
+        runs: 4,
+        alreadyThere: 0,
+        failed: 0,
+        events: expect.any(Number),
+        skipped: [],
+      });
+      expect(log.notes).toEqual([
+        expect.stringMatching(/run 1 of 'sample' is still running/),
+        expect.stringMatching(/run 4 of 'sample' is still running/),
+      ]);
+      const again = await pushToMlflow(storeSource(store), { uri: fake.url, log: recordingLog() });
+      expect(again).toMatchObject({ runs: 2, alreadyThere: 2, failed: 0 });
+      const inMlflow = fake.runsOf(fake.experimentByName('sample')!.experiment_id);
+      expect(inMlflow.filter((r) => r.info.lifecycle_stage === 'active')).toHaveLength(4);
+
+      const remote = omega({ store: 'memory:', onError: () => undefined });
+      try {
+        const exp = remote.runtime.experiment('sample', {
+          provider: 'mlflow',
+          trackingUri: fake.url,
+          spool: path.join(tmp.dir, 'spool.db'),
+        });
+        const mine = local.runtime.experiment('sample');
+        const rows = async (e: Pick<typeof exp, 'data'>, run: number) =>
+          (await e.data({ run })).map((r) =>
+            // an artifact's content is where each provider keeps it: compared restored, below
+            r.event === 'artifact' ? { ...r, value: (r.value as { name: string }).name } : r,
+          );
+        for (const run of [1, 2, 3, 4]) {
+          const back = await rows(exp, run);
+          let want = await rows(mine, run);
+          // -0 travels as 0 in MLflow's JSON
+          for (const r of want) if (Object.is(r.value, -0)) r.value = 0;
+          // MLflow keeps one end per run: a run stopped twice (run 2 of the sample) reads back with
+          // its last stop, as it does when logged through the mlflow provider
+          const lastStop = want.filter((r) => r.event === 'stop').pop();
+          want = want.filter((r) => r.event !== 'stop' || r === lastStop);
+          expect(back).toEqual(want);
+        }
+        const status = (s: string) => (s === 'CRASHED' ? 'STARTED' : s);
+        expect((await exp.runs({ run: 'all' })).map((r) => [r.run, r.name, status(r.status)])).toEqual(
+          (await mine.runs({ run: 'all' })).map((r) => [r.run, r.name, r.status]),
+        );
+        for (const name of SAMPLE_ARTIFACTS)
+          expect(inspect(await exp.restoreArtifact(name, { run: 1 }))).toEqual(
+            inspect(await mine.restoreArtifact(name, { run: 1 })),
+          );
+      } finally {
+        await remote.close();
+      }
+    } finally {
+      await store.close();
+      await local.close();
     }
   });
 });

@@ -82,7 +82,8 @@ const tagOf = (run: MlflowRun, key: string): string | undefined =>
  * Idempotent: a pushed run carries a unique id (`omega.run_uid`, see pushUid) and, set last once
  * everything of it was accepted, the tag `omega.pushed`. A run found complete is not sent again;
  * one found incomplete (an interrupted push) is deleted and sent anew, so no point is stored
- * twice. A run whose number MLflow's experiment already has from elsewhere is not sent (the
+ * twice. A run still running is sent as it is and left incomplete: each push replaces it until
+ * it has stopped. A run whose number MLflow's experiment already has from elsewhere is not sent (the
  * mlflow provider would read two runs of that number). When the server stops answering, the
  * push stops there; pushing again completes it.
  */
@@ -110,13 +111,20 @@ export async function pushToMlflow(source: TransferSource, opts: PushOptions): P
     /** MLflow run ids of the experiment's runs pushed (or found) now, by number: the parents. */
     const pushed = new Map<number, string>();
     for await (const run of exp.runs()) {
-      const what = `'${exp.name}' run ${run.run ?? '(no number)'}`;
+      const what = `run ${run.run ?? '(no number)'} of '${exp.name}'`;
       try {
         experimentId ??= (await client.ensureExperiment(exp.name)).experiment_id;
-        const outcome = await pushRun(client, experimentId, run, pushed, (n) => {
-          summary.events += n;
-          opts.progress?.events(n);
-        });
+        const outcome = await pushRun(
+          client,
+          experimentId,
+          run,
+          pushed,
+          (n) => {
+            summary.events += n;
+            opts.progress?.events(n);
+          },
+          (m) => log.note(m),
+        );
         if (outcome === 'pushed') summary.runs++;
         else if (outcome === 'there') summary.alreadyThere++;
         else {
@@ -149,11 +157,10 @@ async function pushRun(
   run: SourceRun,
   pushed: Map<number, string>,
   sent: (events: number) => void,
+  note: (message: string) => void,
 ): Promise<'pushed' | 'there' | { why: string }> {
   const number = run.run;
   if (number === undefined) return { why: 'it has no run number (only runs of a store are pushed)' };
-  if (run.info?.status === 'STARTED')
-    return { why: 'it is still running: push it again once it has stopped' };
   const uid = pushUid(run.experiment, number, run.start);
   const found = await client.searchRuns([experimentId], `tags.\`omega.run\` = '${number}'`);
   const ours = found.filter((r) => tagOf(r, 'omega.run_uid') === uid);
@@ -201,7 +208,12 @@ async function pushRun(
       // as the mlflow provider does for a run whose process died: KILLED, ending at its last sign of life
       await client.updateRun(mapping.runId, 'KILLED', run.info.started.getTime() + (run.info.duration ?? 0));
     }
-    await client.setTag(mapping.runId, PUSHED_TAG, 'complete');
+    // a run still running goes as it is now, not marked complete: the next push replaces it
+    if (run.info?.status === 'STARTED')
+      note(
+        `run ${number} of '${run.experiment}' is still running: sent as it is now (the next push replaces it)`,
+      );
+    else await client.setTag(mapping.runId, PUSHED_TAG, 'complete');
   } catch (error) {
     // a run refused part-way is not left half in MLflow (best effort: the server may be away, and
     // then the next push replaces it)
