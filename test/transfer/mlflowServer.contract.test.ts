@@ -4,8 +4,8 @@
  * get a suffix unique to this test run, since a real server keeps what earlier runs left).
  */
 import type { Experiment } from 'omega-track';
-import { omega } from 'omega-track';
-import { MlflowClient, mlflowSource, pushToMlflow } from 'omega-track/internal';
+import { omega, openStore } from 'omega-track';
+import { MlflowClient, mlflowSource, pushToMlflow, storeSource, transferRuns } from 'omega-track/internal';
 import { FakeMlflowServer } from '../mlflow/FakeMlflowServer';
 import { tempDir } from '../helpers/tmp';
 import { LOSS_POINTS, seedMlflow } from './mlflowTransferFixture';
@@ -72,6 +72,32 @@ function describeMlflowTransferContract(
       expect(seen.get(seeded.child)!.parentOrigin).toMatch(new RegExp(`#${seeded.parent}$`));
       expect(seen.get(seeded.killed)!.stop).toEqual({ status: 'FAILED', error: 'KILLED' });
       expect(seen.get(seeded.running)!.stop).toBeUndefined();
+
+      // into an embedded store, twice: the second import stores nothing
+      const tmp = tempDir();
+      const url = `sqlite:${tmp.dir}/omega.db`;
+      const target = openStore(url);
+      try {
+        const first = await transferRuns(mlflowSource({ uri, experiments: [seeded.train] }), {
+          target,
+          log: quietLog(),
+        });
+        expect(first).toMatchObject({ runs: 4, failed: 0, skipped: [] });
+        const second = await transferRuns(mlflowSource({ uri, experiments: [seeded.train] }), {
+          target,
+          log: quietLog(),
+        });
+        expect(second).toMatchObject({ runs: 0, alreadyThere: 4, events: 0 });
+        const loss = await target.queryEvents(seeded.train, {
+          events: ['metric'],
+          keys: ['loss'],
+          runs: [1],
+        });
+        expect(loss).toHaveLength(LOSS_POINTS);
+      } finally {
+        await target.close();
+        tmp.cleanup();
+      }
     });
 
     test('pushes local runs once, however often it is asked', async () => {
@@ -86,39 +112,11 @@ function describeMlflowTransferContract(
           for (let step = 0; step < 2500; step++) e.logMetric('loss', 1 / (step + 1), { step });
         });
         await exp.flush();
-        const rows = await exp.data({ run: 1 });
-        const start = rows.find((r) => r.event === 'start')!;
-        const events = rows.filter((r) => r.event !== 'start');
-        const source = () => ({
-          describe: 'local',
-          async *experiments() {
-            yield {
-              name,
-              async *runs() {
-                yield {
-                  experiment: name,
-                  run: 1,
-                  start: { ...start, dt: start.dt.getTime(), extra: undefined, value: null },
-                  async *events() {
-                    yield events.map((r) => ({
-                      run: 1,
-                      event: r.event,
-                      key: r.key,
-                      value: r.value,
-                      step: r.step,
-                      dt: r.dt.getTime(),
-                      node: r.node,
-                      userid: r.userid,
-                      extra: undefined,
-                    }));
-                  },
-                };
-              },
-            };
-          },
-        });
+        const events = (await exp.data({ run: 1 })).length - 1;
+        const store = openStore(`sqlite:${tmp.dir}/omega.db`);
+        const source = () => storeSource(store, { experiments: [name] });
         const first = await pushToMlflow(source(), { uri, log: quietLog() });
-        expect(first).toMatchObject({ runs: 1, alreadyThere: 0, failed: 0, events: events.length });
+        expect(first).toMatchObject({ runs: 1, alreadyThere: 0, failed: 0, events });
         const again = await pushToMlflow(source(), { uri, log: quietLog() });
         expect(again).toMatchObject({ runs: 0, alreadyThere: 1, failed: 0, events: 0 });
         const client = new MlflowClient({ trackingUri: uri });
@@ -133,6 +131,7 @@ function describeMlflowTransferContract(
         });
         expect(runs[0].data.params).toEqual([{ key: 'lr', value: '0.01' }]);
         expect(await client.getMetricHistory(runs[0].info.run_id, 'loss')).toHaveLength(2500);
+        await store.close();
       } finally {
         await om.close();
         tmp.cleanup();
