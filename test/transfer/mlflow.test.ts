@@ -265,6 +265,8 @@ interface LocalRun {
   dt: number;
   events: Event[];
   blobs?: Record<string, Buffer>;
+  /** Its status in the store's run table (a run still running is STARTED). */
+  status?: string;
   /** Called before batch `i` of the run's events is given. */
   before?: (i: number) => Promise<void>;
 }
@@ -301,6 +303,7 @@ function localSource(experiment: string, runs: LocalRun[]): Pushed {
                 extra: undefined,
               },
               content: content(r.blobs),
+              ...(r.status ? { info: { run: r.run, status: r.status } as never } : {}),
               async *events() {
                 for (let i = 0; i * 1000 < r.events.length; i++) {
                   await r.before?.(i);
@@ -507,6 +510,29 @@ describe('export --to mlflow', () => {
     const back = await readBack('pushed');
     expect(back.rows.filter((r) => r.run === 2 && r.event === 'metric')).toHaveLength(12_000);
     expect(back.runs.map((r) => r.run)).toEqual([1, 2]);
+  });
+
+  test('a run still running is sent anew by every push, and its children follow it', async () => {
+    const runs = localRuns(1_700_000_000_000);
+    runs[0].status = 'STARTED';
+    runs[0].events.pop(); // no stop yet
+    const log = recordingLog();
+    const first = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log });
+    expect(first).toMatchObject({ runs: 2, alreadyThere: 0, failed: 0, skipped: [] });
+    expect(log.notes).toEqual([expect.stringMatching(/run 1 of 'pushed' is still running/)]);
+    const second = await pushToMlflow(localSource('pushed', runs), { uri: fake.url, log: recordingLog() });
+    expect(second).toMatchObject({ runs: 1, alreadyThere: 1, failed: 0 });
+    const active = activeRuns('pushed');
+    expect(active).toHaveLength(2);
+    const byNumber = (n: string) =>
+      active.find((r) => r.data.tags.some((t) => t.key === 'omega.run' && t.value === n))!;
+    expect(byNumber('1').info.status).toBe('RUNNING');
+    expect(byNumber('2').data.tags.find((t) => t.key === 'mlflow.parentRunId')?.value).toBe(
+      byNumber('1').info.run_id,
+    );
+    const back = await readBack('pushed');
+    expect(back.rows.find((r) => r.run === 2 && r.event === 'start')?.value).toEqual({ parent: 1 });
+    expect(back.rows.filter((r) => r.run === 1 && r.key === 'loss')).toHaveLength(3001);
   });
 
   test('a run whose number MLflow has from elsewhere is not sent, and that is said', async () => {

@@ -6,6 +6,7 @@ import {
   MlflowApiError,
   MlflowClient,
   MlflowUnavailableError,
+  PARENT_RUN_TAG,
   PUSHED_TAG,
   createMlflowRun,
   eventRequests,
@@ -165,8 +166,18 @@ async function pushRun(
   const found = await client.searchRuns([experimentId], `tags.\`omega.run\` = '${number}'`);
   const ours = found.filter((r) => tagOf(r, 'omega.run_uid') === uid);
   const others = found.filter((r) => tagOf(r, 'omega.run_uid') !== uid);
+  const parent = (run.start.value as { parent?: unknown } | null)?.parent;
+  const parentId =
+    typeof parent === 'number'
+      ? (pushed.get(parent) ??
+        (await client.searchRuns([experimentId], `tags.\`omega.run\` = '${parent}'`, ['start_time DESC']))[0]
+          ?.info.run_id)
+      : undefined;
   const complete = ours.find((r) => tagOf(r, PUSHED_TAG) === 'complete');
   if (complete) {
+    // its parent, still running at the last push, has been sent anew (under a new MLflow id)
+    if (parentId && tagOf(complete, PARENT_RUN_TAG) !== parentId)
+      await client.setTag(complete.info.run_id, PARENT_RUN_TAG, parentId);
     pushed.set(number, complete.info.run_id);
     return 'there';
   }
@@ -180,13 +191,6 @@ async function pushRun(
   // what an interrupted push left of this run goes: sent anew, no point is stored twice
   for (const r of ours) await client.deleteRun(r.info.run_id);
 
-  const parent = (run.start.value as { parent?: unknown } | null)?.parent;
-  const parentId =
-    typeof parent === 'number'
-      ? (pushed.get(parent) ??
-        (await client.searchRuns([experimentId], `tags.\`omega.run\` = '${parent}'`, ['start_time DESC']))[0]
-          ?.info.run_id)
-      : undefined;
   const mapping = await createMlflowRun(client, experimentId, number, run.start, uid, parentId);
   try {
     let seq = 0;
