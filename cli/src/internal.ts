@@ -219,3 +219,8 @@ export {
   maskedCrc32c,
   TensorboardFormatError,
 } from './transfer/tensorboard';
+export { mlflowSource } from './transfer/mlflow/mlflowSource';
+export { NotMlflowServerError } from './transfer/mlflow/NotMlflowServerError';
+export { pushToMlflow } from './transfer/mlflow/pushToMlflow';
+export { transferRuns } from './transfer/transferRuns';
+export { storeSource } from './transfer/storeSource';
