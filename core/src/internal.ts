@@ -10,6 +10,7 @@ export { env, processId, runSoon, unrefTimer, yieldToLoop } from './process/env'
 export { AsyncScope } from './process/asyncScope';
 
 export { BASE_FIELDS } from './events/types';
+export { pendingEventOf } from './events/pendingEvent';
 export {
   validateKey,
   validateStep,

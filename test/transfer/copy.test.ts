@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Omega, PendingEvent } from '@omega-track/core';
-import { omega, openStore, setDiagWriter } from 'omega-track';
+import type { PendingEvent } from '@omega-track/core';
+import { openStore, setDiagWriter } from 'omega-track';
 import { BIN, cliIn } from '../cli/cliRunner';
 import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from '../helpers/postgresServer';
 import type { PostgresServer } from '../helpers/postgresServer';
 import { sleep, tempDir } from '../helpers/tmp';
-import { logSample, snapshot } from './sampleRuns';
+import { logSample, snapshot, withOmega } from './sampleRuns';
 
 // `omega-track copy`: store to store with run numbers, times, artifacts and models kept, and
 // resumable; embedded → PostgreSQL → embedded against a real cluster.
@@ -40,15 +40,6 @@ function event(i: number): PendingEvent {
 }
 
 const sqlite = (name: string): string => `sqlite:${path.join(tmp.dir, name)}`;
-
-async function withOmega<T>(url: string, fn: (om: Omega) => Promise<T>): Promise<T> {
-  const om = omega({ store: url });
-  try {
-    return await fn(om);
-  } finally {
-    await om.close();
-  }
-}
 
 test('embedded → PostgreSQL → embedded gives back every event, run and artifact exactly', async () => {
   const a = sqlite('a.db');

@@ -1,11 +1,10 @@
 import path from 'node:path';
-import type { Omega } from '@omega-track/core';
-import { omega, setDiagWriter } from 'omega-track';
+import { setDiagWriter } from 'omega-track';
 import { cliIn } from '../cli/cliRunner';
 import { startTeamServer } from '../helpers/teamServer';
 import type { TeamServer } from '../helpers/teamServer';
 import { tempDir } from '../helpers/tmp';
-import { logSample, snapshot } from './sampleRuns';
+import { logSample, snapshot, withOmega } from './sampleRuns';
 
 // `omega-track copy` into a team server and back out of it: the server's API carries runs,
 // events, artifact blobs (listed by prefix) and om.models / om.datasets.
@@ -22,15 +21,6 @@ afterAll(async () => {
   await server?.close();
   tmp.cleanup();
 });
-
-async function withOmega<T>(url: string, fn: (om: Omega) => Promise<T>): Promise<T> {
-  const om = omega({ store: url });
-  try {
-    return await fn(om);
-  } finally {
-    await om.close();
-  }
-}
 
 test('embedded → team server → embedded gives back runs, artifacts, models and datasets', async () => {
   const a = `sqlite:${path.join(tmp.dir, 'a.db')}`;

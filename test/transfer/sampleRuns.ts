@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { encodeValue } from 'omega-track/internal';
 import type { Omega, RunInfo } from '@omega-track/core';
+import { omega } from 'omega-track';
 
 /** The artifacts `logSample` logs, by name, as restoreArtifact gives them back. */
 export const SAMPLE_ARTIFACTS = ['config', 'weights.bin', 'embedding', 'lookup'] as const;
@@ -96,4 +97,14 @@ export async function snapshot(
   for (const name of SAMPLE_ARTIFACTS)
     artifacts.push(inspect(await exp.restoreArtifact(name, { run: 'all' })));
   return { events: all.length, head: all.slice(0, 300), digest: digest.digest('hex'), runs, artifacts };
+}
+
+/** Runs `fn` with an `om` on the store at `url`, closed after. */
+export async function withOmega<T>(url: string, fn: (om: Omega) => Promise<T>): Promise<T> {
+  const om = omega({ store: url });
+  try {
+    return await fn(om);
+  } finally {
+    await om.close();
+  }
 }

@@ -1,10 +1,11 @@
 /** A store as a source of runs: what `copy` and `export` read. */
-import type { MetadataEntry, PendingEvent, RunSelector, Store, TrackingEvent } from '@omega-track/core';
+import type { MetadataEntry, PendingEvent, RunSelector, Store } from '@omega-track/core';
 import { TrackingInputError } from '@omega-track/core';
 import {
   EXPERIMENT_KIND,
   EXPERIMENT_PREFIX,
   parseNamePattern,
+  pendingEventOf,
   readRunTable,
   resolveQuery,
 } from '@omega-track/core/internal';
@@ -13,45 +14,12 @@ import type { SourceExperiment, SourceRun, TransferLog, TransferSource } from '.
 /** Events read from the store at a time: a batch is a few MB, whatever the run's length. */
 const READ_BATCH = 20_000;
 
-/** The fields of a stored event that are not extras. */
-const BASE_FIELDS: ReadonlySet<string> = new Set([
-  'experiment',
-  'run',
-  'event',
-  'key',
-  'value',
-  'step',
-  'dt',
-  'node',
-  'userid',
-]);
-
 /** Which experiments and runs of a store a transfer takes. */
 export interface StoreSourceOptions {
   /** Experiment names or name patterns (`*`, `?`, `[…]`); all experiments when none. */
   experiments?: readonly string[];
   /** The runs of each experiment (as `data({ run })` takes them); all when undefined. */
   runs?: RunSelector;
-}
-
-/** An event as read back, as it was written: `dt` in ms, extras apart. */
-export function pendingOf(e: TrackingEvent): PendingEvent {
-  let extra: Record<string, unknown> | undefined;
-  for (const field of Object.keys(e)) {
-    if (BASE_FIELDS.has(field)) continue;
-    (extra ??= {})[field] = e[field];
-  }
-  return {
-    run: e.run,
-    event: e.event,
-    key: e.key,
-    value: e.value,
-    step: e.step,
-    dt: e.dt.getTime(),
-    node: e.node,
-    userid: e.userid,
-    extra,
-  };
 }
 
 /** The experiments of `store` that `patterns` name, sorted; a pattern that names none is an error. */
@@ -124,7 +92,7 @@ async function sourceRun(
     log.skipped(`run ${run} of '${experiment}'`, 'it has no start event, so it cannot be written as a run');
     return undefined;
   }
-  const { run: _run, ...startEvent } = pendingOf(start);
+  const { run: _run, ...startEvent } = pendingEventOf(start);
   return {
     experiment,
     run,
@@ -140,7 +108,7 @@ async function sourceRun(
             startSeen = true;
             continue;
           }
-          out.push(pendingOf(e));
+          out.push(pendingEventOf(e));
         }
         if (out.length) yield out;
       }

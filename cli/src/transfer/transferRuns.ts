@@ -11,9 +11,9 @@ import {
   EXPERIMENT_PREFIX,
   artifactReferences,
   encodeValue,
+  pendingEventOf,
   readRunTable,
 } from '@omega-track/core/internal';
-import { pendingOf } from './storeSource';
 import type {
   ContentSource,
   SourceExperiment,
@@ -93,7 +93,7 @@ function digestOf(events: readonly Omit<PendingEvent, 'run'>[]): string {
 
 /** Whether a stored start event is `start` (the run in the target is this one). */
 function sameStart(stored: TrackingEvent, start: Omit<PendingEvent, 'run'>): boolean {
-  const s = pendingOf(stored);
+  const s = pendingEventOf(stored);
   return digestOf([s]) === digestOf([start]);
 }
 

@@ -4,7 +4,7 @@
  * the same code.
  */
 import { TrackingError } from '../../errors/TrackingError';
-import { BASE_FIELDS } from '../../events/types';
+import { pendingEventOf } from '../../events/pendingEvent';
 import type { PendingEvent, TrackingEvent } from '../../events/types';
 import { decodeValue, encodeValue } from '../../events/valueCodec';
 import type { MetadataEntry } from '../Store';
@@ -50,12 +50,10 @@ export function encodeBatchColumns(events: readonly PendingEvent[]): string {
  * query): the same shape as a batch, extra fields split off the base fields again.
  */
 export function eventColumns(events: readonly TrackingEvent[]): Record<string, unknown> {
-  return batchColumns(events.length, (i) => {
-    const e = events[i];
-    let extra: Record<string, unknown> | undefined;
-    for (const name in e) if (!BASE_FIELDS.has(name)) (extra ??= {})[name] = e[name];
-    return { ...e, dt: e.dt instanceof Date ? e.dt.getTime() : Number(e.dt), extra };
-  }).columns as unknown as Record<string, unknown>;
+  return batchColumns(events.length, (i) => pendingEventOf(events[i])).columns as unknown as Record<
+    string,
+    unknown
+  >;
 }
 
 /**
