@@ -46,6 +46,7 @@ export class ParquetTableWriter implements TableWriter {
   private buffered: Cell[][];
 
   private constructor(
+    private readonly file: string,
     private readonly writer: InstanceType<ParquetWriterModule['ParquetWriter']>,
     private readonly columns: readonly ColumnSpec[],
   ) {
@@ -66,7 +67,7 @@ export class ParquetTableWriter implements TableWriter {
       ...columns.map(schemaElement),
     ];
     const writer = new lib.ParquetWriter({ writer: lib.fileWriter(file), schema, createdBy });
-    return new ParquetTableWriter(writer, columns);
+    return new ParquetTableWriter(file, writer, columns);
   }
 
   async add(rows: Row[]): Promise<void> {
@@ -101,6 +102,13 @@ export class ParquetTableWriter implements TableWriter {
   async finish(): Promise<void> {
     await this.writeGroup();
     await this.writer.finish();
+    // on disk before the manifest that says the export is complete
+    const handle = await fs.promises.open(this.file, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   }
 
   async abort(): Promise<void> {

@@ -164,6 +164,7 @@ async function exportRun(
   const first = events.rows;
   const firstByte = events.bytes;
   await events.add([eventRow(experiment, number, run.start)]);
+  progress?.events(1);
   let count = 1;
   const missing: string[] = [];
   for await (const batch of run.events()) {
