@@ -381,6 +381,23 @@ describe.each<ExportTableFormat>(['parquet', 'jsonl'])('export files as %s', (fo
       });
   });
 
+  it('keep multi-byte text whole across read chunks', async () => {
+    const out = path.join(tmp.dir, 'out');
+    // ~2.5 MB of three-byte characters: the reader's chunks end inside characters
+    const texts = Array.from({ length: 3000 }, (_, i) => `${i}:${'☃ü'.repeat(150 + (i % 7))}`);
+    const events = texts.map((t, i) => ev('param', `p${i}`, t, i + 1));
+    await exportFiles(
+      source([{ name: 'e', runs: [{ run: 1, start: ev('start', 'start', null, 0), events }] }]),
+      {
+        out,
+        format,
+        log: log(),
+      },
+    );
+    const back = await drain(await openExportFiles(out));
+    expect(back[0].runs[0].events.map((e) => e.value)).toEqual(texts);
+  });
+
   it('refuse a manifest that points outside the export', async () => {
     const out = path.join(tmp.dir, 'out');
     await exportFiles(

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import readline from 'node:readline';
 import { ExportFileError } from './ExportFileError';
 import type { Cell, ColumnSpec, Row } from './exportFormat';
 import type { RowRange, TableReader, TableWriter } from './TableFile';
@@ -15,14 +14,12 @@ const SPECIAL_DOUBLES = new Map<string, number>([
   ['-0', -0],
 ]);
 
-/** One cell as JSON text. */
-function encodeCell(type: ColumnSpec['type'], v: Cell): string {
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (type === 'timestamp') return `"${isoTime(v)}"`;
-  if (Object.is(v, -0)) return '"-0"';
-  return Number.isFinite(v) ? String(v) : `"${String(v)}"`;
+/** One cell as JSON takes it: doubles JSON has no literal for, and times, as text. */
+function encodeCell(type: ColumnSpec['type'], v: Cell): Cell {
+  if (typeof v !== 'number') return v;
+  if (type === 'timestamp') return isoTime(v);
+  if (Object.is(v, -0)) return '-0';
+  return Number.isFinite(v) ? v : String(v);
 }
 
 /** The last second turned into ISO text: events come in time order, many within one second. */
@@ -61,20 +58,11 @@ export class JsonlTableWriter implements TableWriter {
   /** Encoded lines not yet written. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private readonly names: string[];
-  /** Per column, the last text cell and its JSON: names, keys and hosts repeat row after row. */
-  private readonly lastText: Cell[];
-  private readonly lastJson: string[];
 
   private constructor(
     private readonly handle: fs.promises.FileHandle,
     private readonly columns: readonly ColumnSpec[],
-  ) {
-    // each line is put together by hand: a JSON object per row costs twice as much
-    this.names = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
-    this.lastText = columns.map(() => null);
-    this.lastJson = columns.map(() => 'null');
-  }
+  ) {}
 
   /** Creates the file; an existing one is refused (an export never overwrites). */
   static async create(file: string, columns: readonly ColumnSpec[]): Promise<JsonlTableWriter> {
@@ -82,24 +70,19 @@ export class JsonlTableWriter implements TableWriter {
   }
 
   async add(rows: Row[]): Promise<void> {
-    const parts: string[] = [];
-    for (const row of rows) {
+    if (rows.length === 0) return;
+    const lines = new Array<string>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      const object: Record<string, Cell> = {};
       for (let i = 0; i < this.columns.length; i++) {
-        const v = row[i] ?? null;
-        let cell: string;
-        if (typeof v === 'string') {
-          if (v !== this.lastText[i]) {
-            this.lastText[i] = v;
-            this.lastJson[i] = JSON.stringify(v);
-          }
-          cell = this.lastJson[i];
-        } else cell = encodeCell(this.columns[i].type, v);
-        parts.push(this.names[i], cell);
+        const c = this.columns[i];
+        object[c.name] = encodeCell(c.type, row[i] ?? null);
       }
-      parts.push('}\n');
+      lines[r] = JSON.stringify(object);
     }
-    // one flat string per batch, turned into bytes at once: its size is exact, and no rope is left to collect
-    const buffer = Buffer.from(parts.join(''));
+    // one flat string per batch, turned into bytes at once: its size is exact
+    const buffer = Buffer.from(lines.join('\n') + '\n');
     this.pending.push(buffer);
     this.pendingBytes += buffer.length;
     this.bytes += buffer.length;
@@ -141,32 +124,42 @@ export class JsonlTableReader implements TableReader {
     const bytes = range.bytes;
     if (!bytes)
       throw new ExportFileError(`the manifest gives no byte range for rows ${first}–${end} of ${this.file}`);
-    const stream = fs.createReadStream(this.file, { start: bytes[0], end: bytes[1] - 1 });
-    const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+    const stream = fs.createReadStream(this.file, {
+      start: bytes[0],
+      end: bytes[1] - 1,
+      highWaterMark: 1 << 20,
+    });
     let index = first;
     let batch: Row[] = [];
+    // lines are cut at newline bytes, which no UTF-8 character contains: a character split
+    // between two chunks is whole again in the carried-over rest
+    let rest: Buffer | undefined;
     try {
-      for await (const line of lines) {
-        if (line === '' && index >= end) continue;
-        if (index >= end)
-          throw new ExportFileError(
-            `${this.file} has more lines than the manifest says for rows ${first}–${end}`,
-          );
-        batch.push(this.decode(line, index));
-        index++;
-        if (batch.length >= batchSize) {
-          yield batch;
-          batch = [];
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+        let from = 0;
+        for (let nl = data.indexOf(10, from); nl >= 0; nl = data.indexOf(10, from)) {
+          if (index >= end)
+            throw new ExportFileError(
+              `${this.file} has more lines than the manifest says for rows ${first}–${end}`,
+            );
+          batch.push(this.decode(data.toString('utf8', from, nl), index));
+          index++;
+          from = nl + 1;
+          if (batch.length >= batchSize) {
+            yield batch;
+            batch = [];
+          }
         }
+        rest = from < data.length ? data.subarray(from) : undefined;
       }
     } catch (err) {
       if (err instanceof ExportFileError) throw err;
       throw new ExportFileError(`the events file ${this.file} cannot be read: ${(err as Error).message}`);
     } finally {
-      lines.close();
       stream.destroy();
     }
-    if (index !== end)
+    if (index !== end || rest !== undefined)
       throw new ExportFileError(
         `${this.file} ends at row ${index} inside rows ${first}–${end} (it is truncated or corrupt)`,
       );
