@@ -210,3 +210,8 @@ export {
   looksLikeToken,
 } from './server/tokens/tokenTypes';
 export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';
+
+export { exportFiles } from './transfer/files/exportFiles';
+export type { ExportFilesOptions, ExportSummary } from './transfer/files/exportFiles';
+export { openExportFiles } from './transfer/files/openExportFiles';
+export { ExportFileError } from './transfer/files/ExportFileError';
