@@ -463,6 +463,101 @@ it('refuses a JSONL row that does not decode, with the run it belongs to', async
   }
 });
 
+describe('the tables as other readers see them', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir('omega-files-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  const runs = (): HandRun[] => [
+    { run: 2, start: ev('start', 'start', { parent: 1 }, 0), events: tricky.slice(0, 5) },
+  ];
+
+  it('Parquet: typed columns any reader takes — timestamp(ms, UTC), int64 run and step, doubles with NaN and -0', async () => {
+    const out = path.join(tmp.dir, 'out');
+    await exportFiles(source([{ name: 'x/y', runs: runs() }]), { out, format: 'parquet', log: log() });
+    // hyparquet's plain reader, not the import's: what a notebook would get
+    const hyparquet = await loadEsModule<any>('hyparquet', 'test');
+    const file = await hyparquet.asyncBufferFromFile(path.join(out, 'events.parquet'));
+    const metadata = await hyparquet.parquetMetadataAsync(file);
+    const ts = metadata.schema.find((s: { name: string }) => s.name === 'timestamp');
+    expect(ts.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' });
+    const rows = await hyparquet.parquetReadObjects({ file, metadata });
+    expect(rows).toHaveLength(6);
+    expect(rows[0]).toMatchObject({
+      experiment: 'x/y',
+      run: 2n,
+      event: 'start',
+      json_value: '{"parent":1}',
+      step: null,
+    });
+    expect(rows[1].timestamp).toEqual(new Date(T0 + 1));
+    expect(rows[2].float_value).toBeNaN();
+    expect(Object.is(rows[5].float_value, -0)).toBe(true);
+    expect(rows[4].step).toBe(-3n);
+    const runsFile = await hyparquet.asyncBufferFromFile(path.join(out, 'runs.parquet'));
+    expect(await hyparquet.parquetReadObjects({ file: runsFile })).toEqual([
+      {
+        experiment: 'x/y',
+        run: 2n,
+        name: 'run-2',
+        status: 'STOPPED',
+        tags: '{"a":"b"}',
+        note: null,
+        parent: null,
+        started: new Date(T0),
+        stopped: new Date(T0 + 10),
+        error: null,
+      },
+    ]);
+  });
+
+  it('JSONL: one object per line, non-finite numbers and -0 as text, times in ISO', async () => {
+    const out = path.join(tmp.dir, 'out');
+    await exportFiles(source([{ name: 'x/y', runs: runs() }]), { out, format: 'jsonl', log: log() });
+    const lines = fs.readFileSync(path.join(out, 'events.jsonl'), 'utf8').split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[6]).toBe('');
+    const rows = lines.slice(0, 6).map((l) => JSON.parse(l));
+    expect(rows[1]).toEqual({
+      experiment: 'x/y',
+      run: 2,
+      event: 'metric',
+      key: 'loss',
+      float_value: 0.5,
+      string_value: null,
+      bool_value: null,
+      json_value: null,
+      step: 0,
+      timestamp: new Date(T0 + 1).toISOString(),
+      node: 'host-a',
+      userid: 'ana',
+      extras: null,
+    });
+    expect(rows.slice(2).map((r) => r.float_value)).toEqual(['NaN', 'Infinity', '-Infinity', '-0']);
+    const runRows = fs
+      .readFileSync(path.join(out, 'runs.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(runRows).toEqual([
+      {
+        experiment: 'x/y',
+        run: 2,
+        name: 'run-2',
+        status: 'STOPPED',
+        tags: '{"a":"b"}',
+        note: null,
+        parent: null,
+        started: new Date(T0).toISOString(),
+        stopped: new Date(T0 + 10).toISOString(),
+        error: null,
+      },
+    ]);
+  });
+});
+
 describe('artifact file names', () => {
   it('never leave their folder and stay short', () => {
     for (const name of ['..', '.', '../../etc/passwd', 'a/b/../c', '/abs', 'x'.repeat(1000), 'ü☃/..']) {
