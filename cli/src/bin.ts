@@ -16,6 +16,7 @@ runCli(process.argv.slice(2), {
   stdout: writeTo(process.stdout),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
+  stderrIsTTY: process.stderr.isTTY === true,
 }).then(
   (code) => {
     process.exitCode = code;

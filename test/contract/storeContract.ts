@@ -454,5 +454,32 @@ export function describeStoreContract(
       expect(await store.getBlob('.experiments/a/1')).toBeUndefined();
       expect((await store.getBlob('.experiments/a%2Fb/1'))?.toString()).toBe('nested');
     });
+
+    test('blobs: listed by prefix, each key once, in code point order', async () => {
+      for (const key of [
+        '.experiments/l/b',
+        '.experiments/l/a/2',
+        '.experiments/l/a/1',
+        '.experiments/l/\u{1F600}',
+        '.experiments/l/\uFFFD',
+        '.experiments/lz',
+      ])
+        await store.putBlob(key, Buffer.from(key));
+      // replaced: still one key
+      await store.putBlob('.experiments/l/b', Buffer.from('again'));
+      expect(await store.listBlobs('.experiments/l/')).toEqual([
+        '.experiments/l/a/1',
+        '.experiments/l/a/2',
+        '.experiments/l/b',
+        '.experiments/l/\uFFFD',
+        '.experiments/l/\u{1F600}',
+      ]);
+      expect(await store.listBlobs('.experiments/l/a/')).toEqual([
+        '.experiments/l/a/1',
+        '.experiments/l/a/2',
+      ]);
+      expect(await store.listBlobs('.experiments/none/')).toEqual([]);
+      expect(await store.listBlobs('.experiments/l')).toContain('.experiments/lz');
+    });
   });
 }

@@ -13,6 +13,7 @@ import { omega } from '../omega';
 import type { CliIO, Command } from './command';
 import { STORE_HELP } from './command';
 import { compareCommand } from './compare';
+import { copyCommand } from './copy';
 import { dataCommand } from './data';
 import { deleteRunCommand } from './deleteRun';
 import { dropCommand } from './drop';
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
   server: serverCommand,
   token: tokenCommand,
   sweep: sweepCommand,
+  copy: copyCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */

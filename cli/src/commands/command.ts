@@ -12,6 +12,8 @@ export interface CliIO {
   stdout: (text: string) => unknown;
   stderr: (text: string) => unknown;
   env: NodeJS.ProcessEnv;
+  /** Whether standard error is a terminal: long commands then draw a progress line there. */
+  stderrIsTTY?: boolean;
 }
 
 /** What a command is given when it runs. */

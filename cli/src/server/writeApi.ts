@@ -532,6 +532,13 @@ export function registerWriteApi(app: FastifyInstance, om: Omega, opts: WriteApi
     return reply.code(200).type('application/octet-stream').send(data);
   });
 
+  app.get('/api/v1/blobs/keys', async (req, reply) => {
+    requireRole(p(req), 'read');
+    const prefix = queryParam(req, 'prefix');
+    requireBlob(p(req), prefix);
+    return sendV1(reply, { keys: await store.listBlobs(prefix) });
+  });
+
   app.delete('/api/v1/blobs', async (req, reply) => {
     const prefix = queryParam(req, 'prefix');
     requireBlob(p(req), prefix);

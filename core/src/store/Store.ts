@@ -166,6 +166,11 @@ export interface Store extends EventLog {
   getBlob(key: string): Promise<Buffer | undefined>;
   /** Deletes every blob whose key starts with `prefix`; returns how many. */
   deleteBlobs(prefix: string): Promise<number>;
+  /**
+   * The keys of the blobs whose key starts with `prefix`, sorted (what `copy` and `export` read
+   * of a model artifact, whose backend wrote files of its own under the entry's prefix).
+   */
+  listBlobs(prefix: string): Promise<string[]>;
 
   /**
    * Waits until what was written is where other processes read it: for the HTTP store, until its

@@ -448,6 +448,17 @@ export class HttpStore implements Store, ExitFlushable {
     });
   }
 
+  async listBlobs(prefix: string): Promise<string[]> {
+    const doing = `listing blobs '${prefix}…'`;
+    const { keys } = await this.#direct(doing, async (signal) =>
+      this.#json<{ keys: string[] }>(
+        await this.#request('GET', `/blobs/keys?prefix=${encodeURIComponent(prefix)}`, doing, { signal }),
+        doing,
+      ),
+    );
+    return keys;
+  }
+
   async deleteBlobs(prefix: string): Promise<number> {
     const doing = `deleting blobs '${prefix}…'`;
     const { deleted } = await this.#direct(doing, async (signal) =>

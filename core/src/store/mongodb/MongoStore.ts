@@ -1,3 +1,4 @@
+import { compareCodePoints } from '../keyRange';
 import crypto from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type {
@@ -1028,6 +1029,17 @@ export class MongoStore implements Store, ExitFlushable {
       await this.#deleteFiles(files.map((f) => f._id));
       // keys, not file versions, are what was deleted
       return new Set(files.map((f) => f.filename)).size;
+    });
+  }
+
+  async listBlobs(prefix: string): Promise<string[]> {
+    const range = prefixRange('filename', prefix);
+    return this.#op('listing blobs', false, async () => {
+      const files = await this.#collection<BlobFileDoc>(`${BLOB_BUCKET}.files`)
+        .find(range, { projection: { _id: 0, filename: 1 } })
+        .toArray();
+      // a key may have several versions while it is replaced: each key once, in code-point order
+      return [...new Set(files.map((f) => f.filename))].sort(compareCodePoints);
     });
   }
 

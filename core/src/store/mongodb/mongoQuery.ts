@@ -1,3 +1,4 @@
+import { prefixEnd } from '../keyRange';
 import { TrackingInputError } from '../../errors/TrackingInputError';
 import type { ResolvedQuery } from '../../events/types';
 import type { FilterComparison, FilterLiteral, RunFilter } from '../../filter/runFilter';
@@ -155,15 +156,8 @@ export function prefixRange(field: string, prefix: string): MongoFilter {
   if (typeof prefix !== 'string')
     throw new TrackingInputError(`a name prefix must be text, got ${describe(prefix)}`);
   if (prefix === '') return {};
-  const points = [...prefix];
-  while (points.length) {
-    const last = points.pop()!.codePointAt(0)!;
-    if (last >= 0x10ffff) continue;
-    // the surrogate range holds no code points a string can store
-    const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
-    return { [field]: { $gte: prefix, $lt: points.join('') + String.fromCodePoint(next) } };
-  }
-  return { [field]: { $gte: prefix } };
+  const end = prefixEnd(prefix);
+  return { [field]: end === undefined ? { $gte: prefix } : { $gte: prefix, $lt: end } };
 }
 
 /** The names run-filter comparisons map to: MongoDB's comparison operators. */

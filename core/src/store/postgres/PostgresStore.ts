@@ -671,6 +671,16 @@ export class PostgresStore implements Store, ExitFlushable {
     return Number(rows[0].n);
   }
 
+  async listBlobs(prefix: string): Promise<string[]> {
+    const { rows } = await this.#op('listing blobs', false, (c) =>
+      c.query<{ key: string }>(
+        `SELECT key FROM ${this.#s}.blobs WHERE left(key, length($1)) = $1 GROUP BY key ORDER BY key COLLATE "C"`,
+        [prefix],
+      ),
+    );
+    return rows.map((r) => r.key);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

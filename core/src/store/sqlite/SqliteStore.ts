@@ -1,3 +1,4 @@
+import { prefixEnd } from '../keyRange';
 import type { RunStatsRow } from '../chunks/runStats';
 import { decodeRunStats } from '../chunks/runStats';
 import fs from 'node:fs';
@@ -565,6 +566,19 @@ export class SqliteStore implements Store, ExitFlushable {
 
   async deleteBlobs(prefix: string): Promise<number> {
     return (await this.write({ op: 'deleteBlobs', prefix }, 'deleting blobs')) as number;
+  }
+
+  async listBlobs(prefix: string): Promise<string[]> {
+    // a range of the primary key (text compares by UTF-8 bytes, which is code point order)
+    const end = prefixEnd(prefix);
+    const keys =
+      end === undefined
+        ? this.db.prepare('SELECT key FROM blobs WHERE key >= ? ORDER BY key').pluck().all(prefix)
+        : this.db
+            .prepare('SELECT key FROM blobs WHERE key >= ? AND key < ? ORDER BY key')
+            .pluck()
+            .all(prefix, end);
+    return keys as string[];
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,194 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Omega, PendingEvent } from '@omega-track/core';
+import { omega, openStore, setDiagWriter } from 'omega-track';
+import { BIN, cliIn } from '../cli/cliRunner';
+import { freshDatabaseName, removeAllPostgresServers, startPostgresServer } from '../helpers/postgresServer';
+import type { PostgresServer } from '../helpers/postgresServer';
+import { sleep, tempDir } from '../helpers/tmp';
+import { logSample, snapshot } from './sampleRuns';
+
+// `omega-track copy`: store to store with run numbers, times, artifacts and models kept, and
+// resumable; embedded → PostgreSQL → embedded against a real cluster.
+
+setDiagWriter(() => undefined);
+
+let tmp: ReturnType<typeof tempDir>;
+let pg: PostgresServer;
+beforeAll(async () => {
+  tmp = tempDir();
+  pg = await startPostgresServer();
+}, 60_000);
+afterAll(async () => {
+  await removeAllPostgresServers();
+  tmp.cleanup();
+}, 30_000);
+
+/** A metric event of a bulk run (its run number set by the caller). */
+function event(i: number): PendingEvent {
+  return {
+    run: 0,
+    event: 'metric',
+    key: i % 2 ? 'a' : 'b',
+    value: i / 7,
+    step: i,
+    dt: 1_600_000_000_000 + i,
+    node: 'n',
+    userid: 'u',
+    extra: undefined,
+  };
+}
+
+const sqlite = (name: string): string => `sqlite:${path.join(tmp.dir, name)}`;
+
+async function withOmega<T>(url: string, fn: (om: Omega) => Promise<T>): Promise<T> {
+  const om = omega({ store: url });
+  try {
+    return await fn(om);
+  } finally {
+    await om.close();
+  }
+}
+
+test('embedded → PostgreSQL → embedded gives back every event, run and artifact exactly', async () => {
+  const a = sqlite('a.db');
+  await withOmega(a, (om) => logSample(om, 'vision', { bulk: 2, points: 20_000 }));
+  await withOmega(a, (om) => logSample(om, 'nlp/ünï'));
+  const before = await withOmega(a, async (om) => [
+    await snapshot(om, 'vision'),
+    await snapshot(om, 'nlp/ünï'),
+  ]);
+  expect(before[0].events).toBeGreaterThan(80_000);
+
+  const pgUrl = await pg.createDatabase(freshDatabaseName());
+  const there = await cliIn({}, ['copy', '--from', a, '--to', pgUrl]);
+  expect(there.err).toBe('');
+  expect(there.code).toBe(0);
+  expect(there.out).toMatch(
+    /^copied 10 runs \([\d,]+ events, 6 artifact files of [\d,]+ bytes\) of 2 experiments/,
+  );
+
+  const b = sqlite('b.db');
+  const back = await cliIn({}, ['copy', '--from', pgUrl, '--to', b]);
+  expect(back.err).toBe('');
+  expect(back.code).toBe(0);
+  const after = await withOmega(b, async (om) => [
+    await snapshot(om, 'vision'),
+    await snapshot(om, 'nlp/ünï'),
+  ]);
+  expect(after).toEqual(before);
+  // in PostgreSQL too, read through the public API
+  expect(await withOmega(pgUrl, (om) => snapshot(om, 'vision'))).toEqual(before[0]);
+  // the experiments' settings came along
+  expect(await withOmega(b, (om) => om.experiments.list())).toEqual(['nlp/ünï', 'vision']);
+}, 120_000);
+
+test('a copy run twice stores nothing twice; one experiment, some runs', async () => {
+  const a = sqlite('twice-a.db');
+  const b = sqlite('twice-b.db');
+  await withOmega(a, (om) => logSample(om, 'e1'));
+  await withOmega(a, (om) => logSample(om, 'e2'));
+  const first = await cliIn({}, ['copy', '--from', a, '--to', b, 'e1', '--run', '1..3']);
+  expect(first.err).toBe('');
+  expect(first.code).toBe(0);
+  expect(first.out).toMatch(/^copied 3 runs .* of 1 experiment/);
+  const again = await cliIn({}, ['copy', '--from', a, '--to', b, 'e1', '--run', '1..3']);
+  expect(again.code).toBe(0);
+  expect(again.out).toMatch(/copied 0 runs .*; 3 already there \(nothing stored twice\)/);
+  await withOmega(b, async (om) => {
+    expect(await om.experiments.list()).toEqual(['e1']);
+    // run by run (see snapshot): ties across runs may come in another order
+    const byRun = (rows: Array<{ run: number }>) => rows.sort((x, y) => x.run - y.run);
+    const source = await withOmega(a, (src) => src.runtime.experiment('e1').data({ run: [1, 2, 3] }));
+    expect(byRun(await om.runtime.experiment('e1').data({ run: 'all' }))).toEqual(byRun(source));
+  });
+});
+
+test('a copy killed midway and run again ends with every event once', async () => {
+  const a = sqlite('kill-a.db');
+  const b = sqlite('kill-b.db');
+  await withOmega(a, (om) => logSample(om, 'big'));
+  // many long runs, written straight into the store (logging them call by call takes long)
+  const source = openStore(a);
+  try {
+    for (let r = 0; r < 20; r++) {
+      const run = await source.startRun('big', { ...event(0), event: 'start', key: 'start', value: null });
+      for (let at = 0; at < 20_000; at += 10_000)
+        await source.appendEvents(
+          'big',
+          Array.from({ length: 10_000 }, (_, i) => ({ ...event(at + i), run })),
+        );
+    }
+  } finally {
+    await source.close();
+  }
+  const expected = await withOmega(a, (om) => snapshot(om, 'big'));
+  const child = spawn(process.execPath, [BIN, 'copy', '--from', a, '--to', b], { stdio: 'ignore' });
+  // killed once some of the runs are in the target, well before all are
+  const target = openStore(b);
+  try {
+    for (let i = 0; i < 600; i++) {
+      await sleep(50);
+      const latest = await target.latestRun('big').catch(() => undefined);
+      if (latest !== undefined && latest >= 5) break;
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  const partial = (await target.latestRun('big')) ?? 0;
+  await target.close();
+  expect(partial).toBeGreaterThanOrEqual(5);
+  expect(partial).toBeLessThan(expected.runs.length);
+  const resumed = await cliIn({}, ['copy', '--from', a, '--to', b]);
+  expect(resumed.code).toBe(0);
+  expect(resumed.out).toMatch(/already there/);
+  expect(await withOmega(b, (om) => snapshot(om, 'big'))).toEqual(expected);
+}, 120_000);
+
+test('a run whose number the target holds for another run is left out, said, exit 1', async () => {
+  const a = sqlite('clash-a.db');
+  const b = sqlite('clash-b.db');
+  await withOmega(a, (om) => logSample(om, 'x'));
+  await withOmega(b, async (om) => {
+    const exp = om.runtime.experiment('x');
+    await exp.start({ name: 'mine' });
+    await exp.stop();
+  });
+  const r = await cliIn({}, ['copy', '--from', a, '--to', b, 'x']);
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/run 1 of 'x': the target holds another run 1: not copied/);
+  await withOmega(b, async (om) => {
+    const runs = await om.runtime.experiment('x').runs({ run: 'all' });
+    expect(runs[0].name).toBe('mine');
+    expect(runs.map((x) => x.run)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+test('bad input: a store that does not exist, the same store twice, an experiment that matches nothing', async () => {
+  const missing = await cliIn({}, ['copy', '--from', sqlite('nope.db'), '--to', sqlite('n2.db')]);
+  expect(missing.code).toBe(1);
+  expect(missing.err).toMatch(/nope\.db/);
+  const same = await cliIn({}, ['copy', '--from', sqlite('s.db'), '--to', sqlite('s.db')]);
+  expect(same.err).toMatch(/the same store/);
+  const a = sqlite('match-a.db');
+  await withOmega(a, (om) => logSample(om, 'only'));
+  const none = await cliIn({}, ['copy', '--from', a, '--to', sqlite('match-b.db'), 'oth*']);
+  expect(none.code).toBe(1);
+  expect(none.err).toMatch(/no experiment of the store matches 'oth\*'/);
+});
+
+test('on a terminal a progress line counts runs and events; elsewhere nothing is drawn', async () => {
+  const a = sqlite('progress-a.db');
+  await withOmega(a, (om) => logSample(om, 'p'));
+  const onTerminal = await cliIn({}, ['copy', '--from', a, '--to', sqlite('progress-b.db')], {
+    stderrIsTTY: true,
+  });
+  expect(onTerminal.code).toBe(0);
+  // drawn in place, last with every run counted, then ended by a newline before the summary
+  expect(onTerminal.err).toMatch(
+    /\r\u001b\[2Kcopying: runs 4 · events [\d,]+ · [\d,]+ events\/s · 0:\d\d\n$/,
+  );
+  const piped = await cliIn({}, ['copy', '--from', a, '--to', sqlite('progress-c.db')]);
+  expect(piped.err).toBe('');
+});
