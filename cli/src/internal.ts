@@ -215,3 +215,13 @@ export { exportFiles } from './transfer/files/exportFiles';
 export type { ExportFilesOptions, ExportSummary } from './transfer/files/exportFiles';
 export { openExportFiles } from './transfer/files/openExportFiles';
 export { ExportFileError } from './transfer/files/ExportFileError';
+export { storeSource } from './transfer/storeSource';
+export { transferRuns } from './transfer/transferRuns';
+export type {
+  ContentSource,
+  SourceExperiment,
+  SourceRun,
+  TransferLog,
+  TransferProgress,
+  TransferSource,
+} from './transfer/TransferSource';
