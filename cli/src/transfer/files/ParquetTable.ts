@@ -12,6 +12,11 @@ import type { RowRange, TableReader, TableWriter } from './TableFile';
 /** Rows per row group: big enough for compression and fast scans, small enough to hold in memory. */
 export const ROW_GROUP_ROWS = 50_000;
 
+/** Distinct strings a column keeps the bytes of (a column of unique texts just cycles through). */
+const UTF8_CACHE = 256;
+
+const utf8Encoder = new TextEncoder();
+
 function schemaElement(c: ColumnSpec): ParquetSchemaElement {
   const repetition_type = c.required ? 'REQUIRED' : 'OPTIONAL';
   switch (c.type) {
@@ -44,6 +49,8 @@ function schemaElement(c: ColumnSpec): ParquetSchemaElement {
 export class ParquetTableWriter implements TableWriter {
   rows = 0;
   private buffered: Cell[][];
+  /** Per column, the bytes of its recent distinct strings. */
+  private readonly encoded: Array<Map<string, Uint8Array>>;
 
   private constructor(
     private readonly file: string,
@@ -51,6 +58,7 @@ export class ParquetTableWriter implements TableWriter {
     private readonly columns: readonly ColumnSpec[],
   ) {
     this.buffered = columns.map(() => []);
+    this.encoded = columns.map(() => new Map());
   }
 
   /** Creates the file; an existing one is refused (an export never overwrites). */
@@ -78,6 +86,26 @@ export class ParquetTableWriter implements TableWriter {
     }
   }
 
+  /**
+   * A string column as UTF-8 bytes, one array per distinct recent value: hyparquet-writer would
+   * encode every cell anew, and the names, keys and hosts that repeat row after row would be
+   * 50,000 small arrays per row group to collect.
+   */
+  private utf8(column: number, values: Cell[]): Array<Uint8Array | null> {
+    const cache = this.encoded[column];
+    return values.map((v) => {
+      if (v === null) return null;
+      const text = v as string;
+      let bytes = cache.get(text);
+      if (bytes === undefined) {
+        if (cache.size >= UTF8_CACHE) cache.clear();
+        bytes = utf8Encoder.encode(text);
+        cache.set(text, bytes);
+      }
+      return bytes;
+    });
+  }
+
   private async writeGroup(): Promise<void> {
     if (this.buffered[0].length === 0) return;
     const columnData: ParquetColumnData[] = this.columns.map((c, i) => {
@@ -93,6 +121,7 @@ export class ParquetTableWriter implements TableWriter {
       // dictionary-encoded (byte-stream-split packs them as well)
       if (c.type === 'double')
         return { name: c.name, statistics, data: values, encoding: 'BYTE_STREAM_SPLIT' };
+      if (c.type === 'string') return { name: c.name, statistics, data: this.utf8(i, values) };
       return { name: c.name, statistics, data: values };
     });
     this.buffered = this.columns.map(() => []);

@@ -30,7 +30,7 @@ export interface ColumnSpec {
   type: ColumnType;
   /** Never null. */
   required: boolean;
-  /** Parquet min/max statistics are written (not for long JSON text, where they prune nothing). */
+  /** Parquet min/max statistics are written: for the columns a query selects on, not for free text. */
   statistics: boolean;
 }
 
@@ -54,13 +54,13 @@ export const EVENT_COLUMNS: readonly ColumnSpec[] = [
   column('event', 'string', true),
   column('key', 'string', true),
   column('float_value', 'double'),
-  column('string_value', 'string'),
+  column('string_value', 'string', false, false),
   column('bool_value', 'bool'),
   column('json_value', 'string', false, false),
   column('step', 'int64'),
   column('timestamp', 'timestamp', true),
-  column('node', 'string', true),
-  column('userid', 'string', true),
+  column('node', 'string', true, false),
+  column('userid', 'string', true, false),
   column('extras', 'string', false, false),
 ];
 
