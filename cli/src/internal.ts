@@ -225,3 +225,11 @@ export type {
   TransferProgress,
   TransferSource,
 } from './transfer/TransferSource';
+export {
+  tensorboardSource,
+  TfRecordReader,
+  decodeEvent,
+  crc32c,
+  maskedCrc32c,
+  TensorboardFormatError,
+} from './transfer/tensorboard';

@@ -63,6 +63,6 @@ test('embedded → team server → embedded gives back runs, artifacts, models a
   ).toEqual(before);
   await withOmega(b, async (om) => {
     expect(await om.datasets.get('ds/plain')).toEqual({ rows: [1, 2, 3] });
-    expect([...((await om.models.get('weights/v1')) as Float32Array)]).toEqual([0.5, 1.5]);
+    expect([...(await om.models.get<Float32Array>('weights/v1'))]).toEqual([0.5, 1.5]);
   });
 }, 60_000);

@@ -1,4 +1,5 @@
 /** `omega-track copy`: runs, artifacts and models from one store to another. */
+import path from 'node:path';
 import type { Store } from '@omega-track/core';
 import { TrackingInputError, openStore } from '@omega-track/core';
 import { redactUrls } from '@omega-track/core/internal';
@@ -8,6 +9,16 @@ import { transferRuns } from '../transfer/transferRuns';
 import type { Command } from './command';
 import { parseRunOption, stringOption } from './options';
 import { describeRuns, finishTransfer, transferSession } from './transferOutput';
+
+/** Whether two store URLs name the same store (embedded stores by their resolved file). */
+function sameStore(a: string, b: string): boolean {
+  const file = (url: string): string | undefined =>
+    url.startsWith('sqlite:') && !url.startsWith('sqlite::memory:')
+      ? path.resolve(url.slice('sqlite:'.length))
+      : undefined;
+  const [fa, fb] = [file(a), file(b)];
+  return fa !== undefined && fb !== undefined ? fa === fb : a === b;
+}
 
 const USAGE = 'omega-track copy --from URL --to URL [experiments...] [--run RUNS]';
 
@@ -39,7 +50,7 @@ export const copyCommand: Command = {
     const from = stringOption(ctx.values, 'from');
     const to = stringOption(ctx.values, 'to');
     if (!from || !to) throw new TrackingInputError(`name both stores: ${USAGE}`);
-    if (from === to)
+    if (sameStore(from, to))
       throw new TrackingInputError(`--from and --to name the same store (${redactUrls(from)})`);
     const runText = stringOption(ctx.values, 'run');
     const runs = runText === undefined ? undefined : parseRunOption(runText);
