@@ -49,6 +49,8 @@ function schemaElement(c: ColumnSpec): ParquetSchemaElement {
 export class ParquetTableWriter implements TableWriter {
   rows = 0;
   private buffered: Cell[][];
+  /** Rows buffered for the next row group. */
+  private size = 0;
   /** Per column, the bytes of its recent distinct strings. */
   private readonly encoded: Array<Map<string, Uint8Array>>;
 
@@ -79,11 +81,13 @@ export class ParquetTableWriter implements TableWriter {
   }
 
   async add(rows: Row[]): Promise<void> {
-    for (const row of rows) {
-      for (let i = 0; i < this.columns.length; i++) this.buffered[i].push(row[i] ?? null);
-      this.rows++;
-      if (this.buffered[0].length >= ROW_GROUP_ROWS) await this.writeGroup();
+    const width = this.columns.length;
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      for (let i = 0; i < width; i++) this.buffered[i].push(row[i]);
+      if (++this.size >= ROW_GROUP_ROWS) await this.writeGroup();
     }
+    this.rows += rows.length;
   }
 
   /**
@@ -107,16 +111,11 @@ export class ParquetTableWriter implements TableWriter {
   }
 
   private async writeGroup(): Promise<void> {
-    if (this.buffered[0].length === 0) return;
+    if (this.size === 0) return;
     const columnData: ParquetColumnData[] = this.columns.map((c, i) => {
       const values = this.buffered[i];
       const statistics = c.statistics;
-      if (c.type === 'int64')
-        return {
-          name: c.name,
-          statistics,
-          data: values.map((v) => (v === null ? null : BigInt(v as number))),
-        };
+      if (c.type === 'int64') return { name: c.name, statistics, data: int64(values) };
       // a dictionary keys doubles by SameValueZero and would turn -0 into 0: doubles are never
       // dictionary-encoded (byte-stream-split packs them as well)
       if (c.type === 'double')
@@ -125,6 +124,7 @@ export class ParquetTableWriter implements TableWriter {
       return { name: c.name, statistics, data: values };
     });
     this.buffered = this.columns.map(() => []);
+    this.size = 0;
     await this.writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS });
   }
 
@@ -264,6 +264,20 @@ export class ParquetTableReader implements TableReader {
     this.cached = undefined;
     this.opened = undefined;
   }
+}
+
+/** Numbers as the bigints an INT64 column takes; a run of equal numbers (the run column) shares one. */
+function int64(values: Cell[]): Array<bigint | null> {
+  let last: Cell = null;
+  let lastBig: bigint | null = null;
+  return values.map((v) => {
+    if (v === null) return null;
+    if (v !== last) {
+      last = v;
+      lastBig = BigInt(v);
+    }
+    return lastBig;
+  });
 }
 
 /** The row group that holds row `at` (binary search over the groups' first rows). */

@@ -152,6 +152,8 @@ const NODE = col('node');
 const USERID = col('userid');
 const EXTRAS = col('extras');
 
+const EMPTY_EVENT_ROW: Row = EVENT_COLUMNS.map(() => null);
+
 /** One event as one row of the events table. */
 export function eventRow(experiment: string, run: number, e: Omit<PendingEvent, 'run'>): Row {
   const v = e.value;
@@ -159,7 +161,8 @@ export function eventRow(experiment: string, run: number, e: Omit<PendingEvent, 
     throw new TrackingInputError(
       `step ${e.step} of '${e.key}' in run ${run} of '${experiment}' is beyond what the export's int64 step column holds`,
     );
-  const row: Row = new Array<Cell>(EVENT_COLUMNS.length).fill(null);
+  // a copy of a packed array of nulls: quicker to fill and read than a new Array(n)
+  const row: Row = EMPTY_EVENT_ROW.slice();
   row[EXPERIMENT] = experiment;
   row[RUN] = run;
   row[EVENT] = e.event;
