@@ -5,7 +5,7 @@
  * reading the same events from the store with iterate(), no files written. Each phase runs in
  * its own process, so each peak is its own.
  *
- *   npm run bench:transfer --prefix bench
+ *   npm run bench:transfer
  *   npm run build && node bench/dist/transferFiles.js [--runs 50] [--points 100000]
  */
 import { fork } from 'node:child_process';

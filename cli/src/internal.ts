@@ -215,8 +215,6 @@ export { exportFiles } from './transfer/files/exportFiles';
 export type { ExportFilesOptions, ExportSummary } from './transfer/files/exportFiles';
 export { openExportFiles } from './transfer/files/openExportFiles';
 export { ExportFileError } from './transfer/files/ExportFileError';
-export { storeSource } from './transfer/storeSource';
-export { transferRuns } from './transfer/transferRuns';
 export type {
   ContentSource,
   SourceExperiment,
@@ -233,3 +231,8 @@ export {
   maskedCrc32c,
   TensorboardFormatError,
 } from './transfer/tensorboard';
+export { mlflowSource } from './transfer/mlflow/mlflowSource';
+export { NotMlflowServerError } from './transfer/mlflow/NotMlflowServerError';
+export { pushToMlflow } from './transfer/mlflow/pushToMlflow';
+export { transferRuns } from './transfer/transferRuns';
+export { storeSource } from './transfer/storeSource';

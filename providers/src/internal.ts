@@ -11,7 +11,21 @@ export {
   validateMlflowKey,
   encodeMetricValue,
   decodeMetricValue,
+  MlflowApiError,
+  MlflowArtifactsUnreachableError,
+  MlflowUnavailableError,
+  MLFLOW_LIMITS,
 } from './mlflow';
+export {
+  OMEGA_TAGS,
+  PARENT_RUN_TAG,
+  PUSHED_TAG,
+  RUN_NAME_TAG,
+  RUN_NOTE_TAG,
+  jsonArtifactFile,
+} from './mlflow/mlflowMapping';
+export { createMlflowRun, eventRequests, EVENTS_DIR } from './mlflow/MlflowSender';
+export type { RunMapping } from './mlflow/MlflowSpool';
 export type {
   MlflowClientOptions,
   MlflowExperiment,

@@ -163,6 +163,24 @@ export class MlflowClient {
     return experiment;
   }
 
+  /** One page of experiments/search (`nextPageToken` while more follow). */
+  async searchExperimentsPage(
+    opts: { viewType?: MlflowViewType; maxResults?: number; pageToken?: string } = {},
+  ): Promise<{ experiments: MlflowExperiment[]; nextPageToken?: string }> {
+    const r = await this.call<{ experiments?: MlflowExperiment[]; next_page_token?: string }>(
+      'POST',
+      'experiments/search',
+      {
+        body: {
+          max_results: opts.maxResults ?? 1000,
+          page_token: opts.pageToken,
+          view_type: opts.viewType && opts.viewType !== 'ACTIVE_ONLY' ? opts.viewType : undefined,
+        },
+      },
+    );
+    return { experiments: r.experiments ?? [], nextPageToken: r.next_page_token || undefined };
+  }
+
   async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
     await this.call('POST', 'experiments/set-experiment-tag', {
       body: { experiment_id: experimentId, key, value },
@@ -272,22 +290,31 @@ export class MlflowClient {
     const points: MlflowMetric[] = [];
     let pageToken: string | undefined;
     do {
-      const r = await this.call<{ metrics?: MlflowMetric[]; next_page_token?: string }>(
-        'GET',
-        'metrics/get-history',
-        {
-          query: {
-            run_id: runId,
-            metric_key: key,
-            max_results: MLFLOW_LIMITS.historyPage,
-            page_token: pageToken,
-          },
-        },
-      );
-      for (const point of r.metrics ?? []) points.push(point);
-      pageToken = r.metrics?.length ? r.next_page_token : undefined;
+      const page = await this.getMetricHistoryPage(runId, key, pageToken);
+      for (const point of page.metrics) points.push(point);
+      pageToken = page.nextPageToken;
     } while (pageToken);
     return points;
+  }
+
+  /**
+   * One page of a metric's history (MLflow 3.x pages it; 2.x answers the whole history at once
+   * and no token); `nextPageToken` is set while more follows.
+   */
+  async getMetricHistoryPage(
+    runId: string,
+    key: string,
+    pageToken?: string,
+    maxResults: number = MLFLOW_LIMITS.historyPage,
+  ): Promise<{ metrics: MlflowMetric[]; nextPageToken?: string }> {
+    const r = await this.call<{ metrics?: MlflowMetric[]; next_page_token?: string }>(
+      'GET',
+      'metrics/get-history',
+      { query: { run_id: runId, metric_key: key, max_results: maxResults, page_token: pageToken } },
+    );
+    const metrics = r.metrics ?? [];
+    // an empty page with a token is MLflow 3.x's answer to a request it misread: not a loop to follow
+    return { metrics, nextPageToken: metrics.length ? r.next_page_token || undefined : undefined };
   }
 
   /**

@@ -242,30 +242,11 @@ export class MlflowSender {
         node: tags['omega.node'] ?? '',
       };
     } else {
-      const userid = start?.userid ?? 'unknown';
-      const node = start?.node ?? 'unknown';
-      const tags = [
-        { key: 'omega.run', value: String(run) },
-        { key: 'mlflow.user', value: userid },
-        { key: 'mlflow.source.name', value: process.argv[1] ?? 'node' },
-        { key: 'mlflow.source.type', value: 'LOCAL' },
-        { key: 'omega.node', value: node },
-      ];
-      if (uid) tags.push({ key: 'omega.run_uid', value: uid });
       // a child run (run(fn) inside a run) nests under its parent in MLflow's UI
       const parent = (start?.value as { parent?: unknown } | null | undefined)?.parent;
-      if (typeof parent === 'number') {
-        const parentId = await this.existingRunId(experiment, experimentId, parent);
-        if (parentId) tags.push({ key: 'mlflow.parentRunId', value: parentId });
-      }
-      const created = await this.client.createRun(
-        experimentId,
-        `run-${run}`,
-        start?.dt ?? Date.now(),
-        tags,
-        userid,
-      );
-      mapping = { runId: created.info.run_id, artifactUri: created.info.artifact_uri, userid, node };
+      const parentId =
+        typeof parent === 'number' ? await this.existingRunId(experiment, experimentId, parent) : undefined;
+      mapping = await createMlflowRun(this.client, experimentId, run, start, uid, parentId);
     }
     this.spool.saveMapping(uri, experiment, run, mapping);
     return mapping;
@@ -357,103 +338,145 @@ export class MlflowSender {
     const events = decodeValue(op.body.toString()) as PendingEvent[];
     const start = events.find((e) => e.event === 'start');
     const run = await this.runOf(op.experiment, op.run, start);
-    const requests: Array<() => Promise<void>> = [];
-    let metrics: MlflowMetric[] = [];
-    let params: MlflowKeyValue[] = [];
-    /** Run tags by key: the latest value of a key in the op wins, as it does in MLflow. */
-    let tags = new Map<string, string>();
-    const lines: EventLine[] = [];
-    /** JSON artifacts as files `<name>.json`, the last one logged under a name winning. */
-    const jsonFiles = new Map<string, string>();
-    const seenParams = new Set<string>();
-    const cut = (): void => {
-      const tagList = [...tags].map(([key, value]) => ({ key, value }));
-      for (const chunk of chunkBatch(metrics, params, tagList))
-        requests.push(() => this.client.logBatch(run.runId, chunk));
-      metrics = [];
-      params = [];
-      tags = new Map();
-    };
-    // What MLflow's metric points cannot hold goes into a note: no step, extra fields, another
-    // user or node than the run's, a point identical to an earlier one (MLflow keeps it once),
-    // or a millisecond shared with rows of the events file (then `o` keeps the logging order).
-    const points = new Set<string>();
-    const duplicate = (e: PendingEvent): boolean => {
-      const id = `${e.key}\u0000${e.dt}\u0000${e.step ?? 0}\u0000${encodeValue(e.value)}`;
-      return points.has(id) || (points.add(id), false);
-    };
-    const special = (e: PendingEvent): boolean =>
-      e.step === null ||
-      (e.extra !== undefined && Object.keys(e.extra).length > 0) ||
-      e.userid !== run.userid ||
-      e.node !== run.node;
-    const isLine = (e: PendingEvent): boolean =>
-      !isMetricLike(e) && e.event !== 'start' && e.event !== 'stop';
-    const lineTimes = new Set(
-      events.filter((e) => isLine(e) || (e.event === 'metric' && special(e))).map((e) => e.dt),
-    );
-    events.forEach((e, i) => {
-      const o = op.seq * 1_000_000 + i;
-      const extra = e.extra && Object.keys(e.extra).length ? e.extra : undefined;
-      if (e.event === 'metric' && typeof e.value === 'number') {
-        const dup = duplicate(e);
-        if (!dup)
-          metrics.push({ key: e.key, value: encodeMetricValue(e.value), timestamp: e.dt, step: e.step ?? 0 });
-        if (dup || special(e) || lineTimes.has(e.dt)) {
-          const note: EventLine = { t: 'note', o, key: e.key, dt: e.dt, step: e.step, extra };
-          if (e.userid !== run.userid) note.userid = e.userid;
-          if (e.node !== run.node) note.node = e.node;
-          if (dup) note.value = e.value;
-          lines.push(note);
-        }
-      } else if (e.event === 'profile' && typeof e.value === 'number') {
-        const gpu = typeof extra?.gpu === 'number' ? extra.gpu : undefined;
-        const m = profileToSystemMetric(e.key, e.value, gpu);
-        if (!duplicate({ ...e, key: m.name }))
-          metrics.push({
-            key: m.name,
-            value: encodeMetricValue(m.value),
-            timestamp: e.dt,
-            step: e.step ?? 0,
-          });
-      } else if (e.event === 'param') {
-        // MLflow refuses a batch that names a param twice; the value is the same (checked at the call)
-        if (!seenParams.has(e.key)) params.push({ key: e.key, value: paramText(e.value) });
-        seenParams.add(e.key);
-        lines.push({ t: 'event', o, e });
-      } else if (e.event === 'name' || e.event === 'tag' || e.event === 'note') {
-        // run metadata becomes MLflow's own: its run name, a run tag, its description; the
-        // events file keeps the values as logged, for data()
-        tags.set(metadataTagKey(e.event, e.key), tagText(e.value));
-        lines.push({ t: 'event', o, e });
-      } else if (e.event === 'start') {
-        // the run was created (or found) above with this start time
-      } else if (e.event === 'stop') {
-        const value = (e.value ?? {}) as { status?: string; error?: string };
-        if (value.error) tags.set('omega.error', value.error.slice(0, MLFLOW_LIMITS.tagValueLength));
-        cut();
-        const failed = value.status === 'FAILED';
-        requests.push(
-          async () => void (await this.client.updateRun(run.runId, failed ? 'FAILED' : 'FINISHED', e.dt)),
-        );
-      } else {
-        if (e.event === 'artifact') {
-          const file = jsonFile(e.value);
-          if (file) jsonFiles.set(file.path, file.text);
-        }
-        lines.push({ t: 'event', o, e });
-      }
-    });
-    cut();
-    if (lines.length) {
-      const digest = createHash('sha1').update(op.body).digest('hex').slice(0, 10);
-      const file = `${EVENTS_DIR}/${String(op.seq).padStart(12, '0')}-${digest}.jsonl`;
-      const text = lines.map((l) => encodeValue(l)).join('\n') + '\n';
-      requests.push(() => this.client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
-    }
-    // after the events file, which is what reads back: the files are for MLflow's UI and tools
-    for (const [file, text] of jsonFiles)
-      requests.push(() => this.client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
-    return requests;
+    return eventRequests(this.client, run, events, op.seq, op.body);
   }
+}
+
+/**
+ * Creates the MLflow run of omega run `run` (`run-<n>`, tagged with its number, user, node and
+ * unique id, nested under `parentRunId`): what the sender does for a run's start, and what
+ * `export --to mlflow` does for a run it pushes.
+ */
+export async function createMlflowRun(
+  client: MlflowClient,
+  experimentId: string,
+  run: number,
+  start: Pick<PendingEvent, 'dt' | 'node' | 'userid'> | undefined,
+  uid: string | undefined,
+  parentRunId: string | undefined,
+): Promise<RunMapping> {
+  const userid = start?.userid ?? 'unknown';
+  const node = start?.node ?? 'unknown';
+  const tags = [
+    { key: 'omega.run', value: String(run) },
+    { key: 'mlflow.user', value: userid },
+    { key: 'mlflow.source.name', value: process.argv[1] ?? 'node' },
+    { key: 'mlflow.source.type', value: 'LOCAL' },
+    { key: 'omega.node', value: node },
+  ];
+  if (uid) tags.push({ key: 'omega.run_uid', value: uid });
+  if (parentRunId) tags.push({ key: 'mlflow.parentRunId', value: parentRunId });
+  const created = await client.createRun(experimentId, `run-${run}`, start?.dt ?? Date.now(), tags, userid);
+  return { runId: created.info.run_id, artifactUri: created.info.artifact_uri, userid, node };
+}
+
+/**
+ * The requests that record a batch of a run's events in MLflow run `run`, in order: log-batch
+ * chunks within MLflow's limits, run updates, and the events file `<seq>-<digest>.jsonl` holding
+ * what MLflow has no place for (`seq` orders the files of a run; `body` names this batch).
+ */
+export function eventRequests(
+  client: MlflowClient,
+  run: RunMapping,
+  events: readonly PendingEvent[],
+  seq: number,
+  body: Uint8Array | string,
+): Array<() => Promise<void>> {
+  const requests: Array<() => Promise<void>> = [];
+  let metrics: MlflowMetric[] = [];
+  let params: MlflowKeyValue[] = [];
+  /** Run tags by key: the latest value of a key in the op wins, as it does in MLflow. */
+  let tags = new Map<string, string>();
+  const lines: EventLine[] = [];
+  /** JSON artifacts as files `<name>.json`, the last one logged under a name winning. */
+  const jsonFiles = new Map<string, string>();
+  const seenParams = new Set<string>();
+  const cut = (): void => {
+    const tagList = [...tags].map(([key, value]) => ({ key, value }));
+    for (const chunk of chunkBatch(metrics, params, tagList))
+      requests.push(() => client.logBatch(run.runId, chunk));
+    metrics = [];
+    params = [];
+    tags = new Map();
+  };
+  // What MLflow's metric points cannot hold goes into a note: no step, extra fields, another
+  // user or node than the run's, a point identical to an earlier one (MLflow keeps it once),
+  // or a millisecond shared with rows of the events file (then `o` keeps the logging order).
+  const points = new Set<string>();
+  const duplicate = (e: PendingEvent): boolean => {
+    const id = `${e.key}\u0000${e.dt}\u0000${e.step ?? 0}\u0000${encodeValue(e.value)}`;
+    return points.has(id) || (points.add(id), false);
+  };
+  const special = (e: PendingEvent): boolean =>
+    e.step === null ||
+    (e.extra !== undefined && Object.keys(e.extra).length > 0) ||
+    e.userid !== run.userid ||
+    e.node !== run.node;
+  const isLine = (e: PendingEvent): boolean => !isMetricLike(e) && e.event !== 'start' && e.event !== 'stop';
+  const lineTimes = new Set(
+    events.filter((e) => isLine(e) || (e.event === 'metric' && special(e))).map((e) => e.dt),
+  );
+  events.forEach((e, i) => {
+    const o = seq * 1_000_000 + i;
+    const extra = e.extra && Object.keys(e.extra).length ? e.extra : undefined;
+    if (e.event === 'metric' && typeof e.value === 'number') {
+      const dup = duplicate(e);
+      if (!dup)
+        metrics.push({ key: e.key, value: encodeMetricValue(e.value), timestamp: e.dt, step: e.step ?? 0 });
+      if (dup || special(e) || lineTimes.has(e.dt)) {
+        const note: EventLine = { t: 'note', o, key: e.key, dt: e.dt, step: e.step, extra };
+        if (e.userid !== run.userid) note.userid = e.userid;
+        if (e.node !== run.node) note.node = e.node;
+        if (dup) note.value = e.value;
+        lines.push(note);
+      }
+    } else if (e.event === 'profile' && typeof e.value === 'number') {
+      const gpu = typeof extra?.gpu === 'number' ? extra.gpu : undefined;
+      const m = profileToSystemMetric(e.key, e.value, gpu);
+      if (!duplicate({ ...e, key: m.name }))
+        metrics.push({
+          key: m.name,
+          value: encodeMetricValue(m.value),
+          timestamp: e.dt,
+          step: e.step ?? 0,
+        });
+    } else if (e.event === 'param') {
+      // MLflow refuses a batch that names a param twice; the value is the same (checked at the call)
+      if (!seenParams.has(e.key)) params.push({ key: e.key, value: paramText(e.value) });
+      seenParams.add(e.key);
+      lines.push({ t: 'event', o, e });
+    } else if (e.event === 'name' || e.event === 'tag' || e.event === 'note') {
+      // run metadata becomes MLflow's own: its run name, a run tag, its description; the
+      // events file keeps the values as logged, for data()
+      tags.set(metadataTagKey(e.event, e.key), tagText(e.value));
+      lines.push({ t: 'event', o, e });
+    } else if (e.event === 'start') {
+      // the run was created (or found) above with this start time
+    } else if (e.event === 'stop') {
+      const value = (e.value ?? {}) as { status?: string; error?: string };
+      if (value.error) tags.set('omega.error', value.error.slice(0, MLFLOW_LIMITS.tagValueLength));
+      cut();
+      const failed = value.status === 'FAILED';
+      requests.push(
+        async () => void (await client.updateRun(run.runId, failed ? 'FAILED' : 'FINISHED', e.dt)),
+      );
+    } else {
+      if (e.event === 'artifact') {
+        const file = jsonFile(e.value);
+        if (file) jsonFiles.set(file.path, file.text);
+      }
+      lines.push({ t: 'event', o, e });
+    }
+  });
+  cut();
+  if (lines.length) {
+    const digest = createHash('sha1').update(body).digest('hex').slice(0, 10);
+    const file = `${EVENTS_DIR}/${String(seq).padStart(12, '0')}-${digest}.jsonl`;
+    const text = lines.map((l) => encodeValue(l)).join('\n') + '\n';
+    requests.push(() => client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
+  }
+  // after the events file, which is what reads back: the files are for MLflow's UI and tools
+  for (const [file, text] of jsonFiles)
+    requests.push(() => client.uploadArtifact(run.artifactUri, file, Buffer.from(text)));
+  return requests;
 }

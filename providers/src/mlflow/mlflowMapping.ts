@@ -65,12 +65,16 @@ export const RUN_NAME_TAG = 'mlflow.runName';
 export const RUN_NOTE_TAG = 'mlflow.note.content';
 export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 
-/** The tags omega-track keeps its own bookkeeping in: the run number, its unique id, node and error. */
+/** The tag `export --to mlflow` sets on a run last, once everything of it has been sent. */
+export const PUSHED_TAG = 'omega.pushed';
+
+/** The tags omega-track keeps its own bookkeeping in: the run number, its unique id, node, error, push state. */
 export const OMEGA_TAGS: ReadonlySet<string> = new Set([
   'omega.run',
   'omega.run_uid',
   'omega.node',
   'omega.error',
+  PUSHED_TAG,
 ]);
 
 /** The MLflow tag a `name`, `tag` or `note` event sets. */

@@ -341,18 +341,14 @@ export class HttpStore implements Store, ExitFlushable {
     return `/experiments/${encodeURIComponent(checkText(experiment, 'experiment'))}`;
   }
 
-  async #getJson<T>(path: string, doing: string, opts?: { spoolWaitMs?: number }): Promise<T> {
-    return this.#direct(
-      doing,
-      async (signal) => this.#json<T>(await this.#request('GET', path, doing, { signal }), doing),
-      opts,
-    );
+  #getJson<T>(path: string, doing: string, opts?: { spoolWaitMs?: number }): Promise<T> {
+    return this.#sendJson('GET', path, undefined, doing, opts);
   }
 
   async #sendJson<T>(
     method: string,
     path: string,
-    body: string,
+    body: string | undefined,
     doing: string,
     opts?: { spoolWaitMs?: number },
   ): Promise<T> {
@@ -377,21 +373,28 @@ export class HttpStore implements Store, ExitFlushable {
 
   async getEntry(bucket: Bucket, name: string): Promise<MetadataEntry | undefined> {
     const doing = `reading '${name}'`;
+    return this.#getOrNone(
+      `/entries/${bucket}/entry?name=${encodeURIComponent(name)}`,
+      doing,
+      async (response) => decodeEntry(await this.#json(response, doing)),
+    );
+  }
+
+  /** GETs `path` and reads the answer; undefined when the server has nothing there (404). */
+  #getOrNone<T>(
+    path: string,
+    doing: string,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T | undefined> {
     return this.#direct(doing, async (signal) => {
+      let response: Response;
       try {
-        const response = await this.#request(
-          'GET',
-          `/entries/${bucket}/entry?name=${encodeURIComponent(name)}`,
-          doing,
-          {
-            signal,
-          },
-        );
-        return decodeEntry(await this.#json(response, doing));
+        response = await this.#request('GET', path, doing, { signal });
       } catch (error) {
         if (error instanceof HttpFailure && error.status === 404) return undefined;
         throw error;
       }
+      return read(response);
     });
   }
 
@@ -405,15 +408,7 @@ export class HttpStore implements Store, ExitFlushable {
 
   async deleteEntry(bucket: Bucket, name: string): Promise<boolean> {
     const doing = `deleting '${name}'`;
-    const { deleted } = await this.#direct(doing, async (signal) =>
-      this.#json<{ deleted: boolean }>(
-        await this.#request('DELETE', `/entries/${bucket}/entry?name=${encodeURIComponent(name)}`, doing, {
-          signal,
-        }),
-        doing,
-      ),
-    );
-    return deleted;
+    return this.#deleted<boolean>(`/entries/${bucket}/entry?name=${encodeURIComponent(name)}`, doing);
   }
 
   // ---------------------------------------------------------------- blobs
@@ -432,14 +427,7 @@ export class HttpStore implements Store, ExitFlushable {
 
   async getBlob(key: string): Promise<Buffer | undefined> {
     const doing = `reading blob '${key}'`;
-    return this.#direct(doing, async (signal) => {
-      let response: Response;
-      try {
-        response = await this.#request('GET', `/blobs?key=${encodeURIComponent(key)}`, doing, { signal });
-      } catch (error) {
-        if (error instanceof HttpFailure && error.status === 404) return undefined;
-        throw error;
-      }
+    return this.#getOrNone(`/blobs?key=${encodeURIComponent(key)}`, doing, async (response) => {
       try {
         return bytesOf(await response.arrayBuffer());
       } catch (error) {
@@ -449,25 +437,23 @@ export class HttpStore implements Store, ExitFlushable {
   }
 
   async listBlobs(prefix: string): Promise<string[]> {
-    const doing = `listing blobs '${prefix}…'`;
-    const { keys } = await this.#direct(doing, async (signal) =>
-      this.#json<{ keys: string[] }>(
-        await this.#request('GET', `/blobs/keys?prefix=${encodeURIComponent(prefix)}`, doing, { signal }),
-        doing,
-      ),
+    const { keys } = await this.#getJson<{ keys: string[] }>(
+      `/blobs/keys?prefix=${encodeURIComponent(prefix)}`,
+      'listing blobs',
     );
     return keys;
   }
 
   async deleteBlobs(prefix: string): Promise<number> {
-    const doing = `deleting blobs '${prefix}…'`;
-    const { deleted } = await this.#direct(doing, async (signal) =>
-      this.#json<{ deleted: number }>(
-        await this.#request('DELETE', `/blobs?prefix=${encodeURIComponent(prefix)}`, doing, { signal }),
-        doing,
-      ),
+    return this.#deleted<number>(
+      `/blobs?prefix=${encodeURIComponent(prefix)}`,
+      `deleting blobs '${prefix}…'`,
     );
-    return deleted;
+  }
+
+  /** A DELETE answered with what it deleted. */
+  async #deleted<T>(path: string, doing: string): Promise<T> {
+    return (await this.#sendJson<{ deleted: T }>('DELETE', path, undefined, doing)).deleted;
   }
 
   // ---------------------------------------------------------------- runs and events
@@ -735,26 +721,14 @@ export class HttpStore implements Store, ExitFlushable {
 
   async deleteEvents(experiment: string): Promise<number> {
     const doing = `deleting the events of '${experiment}'`;
-    const { deleted } = await this.#direct(doing, async (signal) =>
-      this.#json<{ deleted: number }>(
-        await this.#request('DELETE', `${this.#exp(experiment)}/events`, doing, { signal }),
-        doing,
-      ),
-    );
-    return deleted;
+    return this.#deleted<number>(`${this.#exp(experiment)}/events`, doing);
   }
 
   async deleteRun(experiment: string, run: number): Promise<number> {
-    if (!Number.isSafeInteger(run))
-      throw new TrackingInputError(`run must be an integer, got ${String(run)}`);
+    // the handle checked the number (deleteRun takes a run number of at least 1), and the
+    // server refuses a path that is none; the page's bundle has no room for a third check
     const doing = `deleting run ${run} of '${experiment}'`;
-    const { deleted } = await this.#direct(doing, async (signal) =>
-      this.#json<{ deleted: number }>(
-        await this.#request('DELETE', `${this.#exp(experiment)}/runs/${run}`, doing, { signal }),
-        doing,
-      ),
-    );
-    return deleted;
+    return this.#deleted<number>(`${this.#exp(experiment)}/runs/${run}`, doing);
   }
 
   /**
