@@ -211,6 +211,18 @@ export {
 } from './server/tokens/tokenTypes';
 export type { TokenInfo, TokenRole } from './server/tokens/tokenTypes';
 
+export { exportFiles } from './transfer/files/exportFiles';
+export type { ExportFilesOptions, ExportSummary } from './transfer/files/exportFiles';
+export { openExportFiles } from './transfer/files/openExportFiles';
+export { ExportFileError } from './transfer/files/ExportFileError';
+export type {
+  ContentSource,
+  SourceExperiment,
+  SourceRun,
+  TransferLog,
+  TransferProgress,
+  TransferSource,
+} from './transfer/TransferSource';
 export {
   tensorboardSource,
   TfRecordReader,
