@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { PendingEvent } from '@omega-track/core';
 import { openStore, setDiagWriter } from 'omega-track';
@@ -167,6 +168,7 @@ test('bad input: a store that does not exist, the same store twice, an experimen
   const none = await cliIn({}, ['copy', '--from', a, '--to', sqlite('match-b.db'), 'oth*']);
   expect(none.code).toBe(1);
   expect(none.err).toMatch(/no experiment of the store matches 'oth\*'/);
+  expect(fs.existsSync(path.join(tmp.dir, 'match-b.db'))).toBe(false);
 });
 
 test('on a terminal a progress line counts runs and events; elsewhere nothing is drawn', async () => {

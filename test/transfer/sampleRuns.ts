@@ -19,27 +19,29 @@ export async function logSample(
   opts: { bulk?: number; points?: number } = {},
 ): Promise<void> {
   const exp = om.runtime.experiment(experiment);
-  await exp.start({ name: 'first' });
-  exp.setNote('a note with ünïcode and "quotes"');
-  exp.setTags({ team: 'vision', 'a/b': '..' });
-  exp.logParam('lr', 0.01);
-  exp.logParam('layers', [64, 32]);
-  exp.logParam('opt', { name: 'adam', beta: [0.9, 0.999] });
-  for (let i = 0; i < 50; i++) exp.logMetric('loss', 1 / (i + 1), i);
-  exp.logMetric('odd', NaN, 50);
-  exp.logMetric('odd', Infinity, 51);
-  exp.logMetric('odd', -Infinity, 52);
-  exp.logMetric('odd', -0, 53);
-  exp.logMetric('at', 7, { step: 3, dt: new Date('2021-05-06T07:08:09.123Z'), phase: 'warmup' });
-  exp.logEvent('custom', 'k', { nested: { deep: [1, null, 'x'] } });
-  exp.logArtifact({ a: 1, b: ['x', true, null] }, 'config');
-  exp.logArtifact(Buffer.from([0, 1, 2, 250, 251]), 'weights.bin');
-  exp.logArtifact(new Float32Array([1.5, -2, 3.25]), 'embedding');
-  exp.logArtifact(new Map<string, unknown>([['k', new Set([1, 2])]]), 'lookup');
   await exp.run(async () => {
-    exp.logMetric('child_metric', 3, 1);
+    exp.setName('first');
+    exp.setNote('a note with ünïcode and "quotes"');
+    exp.setTags({ team: 'vision', 'a/b': '..' });
+    exp.logParam('lr', 0.01);
+    exp.logParam('layers', [64, 32]);
+    exp.logParam('opt', { name: 'adam', beta: [0.9, 0.999] });
+    for (let i = 0; i < 50; i++) exp.logMetric('loss', 1 / (i + 1), i);
+    exp.logMetric('odd', NaN, 50);
+    exp.logMetric('odd', Infinity, 51);
+    exp.logMetric('odd', -Infinity, 52);
+    exp.logMetric('odd', -0, 53);
+    exp.logMetric('at', 7, { step: 3, dt: new Date('2021-05-06T07:08:09.123Z'), phase: 'warmup' });
+    exp.logEvent('custom', 'k', { nested: { deep: [1, null, 'x'] } });
+    exp.logArtifact({ a: 1, b: ['x', true, null] }, 'config');
+    exp.logArtifact(Buffer.from([0, 1, 2, 250, 251]), 'weights.bin');
+    exp.logArtifact(new Float32Array([1.5, -2, 3.25]), 'embedding');
+    exp.logArtifact(new Map<string, unknown>([['k', new Set([1, 2])]]), 'lookup');
+    // a run(fn) inside a run(fn) is a child run
+    await exp.run(async () => {
+      exp.logMetric('child_metric', 3, 1);
+    });
   });
-  await exp.stop();
   await exp.start({ name: 'broken' });
   exp.logMetric('loss', 2, 0);
   await exp.stop({ status: 'FAILED', error: new Error('diverged') });

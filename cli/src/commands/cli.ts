@@ -19,6 +19,8 @@ import { deleteRunCommand } from './deleteRun';
 import { dropCommand } from './drop';
 import { loadRegistrations } from './experiment';
 import { experimentsCommand } from './experiments';
+import { exportCommand } from './export';
+import { importCommand } from './import';
 import type { OptionSpec, OptionValues } from './options';
 import { checkOptionValue } from './options';
 import { Output, safeLine } from './output';
@@ -52,6 +54,8 @@ const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   sweep: sweepCommand,
   copy: copyCommand,
+  export: exportCommand,
+  import: importCommand,
 };
 
 /** Exit codes: a command that failed, and a command line the CLI cannot take. */

@@ -4,7 +4,7 @@ import type { Store } from '@omega-track/core';
 import { TrackingInputError, openStore } from '@omega-track/core';
 import { redactUrls } from '@omega-track/core/internal';
 import { copyObjects } from '../transfer/copyObjects';
-import { storeSource } from '../transfer/storeSource';
+import { selectExperiments, storeSource } from '../transfer/storeSource';
 import { transferRuns } from '../transfer/transferRuns';
 import type { Command } from './command';
 import { parseRunOption, stringOption } from './options';
@@ -59,6 +59,8 @@ export const copyCommand: Command = {
     let target: Store | undefined;
     try {
       source = openStore(from, { create: false, token });
+      // checked before the target is opened: a mistyped name creates no store
+      await selectExperiments(source, ctx.args);
       target = openStore(to, { create: true, token });
       const session = transferSession(ctx, 'copy', 'copying');
       const summary = await transferRuns(storeSource(source, { experiments: ctx.args, runs }), {

@@ -23,7 +23,7 @@ export interface StoreSourceOptions {
 }
 
 /** The experiments of `store` that `patterns` name, sorted; a pattern that names none is an error. */
-async function selectExperiments(
+export async function selectExperiments(
   store: Store,
   patterns: readonly string[] | undefined,
 ): Promise<MetadataEntry[]> {

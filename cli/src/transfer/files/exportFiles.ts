@@ -54,7 +54,7 @@ export interface ExportSummary {
 }
 
 /**
- * Writes the runs of `source` as an export directory (FORMAT.md): the events file, the runs
+ * Writes the runs of `source` as an export directory (README: "The export format"): the events file, the runs
  * file, artifact content beside them, and `manifest.json` last — an export without it is
  * incomplete. Events are streamed: memory stays at about one row group whatever the size.
  */

@@ -1,5 +1,5 @@
 /**
- * The export files' format (FORMAT.md beside this file describes it for people): the manifest,
+ * The export files' format (the README's "The export format" describes it for people): the manifest,
  * the columns of the events and runs tables, and how one event becomes one row and back.
  */
 import { TrackingInputError } from '@omega-track/core';
@@ -21,7 +21,7 @@ export const MANIFEST_FILE = 'manifest.json';
 /** The formats the tables are written in. */
 export type ExportTableFormat = 'parquet' | 'jsonl';
 
-/** A column's type: Parquet's physical/logical type, and how JSONL writes it (FORMAT.md). */
+/** A column's type: Parquet's physical/logical type, and how JSONL writes it (README: "The export format"). */
 export type ColumnType = 'string' | 'int64' | 'double' | 'bool' | 'timestamp';
 
 /** One column of a table. */
