@@ -147,7 +147,15 @@ describe('a fresh project that installed the tarballs', () => {
   const store = (): string => `sqlite:${path.join(project, '.omega', 'omega.db')}`;
 
   test('no optional peer came along', () => {
-    for (const peer of ['bullmq', 'mongodb', 'pg', '@tensorflow/tfjs', '@tensorflow/tfjs-node'])
+    for (const peer of [
+      'bullmq',
+      'mongodb',
+      'pg',
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-node',
+      'hyparquet',
+      'hyparquet-writer',
+    ])
       expect(fs.existsSync(path.join(project, 'node_modules', peer))).toBe(false);
   });
 
@@ -212,6 +220,19 @@ om.runtime.experiment('cli').run(async (e) => e.logMetric('acc', 0.5)).then(() =
       { OMEGA_STORE: store() },
     );
     expect(run('runs', 'cli')).toMatch(/^\s*1\s+.*STOPPED/m);
+    // export and import: JSON lines need no optional peer; Parquet names its install command
+    expect(run('export', 'cli', '--format', 'jsonl', '--out', 'exported')).toMatch(/^exported 1 run /);
+    expect(run('import', 'exported', '--store', `sqlite:${path.join(project, 'copy.db')}`)).toMatch(
+      /^imported 1 run /,
+    );
+    let parquet = '';
+    try {
+      run('export', 'cli', '--format', 'parquet', '--out', 'exported-parquet');
+    } catch (error) {
+      parquet = String((error as { stderr?: unknown }).stderr);
+    }
+    expect(parquet).toMatch(/npm install hyparquet-writer/);
+    expect(fs.existsSync(path.join(project, 'exported-parquet'))).toBe(false);
   });
 
   const consumer = `import { omega, TensorflowCallback, TrackingError, OmegaTrackingProxy } from 'omega-track';
