@@ -11,10 +11,6 @@ export {
   validateMlflowKey,
   encodeMetricValue,
   decodeMetricValue,
-  MlflowApiError,
-  MlflowArtifactsUnreachableError,
-  MlflowUnavailableError,
-  MLFLOW_LIMITS,
 } from './mlflow';
 export {
   OMEGA_TAGS,

@@ -94,6 +94,33 @@ test('export --to mlflow, then import --from mlflow into a new store; both again
     ]);
     expect(pushedAgain.out).toMatch(/^pushed 1 run .*; 3 already there \(nothing sent twice\)/);
 
+    // an MLflow experiment whose name the store cannot hold is left out, and said
+    const made = await fetch(`${fake.url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '..' }),
+    });
+    expect(made.ok).toBe(true);
+    const { experiment_id } = (await made.json()) as { experiment_id: string };
+    const run = await fetch(`${fake.url}/api/2.0/mlflow/runs/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ experiment_id, start_time: 1_700_000_000_000 }),
+    });
+    expect(run.ok).toBe(true);
+    const all = await cliIn({}, [
+      'import',
+      '--from',
+      'mlflow',
+      '--uri',
+      fake.url,
+      '--store',
+      `sqlite:${at('all-mlflow.db')}`,
+    ]);
+    expect(all.code).toBe(1);
+    expect(all.err).toMatch(/experiment '\.\.': .*its runs were not written/);
+    expect(all.out).toMatch(/^imported 4 runs .* of 1 experiment/);
+
     const target = `sqlite:${at('from-mlflow.db')}`;
     const imported = await cliIn({}, [
       'import',

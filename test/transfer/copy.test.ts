@@ -150,10 +150,14 @@ test('a run whose number the target holds for another run is left out, said, exi
   const r = await cliIn({}, ['copy', '--from', a, '--to', b, 'x']);
   expect(r.code).toBe(1);
   expect(r.err).toMatch(/run 1 of 'x': the target holds another run 1: not copied/);
+  expect(r.err).toMatch(
+    /run 2 of 'x': its parent run 1 was not copied, and the target's run 1 is another run/,
+  );
   await withOmega(b, async (om) => {
     const runs = await om.runtime.experiment('x').runs({ run: 'all' });
     expect(runs[0].name).toBe('mine');
-    expect(runs.map((x) => x.run)).toEqual([1, 2, 3, 4]);
+    // run 2, a child of the source's run 1, is not copied under the target's run 1
+    expect(runs.map((x) => x.run)).toEqual([1, 3, 4]);
   });
 });
 
@@ -186,4 +190,50 @@ test('on a terminal a progress line counts runs and events; elsewhere nothing is
   );
   const piped = await cliIn({}, ['copy', '--from', a, '--to', sqlite('progress-c.db')]);
   expect(piped.err).toBe('');
+});
+
+test('copying back into the store the runs came from stores nothing twice', async () => {
+  const a = sqlite('back-a.db');
+  const b = sqlite('back-b.db');
+  await withOmega(a, (om) => logSample(om, 'round'));
+  const before = await withOmega(a, (om) => snapshot(om, 'round'));
+  expect((await cliIn({}, ['copy', '--from', a, '--to', b])).code).toBe(0);
+  const back = await cliIn({}, ['copy', '--from', b, '--to', a]);
+  expect(back.err).toBe('');
+  expect(back.out).toMatch(/^copied 0 runs \(0 events\) of 1 experiment; 4 already there/);
+  expect(await withOmega(a, (om) => snapshot(om, 'round'))).toEqual(before);
+});
+
+test('a run that grew in the source gets the rest; runs left out by --run come later under their numbers', async () => {
+  const a = sqlite('grow-a.db');
+  const b = sqlite('grow-b.db');
+  await withOmega(a, (om) => logSample(om, 'grow'));
+  expect((await cliIn({}, ['copy', '--from', a, '--to', b, '--run', '3'])).code).toBe(0);
+  expect((await cliIn({}, ['copy', '--from', a, '--to', b])).out).toMatch(
+    /^copied 3 runs .*; 1 already there/,
+  );
+  // a tag set on run 1 after the copy: the next copy brings it, and only it
+  expect((await cliIn({}, ['tag', 'grow', '1', 'stage=candidate', '--store', a])).code).toBe(0);
+  const again = await cliIn({}, ['copy', '--from', a, '--to', b]);
+  expect(again.err).toBe('');
+  expect(again.out).toMatch(/^copied 1 run \(1 events\) of 1 experiment; 3 already there/);
+  expect(await withOmega(b, (om) => snapshot(om, 'grow'))).toEqual(
+    await withOmega(a, (om) => snapshot(om, 'grow')),
+  );
+});
+
+test("a whole-store copy leaves the target's own models and datasets of the same name as they are, and says so", async () => {
+  const a = sqlite('objects-a.db');
+  const b = sqlite('objects-b.db');
+  await withOmega(a, async (om) => {
+    await logSample(om, 'objects');
+    await om.datasets.put({ from: 'source' }, 'shared/name');
+  });
+  await withOmega(b, (om) => om.datasets.put({ precious: true }, 'shared/name'));
+  const r = await cliIn({}, ['copy', '--from', a, '--to', b]);
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(
+    /datasets entry 'shared\/name': the target has another entry of that name: left as it is/,
+  );
+  expect(await withOmega(b, (om) => om.datasets.get('shared/name'))).toEqual({ precious: true });
 });

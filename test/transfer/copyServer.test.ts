@@ -44,6 +44,11 @@ test('embedded → team server → embedded gives back runs, artifacts, models a
     await withOmega(server.url, (om) => snapshot(om, 'shared', { without: ['writer'], signedZero: false })),
   ).toEqual(before);
 
+  // a second copy (or one resumed) finds every run there, although the server marked them
+  const again = await cliIn({}, ['copy', '--from', a, '--to', server.url]);
+  expect(again.err).toBe('');
+  expect(again.out).toMatch(/^copied 0 runs \(0 events\) of 1 experiment; 5 already there/);
+
   const b = `sqlite:${path.join(tmp.dir, 'b.db')}`;
   const down = await cliIn({}, ['copy', '--from', server.url, '--to', b]);
   expect(down.err).toBe('');

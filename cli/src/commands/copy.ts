@@ -69,7 +69,7 @@ export const copyCommand: Command = {
         progress: session.progress,
       });
       // a whole store is copied with its om.models and om.datasets; named experiments without them
-      const objects = ctx.args.length === 0 ? await copyObjects(source, target) : undefined;
+      const objects = ctx.args.length === 0 ? await copyObjects(source, target, session.log) : undefined;
       if ((await target.settle?.()) === false)
         session.log.skipped(
           `events for ${redactUrls(to)}`,

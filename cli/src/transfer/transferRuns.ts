@@ -13,6 +13,7 @@ import {
   encodeValue,
   pendingEventOf,
   readRunTable,
+  validateExperimentName,
 } from '@omega-track/core/internal';
 import type {
   ContentSource,
@@ -89,12 +90,6 @@ function digestOf(events: readonly Omit<PendingEvent, 'run'>[]): string {
     );
   }
   return createHash('sha256').update(parts.join('\u0001')).digest('hex');
-}
-
-/** Whether a stored start event is `start` (the run in the target is this one). */
-function sameStart(stored: TrackingEvent, start: Omit<PendingEvent, 'run'>): boolean {
-  const s = pendingEventOf(stored);
-  return digestOf([s]) === digestOf([start]);
 }
 
 /** The entry a target gets for an experiment that comes without one: the default provider's. */
@@ -209,6 +204,8 @@ class ContentCopier {
 /** What the writer knows of one experiment of the target. */
 class TargetExperiment {
   private origins: Map<string, number> | undefined;
+  /** Kept numbers this transfer did not copy: their children are not copied either. */
+  readonly refused = new Set<number>();
 
   constructor(
     readonly target: Store,
@@ -234,12 +231,36 @@ class TargetExperiment {
   }
 }
 
-/** Where a run goes: its number, the id its writes are named by, and whether it is new. */
+/** Where a run goes: its number, the id its writes are named by, and what the target holds of it. */
 interface Placement {
   run: number;
   idBase: string;
   /** Whether the run was made now (else an earlier attempt made it). */
   fresh: boolean;
+  /**
+   * The run's events (after its start) the target holds already, and their identity: the
+   * source's first `held` events must be the same, and only the rest is written.
+   */
+  held: number;
+  heldDigest: string;
+}
+
+/**
+ * What identifies an event for comparing a run in two stores: what was logged, when, where and
+ * by whom. Extra fields are left out: a team server adds its `writer` to what it stores.
+ */
+function identityOf(e: Omit<PendingEvent, 'run'>): string {
+  const v = e.value;
+  // -0 as 0: a team server's JSON carries no -0
+  const value = typeof v === 'number' ? `n${v}` : encodeValue(v);
+  return `${e.event}\u0001${e.key}\u0001${e.dt}\u0001${e.step}\u0001${value}\u0001${e.node}\u0001${e.userid}\u0002`;
+}
+
+/** Whether a stored start event is `start` (the run in the target is this one). */
+function sameStart(stored: TrackingEvent, start: Omit<PendingEvent, 'run'>): boolean {
+  const s = pendingEventOf(stored);
+  // a team server stores -0 as 0 (JSON): the start's value is null or { parent } anyway
+  return identityOf(s) === identityOf(start);
 }
 
 /**
@@ -269,6 +290,13 @@ export async function transferRuns(source: TransferSource, opts: TransferOptions
   };
   const content = new ContentCopier(opts.target, summary);
   for await (const exp of source.experiments(log)) {
+    try {
+      validateExperimentName(exp.name);
+    } catch (error) {
+      // a name the store cannot hold (an MLflow experiment called '..'): its runs stay out
+      log.skipped(`experiment '${exp.name}'`, `${(error as Error).message}: its runs were not written`);
+      continue;
+    }
     summary.experiments++;
     await ensureExperiment(opts.target, exp);
     const target = new TargetExperiment(opts.target, exp.name);
@@ -296,38 +324,58 @@ async function ensureExperiment(target: Store, exp: SourceExperiment): Promise<v
   await target.putEntry('models', exp.entry ? { ...exp.entry, name } : defaultExperimentEntry(exp.name));
 }
 
-/** Places a run that keeps its number: new in the target, or the same run written before. */
+/**
+ * Places a run that keeps its number: new in the target (or its number free there: never used,
+ * or its run deleted), or the same run copied before, in part or whole — then what the target
+ * holds of it is counted, so that only the rest is written.
+ */
 async function placeKept(run: SourceRun & { run: number }, target: TargetExperiment): Promise<Placement> {
   const store = target.target;
-  const idBase =
-    'copy.' + sha256(`${target.name}\u0000${run.run}\u0000${digestOf([run.start])}`).slice(0, 40);
+  const startId = { id: '', digest: digestOf([run.start]) };
+  const idBase = 'copy.' + sha256(`${target.name}\u0000${run.run}\u0000${startId.digest}`).slice(0, 40);
+  startId.id = `${idBase}.start`;
+  const parent = (run.start.value as { parent?: unknown } | null)?.parent;
+  if (typeof parent === 'number' && target.refused.has(parent))
+    throw new RunNotWritten(
+      `its parent run ${parent} was not copied, and the target's run ${parent} is another run`,
+    );
   const latest = await store.latestRun(target.name);
   if (latest === undefined || latest < run.run) {
-    const got = await store.startRun(target.name, run.start, run.run, {
-      id: `${idBase}.start`,
-      digest: digestOf([run.start]),
-    });
+    const got = await store.startRun(target.name, run.start, run.run, startId);
     if (got !== run.run) {
       // another writer took the number meanwhile: the run just made is not this one
       await store.deleteRun?.(target.name, got);
       throw new RunNotWritten(`run number ${run.run} was given to another run while copying: not copied`);
     }
-    return { run: run.run, idBase, fresh: true };
+    return { run: run.run, idBase, fresh: true, held: 0, heldDigest: '' };
   }
-  const [stored] = await store.queryEvents(target.name, {
-    runs: [run.run],
-    events: ['start'],
-    limit: 1,
-  });
-  if (!stored)
-    throw new RunNotWritten(
-      `the target gave run number ${run.run} out before (a run since deleted there): run numbers are never reused, so it was not copied`,
-    );
+  // what an earlier copy wrote into a team server may still wait in this process's spool
+  await store.settle?.();
+  const [stored] = await store.queryEvents(target.name, { runs: [run.run], events: ['start'], limit: 1 });
+  if (!stored) {
+    // no run holds the number in the target (a copy of fewer runs gave out a higher one)
+    await store.appendEvents(target.name, [{ ...run.start, run: run.run }], startId);
+    return { run: run.run, idBase, fresh: true, held: 0, heldDigest: '' };
+  }
   if (!sameStart(stored, run.start))
     throw new RunNotWritten(
       `the target holds another run ${run.run}: not copied (copy into an empty experiment or store)`,
     );
-  return { run: run.run, idBase, fresh: false };
+  // the run is there, whole or in part: what it holds after its start is compared and skipped
+  const hash = createHash('sha256');
+  let held = 0;
+  let startSeen = false;
+  for await (const batch of store.iterateEvents(target.name, { runs: [run.run] }, TRANSFER_BATCH_EVENTS))
+    for (const e of batch) {
+      const p = pendingEventOf(e);
+      if (!startSeen && p.event === 'start' && p.dt === run.start.dt) {
+        startSeen = true;
+        continue;
+      }
+      hash.update(identityOf(p));
+      held++;
+    }
+  return { run: run.run, idBase, fresh: false, held, heldDigest: hash.digest('hex') };
 }
 
 /** Places an imported run: the run an earlier attempt made (resumed), else the next number. */
@@ -356,7 +404,8 @@ async function placeImported(
       id: `${idBase}.start`,
       digest: digestOf([start]),
     });
-    if (await target.hasRun(got)) return { run: got, idBase, fresh: latest === undefined || got > latest };
+    if (await target.hasRun(got))
+      return { run: got, idBase, fresh: latest === undefined || got > latest, held: 0, heldDigest: '' };
   }
 }
 
@@ -370,42 +419,92 @@ async function writeRun(
   progress: TransferProgress | undefined,
 ): Promise<'written' | 'already'> {
   const store = target.target;
+  if (run.run === undefined && run.origin === undefined)
+    throw new RunNotWritten('the source gave the run neither a number nor an origin');
+  if (run.origin !== undefined && run.run === undefined && (await target.originRuns()).has(run.origin))
+    return 'already';
+  // the source is read before anything is written: a source refused at once (a damaged file)
+  // leaves nothing behind, not even the run's number
+  const events = run.events()[Symbol.asyncIterator]();
+  let next: IteratorResult<PendingEvent[]>;
+  try {
+    next = await events.next();
+  } catch (error) {
+    if (run.run !== undefined) target.refused.add(run.run);
+    throw error;
+  }
   let placement: Placement;
-  if (run.run !== undefined) placement = await placeKept(run as SourceRun & { run: number }, target);
-  else if (run.origin !== undefined) {
-    const origins = await target.originRuns();
-    if (origins.has(run.origin)) return 'already';
-    placement = await placeImported(run as SourceRun & { origin: string }, target, log);
-  } else throw new RunNotWritten('the source gave the run neither a number nor an origin');
+  try {
+    placement =
+      run.run !== undefined
+        ? await placeKept(run as SourceRun & { run: number }, target)
+        : await placeImported(run as SourceRun & { origin: string }, target, log);
+  } catch (error) {
+    if (run.run !== undefined) target.refused.add(run.run);
+    await events.return?.();
+    throw error;
+  }
 
   const written = { blobs: [] as string[], entries: [] as Array<[Bucket, string]> };
-  let index = 0;
   let stored = 0;
+  let position = 0;
   let lastDt = run.start.dt;
-  const flush = async (batch: PendingEvent[]): Promise<void> => {
+  const heldHash = placement.held ? createHash('sha256') : undefined;
+  const flush = async (batch: PendingEvent[], index: number, from: number): Promise<void> => {
     await content.copy(batch, run, written, log);
-    const result = await store.appendEvents(target.name, batch, {
-      id: `${placement.idBase}.${index++}`,
-      digest: digestOf(batch),
-    });
+    // batches are cut at fixed positions of the run's events; one that starts past what the
+    // target held has an id of its own (the offset)
+    const id =
+      from === index * TRANSFER_BATCH_EVENTS
+        ? `${placement.idBase}.${index}`
+        : `${placement.idBase}.${index}.${from}`;
+    const result = await store.appendEvents(target.name, batch, { id, digest: digestOf(batch) });
     if (!result?.duplicate) {
       stored += batch.length;
       summary.events += batch.length;
     }
     progress?.events(batch.length);
   };
+  // an error of the source (a damaged record) is told apart from one of the target (a full disk)
+  let sourceFailed = false;
+  const readSource = async (): Promise<IteratorResult<PendingEvent[]>> => {
+    try {
+      return await events.next();
+    } catch (error) {
+      sourceFailed = true;
+      throw error;
+    }
+  };
   try {
     let batch: PendingEvent[] = [];
-    for await (const chunk of run.events())
-      for (const e of chunk) {
-        e.run = placement.run;
+    let batchFrom = placement.held;
+    while (!next.done) {
+      for (const e of next.value) {
         if (e.dt > lastDt || Number.isNaN(lastDt)) lastDt = e.dt;
+        if (position < placement.held) {
+          heldHash!.update(identityOf(e));
+          position++;
+          if (position === placement.held && heldHash!.digest('hex') !== placement.heldDigest)
+            throw new RunNotWritten(
+              `the target's run ${placement.run} holds other events than the source's (changed since it was copied): left as it is`,
+            );
+          continue;
+        }
+        e.run = placement.run;
         batch.push(e);
-        if (batch.length === TRANSFER_BATCH_EVENTS) {
-          await flush(batch);
+        position++;
+        if (position % TRANSFER_BATCH_EVENTS === 0) {
+          await flush(batch, position / TRANSFER_BATCH_EVENTS - 1, batchFrom);
           batch = [];
+          batchFrom = position;
         }
       }
+      next = await readSource();
+    }
+    if (position < placement.held)
+      throw new RunNotWritten(
+        `the target's run ${placement.run} holds more events than the source's (${placement.held} against ${position}): left as it is`,
+      );
     // an imported run's origin goes last: a run that holds it is complete
     if (run.origin !== undefined && run.run === undefined)
       batch.push({
@@ -419,11 +518,25 @@ async function writeRun(
         userid: run.start.userid,
         extra: undefined,
       });
-    if (batch.length) await flush(batch);
+    if (batch.length) await flush(batch, Math.floor(batchFrom / TRANSFER_BATCH_EVENTS), batchFrom);
   } catch (error) {
+    await events.return?.().catch(() => undefined);
+    const why = error instanceof Error ? error.message : String(error);
+    if (error instanceof RunNotWritten && !stored) throw error;
+    if (run.run !== undefined && !(sourceFailed && placement.fresh)) {
+      // a copy keeps what it wrote when the target failed (run again: it compares that part and
+      // writes the rest), and a run it found there already
+      throw new RunNotWritten(
+        `${why}; ${stored} of its events were written now: ` +
+          (sourceFailed
+            ? 'the run in the target is as it was, with those'
+            : 'run the same command again to write the rest'),
+      );
+    }
+    // a run made now from a source that failed is all or none: what was written of it goes again
     await takeBack(store, target.name, placement.run, written);
     content.forget(written);
-    const why = error instanceof Error ? error.message : String(error);
+    summary.events -= stored;
     throw new RunNotWritten(`${why}; nothing of the run was kept`);
   }
   if (run.origin !== undefined && run.run === undefined)

@@ -1,6 +1,6 @@
 import type { PendingEvent } from '@omega-track/core';
+import { MlflowArtifactsUnreachableError } from '@omega-track/providers';
 import {
-  MlflowArtifactsUnreachableError,
   OMEGA_TAGS,
   PARENT_RUN_TAG,
   RUN_NAME_TAG,

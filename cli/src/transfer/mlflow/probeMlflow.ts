@@ -1,4 +1,5 @@
-import { MlflowApiError, MlflowClient, MlflowUnavailableError } from '@omega-track/providers/internal';
+import { MlflowApiError, MlflowUnavailableError } from '@omega-track/providers';
+import { MlflowClient } from '@omega-track/providers/internal';
 import { NotMlflowServerError } from './NotMlflowServerError';
 
 /** A run id no server holds (MLflow's ids are 32 hex digits of a random uuid). */

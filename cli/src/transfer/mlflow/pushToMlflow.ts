@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { PendingEvent } from '@omega-track/core';
+import { MlflowApiError, MlflowUnavailableError } from '@omega-track/providers';
 import { TrackingError } from '@omega-track/core';
 import { encodeValue } from '@omega-track/core/internal';
 import {
-  MlflowApiError,
   MlflowClient,
-  MlflowUnavailableError,
   PARENT_RUN_TAG,
   PUSHED_TAG,
   createMlflowRun,
