@@ -167,6 +167,8 @@ test('bad input: a store that does not exist, the same store twice, an experimen
   expect(missing.err).toMatch(/nope\.db/);
   const same = await cliIn({}, ['copy', '--from', sqlite('s.db'), '--to', `sqlite:${tmp.dir}/./x/../s.db`]);
   expect(same.err).toMatch(/the same store/);
+  const memory = await cliIn({}, ['copy', '--from', sqlite('s.db'), '--to', 'memory:']);
+  expect(memory.err).toMatch(/--to memory: is a store in this process's memory: it ends with the command/);
   const a = sqlite('match-a.db');
   await withOmega(a, (om) => logSample(om, 'only'));
   const none = await cliIn({}, ['copy', '--from', a, '--to', sqlite('match-b.db'), 'oth*']);

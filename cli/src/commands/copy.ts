@@ -50,6 +50,14 @@ export const copyCommand: Command = {
     const from = stringOption(ctx.values, 'from');
     const to = stringOption(ctx.values, 'to');
     if (!from || !to) throw new TrackingInputError(`name both stores: ${USAGE}`);
+    for (const [option, url] of [
+      ['--from', from],
+      ['--to', to],
+    ] as const)
+      if (url === 'memory:' || url.startsWith('sqlite::memory:'))
+        throw new TrackingInputError(
+          `${option} ${url} is a store in this process's memory: it ends with the command`,
+        );
     if (sameStore(from, to))
       throw new TrackingInputError(`--from and --to name the same store (${redactUrls(from)})`);
     const runText = stringOption(ctx.values, 'run');
