@@ -15,7 +15,7 @@ import {
   maskedCrc32c,
   tensorboardSource,
 } from 'omega-track/internal';
-import type { SourceRun, TransferLog } from '../../cli/src/transfer/TransferSource';
+import type { SourceRun } from '../../cli/src/transfer/TransferSource';
 import {
   crc32cBitwise,
   eventBytes,
@@ -28,19 +28,9 @@ import {
 } from '../helpers/tensorboardWriter';
 import type { EventSpec } from '../helpers/tensorboardWriter';
 import { tempDir } from '../helpers/tmp';
+import { CollectingLog } from './collectingLog';
 
 const T0 = 1_700_000_000.123; // a wall time in seconds, with milliseconds
-
-class CollectingLog implements TransferLog {
-  skips: Array<{ what: string; why: string }> = [];
-  notes: string[] = [];
-  skipped(what: string, why: string): void {
-    this.skips.push({ what, why });
-  }
-  note(message: string): void {
-    this.notes.push(message);
-  }
-}
 
 let tmp: { dir: string; cleanup: () => void };
 beforeEach(() => {

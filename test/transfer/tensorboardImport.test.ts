@@ -8,24 +8,13 @@ import path from 'node:path';
 import type { TrackingEvent } from 'omega-track';
 import { omega, openStore } from 'omega-track';
 import { tensorboardSource } from 'omega-track/internal';
-import type { TransferLog } from '../../cli/src/transfer/TransferSource';
 import { transferRuns } from '../../cli/src/transfer/transferRuns';
 import type { TransferSummary } from '../../cli/src/transfer/transferRuns';
 import { recordOffsets, simpleScalar, tensorScalar, writeEventFile } from '../helpers/tensorboardWriter';
 import { tempDir } from '../helpers/tmp';
+import { CollectingLog } from './collectingLog';
 
 const T0 = 1_700_000_000.123;
-
-class CollectingLog implements TransferLog {
-  skips: Array<{ what: string; why: string }> = [];
-  notes: string[] = [];
-  skipped(what: string, why: string): void {
-    this.skips.push({ what, why });
-  }
-  note(message: string): void {
-    this.notes.push(message);
-  }
-}
 
 let tmp: { dir: string; cleanup: () => void };
 let db: string;
