@@ -98,20 +98,34 @@ async function sourceRun(
     run,
     start: startEvent,
     content: store,
-    async *events() {
-      let startSeen = false;
-      for await (const batch of store.iterateEvents(experiment, { runs: [run] }, READ_BATCH)) {
-        const out: PendingEvent[] = [];
-        for (const e of batch) {
-          // the start event the run is made with is not written twice
-          if (!startSeen && e.event === 'start' && e.dt.getTime() === startEvent.dt) {
-            startSeen = true;
-            continue;
-          }
-          out.push(pendingEventOf(e));
-        }
-        if (out.length) yield out;
-      }
-    },
+    events: () => runEventsAfterStart(store, experiment, run, startEvent.dt, READ_BATCH),
   };
+}
+
+/**
+ * The events of a stored run after its start event (the one at `startDt`, the first such), in
+ * batches of at most `batchSize`, in the shape they were written in: what a copy writes after
+ * the run's start, and what it compares with when the target holds the run already.
+ */
+export async function* runEventsAfterStart(
+  store: Store,
+  experiment: string,
+  run: number,
+  startDt: number,
+  batchSize: number,
+): AsyncIterable<PendingEvent[]> {
+  let startSeen = false;
+  for await (const batch of store.iterateEvents(experiment, { runs: [run] }, batchSize)) {
+    const out: PendingEvent[] = [];
+    for (const e of batch) {
+      const p = pendingEventOf(e);
+      // the start event the run is made with is not written twice
+      if (!startSeen && p.event === 'start' && p.dt === startDt) {
+        startSeen = true;
+        continue;
+      }
+      out.push(p);
+    }
+    if (out.length) yield out;
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * Writes the runs of a source into a store: each run all or none, every write under a write id
- * made from what it holds, so that a transfer run again after an interruption (or twice) stores
- * nothing twice.
+ * Writes the runs of a source into a store, every write under a write id made from what it
+ * holds, so that a transfer run again after an interruption (or twice) stores nothing twice. A
+ * run the source fails on is not kept when it was made now; a run the target failed on keeps
+ * what was written, and the same transfer again writes the rest.
  */
 import { createHash } from 'node:crypto';
 import type { Bucket, MetadataEntry, PendingEvent, Store, TrackingEvent } from '@omega-track/core';
@@ -23,6 +24,7 @@ import type {
   TransferProgress,
   TransferSource,
 } from './TransferSource';
+import { runEventsAfterStart } from './storeSource';
 
 /** The tag an imported run keeps its origin in (`mlflow:<uri>#<id>`, `tensorboard:<dir>`). */
 export const ORIGIN_TAG = 'import.source';
@@ -62,7 +64,7 @@ export interface TransferSummary {
   skipped: Array<{ what: string; why: string }>;
 }
 
-/** A run the writer gave up on: nothing of it is kept. */
+/** A run the writer did not write (whole): why, and what of it was kept. */
 class RunNotWritten extends TrackingError {
   static override readonly errorName: string = 'RunNotWritten';
 }
@@ -92,12 +94,17 @@ function digestOf(events: readonly Omit<PendingEvent, 'run'>[]): string {
   return createHash('sha256').update(parts.join('\u0001')).digest('hex');
 }
 
-/** The entry a target gets for an experiment that comes without one: the default provider's. */
+/**
+ * The entry a target gets for an experiment that comes without one: the default provider's,
+ * which records into the store the runs are written into.
+ */
 function defaultExperimentEntry(name: string): MetadataEntry {
   const now = new Date();
   return {
     name: EXPERIMENT_PREFIX + name,
     kind: EXPERIMENT_KIND,
+    // the shape ExperimentBackend gives a new experiment's configuration (kept apart there: the
+    // page's bundle has no bytes to spare for a shared function)
     attributes: {
       tracking: {
         provider: 'default',
@@ -364,15 +371,15 @@ async function placeKept(run: SourceRun & { run: number }, target: TargetExperim
   // the run is there, whole or in part: what it holds after its start is compared and skipped
   const hash = createHash('sha256');
   let held = 0;
-  let startSeen = false;
-  for await (const batch of store.iterateEvents(target.name, { runs: [run.run] }, TRANSFER_BATCH_EVENTS))
+  for await (const batch of runEventsAfterStart(
+    store,
+    target.name,
+    run.run,
+    run.start.dt,
+    TRANSFER_BATCH_EVENTS,
+  ))
     for (const e of batch) {
-      const p = pendingEventOf(e);
-      if (!startSeen && p.event === 'start' && p.dt === run.start.dt) {
-        startSeen = true;
-        continue;
-      }
-      hash.update(identityOf(p));
+      hash.update(identityOf(e));
       held++;
     }
   return { run: run.run, idBase, fresh: false, held, heldDigest: hash.digest('hex') };
